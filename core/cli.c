@@ -1,0 +1,245 @@
+/* cli.c - mestys, the command line companion of mestysd:
+ *   mestys check FILE        the daemon's own validation, same messages
+ *   mestys plugins [DIR...]  what each plugin file is, or why it is not one
+ *   mestys new-plugin NAME   a new plugin folder from the SDK template */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mestys/mestys.h>
+
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "schema.h"
+#include "util.h"
+
+#ifndef MESTYS_TEMPLATE_DIR
+#define MESTYS_TEMPLATE_DIR "/usr/local/share/mestys/template"
+#endif
+
+static int usage(FILE *f, int rc)
+{
+    fprintf(f, "usage:\n"
+               "  mestys check FILE         validate a config exactly as mestysd does\n"
+               "  mestys plugins [DIR...]   describe the plugins in DIR (default: the search path)\n"
+               "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
+               "  mestys version\n");
+    return rc;
+}
+
+static int cmd_check(const char *file)
+{
+    struct mst__loader loader;
+    struct mst__diag diag = {0};
+    struct mst__config *cfg = NULL;
+    mst__loader_init(&loader);
+    int rc = mst__config_load(file, &loader, &diag, &cfg);
+    if (diag.text.len)
+        fputs(diag.text.data, stderr);
+    if (rc == 0)
+        printf("%s: OK (%zu plugin instance(s)%s)\n", file, cfg->n_instances,
+               diag.warnings ? ", with warnings" : "");
+    else
+        fprintf(stderr, "%s: %d error(s)\n", file, diag.errors);
+    mst__diag_free(&diag);
+    mst__config_free(cfg);
+    mst__loader_close(&loader);
+    return rc == 0 ? 0 : 2;
+}
+
+static void print_list(const char *label, const char *const *list)
+{
+    if (!list || !list[0])
+        return;
+    printf("  %-11s", label);
+    for (size_t i = 0; list[i]; i++)
+        printf("%s%s", i ? ", " : "", list[i]);
+    printf("\n");
+}
+
+static void print_keys(const struct mst_config_key *keys, int depth, const char *prefix)
+{
+    for (const struct mst_config_key *k = keys; k && k->key; k++) {
+        char *name = prefix ? mst__xasprintf("%s.%s", prefix, k->key) : mst__xstrdup(k->key);
+        printf("    %-28s %-20s", name, mst__schema_type_name(k->type));
+        if (k->flags & MST_CFG_REQUIRED)
+            printf(" required");
+        else if (k->default_json)
+            printf(" default %s", k->default_json);
+        if (k->description)
+            printf("  - %s", k->description);
+        printf("\n");
+        if (k->fields && depth < 4)
+            print_keys(k->fields, depth + 1, name);
+        free(name);
+    }
+}
+
+static int describe_file(struct mst__loader *loader, const char *path)
+{
+    struct mst__module *m = NULL;
+    struct mst__buf why = {0};
+    int rc = mst__module_open(loader, path, &m, &why);
+    if (rc != 0) {
+        printf("%s: not loadable: %s (%s)\n", path, why.data ? why.data : "", mst_strerror(rc));
+        mst__buf_free(&why);
+        return 1;
+    }
+    const struct mst_plugin *p = m->plugin;
+    printf("%s\n  name       %s %s (%s, plugin ABI %u)\n", path, p->name, p->version,
+           m->kind == MST__MODULE_LUA ? "Lua" : "shared object", p->abi_version);
+    if (p->description)
+        printf("  about      %s\n", p->description);
+    print_list("publishes", p->publishes);
+    print_list("subscribes", p->subscribes);
+    print_list("serves", p->serves);
+    print_list("requests", p->requests);
+    printf("  config keys:\n");
+    if (!p->config || !p->config->key)
+        printf("    (none)\n");
+    print_keys(p->config, 0, NULL);
+    mst__module_release(m);
+    mst__buf_free(&why);
+    return 0;
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    struct mst__loader loader;
+    mst__loader_init(&loader);
+    mst__loader_set_path(&loader, ".", NULL, 0);
+    const char **dirs = argc > 0 ? (const char **)argv : (const char **)loader.dirs;
+    size_t n = argc > 0 ? (size_t)argc : loader.n_dirs;
+    int bad = 0, seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(dirs[i], &st) == 0 && S_ISREG(st.st_mode)) {
+            bad |= describe_file(&loader, dirs[i]);
+            seen++;
+            continue;
+        }
+        DIR *dir = opendir(dirs[i]);
+        if (!dir) {
+            if (argc > 0) {
+                fprintf(stderr, "%s: %s\n", dirs[i], strerror(errno));
+                bad = 1;
+            }
+            continue;
+        }
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            if (!mst__ends_with(e->d_name, ".so") && !mst__ends_with(e->d_name, ".lua"))
+                continue;
+            char *path = mst__path_join(dirs[i], e->d_name);
+            bad |= describe_file(&loader, path);
+            seen++;
+            free(path);
+        }
+        closedir(dir);
+    }
+    if (!seen)
+        printf("no plugin files (.so, .lua) found\n");
+    mst__loader_close(&loader);
+    return bad ? 1 : 0;
+}
+
+static char *template_dir(void)
+{
+    const char *env = getenv("MESTYS_TEMPLATE_DIR");
+    if (env)
+        return mst__xstrdup(env);
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        char *dir = mst__dirname(buf);
+        char *t = mst__path_join(dir, "template");
+        free(dir);
+        if (access(t, R_OK) == 0)
+            return t;
+        free(t);
+    }
+    return mst__xstrdup(MESTYS_TEMPLATE_DIR);
+}
+
+/* Copies a template file, replacing every "TEMPLATE_NAME" by name. */
+static int copy_with_name(const char *from, const char *to, const char *name)
+{
+    size_t len;
+    char *text = mst__read_file(from, &len);
+    if (!text)
+        return -1;
+    FILE *f = fopen(to, "wx");
+    if (!f) {
+        free(text);
+        return -1;
+    }
+    const char *marker = "TEMPLATE_NAME";
+    for (char *p = text; *p;) {
+        char *hit = strstr(p, marker);
+        size_t n = hit ? (size_t)(hit - p) : strlen(p);
+        fwrite(p, 1, n, f);
+        if (!hit)
+            break;
+        fputs(name, f);
+        p = hit + strlen(marker);
+    }
+    free(text);
+    return fclose(f);
+}
+
+static int cmd_new_plugin(const char *name)
+{
+    if (!mst__valid_name(name)) {
+        fprintf(stderr, "mestys new-plugin: \"%s\" must be 1-64 of [A-Za-z0-9_-]\n", name);
+        return 2;
+    }
+    char *tdir = template_dir();
+    static const char *const files[] = {"CMakeLists.txt", "plugin.c", "test_plugin.c", "README.md"};
+    if (mkdir(name, 0755) != 0) {
+        fprintf(stderr, "mestys new-plugin: cannot create ./%s: %s\n", name, strerror(errno));
+        free(tdir);
+        return 1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *from = mst__path_join(tdir, files[i]);
+        char *to = mst__path_join(name, files[i]);
+        if (copy_with_name(from, to, name) != 0) {
+            fprintf(stderr, "mestys new-plugin: cannot copy %s to %s: %s\n", from, to, strerror(errno));
+            rc = 1;
+        }
+        free(from);
+        free(to);
+    }
+    free(tdir);
+    if (rc == 0)
+        printf("created ./%s: build it with\n  cmake -S %s -B %s/build && cmake --build %s/build && "
+               "ctest --test-dir %s/build\n", name, name, name, name, name);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr, 2);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check") == 0 && argc == 3)
+        return cmd_check(argv[2]);
+    if (strcmp(cmd, "plugins") == 0)
+        return cmd_plugins(argc - 2, argv + 2);
+    if (strcmp(cmd, "new-plugin") == 0 && argc == 3)
+        return cmd_new_plugin(argv[2]);
+    if (strcmp(cmd, "version") == 0) {
+        printf("mestys %s (plugin ABI %d)\n", MST_VERSION_STRING, MST_PLUGIN_ABI);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return usage(stdout, 0);
+    return usage(stderr, 2);
+}

@@ -1,0 +1,404 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "schema.h"
+
+#define RANGE MST_CFG_HAS_RANGE
+
+static const struct mst_config_key http_keys[] = {
+    {.key = "listen", .type = MST_CFG_STRING, .default_json = "\"127.0.0.1:8080\"",
+     .description = "address:port of the HTTP server; \"\" turns HTTP off"},
+    {.key = "body_limit", .type = MST_CFG_INT, .flags = RANGE, .default_json = "1048576",
+     .min = 0, .max = 1073741824, .description = "largest request body accepted, in bytes"},
+    {.key = "max_connections", .type = MST_CFG_INT, .flags = RANGE, .default_json = "1024",
+     .min = 8, .max = 1000000, .description = "file descriptors the HTTP server may use"},
+    {.key = "tls_cert", .type = MST_CFG_STRING, .description = "PEM certificate; enables HTTPS"},
+    {.key = "tls_key", .type = MST_CFG_STRING, .flags = MST_CFG_SECRET,
+     .description = "PEM private key for tls_cert"},
+    {0},
+};
+
+static const struct mst_config_key lua_keys[] = {
+    {.key = "instructions", .type = MST_CFG_INT, .flags = RANGE, .default_json = "1000000",
+     .min = 1000, .max = 1e10, .description = "Lua instructions one callback may run"},
+    {.key = "memory_mb", .type = MST_CFG_INT, .flags = RANGE, .default_json = "16", .min = 1,
+     .max = 4096, .description = "memory one Lua plugin instance may hold, in MiB"},
+    {0},
+};
+
+static const struct mst_config_key node_keys[] = {
+    {.key = "name", .type = MST_CFG_STRING, .default_json = "\"mestys\"",
+     .description = "this node's name, in logs and on the bus"},
+    {.key = "state_dir", .type = MST_CFG_STRING, .default_json = "\"state\"",
+     .description = "where instances keep their files (relative to the config file)"},
+    {.key = "log_level", .type = MST_CFG_STRING, .default_json = "\"info\"",
+     .choices = "error|warn|info|debug", .description = "least severe level logged"},
+    {.key = "plugin_path", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "extra directories searched for plugins, first match wins"},
+    {.key = "http", .type = MST_CFG_OBJECT, .fields = http_keys, .description = "HTTP server"},
+    {.key = "lua", .type = MST_CFG_OBJECT, .fields = lua_keys,
+     .description = "default limits for Lua plugins"},
+    {0},
+};
+
+static const struct mst_config_key bus_listen_keys[] = {
+    {.key = "events", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "nng URLs where other nodes subscribe to our events (pub)"},
+    {.key = "queries", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "nng URLs where other nodes send us requests (rep)"},
+    {0},
+};
+
+static const struct mst_config_key bus_peer_keys[] = {
+    {.key = "events", .type = MST_CFG_STRING, .description = "a peer's events URL"},
+    {.key = "queries", .type = MST_CFG_STRING, .description = "a peer's queries URL"},
+    {0},
+};
+
+static const struct mst_config_key bus_keys[] = {
+    {.key = "listen", .type = MST_CFG_OBJECT, .fields = bus_listen_keys,
+     .description = "where this node offers its bus to other nodes"},
+    {.key = "peers", .type = MST_CFG_ARRAY, .fields = bus_peer_keys, .default_json = "[]",
+     .description = "other nodes whose bus this node joins"},
+    {.key = "queue_depth", .type = MST_CFG_INT, .flags = RANGE, .default_json = "4096",
+     .min = 16, .max = 8192, .description = "events in flight before publish says MST_EAGAIN"},
+    {.key = "request_timeout_ms", .type = MST_CFG_INT, .flags = RANGE, .default_json = "5000",
+     .min = 1, .max = 600000, .description = "default timeout of bus requests"},
+    {.key = "max_message", .type = MST_CFG_INT, .flags = RANGE, .default_json = "4194304",
+     .min = 1024, .max = 268435456, .description = "largest message accepted, in bytes"},
+    {0},
+};
+
+static const struct mst_config_key plugin_keys[] = {
+    {.key = "use", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
+     .description = "plugin name or path to a .so/.lua file"},
+    {.key = "name", .type = MST_CFG_STRING, .description = "instance name (default: the plugin's)"},
+    {.key = "required", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "if the plugin cannot load or init, stop the daemon (true) or skip it"},
+    {.key = "config", .type = MST_CFG_OBJECT, .default_json = "{}",
+     .description = "the plugin's own settings, checked against its schema"},
+    {.key = "lua", .type = MST_CFG_OBJECT, .fields = lua_keys,
+     .description = "limits for this Lua instance (default: node.lua)"},
+    {0},
+};
+
+static const struct mst_config_key token_keys[] = {
+    {.key = "name", .type = MST_CFG_STRING, .description = "who holds the token, for the log"},
+    {.key = "token", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_SECRET | RANGE,
+     .min = 16, .max = 512, .description = "the bearer token (at least 16 characters)"},
+    {.key = "role", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
+     .choices = "public|operator|admin", .description = "what the token may do"},
+    {0},
+};
+
+const struct mst_config_key mst__config_schema[] = {
+    {.key = "node", .type = MST_CFG_OBJECT, .fields = node_keys, .description = "this node"},
+    {.key = "bus", .type = MST_CFG_OBJECT, .fields = bus_keys, .description = "message bus"},
+    {.key = "plugins", .type = MST_CFG_ARRAY, .fields = plugin_keys, .default_json = "[]",
+     .description = "plugin instances, started in this order"},
+    {.key = "tokens", .type = MST_CFG_ARRAY, .fields = token_keys, .default_json = "[]",
+     .description = "API bearer tokens and their roles"},
+    {0},
+};
+
+static const char *const role_names[] = {"public", "operator", "admin"};
+
+const char *mst__role_name(int role)
+{
+    return role >= 0 && role <= 2 ? role_names[role] : "?";
+}
+
+int mst__role_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, role_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+cJSON *mst__json_lookup(cJSON *node, const char *path)
+{
+    const char *p = path;
+    while (node && *p) {
+        if (*p == '.') {
+            p++;
+            continue;
+        }
+        if (*p == '[') {
+            char *end;
+            long idx = strtol(p + 1, &end, 10);
+            if (*end != ']' || !cJSON_IsArray(node))
+                return NULL;
+            node = cJSON_GetArrayItem(node, (int)idx);
+            p = end + 1;
+            continue;
+        }
+        size_t n = strcspn(p, ".[");
+        char *key = mst__xstrndup(p, n);
+        node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, key) : NULL;
+        free(key);
+        p += n;
+    }
+    return node;
+}
+
+static const char *get_str(cJSON *obj, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t get_int(cJSON *obj, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const char **string_list(cJSON *arr, size_t *n)
+{
+    *n = (size_t)cJSON_GetArraySize(arr);
+    const char **out = mst__xcalloc(*n + 1, sizeof *out);
+    size_t i = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, arr) out[i++] = it->valuestring;
+    return out;
+}
+
+static int parse_text(struct mst__config *cfg, struct mst__diag *d)
+{
+    size_t err_off;
+    if (mst__json_strip_comments(cfg->text, cfg->len, &err_off) != 0) {
+        int line, col;
+        mst__jsonpos_linecol(cfg->text, err_off, &line, &col);
+        mst__buf_printf(&d->text, "%s:%d:%d: error: unterminated /* comment\n", cfg->file, line, col);
+        d->errors++;
+        return MST_ECONFIG;
+    }
+    const char *end = NULL;
+    cfg->root = cJSON_ParseWithLengthOpts(cfg->text, cfg->len, &end, 0);
+    if (!cfg->root) {
+        int line, col;
+        size_t off = end ? (size_t)(end - cfg->text) : 0;
+        mst__jsonpos_linecol(cfg->text, off, &line, &col);
+        mst__buf_printf(&d->text, "%s:%d:%d: error: not valid JSON here (a missing comma, quote or bracket?)\n",
+                        cfg->file, line, col);
+        d->errors++;
+        return MST_ECONFIG;
+    }
+    cfg->pos = mst__jsonpos_build(cfg->text, cfg->len, cfg->root);
+    d->pos = cfg->pos;
+    if (!cJSON_IsObject(cfg->root)) {
+        mst__diag_error(d, cfg->root, MST__AT_VALUE, "", "the file must hold one JSON object");
+        return MST_ECONFIG;
+    }
+    return 0;
+}
+
+static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
+{
+    cJSON *node = cJSON_GetObjectItemCaseSensitive(cfg->root, "node");
+    cJSON *http = cJSON_GetObjectItemCaseSensitive(node, "http");
+    cJSON *bus = cJSON_GetObjectItemCaseSensitive(cfg->root, "bus");
+    cJSON *listen = cJSON_GetObjectItemCaseSensitive(bus, "listen");
+
+    cfg->node_name = get_str(node, "name");
+    if (cfg->node_name && !mst__valid_name(cfg->node_name))
+        mst__diag_error(d, cJSON_GetObjectItemCaseSensitive(node, "name"), MST__AT_VALUE, "node.name",
+                        "\"%s\" must be 1-64 of [A-Za-z0-9_-]", cfg->node_name);
+    cfg->state_dir = mst__path_join(cfg->dir, get_str(node, "state_dir"));
+    cfg->log_level = mst__log_level_parse(get_str(node, "log_level"));
+    cfg->http_listen = get_str(http, "listen");
+    if (get_str(http, "tls_cert"))
+        cfg->tls_cert = mst__path_join(cfg->dir, get_str(http, "tls_cert"));
+    if (get_str(http, "tls_key"))
+        cfg->tls_key = mst__path_join(cfg->dir, get_str(http, "tls_key"));
+    if (!!cfg->tls_cert != !!cfg->tls_key)
+        mst__diag_error(d, http, MST__AT_VALUE, "node.http",
+                        "tls_cert and tls_key go together: give both or neither");
+    cfg->http_body_limit = get_int(http, "body_limit");
+    cfg->http_max_connections = get_int(http, "max_connections");
+
+    cfg->bus_events_listen = string_list(cJSON_GetObjectItemCaseSensitive(listen, "events"),
+                                         &cfg->n_bus_events_listen);
+    cfg->bus_queries_listen = string_list(cJSON_GetObjectItemCaseSensitive(listen, "queries"),
+                                          &cfg->n_bus_queries_listen);
+    cJSON *peers = cJSON_GetObjectItemCaseSensitive(bus, "peers");
+    cfg->n_bus_peers = (size_t)cJSON_GetArraySize(peers);
+    cfg->bus_peers = mst__xcalloc(cfg->n_bus_peers + 1, sizeof *cfg->bus_peers);
+    size_t i = 0;
+    cJSON *p;
+    cJSON_ArrayForEach(p, peers)
+    {
+        cfg->bus_peers[i].events = get_str(p, "events");
+        cfg->bus_peers[i].queries = get_str(p, "queries");
+        i++;
+    }
+    cfg->bus_queue_depth = get_int(bus, "queue_depth");
+    cfg->bus_request_timeout_ms = get_int(bus, "request_timeout_ms");
+    cfg->bus_max_message = get_int(bus, "max_message");
+
+    cJSON *tokens = cJSON_GetObjectItemCaseSensitive(cfg->root, "tokens");
+    cfg->n_tokens = (size_t)cJSON_GetArraySize(tokens);
+    cfg->tokens = mst__xcalloc(cfg->n_tokens + 1, sizeof *cfg->tokens);
+    i = 0;
+    cJSON *t;
+    cJSON_ArrayForEach(t, tokens)
+    {
+        cfg->tokens[i].name = get_str(t, "name") ? get_str(t, "name") : "unnamed";
+        cfg->tokens[i].token = get_str(t, "token");
+        cfg->tokens[i].role = get_str(t, "role") ? mst__role_parse(get_str(t, "role")) : -1;
+        for (size_t j = 0; j < i; j++)
+            if (cfg->tokens[i].token && cfg->tokens[j].token &&
+                strcmp(cfg->tokens[i].token, cfg->tokens[j].token) == 0)
+                mst__diag_error(d, cJSON_GetObjectItemCaseSensitive(t, "token"), MST__AT_VALUE,
+                                "tokens", "the same token is given twice");
+        i++;
+    }
+}
+
+static void resolve_plugin(struct mst__config *cfg, struct mst__loader *loader, struct mst__diag *d,
+                           struct mst__instance_conf *ic, const char *path)
+{
+    cJSON *use = cJSON_GetObjectItemCaseSensitive(ic->entry, "use");
+    char *file = NULL;
+    struct mst__buf why = {0};
+    char *upath = mst__xasprintf("%s.use", path);
+    int rc = mst__loader_find(loader, ic->use, cfg->dir, &file, &why);
+    if (rc == 0)
+        rc = mst__module_open(loader, file, &ic->module, &why);
+    if (rc != 0) {
+        if (ic->required)
+            mst__diag_error(d, use, MST__AT_VALUE, upath, "cannot load plugin \"%s\": %s%s%s", ic->use,
+                            file ? file : "", file ? ": " : "", why.data);
+        else
+            mst__diag_warn(d, use, MST__AT_VALUE, upath,
+                           "skipping optional plugin \"%s\": %s%s%s", ic->use, file ? file : "",
+                           file ? ": " : "", why.data);
+        ic->module = NULL;
+    } else {
+        char *cpath = mst__xasprintf("%s.config", path);
+        mst__schema_check(d, ic->config, ic->module->plugin->config, cpath);
+        free(cpath);
+    }
+    free(upath);
+    free(file);
+    mst__buf_free(&why);
+}
+
+static void read_instances(struct mst__config *cfg, struct mst__loader *loader, struct mst__diag *d)
+{
+    cJSON *plugins = cJSON_GetObjectItemCaseSensitive(cfg->root, "plugins");
+    cJSON *node_lua = mst__json_lookup(cfg->root, "node.lua");
+    cfg->n_instances = (size_t)cJSON_GetArraySize(plugins);
+    cfg->instances = mst__xcalloc(cfg->n_instances + 1, sizeof *cfg->instances);
+    size_t i = 0;
+    cJSON *e;
+    cJSON_ArrayForEach(e, plugins)
+    {
+        struct mst__instance_conf *ic = &cfg->instances[i];
+        char *path = mst__xasprintf("plugins[%zu]", i);
+        ic->entry = e;
+        ic->use = get_str(e, "use");
+        ic->name = get_str(e, "name");
+        cJSON *req = cJSON_GetObjectItemCaseSensitive(e, "required");
+        ic->required = !cJSON_IsFalse(req);
+        ic->config = cJSON_GetObjectItemCaseSensitive(e, "config");
+        cJSON *lua = cJSON_GetObjectItemCaseSensitive(e, "lua");
+        if (!lua)
+            lua = node_lua;
+        ic->lua_instructions = get_int(lua, "instructions");
+        ic->lua_memory_mb = get_int(lua, "memory_mb");
+        if (ic->use && !ic->name) {
+            /* The instance is named after the plugin unless told otherwise. */
+            const char *base = strrchr(ic->use, '/');
+            base = base ? base + 1 : ic->use;
+            char *nm = mst__xstrndup(base, strcspn(base, "."));
+            cJSON_AddStringToObject(e, "name", nm);
+            free(nm);
+            ic->name = get_str(e, "name");
+        }
+        cJSON *name_node = cJSON_GetObjectItemCaseSensitive(e, "name");
+        char *npath = mst__xasprintf("%s.name", path);
+        if (ic->name && !mst__valid_name(ic->name))
+            mst__diag_error(d, name_node, MST__AT_VALUE, npath,
+                            "instance name \"%s\" must be 1-64 of [A-Za-z0-9_-]", ic->name);
+        for (size_t j = 0; j < i; j++)
+            if (ic->name && cfg->instances[j].name && strcmp(ic->name, cfg->instances[j].name) == 0)
+                mst__diag_error(d, name_node, MST__AT_VALUE, npath,
+                                "duplicate instance name \"%s\" (also plugins[%zu]); give each instance its own \"name\"",
+                                ic->name, j);
+        free(npath);
+        if (ic->use && ic->config)
+            resolve_plugin(cfg, loader, d, ic, path);
+        free(path);
+        i++;
+    }
+}
+
+int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *d,
+                     struct mst__config **out)
+{
+    struct mst__config *cfg = mst__xcalloc(1, sizeof *cfg);
+    cfg->file = mst__xstrdup(file);
+    cfg->dir = mst__dirname(file);
+    d->file = cfg->file;
+    *out = NULL;
+    cfg->text = mst__read_file(file, &cfg->len);
+    if (!cfg->text) {
+        mst__buf_printf(&d->text, "%s: error: cannot read the config file: %s\n", file, strerror(errno));
+        d->errors++;
+        mst__config_free(cfg);
+        return MST_EIO;
+    }
+    if (parse_text(cfg, d) != 0) {
+        /* diag still points at cfg's strings: keep the file name alive. */
+        d->pos = NULL;
+        d->file = NULL;
+        mst__config_free(cfg);
+        return MST_ECONFIG;
+    }
+    mst__schema_check(d, cfg->root, mst__config_schema, "");
+    if (d->errors == 0) {
+        read_core_sections(cfg, d);
+        cJSON *pp = mst__json_lookup(cfg->root, "node.plugin_path");
+        size_t n;
+        const char **dirs = string_list(pp, &n);
+        mst__loader_set_path(loader, cfg->dir, dirs, n);
+        free(dirs);
+        read_instances(cfg, loader, d);
+    }
+    if (d->errors) {
+        d->pos = NULL;
+        d->file = NULL;
+        mst__config_free(cfg);
+        return MST_ECONFIG;
+    }
+    *out = cfg;
+    return 0;
+}
+
+void mst__config_free(struct mst__config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_instances; i++)
+        mst__module_release(cfg->instances[i].module);
+    free(cfg->instances);
+    free(cfg->tokens);
+    free(cfg->bus_peers);
+    free(cfg->bus_events_listen);
+    free(cfg->bus_queries_listen);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->state_dir);
+    mst__jsonpos_free(cfg->pos);
+    cJSON_Delete(cfg->root);
+    free(cfg->text);
+    free(cfg->dir);
+    free(cfg->file);
+    free(cfg);
+}

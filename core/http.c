@@ -1,0 +1,933 @@
+#include "http.h"
+
+#include <libwebsockets.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define WRITE_CHUNK 65536
+
+struct route {
+    struct mst__list link;
+    void *owner;
+    char method[8];
+    char *path;  /* without the trailing "*" for prefix routes */
+    int prefix;  /* path ends in "/" and takes everything below */
+    enum mst_role role;
+    mst_http_cb cb;
+    void *arg;
+};
+
+struct ws_endpoint {
+    struct mst__list link;
+    void *owner;
+    char *path;
+    int prefix;
+    char *subprotocol; /* NULL: none asked for */
+    enum mst_role role;
+    struct mst_ws_handlers handlers;
+    void *arg;
+};
+
+struct header {
+    char *name;
+    char *value;
+};
+
+struct mst_http_request {
+    struct mst__list link; /* in h->pending while a plugin holds it */
+    struct mst__http *h;
+    struct lws *wsi;       /* NULL once the client has gone */
+    void *owner;
+    char method[8];
+    char *path;
+    char *query;
+    const char *subpath;
+    struct header *headers;
+    size_t n_headers;
+    struct mst__buf body;
+    struct mst__buf out_headers; /* "Name: value\0" pairs set by the handler */
+    struct mst__buf out;
+    size_t out_sent;
+    int status;
+    char *content_type;
+    int responded;
+    int headers_sent;
+    int head_only;
+    int close_after;
+    int body_too_large;
+    struct route *route;
+    uint64_t start_ns;
+};
+
+struct out_frame {
+    struct mst__list link;
+    int binary;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE + payload */
+};
+
+struct mst_ws_conn {
+    struct mst__list link; /* in h->ws_conns */
+    struct mst__http *h;
+    struct lws *wsi;
+    struct ws_endpoint *ep; /* NULL once the owner dropped it */
+    struct mst__list outq;
+    struct mst__buf rx;
+    int closing;
+};
+
+struct session {
+    mst_http_request *req;
+    mst_ws_conn *ws;
+};
+
+static const struct {
+    const char *name;
+    enum lws_token_indexes token;
+} known_headers[] = {
+    {"accept", WSI_TOKEN_HTTP_ACCEPT},
+    {"accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING},
+    {"accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE},
+    {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+    {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
+    {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
+    {"host", WSI_TOKEN_HOST},
+    {"if-modified-since", WSI_TOKEN_HTTP_IF_MODIFIED_SINCE},
+    {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
+    {"origin", WSI_TOKEN_ORIGIN},
+    {"range", WSI_TOKEN_HTTP_RANGE},
+    {"referer", WSI_TOKEN_HTTP_REFERER},
+    {"transfer-encoding", WSI_TOKEN_HTTP_TRANSFER_ENCODING},
+    {"user-agent", WSI_TOKEN_HTTP_USER_AGENT},
+    {"x-forwarded-for", WSI_TOKEN_X_FORWARDED_FOR},
+};
+
+static const struct {
+    const char *name;
+    enum lws_token_indexes token;
+} methods[] = {
+    {"GET", WSI_TOKEN_GET_URI},       {"POST", WSI_TOKEN_POST_URI},
+    {"PUT", WSI_TOKEN_PUT_URI},       {"PATCH", WSI_TOKEN_PATCH_URI},
+    {"DELETE", WSI_TOKEN_DELETE_URI}, {"OPTIONS", WSI_TOKEN_OPTIONS_URI},
+    {"HEAD", WSI_TOKEN_HEAD_URI},
+};
+
+static char *copy_token(struct lws *wsi, enum lws_token_indexes t)
+{
+    int n = lws_hdr_total_length(wsi, t);
+    if (n <= 0)
+        return NULL;
+    char *s = mst__xmalloc((size_t)n + 1);
+    if (lws_hdr_copy(wsi, s, n + 1, t) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* --- request life ------------------------------------------------------- */
+
+static void request_free(mst_http_request *req)
+{
+    for (size_t i = 0; i < req->n_headers; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->headers);
+    free(req->path);
+    free(req->query);
+    free(req->content_type);
+    mst__buf_free(&req->body);
+    mst__buf_free(&req->out_headers);
+    mst__buf_free(&req->out);
+    free(req);
+}
+
+static void count_response(struct mst__http *h, mst_http_request *req)
+{
+    struct mst_metric *m;
+    char labels[32];
+    snprintf(labels, sizeof labels, "code=\"%d\"", req->status);
+    if (mst__metrics_get(h->metrics, MST_METRIC_COUNTER, "mestys_http_requests_total",
+                         "HTTP requests answered, per status code", labels, &m) == 0)
+        mst__metric_add(m, 1);
+    if (mst__metrics_get(h->metrics, MST_METRIC_HISTOGRAM, "mestys_http_request_seconds",
+                         "time from request to response, in seconds", "", &m) == 0)
+        mst__metric_observe(m, (double)(mst__now_ns() - req->start_ns) / 1e9);
+}
+
+int mst__http_set_header(mst_http_request *req, const char *name, const char *value)
+{
+    if (!req || req->responded || !name || !value || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return MST_EINVAL;
+    mst__buf_append(&req->out_headers, name, strlen(name) + 1);
+    mst__buf_append(&req->out_headers, value, strlen(value) + 1);
+    return 0;
+}
+
+int mst__http_respond(mst_http_request *req, int status, const char *content_type,
+                      const void *body, size_t len)
+{
+    if (!req || req->responded)
+        return MST_EINVAL;
+    req->responded = 1;
+    req->status = status >= 100 && status <= 599 ? status : 500;
+    req->content_type = mst__xstrdup(content_type ? content_type : "application/octet-stream");
+    if (len && !req->head_only)
+        mst__buf_append(&req->out, body, len);
+    req->out_sent = 0;
+    count_response(req->h, req);
+    mst__list_remove(&req->link);
+    if (!req->wsi) {
+        request_free(req); /* the client went away meanwhile */
+        return 0;
+    }
+    lws_callback_on_writable(req->wsi);
+    return 0;
+}
+
+int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
+{
+    struct mst__buf msg = {0}, body = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    mst__buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    mst__buf_puts(&body, "{\"error\":");
+    mst__buf_json_string(&body, msg.data ? msg.data : "");
+    mst__buf_printf(&body, ",\"status\":%d}\n", status);
+    int rc = mst__http_respond(req, status, "application/json", body.data, body.len);
+    mst__buf_free(&msg);
+    mst__buf_free(&body);
+    return rc;
+}
+
+const char *mst__http_method(mst_http_request *req) { return req->method; }
+const char *mst__http_path(mst_http_request *req) { return req->path; }
+const char *mst__http_subpath(mst_http_request *req) { return req->subpath ? req->subpath : ""; }
+const char *mst__http_query(mst_http_request *req) { return req->query ? req->query : ""; }
+
+const char *mst__http_header(mst_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+const void *mst__http_body(mst_http_request *req, size_t *len)
+{
+    if (len)
+        *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+static int write_headers(mst_http_request *req)
+{
+    unsigned char buf[LWS_PRE + 8192];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(req->wsi, (unsigned)req->status, req->content_type,
+                                    req->head_only ? 0 : req->out.len, &p, end))
+        return -1;
+    for (size_t off = 0; off < req->out_headers.len;) {
+        const char *name = req->out_headers.data + off;
+        const char *value = name + strlen(name) + 1;
+        off += strlen(name) + strlen(value) + 2;
+        char lname[256];
+        snprintf(lname, sizeof lname, "%s:", name);
+        if (lws_add_http_header_by_name(req->wsi, (const unsigned char *)lname,
+                                        (const unsigned char *)value, (int)strlen(value), &p, end))
+            return -1;
+    }
+    if (req->close_after &&
+        lws_add_http_header_by_name(req->wsi, (const unsigned char *)"connection:",
+                                    (const unsigned char *)"close", 5, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(req->wsi, start, &p, end))
+        return -1;
+    req->headers_sent = 1;
+    return 0;
+}
+
+/* Returns -1 to close the connection, 0 to keep it. */
+static int write_response(struct session *s)
+{
+    mst_http_request *req = s->req;
+    if (!req->headers_sent) {
+        if (write_headers(req))
+            return -1;
+        if (req->out.len) {
+            lws_callback_on_writable(req->wsi);
+            return 0;
+        }
+    } else if (req->out_sent < req->out.len) {
+        size_t n = req->out.len - req->out_sent;
+        if (n > WRITE_CHUNK)
+            n = WRITE_CHUNK;
+        unsigned char *chunk = mst__xmalloc(LWS_PRE + n);
+        memcpy(chunk + LWS_PRE, req->out.data + req->out_sent, n);
+        int last = req->out_sent + n == req->out.len;
+        int w = lws_write(req->wsi, chunk + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+        free(chunk);
+        if (w < 0)
+            return -1;
+        req->out_sent += n;
+        if (!last) {
+            lws_callback_on_writable(req->wsi);
+            return 0;
+        }
+    }
+    int close_after = req->close_after;
+    struct lws *wsi = req->wsi;
+    s->req = NULL;
+    request_free(req);
+    if (close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* --- routing and authorization ------------------------------------------ */
+
+static int path_matches(const char *pattern, int prefix, const char *path, const char **subpath)
+{
+    size_t n = strlen(pattern);
+    if (!prefix) {
+        /* "/api/x/" is the same resource as "/api/x" */
+        size_t pl = strlen(path);
+        if (pl > 1 && path[pl - 1] == '/')
+            pl--;
+        if (pl != n || strncmp(pattern, path, n) != 0)
+            return 0;
+        *subpath = "";
+        return 1;
+    }
+    /* pattern "/api/x/devices/" takes "/api/x/devices" and everything below */
+    if (strncmp(pattern, path, n) == 0) {
+        *subpath = path + n;
+        return 1;
+    }
+    if (strncmp(pattern, path, n - 1) == 0 && path[n - 1] == '\0') {
+        *subpath = "";
+        return 1;
+    }
+    return 0;
+}
+
+static void split_pattern(const char *path, char **out, int *prefix)
+{
+    if (mst__ends_with(path, "/*")) {
+        *out = mst__xstrndup(path, strlen(path) - 1);
+        *prefix = 1;
+    } else {
+        *out = mst__xstrdup(path);
+        *prefix = 0;
+    }
+}
+
+/* The role the request's bearer token grants: -1 for a token we do not
+ * know, PUBLIC without a token. */
+static int token_role(struct mst__http *h, const char *auth)
+{
+    if (!auth || !*auth)
+        return MST_ROLE_PUBLIC;
+    if (strncasecmp(auth, "Bearer ", 7) != 0)
+        return -1;
+    const char *tok = auth + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t tl = strlen(tok);
+    for (size_t i = 0; i < h->n_tokens; i++) {
+        const char *want = h->tokens[i].token;
+        size_t wl = strlen(want);
+        /* Compare every byte so the time taken says nothing of the token. */
+        unsigned diff = (unsigned)(wl ^ tl);
+        for (size_t j = 0; j < wl; j++)
+            diff |= (unsigned char)want[j] ^ (unsigned char)(j < tl ? tok[j] : 0);
+        if (diff == 0)
+            return h->tokens[i].role;
+    }
+    return -1;
+}
+
+/* 0 if allowed; otherwise answers 401/403 and returns -1. */
+static int authorize(struct mst__http *h, mst_http_request *req, enum mst_role need)
+{
+    if (need == MST_ROLE_PUBLIC)
+        return 0;
+    int role = token_role(h, mst__http_header(req, "authorization"));
+    if (role >= (int)need)
+        return 0;
+    mst__metric_add(h->unauthorized, 1);
+    if (role <= MST_ROLE_PUBLIC) {
+        mst__http_set_header(req, "WWW-Authenticate", "Bearer");
+        mst__http_error(req, 401, "this route needs a bearer token with the %s role",
+                        mst__role_name((int)need));
+    } else {
+        mst__http_error(req, 403, "your token's role (%s) may not call this route, which needs %s",
+                        mst__role_name(role), mst__role_name((int)need));
+    }
+    return -1;
+}
+
+static void dispatch(struct mst__http *h, mst_http_request *req)
+{
+    struct route *r = req->route;
+    req->owner = r->owner;
+    mst__list_push(&h->pending, &req->link);
+    r->cb(r->arg, req);
+}
+
+static struct route *find_route(struct mst__http *h, mst_http_request *req, struct mst__buf *allow)
+{
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    struct mst__list *pos;
+    for (pos = h->routes.next; pos != &h->routes; pos = pos->next) {
+        struct route *r = mst__container_of(pos, struct route, link);
+        const char *sub;
+        if (!path_matches(r->path, r->prefix, req->path, &sub))
+            continue;
+        if (strcmp(r->method, method) == 0) {
+            req->subpath = sub;
+            return r;
+        }
+        mst__buf_printf(allow, "%s%s", allow->len ? ", " : "", r->method);
+    }
+    return NULL;
+}
+
+static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const char *uri)
+{
+    mst_http_request *req = mst__xcalloc(1, sizeof *req);
+    mst__list_init(&req->link);
+    req->h = h;
+    req->wsi = wsi;
+    req->start_ns = mst__now_ns();
+    req->path = mst__xstrdup(uri);
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0) {
+            snprintf(req->method, sizeof req->method, "%s", methods[i].name);
+            break;
+        }
+    }
+    req->head_only = strcmp(req->method, "HEAD") == 0;
+    req->query = copy_token(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    size_t nk = sizeof known_headers / sizeof known_headers[0];
+    req->headers = mst__xcalloc(nk, sizeof *req->headers);
+    for (size_t i = 0; i < nk; i++) {
+        char *v = copy_token(wsi, known_headers[i].token);
+        if (v) {
+            req->headers[req->n_headers].name = mst__xstrdup(known_headers[i].name);
+            req->headers[req->n_headers].value = v;
+            req->n_headers++;
+        }
+    }
+    return req;
+}
+
+/* LWS_CALLBACK_HTTP: headers are in.  Returns what the callback returns. */
+static int on_http(struct mst__http *h, struct session *s, struct lws *wsi, const char *uri)
+{
+    mst_http_request *req = request_new(h, wsi, uri);
+    s->req = req;
+    if (!req->method[0]) {
+        mst__metric_add(h->bad_requests, 1);
+        req->close_after = 1;
+        return mst__http_error(req, 501, "method not supported"), 0;
+    }
+    struct mst__buf allow = {0};
+    req->route = find_route(h, req, &allow);
+    if (!req->route) {
+        if (allow.len) {
+            mst__http_set_header(req, "Allow", allow.data);
+            mst__http_error(req, 405, "%s is not allowed on %s; allowed: %s", req->method, req->path,
+                            allow.data);
+        } else {
+            mst__http_error(req, 404, "no route %s", req->path);
+        }
+        mst__buf_free(&allow);
+        return 0;
+    }
+    mst__buf_free(&allow);
+    if (authorize(h, req, req->route->role) != 0)
+        return 0;
+    const char *cl = mst__http_header(req, "content-length");
+    const char *te = mst__http_header(req, "transfer-encoding");
+    unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
+    if (clen > h->body_limit) {
+        mst__metric_add(h->too_large, 1);
+        req->close_after = 1; /* the body is still on the wire: do not read it */
+        mst__http_error(req, 413, "the body is %llu bytes; this server takes at most %zu", clen,
+                        h->body_limit);
+        return 0;
+    }
+    if (clen > 0 || (te && strcasestr(te, "chunked")))
+        return 0; /* the body comes next */
+    dispatch(h, req);
+    return 0;
+}
+
+static int on_body(struct mst__http *h, struct session *s, const void *in, size_t len)
+{
+    mst_http_request *req = s->req;
+    if (!req || req->responded || req->body_too_large)
+        return 0;
+    if (req->body.len + len > h->body_limit) {
+        req->body_too_large = 1;
+        req->close_after = 1;
+        mst__metric_add(h->too_large, 1);
+        mst__http_error(req, 413, "the body is larger than this server takes (%zu bytes)", h->body_limit);
+        return 0;
+    }
+    mst__buf_append(&req->body, in, len);
+    return 0;
+}
+
+static void on_http_closed(struct session *s)
+{
+    mst_http_request *req = s->req;
+    if (!req)
+        return;
+    s->req = NULL;
+    req->wsi = NULL;
+    if (req->responded)
+        request_free(req);
+    /* else a plugin still holds it: freed when it responds */
+}
+
+/* --- WebSocket ----------------------------------------------------------- */
+
+static struct ws_endpoint *find_endpoint(struct mst__http *h, const char *path, const char *proto)
+{
+    struct mst__list *pos;
+    for (pos = h->ws_endpoints.next; pos != &h->ws_endpoints; pos = pos->next) {
+        struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
+        const char *sub;
+        if (!path_matches(ep->path, ep->prefix, path, &sub))
+            continue;
+        if ((!ep->subprotocol && !proto) || (ep->subprotocol && proto && strcmp(ep->subprotocol, proto) == 0))
+            return ep;
+    }
+    return NULL;
+}
+
+static const char *chosen_subprotocol(struct lws *wsi)
+{
+    const struct lws_protocols *p = lws_get_protocol(wsi);
+    /* protocols[0] is the plain HTTP/WebSocket one: no subprotocol */
+    return p && strcmp(p->name, "http") != 0 ? p->name : NULL;
+}
+
+static int on_ws_filter(struct mst__http *h, struct lws *wsi)
+{
+    char *uri = copy_token(wsi, WSI_TOKEN_GET_URI);
+    struct ws_endpoint *ep = uri ? find_endpoint(h, uri, chosen_subprotocol(wsi)) : NULL;
+    int ok = ep != NULL;
+    if (ep && ep->role != MST_ROLE_PUBLIC) {
+        char *auth = copy_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+        ok = token_role(h, auth) >= (int)ep->role;
+        if (!ok)
+            mst__metric_add(h->unauthorized, 1);
+        free(auth);
+    }
+    if (!ep)
+        mst__log_info("websocket upgrade refused: no endpoint %s", uri ? uri : "?");
+    free(uri);
+    return ok ? 0 : 1;
+}
+
+static void on_ws_established(struct mst__http *h, struct session *s, struct lws *wsi)
+{
+    char *uri = copy_token(wsi, WSI_TOKEN_GET_URI);
+    mst_ws_conn *c = mst__xcalloc(1, sizeof *c);
+    c->h = h;
+    c->wsi = wsi;
+    c->ep = uri ? find_endpoint(h, uri, chosen_subprotocol(wsi)) : NULL;
+    mst__list_init(&c->outq);
+    mst__list_push(&h->ws_conns, &c->link);
+    s->ws = c;
+    if (c->ep && c->ep->handlers.open)
+        c->ep->handlers.open(c->ep->arg, c, uri ? uri : "");
+    free(uri);
+}
+
+static void ws_free(mst_ws_conn *c)
+{
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, &c->outq)
+    {
+        mst__list_remove(pos);
+        free(mst__container_of(pos, struct out_frame, link));
+    }
+    mst__list_remove(&c->link);
+    mst__buf_free(&c->rx);
+    free(c);
+}
+
+static int on_ws_receive(struct mst__http *h, mst_ws_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (c->rx.len + len > h->body_limit) {
+        mst__metric_add(h->too_large, 1);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        return -1;
+    }
+    mst__buf_append(&c->rx, in, len);
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
+        return 0;
+    if (c->ep && c->ep->handlers.message)
+        c->ep->handlers.message(c->ep->arg, c, c->rx.data, c->rx.len, lws_frame_is_binary(wsi));
+    c->rx.len = 0;
+    return 0;
+}
+
+static int on_ws_writeable(mst_ws_conn *c)
+{
+    if (mst__list_empty(&c->outq))
+        return c->closing ? -1 : 0;
+    struct out_frame *f = mst__container_of(c->outq.next, struct out_frame, link);
+    mst__list_remove(&f->link);
+    int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    free(f);
+    if (w < 0)
+        return -1;
+    if (!mst__list_empty(&c->outq) || c->closing)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+int mst__ws_send(mst_ws_conn *c, const void *data, size_t len, int binary)
+{
+    if (!c || c->closing)
+        return MST_ECLOSED;
+    struct out_frame *f = mst__xmalloc(sizeof *f + LWS_PRE + len);
+    f->binary = binary;
+    f->len = len;
+    memcpy(f->data + LWS_PRE, data, len);
+    mst__list_push(&c->outq, &f->link);
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+void mst__ws_close(mst_ws_conn *c)
+{
+    if (!c || c->closing)
+        return;
+    c->closing = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* --- the libwebsockets callback ----------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct mst__http *h = lws_context_user(lws_get_context(wsi));
+    struct session *s = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(h, s, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(h, s, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (s->req && !s->req->responded)
+            dispatch(h, s->req);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!s || !s->req || !s->req->responded)
+            return 0;
+        return write_response(s);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (s)
+            on_http_closed(s);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return on_ws_filter(h, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        on_ws_established(h, s, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return s->ws ? on_ws_receive(h, s->ws, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return s->ws ? on_ws_writeable(s->ws) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (s && s->ws) {
+            mst_ws_conn *c = s->ws;
+            s->ws = NULL;
+            if (c->ep && c->ep->handlers.close)
+                c->ep->handlers.close(c->ep->arg, c);
+            ws_free(c);
+        }
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* --- set-up ------------------------------------------------------------- */
+
+static void lws_to_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+        n--;
+    mst__log(level == LLL_ERR ? MST_LOG_ERROR : MST_LOG_WARN, "http", "%.*s", (int)n, line);
+}
+
+int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *metrics)
+{
+    memset(h, 0, sizeof *h);
+    h->loop = loop;
+    h->metrics = metrics;
+    h->body_limit = 1 << 20;
+    mst__list_init(&h->routes);
+    mst__list_init(&h->ws_endpoints);
+    mst__list_init(&h->pending);
+    mst__list_init(&h->ws_conns);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total",
+                     "HTTP requests refused before a handler saw them, per reason",
+                     "reason=\"body_too_large\"", &h->too_large);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total", NULL,
+                     "reason=\"unauthorized\"", &h->unauthorized);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total", NULL,
+                     "reason=\"bad_request\"", &h->bad_requests);
+    return 0;
+}
+
+static void add_protocol(struct mst__http *h, const char *name)
+{
+    for (size_t i = 0; i < h->n_protocols; i++)
+        if (strcmp(h->protocols[i].name, name) == 0)
+            return;
+    h->protocols = mst__xrealloc(h->protocols, (h->n_protocols + 2) * sizeof *h->protocols);
+    struct lws_protocols *p = &h->protocols[h->n_protocols++];
+    memset(p, 0, 2 * sizeof *p);
+    p->name = name;
+    p->callback = callback;
+    p->per_session_data_size = sizeof(struct session);
+    p->rx_buffer_size = 0;
+}
+
+int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *err, size_t errlen)
+{
+    if (!o->listen || !*o->listen)
+        return 0;
+    h->body_limit = o->body_limit;
+    const char *colon = strrchr(o->listen, ':');
+    if (!colon) {
+        snprintf(err, errlen, "node.http.listen \"%s\" must be host:port", o->listen);
+        return MST_ECONFIG;
+    }
+    char *iface = mst__xstrndup(o->listen, (size_t)(colon - o->listen));
+    int port = atoi(colon + 1);
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
+    add_protocol(h, "http");
+    struct mst__list *pos;
+    for (pos = h->ws_endpoints.next; pos != &h->ws_endpoints; pos = pos->next) {
+        struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
+        if (ep->subprotocol)
+            add_protocol(h, ep->subprotocol);
+    }
+
+    void *foreign[1] = {h->loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    if (o->tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.foreign_loops = foreign;
+    info.user = h;
+    info.fd_limit_per_thread = o->max_connections ? o->max_connections : 1024;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = h->protocols;
+    h->ctx = lws_create_context(&info);
+    if (!h->ctx) {
+        snprintf(err, errlen, "cannot start the HTTP server (libwebsockets context)");
+        free(iface);
+        return MST_EIO;
+    }
+    memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = strcmp(iface, "0.0.0.0") == 0 || !*iface ? NULL : iface;
+    info.protocols = h->protocols;
+    info.vhost_name = "mestys";
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (o->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = o->tls_cert;
+        info.ssl_private_key_filepath = o->tls_key;
+    }
+    h->vhost = lws_create_vhost(h->ctx, &info);
+    free(iface);
+    if (!h->vhost) {
+        snprintf(err, errlen, "cannot listen on %s (in use, or the address is not on this machine%s)",
+                 o->listen, o->tls_cert ? ", or the certificate/key could not be read" : "");
+        return MST_EIO;
+    }
+    h->port = lws_get_vhost_listen_port(h->vhost);
+    return 0;
+}
+
+void mst__http_set_tokens(struct mst__http *h, const struct mst__token *tokens, size_t n)
+{
+    h->tokens = tokens;
+    h->n_tokens = n;
+}
+
+void mst__http_set_body_limit(struct mst__http *h, size_t limit)
+{
+    h->body_limit = limit;
+}
+
+static void free_route(struct route *r)
+{
+    free(r->path);
+    free(r);
+}
+
+static void free_endpoint(struct ws_endpoint *ep)
+{
+    free(ep->path);
+    free(ep->subprotocol);
+    free(ep);
+}
+
+void mst__http_close(struct mst__http *h)
+{
+    struct mst__list *pos, *tmp;
+    /* Requests no handler answered: the clients are gone with the context. */
+    mst__list_foreach_safe(pos, tmp, &h->pending)
+    {
+        mst_http_request *req = mst__container_of(pos, mst_http_request, link);
+        mst__list_remove(&req->link);
+        req->owner = NULL;
+        if (req->wsi)
+            req->responded = 1; /* on_http_closed frees it */
+        else
+            request_free(req);
+    }
+    mst__list_foreach_safe(pos, tmp, &h->ws_conns)
+    {
+        mst_ws_conn *c = mst__container_of(pos, mst_ws_conn, link);
+        c->ep = NULL;
+    }
+    if (h->ctx)
+        lws_context_destroy(h->ctx);
+    h->ctx = NULL;
+    mst__list_foreach_safe(pos, tmp, &h->routes)
+    {
+        mst__list_remove(pos);
+        free_route(mst__container_of(pos, struct route, link));
+    }
+    mst__list_foreach_safe(pos, tmp, &h->ws_endpoints)
+    {
+        mst__list_remove(pos);
+        free_endpoint(mst__container_of(pos, struct ws_endpoint, link));
+    }
+    free(h->protocols);
+    h->protocols = NULL;
+}
+
+int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,
+                    enum mst_role role, mst_http_cb cb, void *arg)
+{
+    if (!cb || !method || !path || path[0] != '/' || strlen(method) >= 8 ||
+        role < MST_ROLE_PUBLIC || role > MST_ROLE_ADMIN)
+        return MST_EINVAL;
+    struct route *r = mst__xcalloc(1, sizeof *r);
+    snprintf(r->method, sizeof r->method, "%s", method);
+    for (char *m = r->method; *m; m++)
+        if (*m >= 'a' && *m <= 'z')
+            *m = (char)(*m - 32);
+    split_pattern(path, &r->path, &r->prefix);
+    struct mst__list *pos;
+    for (pos = h->routes.next; pos != &h->routes; pos = pos->next) {
+        struct route *o = mst__container_of(pos, struct route, link);
+        if (strcmp(o->method, r->method) == 0 && strcmp(o->path, r->path) == 0 && o->prefix == r->prefix) {
+            free_route(r);
+            return MST_EEXIST;
+        }
+    }
+    r->owner = owner;
+    r->role = role;
+    r->cb = cb;
+    r->arg = arg;
+    /* Exact routes first, so a prefix route never hides one. */
+    if (r->prefix)
+        mst__list_push(&h->routes, &r->link);
+    else {
+        r->link.next = h->routes.next;
+        r->link.prev = &h->routes;
+        h->routes.next->prev = &r->link;
+        h->routes.next = &r->link;
+    }
+    return 0;
+}
+
+int mst__http_ws_endpoint(struct mst__http *h, void *owner, const char *path,
+                          const char *subprotocol, enum mst_role role,
+                          const struct mst_ws_handlers *handlers, void *arg)
+{
+    if (!handlers || !path || path[0] != '/')
+        return MST_EINVAL;
+    if (subprotocol && h->vhost) {
+        int known = 0;
+        for (size_t i = 0; i < h->n_protocols; i++)
+            known |= strcmp(h->protocols[i].name, subprotocol) == 0;
+        if (!known)
+            return MST_ENOTSUP; /* subprotocols are fixed once the server listens */
+    }
+    struct ws_endpoint *ep = mst__xcalloc(1, sizeof *ep);
+    split_pattern(path, &ep->path, &ep->prefix);
+    ep->subprotocol = subprotocol ? mst__xstrdup(subprotocol) : NULL;
+    ep->owner = owner;
+    ep->role = role;
+    size_t n = handlers->struct_size < sizeof ep->handlers ? handlers->struct_size : sizeof ep->handlers;
+    memcpy(&ep->handlers, handlers, n);
+    ep->arg = arg;
+    mst__list_push(&h->ws_endpoints, &ep->link);
+    return 0;
+}
+
+void mst__http_drop_owner(struct mst__http *h, void *owner)
+{
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, &h->routes)
+    {
+        struct route *r = mst__container_of(pos, struct route, link);
+        if (r->owner == owner) {
+            mst__list_remove(pos);
+            free_route(r);
+        }
+    }
+    mst__list_foreach_safe(pos, tmp, &h->ws_conns)
+    {
+        mst_ws_conn *c = mst__container_of(pos, mst_ws_conn, link);
+        if (c->ep && c->ep->owner == owner) {
+            c->ep = NULL;
+            mst__ws_close(c);
+        }
+    }
+    mst__list_foreach_safe(pos, tmp, &h->ws_endpoints)
+    {
+        struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
+        if (ep->owner == owner) {
+            mst__list_remove(pos);
+            free_endpoint(ep);
+        }
+    }
+    mst__list_foreach_safe(pos, tmp, &h->pending)
+    {
+        mst_http_request *req = mst__container_of(pos, mst_http_request, link);
+        if (req->owner == owner)
+            mst__http_error(req, 503, "the plugin instance serving this route stopped");
+    }
+}

@@ -1,0 +1,81 @@
+/* http.h - the daemon's HTTP/1.1 and WebSocket server: libwebsockets on
+ * the daemon's own libuv loop.  Routes carry a role; the core checks the
+ * bearer token before a plugin sees the request. */
+#ifndef MST__HTTP_H
+#define MST__HTTP_H
+
+#include <uv.h>
+
+#include <mestys/host.h>
+
+#include "list.h"
+#include "metrics.h"
+
+struct lws_context;
+struct lws_vhost;
+struct lws_protocols;
+struct mst__token;
+
+struct mst__http_opts {
+    const char *listen; /* "host:port" */
+    const char *tls_cert;
+    const char *tls_key;
+    size_t body_limit;
+    unsigned max_connections;
+};
+
+struct mst__http {
+    uv_loop_t *loop;
+    struct mst__metrics *metrics;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    struct lws_protocols *protocols;
+    size_t n_protocols;
+    struct mst__list routes;
+    struct mst__list ws_endpoints;
+    struct mst__list pending;  /* requests handed to a route, not answered */
+    struct mst__list ws_conns;
+    const struct mst__token *tokens;
+    size_t n_tokens;
+    size_t body_limit;
+    int port; /* the port actually bound */
+    uint64_t started_ns;
+    struct mst_metric *too_large, *unauthorized, *bad_requests;
+};
+
+/* Creates the libwebsockets context on loop (no listening yet). */
+int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *metrics);
+/* Starts listening with every WebSocket subprotocol registered so far. */
+int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *err, size_t errlen);
+void mst__http_set_tokens(struct mst__http *h, const struct mst__token *tokens, size_t n);
+void mst__http_set_body_limit(struct mst__http *h, size_t limit);
+/* Destroys the context; its handles close on the next loop turns. */
+void mst__http_close(struct mst__http *h);
+
+/* `path` is absolute; a last segment "*" makes it a prefix route. */
+int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,
+                    enum mst_role role, mst_http_cb cb, void *arg);
+int mst__http_ws_endpoint(struct mst__http *h, void *owner, const char *path,
+                          const char *subprotocol, enum mst_role role,
+                          const struct mst_ws_handlers *handlers, void *arg);
+/* Removes owner's routes and endpoints; its unanswered requests get 503,
+ * its WebSocket connections are closed. */
+void mst__http_drop_owner(struct mst__http *h, void *owner);
+
+const char *mst__http_method(mst_http_request *req);
+const char *mst__http_path(mst_http_request *req);
+const char *mst__http_subpath(mst_http_request *req);
+const char *mst__http_query(mst_http_request *req);
+const char *mst__http_header(mst_http_request *req, const char *name);
+const void *mst__http_body(mst_http_request *req, size_t *len);
+int mst__http_set_header(mst_http_request *req, const char *name, const char *value);
+int mst__http_respond(mst_http_request *req, int status, const char *content_type,
+                      const void *body, size_t len);
+/* A JSON error: {"error": message, "status": status}. */
+int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int mst__ws_send(mst_ws_conn *conn, const void *data, size_t len, int binary);
+void mst__ws_close(mst_ws_conn *conn);
+
+#endif

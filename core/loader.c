@@ -1,0 +1,276 @@
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lua_host.h"
+
+#ifndef MESTYS_PLUGIN_DIR
+#define MESTYS_PLUGIN_DIR "/usr/local/lib/mestys/plugins"
+#endif
+#ifndef MESTYS_LUA_DIR
+#define MESTYS_LUA_DIR "/usr/local/share/mestys/lua"
+#endif
+
+/* The smallest struct mst_plugin of ABI 1: everything up to reserved[]. */
+#define MST__PLUGIN_ABI1_SIZE offsetof(struct mst_plugin, reserved)
+
+void mst__loader_init(struct mst__loader *l)
+{
+    memset(l, 0, sizeof *l);
+    mst__list_init(&l->modules);
+}
+
+static void add_dir(struct mst__loader *l, char *dir)
+{
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        if (strcmp(l->dirs[i], dir) == 0) {
+            free(dir);
+            return;
+        }
+    }
+    l->dirs = mst__xrealloc(l->dirs, (l->n_dirs + 1) * sizeof *l->dirs);
+    l->dirs[l->n_dirs++] = dir;
+}
+
+static char *exe_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return mst__dirname(buf);
+}
+
+static int is_dir(const char *p)
+{
+    return access(p, X_OK) == 0;
+}
+
+void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const char *const *extra,
+                          size_t n_extra)
+{
+    for (size_t i = 0; i < l->n_dirs; i++)
+        free(l->dirs[i]);
+    free(l->dirs);
+    free(l->lua_dir);
+    l->dirs = NULL;
+    l->n_dirs = 0;
+    l->lua_dir = NULL;
+
+    for (size_t i = 0; i < n_extra; i++)
+        add_dir(l, mst__path_join(base_dir, extra[i]));
+    const char *env = getenv("MESTYS_PLUGIN_PATH");
+    if (env && *env) {
+        char *copy = mst__xstrdup(env), *save = NULL;
+        for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+            add_dir(l, mst__xstrdup(tok));
+        free(copy);
+    }
+    char *ed = exe_dir();
+    if (ed) {
+        add_dir(l, mst__path_join(ed, "plugins"));
+        char *lua = mst__path_join(ed, "lua");
+        if (is_dir(lua))
+            l->lua_dir = lua;
+        else
+            free(lua);
+        free(ed);
+    }
+    add_dir(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
+    if (!l->lua_dir)
+        l->lua_dir = mst__xstrdup(MESTYS_LUA_DIR);
+}
+
+void mst__loader_close(struct mst__loader *l)
+{
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, &l->modules)
+    {
+        struct mst__module *m = mst__container_of(pos, struct mst__module, link);
+        m->refs = 1;
+        mst__module_release(m);
+    }
+    for (size_t i = 0; i < l->n_dirs; i++)
+        free(l->dirs[i]);
+    free(l->dirs);
+    free(l->lua_dir);
+    memset(l, 0, sizeof *l);
+    mst__list_init(&l->modules);
+}
+
+static int readable(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+int mst__loader_find(struct mst__loader *l, const char *use, const char *base_dir, char **path,
+                     struct mst__buf *why)
+{
+    if (strchr(use, '/') || mst__ends_with(use, ".so") || mst__ends_with(use, ".lua")) {
+        char *p = mst__path_join(base_dir, use);
+        if (readable(p)) {
+            *path = p;
+            return 0;
+        }
+        mst__buf_printf(why, "no such file %s", p);
+        free(p);
+        return MST_ENOENT;
+    }
+    if (!mst__valid_name(use)) {
+        mst__buf_printf(why, "\"%s\" is neither a plugin name ([A-Za-z0-9_-]) nor a path", use);
+        return MST_EINVAL;
+    }
+    static const char *const suffixes[] = {".so", ".lua"};
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        for (size_t s = 0; s < 2; s++) {
+            char *name = mst__xasprintf("%s%s", use, suffixes[s]);
+            char *p = mst__path_join(l->dirs[i], name);
+            free(name);
+            if (readable(p)) {
+                *path = p;
+                return 0;
+            }
+            free(p);
+        }
+    }
+    mst__buf_printf(why, "no plugin \"%s\" (.so or .lua) in:", use);
+    for (size_t i = 0; i < l->n_dirs; i++)
+        mst__buf_printf(why, " %s", l->dirs[i]);
+    return MST_ENOENT;
+}
+
+static int check_patterns(const char *const *list, const char *what, struct mst__buf *why)
+{
+    for (size_t i = 0; list && list[i]; i++) {
+        if (!mst__valid_pattern(list[i])) {
+            mst__buf_printf(why, "%s topic \"%s\" is not a valid topic pattern", what, list[i]);
+            return MST_EPLUGIN;
+        }
+    }
+    return 0;
+}
+
+static int check_schema(const struct mst_config_key *keys, struct mst__buf *why)
+{
+    for (const struct mst_config_key *k = keys; k && k->key; k++) {
+        if (k->type < MST_CFG_STRING || k->type > MST_CFG_ANY) {
+            mst__buf_printf(why, "config key \"%s\" has unknown type %d", k->key, (int)k->type);
+            return MST_EPLUGIN;
+        }
+        if (k->fields && check_schema(k->fields, why) != 0)
+            return MST_EPLUGIN;
+    }
+    return 0;
+}
+
+int mst__plugin_validate(const struct mst_plugin *p, struct mst__buf *why)
+{
+    if (!p->name || !mst__valid_name(p->name)) {
+        mst__buf_puts(why, "name is missing or not [A-Za-z0-9_-]");
+        return MST_EPLUGIN;
+    }
+    if (!p->version || !*p->version) {
+        mst__buf_puts(why, "version is missing");
+        return MST_EPLUGIN;
+    }
+    if (!p->init) {
+        mst__buf_puts(why, "init callback is missing");
+        return MST_EPLUGIN;
+    }
+    if (check_patterns(p->publishes, "published", why) || check_patterns(p->subscribes, "subscribed", why) ||
+        check_patterns(p->serves, "served", why) || check_patterns(p->requests, "requested", why))
+        return MST_EPLUGIN;
+    return check_schema(p->config, why);
+}
+
+static int open_so(struct mst__module *m, struct mst__buf *why)
+{
+    /* RTLD_NOW: a plugin with an unresolved symbol fails here, at load,
+     * instead of crashing the daemon the first time it calls it. */
+    m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+    if (!m->dl) {
+        const char *e = dlerror();
+        mst__buf_puts(why, e ? e : "dlopen failed");
+        return e && strstr(e, "undefined symbol") ? MST_EPLUGIN : MST_ENOTPLUGIN;
+    }
+    const struct mst_plugin *p = dlsym(m->dl, MST_PLUGIN_SYMBOL);
+    if (!p) {
+        mst__buf_printf(why, "does not export the symbol \"%s\"", MST_PLUGIN_SYMBOL);
+        return MST_ENOTPLUGIN;
+    }
+    if (p->abi_version != MST_PLUGIN_ABI) {
+        mst__buf_printf(why, "built for plugin ABI %u, this mestysd speaks ABI %u", p->abi_version,
+                        MST_PLUGIN_ABI);
+        return MST_EABI;
+    }
+    if (p->struct_size < MST__PLUGIN_ABI1_SIZE) {
+        mst__buf_printf(why, "struct mst_plugin is %u bytes, ABI %u needs at least %zu",
+                        p->struct_size, MST_PLUGIN_ABI, (size_t)MST__PLUGIN_ABI1_SIZE);
+        return MST_EABI;
+    }
+    m->plugin = p;
+    return mst__plugin_validate(p, why);
+}
+
+int mst__module_open(struct mst__loader *l, const char *path, struct mst__module **out,
+                     struct mst__buf *why)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        mst__buf_printf(why, "cannot open %s", path);
+        return MST_ENOENT;
+    }
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, &l->modules)
+    {
+        struct mst__module *m = mst__container_of(pos, struct mst__module, link);
+        if (strcmp(m->path, real) == 0) {
+            m->refs++;
+            *out = m;
+            return 0;
+        }
+    }
+    struct mst__module *m = mst__xcalloc(1, sizeof *m);
+    m->path = mst__xstrdup(real);
+    m->refs = 1;
+    mst__list_init(&m->link);
+    int rc;
+    if (mst__ends_with(real, ".lua")) {
+        m->kind = MST__MODULE_LUA;
+        rc = mst__lua_module_load(m, l->lua_dir, why);
+    } else {
+        m->kind = MST__MODULE_SO;
+        rc = open_so(m, why);
+    }
+    if (rc != 0) {
+        mst__module_release(m);
+        return rc;
+    }
+    mst__list_push(&l->modules, &m->link);
+    *out = m;
+    return 0;
+}
+
+void mst__module_ref(struct mst__module *m)
+{
+    m->refs++;
+}
+
+void mst__module_release(struct mst__module *m)
+{
+    if (!m || --m->refs > 0)
+        return;
+    mst__list_remove(&m->link);
+    if (m->kind == MST__MODULE_LUA)
+        mst__lua_module_free(m);
+    if (m->dl)
+        dlclose(m->dl);
+    free(m->path);
+    free(m);
+}

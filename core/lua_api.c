@@ -1,0 +1,514 @@
+/* lua_api.c - the `mestys` module a Lua plugin sees: the host table's
+ * services with Lua functions as callbacks. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "instance.h"
+#include "log.h"
+#include "lua_vm.h"
+#include "util.h"
+
+enum lref_kind { REF_SUB, REF_TIMER, REF_REQUEST, REF_SERVE, REF_ROUTE };
+
+/* A Lua function the host will call back, kept in the registry. */
+struct lref {
+    struct mst__list link;
+    struct mst__lua_vm *vm;
+    int ref;
+    enum lref_kind kind;
+    mst_timer *timer;
+    int once;
+    char *what; /* for the log: "subscribe handler for lora/#" */
+};
+
+static struct mst__lua_vm *vm_checked(lua_State *L)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    if (!vm->inst)
+        luaL_error(L, "the mestys module is not usable while the plugin is being described; "
+                      "call it from init or later");
+    return vm;
+}
+
+static struct lref *lref_new(lua_State *L, int fn_idx, enum lref_kind kind, const char *what)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    luaL_checktype(L, fn_idx, LUA_TFUNCTION);
+    struct lref *r = mst__xcalloc(1, sizeof *r);
+    r->vm = vm;
+    lua_pushvalue(L, fn_idx);
+    r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    r->kind = kind;
+    r->what = mst__xstrdup(what);
+    mst__list_push(&vm->refs, &r->link);
+    return r;
+}
+
+static void lref_free(struct lref *r)
+{
+    if (r->vm->L)
+        luaL_unref(r->vm->L, LUA_REGISTRYINDEX, r->ref);
+    mst__list_remove(&r->link);
+    free(r->what);
+    free(r);
+}
+
+void mst__lua_api_free(struct mst__lua_vm *vm)
+{
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, &vm->refs)
+    {
+        struct lref *r = mst__container_of(pos, struct lref, link);
+        mst__list_remove(&r->link);
+        free(r->what);
+        free(r);
+    }
+    if (vm->kv) {
+        sqlite3_finalize(vm->kv_get);
+        sqlite3_finalize(vm->kv_set);
+        sqlite3_finalize(vm->kv_del);
+        sqlite3_close(vm->kv);
+        vm->kv = NULL;
+    }
+}
+
+static void push_fn(struct lref *r)
+{
+    lua_rawgeti(r->vm->L, LUA_REGISTRYINDEX, r->ref);
+}
+
+static int return_rc(lua_State *L, int rc)
+{
+    if (rc == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    luaL_pushfail(L);
+    lua_pushstring(L, mst_strerror(rc));
+    return 2;
+}
+
+/* A body argument: a string as is, anything else as JSON. */
+static char *body_arg(lua_State *L, int idx, size_t *len)
+{
+    if (lua_isnoneornil(L, idx)) {
+        *len = 0;
+        return mst__xstrdup("");
+    }
+    char *text = mst__lua_to_json(L, idx, 1);
+    if (!text)
+        lua_error(L);
+    *len = lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : strlen(text);
+    return text;
+}
+
+/* --- bus ---------------------------------------------------------------- */
+
+static int l_publish(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *topic = luaL_checkstring(L, 1);
+    size_t len;
+    char *body = body_arg(L, 2, &len);
+    int rc = mst__host.publish(vm->inst, topic, body, len);
+    free(body);
+    return return_rc(L, rc);
+}
+
+static void on_message(void *arg, const char *topic, const char *body, size_t len)
+{
+    struct lref *r = arg;
+    lua_State *L = r->vm->L;
+    push_fn(r);
+    lua_pushstring(L, topic);
+    lua_pushlstring(L, body, len);
+    if (mst__lua_vm_call(r->vm, 2, 0, r->what) != 0)
+        lua_pop(L, 1);
+}
+
+static int l_subscribe(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *pattern = luaL_checkstring(L, 1);
+    char *what = mst__xasprintf("subscribe handler for %s", pattern);
+    struct lref *r = lref_new(L, 2, REF_SUB, what);
+    free(what);
+    int rc = mst__host.subscribe(vm->inst, pattern, on_message, r);
+    if (rc != 0)
+        lref_free(r);
+    return return_rc(L, rc);
+}
+
+static int l_unsubscribe(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *pattern = luaL_checkstring(L, 1);
+    int rc = mst__host.unsubscribe(vm->inst, pattern);
+    /* the handlers stay in the registry until the instance ends: cheap */
+    return return_rc(L, rc);
+}
+
+static void on_reply(void *arg, int status, const char *body, size_t len)
+{
+    struct lref *r = arg;
+    struct mst__lua_vm *vm = r->vm;
+    lua_State *L = vm->L;
+    char *what = mst__xstrdup(r->what);
+    push_fn(r);
+    lref_free(r); /* one reply per request; the function is on the stack */
+    if (status == 0) {
+        lua_pushlstring(L, body, len);
+        lua_pushnil(L);
+    } else {
+        lua_pushnil(L);
+        if (len)
+            lua_pushlstring(L, body, len);
+        else
+            lua_pushstring(L, mst_strerror(status));
+    }
+    if (mst__lua_vm_call(vm, 2, 0, what) != 0)
+        lua_pop(L, 1);
+    free(what);
+}
+
+static int l_request(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *topic = luaL_checkstring(L, 1);
+    lua_Integer timeout = luaL_optinteger(L, 4, 0);
+    size_t len;
+    char *body = body_arg(L, 2, &len);
+    char *what = mst__xasprintf("reply handler for %s", topic);
+    struct lref *r = lref_new(L, 3, REF_REQUEST, what);
+    free(what);
+    int rc = mst__host.request(vm->inst, topic, body, len, (uint32_t)timeout, on_reply, r);
+    free(body);
+    if (rc != 0)
+        lref_free(r);
+    return return_rc(L, rc);
+}
+
+static void on_serve(void *arg, mst_request *req, const char *topic, const char *body, size_t len)
+{
+    struct lref *r = arg;
+    lua_State *L = r->vm->L;
+    push_fn(r);
+    lua_pushlstring(L, body, len);
+    lua_pushstring(L, topic);
+    int rc = mst__lua_vm_call(r->vm, 2, 1, r->what);
+    if (rc != 0) {
+        struct mst__buf e = {0};
+        mst__buf_puts(&e, "{\"error\":");
+        mst__buf_json_string(&e, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        mst__buf_puts(&e, "}");
+        lua_pop(L, 1);
+        mst__host.respond(req, MST_EPLUGIN, e.data, e.len);
+        mst__buf_free(&e);
+        return;
+    }
+    char *text = mst__lua_to_json(L, -1, 1);
+    if (!text) {
+        const char err[] = "{\"error\":\"the serve handler returned a value with no JSON form\"}";
+        lua_pop(L, 1);
+        mst__host.respond(req, MST_EPLUGIN, err, sizeof err - 1);
+    } else {
+        size_t n = lua_type(L, -1) == LUA_TSTRING ? lua_rawlen(L, -1) : strlen(text);
+        mst__host.respond(req, 0, text, n);
+        free(text);
+    }
+    lua_pop(L, 1);
+}
+
+static int l_serve(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *topic = luaL_checkstring(L, 1);
+    char *what = mst__xasprintf("serve handler for %s", topic);
+    struct lref *r = lref_new(L, 2, REF_SERVE, what);
+    free(what);
+    int rc = mst__host.serve(vm->inst, topic, on_serve, r);
+    if (rc != 0)
+        lref_free(r);
+    return return_rc(L, rc);
+}
+
+/* --- timers --------------------------------------------------------------- */
+
+#define TIMER_MT "mestys.timer"
+
+static void on_timer(void *arg)
+{
+    struct lref *r = arg;
+    struct mst__lua_vm *vm = r->vm;
+    lua_State *L = vm->L;
+    const char *what = r->once ? "timer() handler" : "every() handler";
+    push_fn(r);
+    /* A one-shot timer is gone after this call: drop its reference first,
+     * so a :stop() from inside the handler finds nothing to free. */
+    if (r->once)
+        lref_free(r);
+    if (mst__lua_vm_call(vm, 0, 0, what) != 0)
+        lua_pop(L, 1);
+}
+
+static int start_timer(lua_State *L, int repeat)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    lua_Integer ms = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, ms >= 0, 1, "must be >= 0");
+    luaL_argcheck(L, !repeat || ms >= 1, 1, "a repeating timer needs at least 1 ms");
+    struct lref *r = lref_new(L, 2, REF_TIMER, repeat ? "every() handler" : "timer() handler");
+    r->once = !repeat;
+    int rc = mst__host.timer_start(vm->inst, (uint64_t)ms, repeat ? (uint64_t)ms : 0, on_timer, r, &r->timer);
+    if (rc != 0) {
+        lref_free(r);
+        return return_rc(L, rc);
+    }
+    struct lref **ud = lua_newuserdatauv(L, sizeof *ud, 0);
+    *ud = r;
+    luaL_setmetatable(L, TIMER_MT);
+    return 1;
+}
+
+static int l_timer(lua_State *L) { return start_timer(L, 0); }
+static int l_every(lua_State *L) { return start_timer(L, 1); }
+
+static int l_timer_stop(lua_State *L)
+{
+    struct lref **ud = luaL_checkudata(L, 1, TIMER_MT);
+    struct lref *r = *ud;
+    if (!r)
+        return 0;
+    /* a fired one-shot timer has already gone: look before touching it */
+    struct mst__list *pos;
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    for (pos = vm->refs.next; pos != &vm->refs; pos = pos->next) {
+        if (pos == &r->link) {
+            mst__host.timer_stop(r->timer);
+            lref_free(r);
+            break;
+        }
+    }
+    *ud = NULL;
+    return 0;
+}
+
+/* --- log, time, identity --------------------------------------------------- */
+
+static int log_at(lua_State *L, enum mst_log_level level, int first)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    int n = lua_gettop(L); /* before luaL_buffinit, which may push */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = first; i <= n; i++) {
+        if (i > first)
+            luaL_addchar(&b, ' ');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    mst__log(level, vm->source ? vm->source : "lua", "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_log(lua_State *L)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    int level = luaL_checkoption(L, 1, "info", levels);
+    return log_at(L, (enum mst_log_level)level, 2);
+}
+static int l_error(lua_State *L) { return log_at(L, MST_LOG_ERROR, 1); }
+static int l_warn(lua_State *L) { return log_at(L, MST_LOG_WARN, 1); }
+static int l_info(lua_State *L) { return log_at(L, MST_LOG_INFO, 1); }
+static int l_debug(lua_State *L) { return log_at(L, MST_LOG_DEBUG, 1); }
+
+static int l_now_ms(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    lua_pushinteger(L, (lua_Integer)mst__host.now_ms(vm->inst));
+    return 1;
+}
+
+/* --- key-value state that survives restarts -------------------------------- */
+
+static int kv_ready(lua_State *L, struct mst__lua_vm *vm)
+{
+    if (vm->kv)
+        return 0;
+    static const char *const migrations[] = {
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID", NULL};
+    sqlite3 *db;
+    int rc = mst__host.db_open(vm->inst, "kv.sqlite", migrations, &db);
+    if (rc != 0)
+        return luaL_error(L, "kv: cannot open the state database: %s", mst_strerror(rc));
+    vm->kv = db;
+    sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE key = ?", -1, (sqlite3_stmt **)&vm->kv_get, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       -1, (sqlite3_stmt **)&vm->kv_set, NULL);
+    sqlite3_prepare_v2(db, "DELETE FROM kv WHERE key = ?", -1, (sqlite3_stmt **)&vm->kv_del, NULL);
+    return 0;
+}
+
+static int l_kv_get(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    size_t kl;
+    const char *key = luaL_checklstring(L, 1, &kl);
+    kv_ready(L, vm);
+    sqlite3_stmt *st = vm->kv_get;
+    sqlite3_bind_text(st, 1, key, (int)kl, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        mst__lua_push_json(L, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    else
+        lua_pushnil(L);
+    sqlite3_reset(st);
+    return 1;
+}
+
+static int l_kv_set(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    size_t kl;
+    const char *key = luaL_checklstring(L, 1, &kl);
+    luaL_checkany(L, 2);
+    kv_ready(L, vm);
+    sqlite3_stmt *st = lua_isnil(L, 2) ? vm->kv_del : vm->kv_set;
+    char *value = NULL;
+    if (!lua_isnil(L, 2)) {
+        value = mst__lua_to_json(L, 2, 0);
+        if (!value)
+            return lua_error(L);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_text(st, 1, key, (int)kl, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(value);
+    if (rc != SQLITE_DONE)
+        return luaL_error(L, "kv: %s", sqlite3_errmsg(vm->kv));
+    return 0;
+}
+
+static int l_kv_delete(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    return l_kv_set(L);
+}
+
+/* --- HTTP routes ------------------------------------------------------------ */
+
+static void push_request(lua_State *L, mst_http_request *req)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, mst__host.http_method(req));
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, mst__host.http_path(req));
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, mst__host.http_subpath(req));
+    lua_setfield(L, -2, "subpath");
+    lua_pushstring(L, mst__host.http_query(req));
+    lua_setfield(L, -2, "query");
+    size_t len;
+    const char *body = mst__host.http_body(req, &len);
+    lua_pushlstring(L, body, len);
+    lua_setfield(L, -2, "body");
+    lua_createtable(L, 0, 4);
+    static const char *const names[] = {"accept", "content-type", "if-none-match", "user-agent", "origin", NULL};
+    for (const char *const *n = names; *n; n++) {
+        const char *v = mst__host.http_header(req, *n);
+        if (v) {
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, *n);
+        }
+    }
+    lua_setfield(L, -2, "headers");
+}
+
+static void on_route(void *arg, mst_http_request *req)
+{
+    struct lref *r = arg;
+    lua_State *L = r->vm->L;
+    push_fn(r);
+    push_request(L, req);
+    if (mst__lua_vm_call(r->vm, 1, 3, r->what) != 0) {
+        lua_pop(L, 1);
+        const char err[] = "{\"error\":\"the plugin's handler failed; see the daemon log\",\"status\":500}\n";
+        mst__host.http_respond(req, 500, "application/json", err, sizeof err - 1);
+        return;
+    }
+    int status = lua_isinteger(L, -3) ? (int)lua_tointeger(L, -3) : 200;
+    const char *ctype = lua_tostring(L, -1);
+    char *body = NULL;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -2, &n);
+        mst__host.http_respond(req, status, ctype ? ctype : "text/plain; charset=utf-8", s, n);
+    } else if (!lua_isnil(L, -2) && (body = mst__lua_to_json(L, -2, 0)) != NULL) {
+        mst__host.http_respond(req, status, ctype ? ctype : "application/json", body, strlen(body));
+    } else if (lua_isnil(L, -2)) {
+        mst__host.http_respond(req, status, ctype ? ctype : "text/plain", "", 0);
+    } else {
+        lua_pop(L, 1);
+        const char err[] = "{\"error\":\"the handler's answer has no JSON form\",\"status\":500}\n";
+        mst__host.http_respond(req, 500, "application/json", err, sizeof err - 1);
+    }
+    free(body);
+    lua_pop(L, 3);
+}
+
+static int l_route(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *method = luaL_checkstring(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    static const char *const roles[] = {"public", "operator", "admin", NULL};
+    int role = luaL_checkoption(L, 3, NULL, roles);
+    char *what = mst__xasprintf("HTTP handler for %s %s", method, path);
+    struct lref *r = lref_new(L, 4, REF_ROUTE, what);
+    free(what);
+    int rc = mst__host.http_route(vm->inst, method, path, (enum mst_role)role, on_route, r);
+    if (rc != 0)
+        lref_free(r);
+    return return_rc(L, rc);
+}
+
+int mst__lua_open_api(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"publish", l_publish}, {"subscribe", l_subscribe}, {"unsubscribe", l_unsubscribe},
+        {"request", l_request}, {"serve", l_serve},         {"timer", l_timer},
+        {"every", l_every},     {"log", l_log},             {"error", l_error},
+        {"warn", l_warn},       {"info", l_info},           {"debug", l_debug},
+        {"now_ms", l_now_ms},   {"route", l_route},         {NULL, NULL},
+    };
+    static const luaL_Reg kv[] = {
+        {"get", l_kv_get}, {"set", l_kv_set}, {"delete", l_kv_delete}, {NULL, NULL}};
+    static const luaL_Reg timer_methods[] = {{"stop", l_timer_stop}, {NULL, NULL}};
+    if (luaL_newmetatable(L, TIMER_MT)) {
+        luaL_newlib(L, timer_methods);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, fns);
+    luaL_newlib(L, kv);
+    lua_setfield(L, -2, "kv");
+    mst__lua_open_json(L);
+    lua_setfield(L, -2, "json");
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    if (vm->inst) {
+        lua_pushstring(L, mst__host.instance_name(vm->inst));
+        lua_setfield(L, -2, "instance");
+        lua_pushstring(L, mst__host.node_name(vm->inst));
+        lua_setfield(L, -2, "node");
+        char *cfg = mst__host.config_json(vm->inst, "");
+        mst__lua_push_json(L, cfg ? cfg : "{}", cfg ? strlen(cfg) : 2);
+        free(cfg);
+        lua_setfield(L, -2, "config");
+    }
+    return 1;
+}

@@ -1,0 +1,193 @@
+/* lua_json.c - JSON text <-> Lua values, through cJSON. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_vm.h"
+
+static void push_node(lua_State *L, const cJSON *n, int depth)
+{
+    luaL_checkstack(L, 4, "JSON too deep");
+    if (depth > 200) {
+        lua_pushnil(L);
+        return;
+    }
+    if (cJSON_IsString(n))
+        lua_pushstring(L, n->valuestring);
+    else if (cJSON_IsNumber(n)) {
+        double d = n->valuedouble;
+        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            lua_pushinteger(L, (lua_Integer)d);
+        else
+            lua_pushnumber(L, d);
+    } else if (cJSON_IsBool(n))
+        lua_pushboolean(L, cJSON_IsTrue(n));
+    else if (cJSON_IsArray(n)) {
+        lua_createtable(L, cJSON_GetArraySize(n), 0);
+        lua_Integer i = 1;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, n)
+        {
+            push_node(L, c, depth + 1);
+            lua_rawseti(L, -2, i++);
+        }
+    } else if (cJSON_IsObject(n)) {
+        lua_createtable(L, 0, cJSON_GetArraySize(n));
+        const cJSON *c;
+        cJSON_ArrayForEach(c, n)
+        {
+            push_node(L, c, depth + 1);
+            lua_setfield(L, -2, c->string);
+        }
+    } else
+        lua_pushnil(L);
+}
+
+void mst__lua_push_json(lua_State *L, const char *text, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root) {
+        lua_pushnil(L);
+        return;
+    }
+    push_node(L, root, 0);
+    cJSON_Delete(root);
+}
+
+static cJSON *to_node(lua_State *L, int idx, int depth, const char **err);
+
+static int is_sequence(lua_State *L, int idx, lua_Integer *n)
+{
+    lua_Integer count = 0, max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        lua_Integer k = lua_tointeger(L, -1);
+        if (k > max)
+            max = k;
+        count++;
+    }
+    *n = max;
+    return count > 0 && count == max;
+}
+
+static cJSON *table_node(lua_State *L, int idx, int depth, const char **err)
+{
+    lua_Integer n;
+    if (is_sequence(L, idx, &n)) {
+        cJSON *arr = cJSON_CreateArray();
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            cJSON *c = to_node(L, lua_gettop(L), depth + 1, err);
+            lua_pop(L, 1);
+            if (!c)
+                return cJSON_Delete(arr), NULL;
+            cJSON_AddItemToArray(arr, c);
+        }
+        return arr;
+    }
+    cJSON *obj = cJSON_CreateObject();
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2)) {
+            *err = "JSON object keys must be strings";
+            lua_pop(L, 2);
+            return cJSON_Delete(obj), NULL;
+        }
+        lua_pushvalue(L, -2);
+        const char *key = lua_tostring(L, -1); /* converts the copy, not the key */
+        cJSON *c = to_node(L, lua_gettop(L) - 1, depth + 1, err);
+        if (!c) {
+            lua_pop(L, 3);
+            return cJSON_Delete(obj), NULL;
+        }
+        cJSON_AddItemToObject(obj, key, c);
+        lua_pop(L, 2);
+    }
+    return obj;
+}
+
+static cJSON *to_node(lua_State *L, int idx, int depth, const char **err)
+{
+    if (depth > 200) {
+        *err = "value nested too deeply (a cycle?)";
+        return NULL;
+    }
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return cJSON_CreateNull();
+    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return cJSON_CreateNumber((double)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx))) {
+            *err = "NaN and infinity have no JSON form";
+            return NULL;
+        }
+        return cJSON_CreateNumber(lua_tonumber(L, idx));
+    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TTABLE: return table_node(L, idx, depth, err);
+    default: *err = "functions, userdata and threads have no JSON form"; return NULL;
+    }
+}
+
+char *mst__lua_to_json(lua_State *L, int idx, int raw_strings)
+{
+    idx = lua_absindex(L, idx);
+    if (raw_strings && lua_type(L, idx) == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, s, len);
+            copy[len] = '\0';
+        }
+        return copy;
+    }
+    const char *err = NULL;
+    cJSON *n = to_node(L, idx, 0, &err);
+    if (!n) {
+        lua_pushstring(L, err ? err : "cannot encode as JSON");
+        return NULL;
+    }
+    char *text = cJSON_PrintUnformatted(n);
+    cJSON_Delete(n);
+    return text;
+}
+
+static int json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    char *text = mst__lua_to_json(L, 1, 0);
+    if (!text)
+        return lua_error(L);
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
+}
+
+static int json_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    cJSON *root = cJSON_ParseWithLength(s, len);
+    if (!root) {
+        luaL_pushfail(L);
+        lua_pushstring(L, "not valid JSON");
+        return 2;
+    }
+    push_node(L, root, 0);
+    cJSON_Delete(root);
+    return 1;
+}
+
+int mst__lua_open_json(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"encode", json_encode}, {"decode", json_decode}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}

@@ -1,0 +1,294 @@
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lua_vm.h"
+#include "metrics.h"
+#include "util.h"
+
+#define HOOK_EVERY 1000
+
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct mst__lua_vm *vm = ud;
+    if (!ptr)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        vm->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && vm->used + (nsize - osize) > vm->limit) {
+        vm->memory_hit = 1;
+        return NULL; /* Lua raises "not enough memory" */
+    }
+    void *p = realloc(ptr, nsize);
+    if (p)
+        vm->used = vm->used - osize + nsize;
+    return p;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    vm->left -= HOOK_EVERY;
+    if (vm->left > 0)
+        return;
+    vm->budget_hit = 1;
+    /* From now on fail at every instruction, so a script's own pcall cannot
+     * swallow the error and keep looping. */
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "instruction budget of %I exceeded", (lua_Integer)vm->budget);
+}
+
+struct mst__lua_vm *mst__lua_vm_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* --- safe replacements ---------------------------------------------------- */
+
+static int safe_load(lua_State *L)
+{
+    /* load(chunk [, chunkname [, mode [, env]]]): always text, never bytecode */
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int has_env = !lua_isnone(L, 4);
+    if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (has_env) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int safe_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+    if (strcmp(opt, "count") == 0) {
+        lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+        return 1;
+    }
+    if (strcmp(opt, "collect") == 0 || strcmp(opt, "step") == 0) {
+        lua_gc(L, strcmp(opt, "collect") == 0 ? LUA_GCCOLLECT : LUA_GCSTEP, 0);
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    return luaL_error(L, "collectgarbage(\"%s\") is not available in the sandbox", opt);
+}
+
+static int safe_print(lua_State *L)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    int n = lua_gettop(L); /* before luaL_buffinit, which may push */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    mst__log(MST_LOG_INFO, vm->source ? vm->source : "lua", "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int forbidden(lua_State *L)
+{
+    return luaL_error(L, "%s is not available in the mestys sandbox", lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static void forbid(lua_State *L, int table, const char *field, const char *full)
+{
+    lua_pushstring(L, full);
+    lua_pushcclosure(L, forbidden, 1);
+    lua_setfield(L, table, field);
+}
+
+/* require(name): modules from the plugin's own folder or the SDK's lua/
+ * folder, as text, in the sandbox; nothing else. */
+static int safe_require(lua_State *L)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.'))
+            return luaL_error(L, "require: bad module name \"%s\"", name);
+    if (strstr(name, ".."))
+        return luaL_error(L, "require: bad module name \"%s\"", name);
+    lua_getfield(L, LUA_REGISTRYINDEX, "mestys.loaded");
+    if (lua_getfield(L, -1, name) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (strcmp(name, "mestys") == 0) {
+        mst__lua_open_api(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+        return 1;
+    }
+    char *rel = mst__xasprintf("%s.lua", name);
+    for (char *c = rel; *c && strcmp(c, ".lua") != 0; c++)
+        if (*c == '.')
+            *c = '/';
+    const char *dirs[] = {vm->plugin_dir, vm->lua_dir};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i])
+            continue;
+        char *path = mst__path_join(dirs[i], rel);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            free(rel);
+            int rc = mst__lua_vm_loadfile(vm, path);
+            free(path);
+            if (rc != 0)
+                return lua_error(L);
+            lua_pushstring(L, name);
+            lua_call(L, 1, 1);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                lua_pushboolean(L, 1);
+            }
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, name);
+            return 1;
+        }
+        free(path);
+    }
+    free(rel);
+    return luaL_error(L, "module \"%s\" not found in the plugin's folder or the mestys lua/ folder", name);
+}
+
+static void build_env(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},      {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
+        {LUA_MATHLIBNAME, luaopen_math}, {LUA_UTF8LIBNAME, luaopen_utf8}, {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_OSLIBNAME, luaopen_os},     {NULL, NULL},
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    forbid(L, g, "dofile", "dofile");
+    forbid(L, g, "loadfile", "loadfile");
+    lua_pushcfunction(L, safe_load);
+    lua_setfield(L, g, "load");
+    lua_pushcfunction(L, safe_collectgarbage);
+    lua_setfield(L, g, "collectgarbage");
+    lua_pushcfunction(L, safe_print);
+    lua_setfield(L, g, "print");
+    lua_pushcfunction(L, safe_require);
+    lua_setfield(L, g, "require");
+    /* os keeps only the clock and the calendar */
+    lua_getfield(L, g, "os");
+    int os = lua_gettop(L);
+    static const char *const os_forbidden[] = {"execute", "exit", "getenv", "remove", "rename",
+                                               "tmpname", "setlocale", NULL};
+    for (const char *const *f = os_forbidden; *f; f++) {
+        char full[32];
+        snprintf(full, sizeof full, "os.%s", *f);
+        forbid(L, os, *f, full);
+    }
+    lua_pop(L, 1);
+    /* io, debug and package are simply absent; say so if someone asks */
+    lua_newtable(L);
+    forbid(L, lua_gettop(L), "loadlib", "package.loadlib");
+    lua_setfield(L, g, "package");
+    /* string.dump makes bytecode, which can never be loaded here anyway */
+    lua_getfield(L, g, "string");
+    forbid(L, lua_gettop(L), "dump", "string.dump");
+    lua_pop(L, 1);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "mestys.loaded");
+}
+
+int mst__lua_vm_open(struct mst__lua_vm *vm, size_t limit, int64_t budget, const char *plugin_dir,
+                     const char *lua_dir)
+{
+    memset(vm, 0, sizeof *vm);
+    mst__list_init(&vm->refs);
+    vm->limit = limit;
+    vm->budget = budget;
+    vm->plugin_dir = plugin_dir ? mst__xstrdup(plugin_dir) : NULL;
+    vm->lua_dir = lua_dir ? mst__xstrdup(lua_dir) : NULL;
+    vm->L = lua_newstate(sandbox_alloc, vm);
+    if (!vm->L)
+        return MST_ENOMEM;
+    vm->left = budget;
+    lua_sethook(vm->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    build_env(vm->L);
+    return 0;
+}
+
+void mst__lua_vm_close(struct mst__lua_vm *vm)
+{
+    if (vm->L)
+        lua_close(vm->L);
+    mst__lua_api_free(vm);
+    vm->L = NULL;
+    free(vm->plugin_dir);
+    free(vm->lua_dir);
+}
+
+int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path)
+{
+    size_t len;
+    char *text = mst__read_file(path, &len);
+    if (!text) {
+        lua_pushfstring(vm->L, "cannot read %s", path);
+        return MST_EIO;
+    }
+    char *chunk = mst__xasprintf("@%s", path);
+    /* mode "t": a precompiled chunk is refused here, whatever its name */
+    int rc = luaL_loadbufferx(vm->L, text, len, chunk, "t");
+    free(chunk);
+    free(text);
+    return rc == LUA_OK ? 0 : MST_EPLUGIN;
+}
+
+int mst__lua_vm_call(struct mst__lua_vm *vm, int nargs, int nresults, const char *what)
+{
+    lua_State *L = vm->L;
+    vm->left = vm->budget;
+    vm->budget_hit = 0;
+    vm->memory_hit = 0;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    int rc = lua_pcall(L, nargs, nresults, 0);
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    if (rc == LUA_OK)
+        return 0;
+    const char *msg = lua_tostring(L, -1);
+    const char *src = vm->source ? vm->source : "lua";
+    if (vm->budget_hit) {
+        mst__metric_add(vm->instr_hits, 1);
+        mst__log(MST_LOG_WARN, src, "%s stopped: it ran past its instruction budget (%lld); "
+                 "an endless loop? (%s)", what, (long long)vm->budget, msg ? msg : "");
+        return MST_ETIMEDOUT;
+    }
+    if (rc == LUA_ERRMEM || vm->memory_hit) {
+        mst__metric_add(vm->mem_hits, 1);
+        mst__log(MST_LOG_WARN, src, "%s stopped: it tried to use more than its memory cap (%zu MiB)",
+                 what, vm->limit >> 20);
+        lua_gc(L, LUA_GCCOLLECT, 0);
+        return MST_ENOMEM;
+    }
+    mst__metric_add(vm->errors, 1);
+    mst__log(MST_LOG_WARN, src, "%s failed: %s", what, msg ? msg : "(error object is not a string)");
+    return MST_EPLUGIN;
+}

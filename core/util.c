@@ -1,0 +1,264 @@
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <mestys/error.h>
+
+static void out_of_memory(size_t n)
+{
+    /* The daemon cannot keep promises about data once malloc fails; stop
+     * loudly rather than limp on with half-built structures. */
+    fprintf(stderr, "mestys: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *mst__xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory(n);
+    return p;
+}
+
+void *mst__xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        out_of_memory(n * size);
+    return p;
+}
+
+void *mst__xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        out_of_memory(n);
+    return q;
+}
+
+char *mst__xstrdup(const char *s)
+{
+    return mst__xstrndup(s, strlen(s));
+}
+
+char *mst__xstrndup(const char *s, size_t n)
+{
+    char *p = mst__xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *mst__xasprintf(const char *fmt, ...)
+{
+    struct mst__buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    mst__buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return b.data;
+}
+
+void mst__buf_reserve(struct mst__buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = mst__xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void mst__buf_append(struct mst__buf *b, const void *data, size_t len)
+{
+    mst__buf_reserve(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void mst__buf_puts(struct mst__buf *b, const char *s)
+{
+    mst__buf_append(b, s, strlen(s));
+}
+
+void mst__buf_vprintf(struct mst__buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return;
+    mst__buf_reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void mst__buf_printf(struct mst__buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mst__buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void mst__buf_json_string(struct mst__buf *b, const char *s)
+{
+    mst__buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': mst__buf_puts(b, "\\\""); break;
+        case '\\': mst__buf_puts(b, "\\\\"); break;
+        case '\n': mst__buf_puts(b, "\\n"); break;
+        case '\r': mst__buf_puts(b, "\\r"); break;
+        case '\t': mst__buf_puts(b, "\\t"); break;
+        default:
+            if (*p < 0x20)
+                mst__buf_printf(b, "\\u%04x", *p);
+            else
+                mst__buf_append(b, p, 1);
+        }
+    }
+    mst__buf_append(b, "\"", 1);
+}
+
+void mst__buf_free(struct mst__buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int mst__mkdirs(const char *path, unsigned mode)
+{
+    char *p = mst__xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, mode) != 0 && errno != EEXIST) {
+                rc = errno == EACCES ? MST_EACCES : MST_EIO;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+char *mst__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct mst__buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        mst__buf_append(&b, chunk, n);
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        mst__buf_free(&b);
+        errno = EIO;
+        return NULL;
+    }
+    if (!b.data)
+        mst__buf_reserve(&b, 0), b.data[0] = '\0';
+    if (len)
+        *len = b.len;
+    return b.data;
+}
+
+char *mst__path_join(const char *dir, const char *name)
+{
+    if (name[0] == '/' || !dir || !dir[0])
+        return mst__xstrdup(name);
+    size_t dl = strlen(dir);
+    return mst__xasprintf("%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", name);
+}
+
+char *mst__dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return mst__xstrdup(".");
+    if (slash == path)
+        return mst__xstrdup("/");
+    return mst__xstrndup(path, (size_t)(slash - path));
+}
+
+int mst__ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+int mst__valid_name(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return n >= 1 && n <= 64;
+}
+
+int mst__valid_topic(const char *topic)
+{
+    size_t n = strlen(topic);
+    if (n == 0 || n > 200 || topic[0] == '/' || topic[n - 1] == '/')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)topic[i];
+        if (c <= ' ' || c == '#' || c == '+' || c >= 0x7f)
+            return 0;
+        if (c == '/' && topic[i + 1] == '/')
+            return 0;
+    }
+    return 1;
+}
+
+int mst__valid_pattern(const char *pattern)
+{
+    if (strcmp(pattern, "#") == 0)
+        return 1;
+    if (mst__ends_with(pattern, "/#")) {
+        char *prefix = mst__xstrndup(pattern, strlen(pattern) - 2);
+        int ok = mst__valid_topic(prefix);
+        free(prefix);
+        return ok;
+    }
+    return mst__valid_topic(pattern);
+}
+
+int mst__topic_matches(const char *pattern, const char *topic)
+{
+    size_t pl = strlen(pattern);
+    if (pl == 1 && pattern[0] == '#')
+        return 1;
+    if (pl >= 2 && pattern[pl - 1] == '#' && pattern[pl - 2] == '/')
+        return strncmp(pattern, topic, pl - 1) == 0 && topic[pl - 1] != '\0';
+    return strcmp(pattern, topic) == 0;
+}
+
+uint64_t mst__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,179 @@
+/*
+ * mestys/host.h - the services the daemon lends a plugin.
+ *
+ * init() receives `const struct mst_host *host`.  Plugins call the daemon only
+ * through this table and never link against daemon symbols.  The table is
+ * append-only: new functions go at the end, and a plugin that needs one checks
+ * `host->struct_size` first (MST_HOST_HAS(host, field)).
+ *
+ * Threading: every callback runs on the daemon's single loop thread, except a
+ * work function passed to queue_work, which runs on a worker thread and must
+ * not call the host.  A plugin never needs a lock for its own state.
+ *
+ * Ownership: strings and buffers handed to a callback are valid only during
+ * that callback; copy what you keep.  Strings returned by the host are owned by
+ * the host unless the comment says "free with host->free".
+ */
+#ifndef MESTYS_HOST_H
+#define MESTYS_HOST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "plugin.h"
+
+struct sqlite3;
+
+typedef struct mst_timer mst_timer;
+typedef struct mst_request mst_request;
+typedef struct mst_http_request mst_http_request;
+typedef struct mst_ws_conn mst_ws_conn;
+typedef struct mst_metric mst_metric;
+
+enum mst_log_level {
+    MST_LOG_ERROR = 0,
+    MST_LOG_WARN,
+    MST_LOG_INFO,
+    MST_LOG_DEBUG,
+};
+
+/* Who may call an HTTP route: the request's bearer token must carry at least
+ * this role.  PUBLIC routes need no token. */
+enum mst_role {
+    MST_ROLE_PUBLIC = 0,
+    MST_ROLE_OPERATOR = 1,
+    MST_ROLE_ADMIN = 2,
+};
+
+enum mst_metric_kind {
+    MST_METRIC_COUNTER = 1,
+    MST_METRIC_GAUGE,
+    MST_METRIC_HISTOGRAM,
+};
+
+/* A bus event.  topic and body are valid during the call only. */
+typedef void (*mst_message_cb)(void *arg, const char *topic, const char *body, size_t len);
+/* A reply to request(): status 0 with the server's body, or a negative
+ * MST_E* code (MST_ETIMEDOUT, MST_ENOSERVER, MST_EPLUGIN with a JSON error). */
+typedef void (*mst_reply_cb)(void *arg, int status, const char *body, size_t len);
+/* A request to a served topic.  Answer it, now or later, with respond(). */
+typedef void (*mst_serve_cb)(void *arg, mst_request *req, const char *topic, const char *body,
+                             size_t len);
+typedef void (*mst_timer_cb)(void *arg);
+/* Runs on a worker thread: no host calls, no loop state. */
+typedef void (*mst_work_cb)(void *arg);
+/* Back on the loop thread: status 0, or MST_ECLOSED if cancelled at shutdown. */
+typedef void (*mst_after_work_cb)(void *arg, int status);
+/* An HTTP request.  Answer it, now or later, with http_respond(). */
+typedef void (*mst_http_cb)(void *arg, mst_http_request *req);
+
+struct mst_ws_handlers {
+    uint32_t struct_size;
+    void (*open)(void *arg, mst_ws_conn *conn, const char *path);
+    void (*message)(void *arg, mst_ws_conn *conn, const void *data, size_t len, int binary);
+    void (*close)(void *arg, mst_ws_conn *conn);
+    void *reserved[4];
+};
+
+struct mst_host {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* --- the instance ------------------------------------------------- */
+    const char *(*instance_name)(mst_instance *inst);
+    const char *(*node_name)(mst_instance *inst);
+    /* The instance's own directory under node.state_dir, created on demand. */
+    const char *(*state_dir)(mst_instance *inst);
+    /* Milliseconds of the loop clock (monotonic). */
+    uint64_t (*now_ms)(mst_instance *inst);
+    void (*free)(void *ptr);
+
+    /* --- log ---------------------------------------------------------- */
+    void (*log)(mst_instance *inst, enum mst_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+    void (*vlog)(mst_instance *inst, enum mst_log_level level, const char *fmt, va_list ap);
+
+    /* --- config ------------------------------------------------------- *
+     * Paths are dotted with [i] for array items: "gateways[0].name".
+     * Defaults from the schema are already filled in. */
+    const char *(*config_string)(mst_instance *inst, const char *path);
+    int (*config_int)(mst_instance *inst, const char *path, int64_t *out);
+    int (*config_number)(mst_instance *inst, const char *path, double *out);
+    int (*config_bool)(mst_instance *inst, const char *path, int *out);
+    /* Number of items of an array, or members of an object; 0 if absent. */
+    size_t (*config_count)(mst_instance *inst, const char *path);
+    /* The subtree as JSON text ("" path: the whole config); free with host->free. */
+    char *(*config_json)(mst_instance *inst, const char *path);
+
+    /* --- bus ---------------------------------------------------------- *
+     * Topics are slash-separated nouns; a pattern is a topic, "prefix/#" or
+     * "#".  The core refuses (MST_EACCES) what the plugin did not declare. */
+    int (*publish)(mst_instance *inst, const char *topic, const void *body, size_t len);
+    int (*subscribe)(mst_instance *inst, const char *pattern, mst_message_cb cb, void *arg);
+    int (*unsubscribe)(mst_instance *inst, const char *pattern);
+    int (*request)(mst_instance *inst, const char *topic, const void *body, size_t len,
+                   uint32_t timeout_ms, mst_reply_cb cb, void *arg);
+    int (*serve)(mst_instance *inst, const char *topic, mst_serve_cb cb, void *arg);
+    /* status 0: body is the answer; negative: body is a JSON error object. */
+    int (*respond)(mst_request *req, int status, const void *body, size_t len);
+
+    /* --- timers and work ---------------------------------------------- */
+    int (*timer_start)(mst_instance *inst, uint64_t after_ms, uint64_t repeat_ms,
+                       mst_timer_cb cb, void *arg, mst_timer **out);
+    /* Stops and frees the timer; safe inside its own callback. */
+    void (*timer_stop)(mst_timer *timer);
+    int (*queue_work)(mst_instance *inst, mst_work_cb work, mst_after_work_cb after, void *arg);
+
+    /* --- storage ------------------------------------------------------ *
+     * Opens (creating) `file` in the state directory with WAL,
+     * synchronous=NORMAL and a busy timeout, then runs migrations[v..] while
+     * PRAGMA user_version is v.  migrations is NULL-terminated; entry i
+     * moves the schema from version i to i+1.  Close with sqlite3_close(). */
+    int (*db_open)(mst_instance *inst, const char *file, const char *const *migrations,
+                   struct sqlite3 **out);
+
+    /* --- HTTP and WebSocket ------------------------------------------- *
+     * Routes live under /api/<instance>/; `path` is relative to that.  A
+     * last segment of "*" takes every path below (e.g. "devices" + "/" + "*"). */
+    int (*http_route)(mst_instance *inst, const char *method, const char *path,
+                      enum mst_role role, mst_http_cb cb, void *arg);
+    const char *(*http_method)(mst_http_request *req);
+    const char *(*http_path)(mst_http_request *req);
+    /* The part of the path the "*" segment of the route matched ("" if none). */
+    const char *(*http_subpath)(mst_http_request *req);
+    /* The raw query string without '?', "" if none. */
+    const char *(*http_query)(mst_http_request *req);
+    /* A request header by case-insensitive name, NULL if absent. */
+    const char *(*http_header)(mst_http_request *req, const char *name);
+    const void *(*http_body)(mst_http_request *req, size_t *len);
+    /* Adds a response header; call before http_respond. */
+    int (*http_set_header)(mst_http_request *req, const char *name, const char *value);
+    /* Sends the whole response and releases req.  Call exactly once. */
+    int (*http_respond)(mst_http_request *req, int status, const char *content_type,
+                        const void *body, size_t len);
+    int (*ws_endpoint)(mst_instance *inst, const char *path, const char *subprotocol,
+                       enum mst_role role, const struct mst_ws_handlers *handlers, void *arg);
+    int (*ws_send)(mst_ws_conn *conn, const void *data, size_t len, int binary);
+    void (*ws_close)(mst_ws_conn *conn);
+
+    /* --- metrics ------------------------------------------------------ *
+     * `name` may carry labels: "frames_total{reason=\"mic\"}".  The core
+     * prefixes "mestys_" and adds plugin and instance labels. */
+    int (*metric)(mst_instance *inst, enum mst_metric_kind kind, const char *name,
+                  const char *help, mst_metric **out);
+    void (*metric_add)(mst_metric *m, double delta);
+    void (*metric_set)(mst_metric *m, double value);
+    void (*metric_observe)(mst_metric *m, double value);
+
+    void *reserved[16];
+};
+
+#define MST_HOST_HAS(host, field)                                                                  \
+    ((host)->struct_size >= offsetof(struct mst_host, field) + sizeof((host)->field))
+
+#endif /* MESTYS_HOST_H */

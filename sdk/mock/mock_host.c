@@ -1,0 +1,624 @@
+/* mock_host.c - the mock host of mestys/mock.h.  Self-contained on purpose:
+ * it ships with the SDK and must not need the daemon's sources.  Config is
+ * kept as JSON text and read with a tiny path lookup over cJSON. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mestys/mock.h>
+
+#define MAX_ITEMS 64
+
+struct mock_sub { char *pattern; mst_message_cb cb; void *arg; };
+struct mock_serve { char *topic; mst_serve_cb cb; void *arg; };
+struct mock_server { char *topic; mst_mock_server fn; void *arg; };
+struct mock_route { char method[8]; char *path; int prefix; enum mst_role role; mst_http_cb cb; void *arg; };
+struct mock_pub { char *topic; size_t count; char *last; size_t last_len; };
+struct mst_timer { int used; uint64_t due; uint64_t repeat; mst_timer_cb cb; void *arg; };
+struct mst_metric { char *name; double value; };
+
+struct mst_request { int answered; int status; char *body; size_t len; };
+
+struct mst_http_request {
+    const char *method, *path, *subpath, *body;
+    size_t body_len;
+    int answered, status;
+    char *response;
+    size_t response_len;
+};
+
+struct mst_instance { struct mst_mock *m; };
+
+struct mst_mock {
+    struct mst_instance inst;
+    const struct mst_plugin *plugin;
+    cJSON *config;
+    void *state;
+    int inited, started;
+    uint64_t now;
+    char state_dir[64];
+    struct mock_sub subs[MAX_ITEMS];
+    struct mock_serve serves[MAX_ITEMS];
+    struct mock_server servers[MAX_ITEMS];
+    struct mock_route routes[MAX_ITEMS];
+    struct mock_pub pubs[MAX_ITEMS];
+    struct mst_timer timers[MAX_ITEMS];
+    struct mst_metric metrics[MAX_ITEMS];
+};
+
+static struct mst_mock *M(mst_instance *inst) { return inst->m; }
+
+static int topic_matches(const char *pattern, const char *topic)
+{
+    size_t pl = strlen(pattern);
+    if (strcmp(pattern, "#") == 0)
+        return 1;
+    if (pl >= 2 && strcmp(pattern + pl - 2, "/#") == 0)
+        return strncmp(pattern, topic, pl - 1) == 0 && topic[pl - 1];
+    return strcmp(pattern, topic) == 0;
+}
+
+static int declared(const char *const *list, const char *topic)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (topic_matches(list[i], topic) || strcmp(list[i], topic) == 0)
+            return 1;
+    return 0;
+}
+
+static cJSON *lookup(cJSON *node, const char *path)
+{
+    char key[256];
+    while (node && *path) {
+        if (*path == '.') { path++; continue; }
+        if (*path == '[') {
+            char *end;
+            long i = strtol(path + 1, &end, 10);
+            node = cJSON_GetArrayItem(node, (int)i);
+            path = *end == ']' ? end + 1 : end;
+            continue;
+        }
+        size_t n = strcspn(path, ".[");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        node = cJSON_GetObjectItemCaseSensitive(node, key);
+        path += n;
+    }
+    return node;
+}
+
+/* --- host functions --------------------------------------------------------- */
+
+static const char *h_instance_name(mst_instance *inst) { (void)inst; return "mock"; }
+static const char *h_node_name(mst_instance *inst) { (void)inst; return "mock-node"; }
+static const char *h_state_dir(mst_instance *inst) { return M(inst)->state_dir; }
+static uint64_t h_now_ms(mst_instance *inst) { return M(inst)->now; }
+static void h_free(void *p) { free(p); }
+
+static void h_vlog(mst_instance *inst, enum mst_log_level level, const char *fmt, va_list ap)
+{
+    static const char *const names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    fprintf(stderr, "%s [%s:mock] ", names[level <= MST_LOG_DEBUG ? level : MST_LOG_DEBUG],
+            M(inst)->plugin->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+static void h_log(mst_instance *inst, enum mst_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    h_vlog(inst, level, fmt, ap);
+    va_end(ap);
+}
+
+static const char *h_config_string(mst_instance *inst, const char *path)
+{
+    cJSON *v = lookup(M(inst)->config, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int h_config_number(mst_instance *inst, const char *path, double *out)
+{
+    cJSON *v = lookup(M(inst)->config, path);
+    if (!cJSON_IsNumber(v))
+        return v ? MST_EINVAL : MST_ENOENT;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int h_config_int(mst_instance *inst, const char *path, int64_t *out)
+{
+    double d;
+    int rc = h_config_number(inst, path, &d);
+    if (rc == 0)
+        *out = (int64_t)d;
+    return rc;
+}
+
+static int h_config_bool(mst_instance *inst, const char *path, int *out)
+{
+    cJSON *v = lookup(M(inst)->config, path);
+    if (!cJSON_IsBool(v))
+        return v ? MST_EINVAL : MST_ENOENT;
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static size_t h_config_count(mst_instance *inst, const char *path)
+{
+    cJSON *v = lookup(M(inst)->config, path);
+    return v && (cJSON_IsArray(v) || cJSON_IsObject(v)) ? (size_t)cJSON_GetArraySize(v) : 0;
+}
+
+static char *h_config_json(mst_instance *inst, const char *path)
+{
+    cJSON *v = path && *path ? lookup(M(inst)->config, path) : M(inst)->config;
+    return v ? cJSON_PrintUnformatted(v) : NULL;
+}
+
+static int h_publish(mst_instance *inst, const char *topic, const void *body, size_t len)
+{
+    struct mst_mock *m = M(inst);
+    if (!declared(m->plugin->publishes, topic))
+        return MST_EACCES;
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        struct mock_pub *p = &m->pubs[i];
+        if (p->topic && strcmp(p->topic, topic) != 0)
+            continue;
+        if (!p->topic)
+            p->topic = strdup(topic);
+        p->count++;
+        free(p->last);
+        p->last = malloc(len + 1);
+        memcpy(p->last, body, len);
+        p->last[len] = '\0';
+        p->last_len = len;
+        return 0;
+    }
+    return MST_ENOMEM;
+}
+
+static int h_subscribe(mst_instance *inst, const char *pattern, mst_message_cb cb, void *arg)
+{
+    struct mst_mock *m = M(inst);
+    if (!declared(m->plugin->subscribes, pattern))
+        return MST_EACCES;
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (!m->subs[i].pattern) {
+            m->subs[i] = (struct mock_sub){strdup(pattern), cb, arg};
+            return 0;
+        }
+    return MST_ENOMEM;
+}
+
+static int h_unsubscribe(mst_instance *inst, const char *pattern)
+{
+    struct mst_mock *m = M(inst);
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (m->subs[i].pattern && strcmp(m->subs[i].pattern, pattern) == 0) {
+            free(m->subs[i].pattern);
+            m->subs[i].pattern = NULL;
+            return 0;
+        }
+    return MST_ENOENT;
+}
+
+static int h_request(mst_instance *inst, const char *topic, const void *body, size_t len,
+                     uint32_t timeout_ms, mst_reply_cb cb, void *arg)
+{
+    (void)timeout_ms;
+    struct mst_mock *m = M(inst);
+    if (!declared(m->plugin->requests, topic))
+        return MST_EACCES;
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        if (m->servers[i].topic && strcmp(m->servers[i].topic, topic) == 0) {
+            char *reply = NULL;
+            size_t rlen = 0;
+            int status = m->servers[i].fn(m->servers[i].arg, body, len, &reply, &rlen);
+            cb(arg, status, reply ? reply : "", reply ? rlen : 0);
+            free(reply);
+            return 0;
+        }
+    }
+    return MST_ENOSERVER;
+}
+
+static int h_serve(mst_instance *inst, const char *topic, mst_serve_cb cb, void *arg)
+{
+    struct mst_mock *m = M(inst);
+    if (!declared(m->plugin->serves, topic))
+        return MST_EACCES;
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (!m->serves[i].topic) {
+            m->serves[i] = (struct mock_serve){strdup(topic), cb, arg};
+            return 0;
+        }
+    return MST_ENOMEM;
+}
+
+static int h_respond(mst_request *req, int status, const void *body, size_t len)
+{
+    if (req->answered)
+        return MST_EINVAL;
+    req->answered = 1;
+    req->status = status;
+    req->body = malloc(len + 1);
+    memcpy(req->body, body, len);
+    req->body[len] = '\0';
+    req->len = len;
+    return 0;
+}
+
+static int h_timer_start(mst_instance *inst, uint64_t after_ms, uint64_t repeat_ms, mst_timer_cb cb,
+                         void *arg, mst_timer **out)
+{
+    struct mst_mock *m = M(inst);
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (!m->timers[i].used) {
+            m->timers[i] = (struct mst_timer){1, m->now + after_ms, repeat_ms, cb, arg};
+            if (out)
+                *out = &m->timers[i];
+            return 0;
+        }
+    return MST_ENOMEM;
+}
+
+static void h_timer_stop(mst_timer *t) { if (t) t->used = 0; }
+
+static int h_queue_work(mst_instance *inst, mst_work_cb work, mst_after_work_cb after, void *arg)
+{
+    (void)inst;
+    work(arg);
+    if (after)
+        after(arg, 0);
+    return 0;
+}
+
+static int h_db_open(mst_instance *inst, const char *file, const char *const *migrations, sqlite3 **out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", M(inst)->state_dir, file);
+    if (sqlite3_open(path, out) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_exec(*out, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    sqlite3_stmt *st;
+    int v = 0;
+    if (sqlite3_prepare_v2(*out, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    for (; migrations && migrations[v]; v++) {
+        char sql[64];
+        if (sqlite3_exec(*out, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
+            return sqlite3_close(*out), *out = NULL, MST_EDB;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        sqlite3_exec(*out, sql, NULL, NULL, NULL);
+    }
+    return 0;
+}
+
+static int h_http_route(mst_instance *inst, const char *method, const char *path, enum mst_role role,
+                        mst_http_cb cb, void *arg)
+{
+    struct mst_mock *m = M(inst);
+    while (*path == '/')
+        path++;
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (!m->routes[i].path) {
+            struct mock_route *r = &m->routes[i];
+            snprintf(r->method, sizeof r->method, "%s", method);
+            size_t n = strlen(path);
+            r->prefix = n >= 1 && path[n - 1] == '*';
+            r->path = strndup(path, r->prefix ? n - 1 : n);
+            r->role = role;
+            r->cb = cb;
+            r->arg = arg;
+            return 0;
+        }
+    return MST_ENOMEM;
+}
+
+static const char *h_http_method(mst_http_request *r) { return r->method; }
+static const char *h_http_path(mst_http_request *r) { return r->path; }
+static const char *h_http_subpath(mst_http_request *r) { return r->subpath; }
+static const char *h_http_query(mst_http_request *r) { (void)r; return ""; }
+static const char *h_http_header(mst_http_request *r, const char *n) { (void)r, (void)n; return NULL; }
+static const void *h_http_body(mst_http_request *r, size_t *len) { *len = r->body_len; return r->body; }
+static int h_http_set_header(mst_http_request *r, const char *n, const char *v) { (void)r, (void)n, (void)v; return 0; }
+
+static int h_http_respond(mst_http_request *r, int status, const char *ctype, const void *body, size_t len)
+{
+    (void)ctype;
+    if (r->answered)
+        return MST_EINVAL;
+    r->answered = 1;
+    r->status = status;
+    r->response = malloc(len + 1);
+    memcpy(r->response, body, len);
+    r->response[len] = '\0';
+    r->response_len = len;
+    return 0;
+}
+
+static int h_ws_endpoint(mst_instance *i, const char *p, const char *s, enum mst_role r,
+                         const struct mst_ws_handlers *h, void *a)
+{
+    (void)i, (void)p, (void)s, (void)r, (void)h, (void)a;
+    return 0;
+}
+static int h_ws_send(mst_ws_conn *c, const void *d, size_t l, int b) { (void)c, (void)d, (void)l, (void)b; return MST_ENOTSUP; }
+static void h_ws_close(mst_ws_conn *c) { (void)c; }
+
+static int h_metric(mst_instance *inst, enum mst_metric_kind kind, const char *name, const char *help,
+                    mst_metric **out)
+{
+    (void)kind, (void)help;
+    struct mst_mock *m = M(inst);
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        if (m->metrics[i].name && strcmp(m->metrics[i].name, name) == 0) {
+            *out = &m->metrics[i];
+            return 0;
+        }
+        if (!m->metrics[i].name) {
+            m->metrics[i].name = strdup(name);
+            *out = &m->metrics[i];
+            return 0;
+        }
+    }
+    return MST_ENOMEM;
+}
+
+static void h_metric_add(mst_metric *x, double d) { if (x) x->value += d; }
+static void h_metric_set(mst_metric *x, double v) { if (x) x->value = v; }
+static void h_metric_observe(mst_metric *x, double v) { if (x) x->value = v; }
+
+static const struct mst_host mock_host = {
+    .abi_version = MST_PLUGIN_ABI, .struct_size = sizeof(struct mst_host),
+    .instance_name = h_instance_name, .node_name = h_node_name, .state_dir = h_state_dir,
+    .now_ms = h_now_ms, .free = h_free, .log = h_log, .vlog = h_vlog,
+    .config_string = h_config_string, .config_int = h_config_int, .config_number = h_config_number,
+    .config_bool = h_config_bool, .config_count = h_config_count, .config_json = h_config_json,
+    .publish = h_publish, .subscribe = h_subscribe, .unsubscribe = h_unsubscribe,
+    .request = h_request, .serve = h_serve, .respond = h_respond,
+    .timer_start = h_timer_start, .timer_stop = h_timer_stop, .queue_work = h_queue_work,
+    .db_open = h_db_open, .http_route = h_http_route, .http_method = h_http_method,
+    .http_path = h_http_path, .http_subpath = h_http_subpath, .http_query = h_http_query,
+    .http_header = h_http_header, .http_body = h_http_body, .http_set_header = h_http_set_header,
+    .http_respond = h_http_respond, .ws_endpoint = h_ws_endpoint, .ws_send = h_ws_send,
+    .ws_close = h_ws_close, .metric = h_metric, .metric_add = h_metric_add,
+    .metric_set = h_metric_set, .metric_observe = h_metric_observe,
+};
+
+/* --- the test-facing API ------------------------------------------------------ */
+
+static cJSON *config_with_defaults(const struct mst_plugin *p, const char *json)
+{
+    cJSON *cfg = cJSON_Parse(json && *json ? json : "{}");
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        return NULL;
+    }
+    for (const struct mst_config_key *k = p->config; k && k->key; k++)
+        if (!cJSON_GetObjectItemCaseSensitive(cfg, k->key) && k->default_json)
+            cJSON_AddItemToObject(cfg, k->key, cJSON_Parse(k->default_json));
+    return cfg;
+}
+
+struct mst_mock *mst_mock_new(const struct mst_plugin *plugin, const char *config_json)
+{
+    cJSON *cfg = config_with_defaults(plugin, config_json);
+    if (!cfg)
+        return NULL;
+    struct mst_mock *m = calloc(1, sizeof *m);
+    m->inst.m = m;
+    m->plugin = plugin;
+    m->config = cfg;
+    snprintf(m->state_dir, sizeof m->state_dir, "/tmp/mestys-mock-XXXXXX");
+    if (!mkdtemp(m->state_dir)) {
+        cJSON_Delete(cfg);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+const struct mst_host *mst_mock_host(struct mst_mock *m) { (void)m; return &mock_host; }
+mst_instance *mst_mock_instance(struct mst_mock *m) { return &m->inst; }
+const char *mst_mock_state_dir(struct mst_mock *m) { return m->state_dir; }
+
+int mst_mock_init(struct mst_mock *m)
+{
+    int rc = m->plugin->init(&m->inst, &mock_host, &m->state);
+    m->inited = rc == 0;
+    return rc;
+}
+
+int mst_mock_start(struct mst_mock *m)
+{
+    int rc = m->plugin->start ? m->plugin->start(m->state) : 0;
+    m->started = rc == 0;
+    return rc;
+}
+
+void mst_mock_stop(struct mst_mock *m)
+{
+    if (m->started && m->plugin->stop)
+        m->plugin->stop(m->state);
+    m->started = 0;
+}
+
+int mst_mock_reload(struct mst_mock *m, const char *config_json)
+{
+    cJSON *cfg = config_with_defaults(m->plugin, config_json);
+    if (!cfg)
+        return MST_EINVAL;
+    cJSON_Delete(m->config);
+    m->config = cfg;
+    return m->plugin->reload ? m->plugin->reload(m->state) : MST_ENOTSUP;
+}
+
+void mst_mock_advance(struct mst_mock *m, uint64_t ms)
+{
+    uint64_t end = m->now + ms;
+    for (;;) {
+        struct mst_timer *next = NULL;
+        for (int i = 0; i < MAX_ITEMS; i++)
+            if (m->timers[i].used && m->timers[i].due <= end && (!next || m->timers[i].due < next->due))
+                next = &m->timers[i];
+        if (!next)
+            break;
+        m->now = next->due;
+        if (next->repeat)
+            next->due += next->repeat;
+        else
+            next->used = 0;
+        next->cb(next->arg);
+    }
+    m->now = end;
+}
+
+int mst_mock_deliver(struct mst_mock *m, const char *topic, const char *body, size_t len)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (m->subs[i].pattern && topic_matches(m->subs[i].pattern, topic)) {
+            m->subs[i].cb(m->subs[i].arg, topic, body, len);
+            n++;
+        }
+    return n ? 0 : MST_ENOENT;
+}
+
+size_t mst_mock_published_count(struct mst_mock *m, const char *topic)
+{
+    for (int i = 0; i < MAX_ITEMS && m->pubs[i].topic; i++)
+        if (strcmp(m->pubs[i].topic, topic) == 0)
+            return m->pubs[i].count;
+    return 0;
+}
+
+const char *mst_mock_last_published(struct mst_mock *m, const char *topic, size_t *len)
+{
+    for (int i = 0; i < MAX_ITEMS && m->pubs[i].topic; i++)
+        if (strcmp(m->pubs[i].topic, topic) == 0) {
+            if (len)
+                *len = m->pubs[i].last_len;
+            return m->pubs[i].last;
+        }
+    return NULL;
+}
+
+int mst_mock_request(struct mst_mock *m, const char *topic, const char *body, size_t len, int *status,
+                     char **reply, size_t *reply_len)
+{
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        if (!m->serves[i].topic || strcmp(m->serves[i].topic, topic) != 0)
+            continue;
+        struct mst_request req = {0};
+        m->serves[i].cb(m->serves[i].arg, &req, topic, body, len);
+        if (!req.answered)
+            return MST_EAGAIN;
+        *status = req.status;
+        *reply = req.body;
+        if (reply_len)
+            *reply_len = req.len;
+        return 0;
+    }
+    return MST_ENOSERVER;
+}
+
+void mst_mock_serve(struct mst_mock *m, const char *topic, mst_mock_server fn, void *arg)
+{
+    for (int i = 0; i < MAX_ITEMS; i++)
+        if (!m->servers[i].topic) {
+            m->servers[i] = (struct mock_server){strdup(topic), fn, arg};
+            return;
+        }
+}
+
+int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum mst_role role,
+                  const char *body, size_t len, int *status, char **response, size_t *response_len)
+{
+    while (*path == '/')
+        path++;
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        struct mock_route *r = &m->routes[i];
+        if (!r->path || strcasecmp(r->method, method) != 0)
+            continue;
+        size_t n = strlen(r->path);
+        if (r->prefix ? strncmp(r->path, path, n) != 0 : strcmp(r->path, path) != 0)
+            continue;
+        if (role < r->role) {
+            *status = 403;
+            *response = strdup("{\"error\":\"role\"}");
+            if (response_len)
+                *response_len = strlen(*response);
+            return 0;
+        }
+        struct mst_http_request req = {method, path, path + (r->prefix ? n : strlen(path)), body ? body : "", len, 0, 0, NULL, 0};
+        r->cb(r->arg, &req);
+        if (!req.answered)
+            return MST_EAGAIN;
+        *status = req.status;
+        *response = req.response;
+        if (response_len)
+            *response_len = req.response_len;
+        return 0;
+    }
+    *status = 404;
+    *response = strdup("{\"error\":\"no route\"}");
+    if (response_len)
+        *response_len = strlen(*response);
+    return 0;
+}
+
+double mst_mock_metric(struct mst_mock *m, const char *name)
+{
+    for (int i = 0; i < MAX_ITEMS && m->metrics[i].name; i++)
+        if (strcmp(m->metrics[i].name, name) == 0)
+            return m->metrics[i].value;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+void mst_mock_free(struct mst_mock *m)
+{
+    if (!m)
+        return;
+    mst_mock_stop(m);
+    if (m->inited && m->plugin->fini)
+        m->plugin->fini(m->state);
+    for (int i = 0; i < MAX_ITEMS; i++) {
+        free(m->subs[i].pattern);
+        free(m->serves[i].topic);
+        free(m->servers[i].topic);
+        free(m->routes[i].path);
+        free(m->pubs[i].topic);
+        free(m->pubs[i].last);
+        free(m->metrics[i].name);
+    }
+    cJSON_Delete(m->config);
+    remove_tree(m->state_dir);
+    free(m);
+}
