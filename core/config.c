@@ -73,6 +73,14 @@ static const struct mst_config_key bus_keys[] = {
     {0},
 };
 
+static const struct mst_config_key lua_override_keys[] = {
+    {.key = "instructions", .type = MST_CFG_INT, .flags = RANGE, .min = 1000, .max = 1e10,
+     .description = "Lua instructions one callback may run (default: node.lua)"},
+    {.key = "memory_mb", .type = MST_CFG_INT, .flags = RANGE, .min = 1, .max = 4096,
+     .description = "memory this Lua instance may hold, in MiB (default: node.lua)"},
+    {0},
+};
+
 static const struct mst_config_key plugin_keys[] = {
     {.key = "use", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
      .description = "plugin name or path to a .so/.lua file"},
@@ -81,7 +89,7 @@ static const struct mst_config_key plugin_keys[] = {
      .description = "if the plugin cannot load or init, stop the daemon (true) or skip it"},
     {.key = "config", .type = MST_CFG_OBJECT, .default_json = "{}",
      .description = "the plugin's own settings, checked against its schema"},
-    {.key = "lua", .type = MST_CFG_OBJECT, .fields = lua_keys,
+    {.key = "lua", .type = MST_CFG_OBJECT, .fields = lua_override_keys,
      .description = "limits for this Lua instance (default: node.lua)"},
     {0},
 };
@@ -304,14 +312,17 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
         ic->entry = e;
         ic->use = get_str(e, "use");
         ic->name = get_str(e, "name");
+        int explicit_name = ic->name != NULL;
         cJSON *req = cJSON_GetObjectItemCaseSensitive(e, "required");
         ic->required = !cJSON_IsFalse(req);
         ic->config = cJSON_GetObjectItemCaseSensitive(e, "config");
         cJSON *lua = cJSON_GetObjectItemCaseSensitive(e, "lua");
-        if (!lua)
-            lua = node_lua;
         ic->lua_instructions = get_int(lua, "instructions");
         ic->lua_memory_mb = get_int(lua, "memory_mb");
+        if (!ic->lua_instructions)
+            ic->lua_instructions = get_int(node_lua, "instructions");
+        if (!ic->lua_memory_mb)
+            ic->lua_memory_mb = get_int(node_lua, "memory_mb");
         if (ic->use && !ic->name) {
             /* The instance is named after the plugin unless told otherwise. */
             const char *base = strrchr(ic->use, '/');
@@ -321,7 +332,8 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
             free(nm);
             ic->name = get_str(e, "name");
         }
-        cJSON *name_node = cJSON_GetObjectItemCaseSensitive(e, "name");
+        /* an implicit name has no place in the file: point at the entry */
+        cJSON *name_node = explicit_name ? cJSON_GetObjectItemCaseSensitive(e, "name") : e;
         char *npath = mst__xasprintf("%s.name", path);
         if (ic->name && !mst__valid_name(ic->name))
             mst__diag_error(d, name_node, MST__AT_VALUE, npath,

@@ -190,9 +190,10 @@ static int listen_http(struct mst__daemon *d)
     return rc;
 }
 
-int mst__daemon_run(struct mst__daemon *d)
+int mst__daemon_start(struct mst__daemon *d)
 {
     uv_loop_init(&d->loop);
+    d->loop_ready = 1;
     d->started_ms = uv_now(&d->loop);
     mst__metrics_get(&d->metrics, MST_METRIC_COUNTER, "mestys_reloads_total",
                      "config reloads, per result", "result=\"ok\"", &d->reloads_ok);
@@ -210,18 +211,31 @@ int mst__daemon_run(struct mst__daemon *d)
     if (rc == 0)
         rc = start_ready(d);
     start_signals(d);
-    if (rc == 0) {
+    if (rc == 0)
         mst__log_info("node %s ready: %zu plugin instance(s), config %s", d->cfg->node_name,
                       d->cfg->n_instances, d->config_file);
-        uv_run(&d->loop, UV_RUN_DEFAULT);
-    } else {
+    else
         mst__log_error("start-up failed; stopping what was started");
-        mst__daemon_stop(d);
+    return rc;
+}
+
+int mst__daemon_finish(struct mst__daemon *d)
+{
+    mst__daemon_stop(d);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&d->loop);
+    if (rc != 0)
+        mst__log_error("loop still has open handles at exit: %s", uv_strerror(rc));
+    d->loop_ready = 0;
+    return rc;
+}
+
+int mst__daemon_run(struct mst__daemon *d)
+{
+    int rc = mst__daemon_start(d);
+    if (rc == 0)
         uv_run(&d->loop, UV_RUN_DEFAULT);
-    }
-    int close_rc = uv_loop_close(&d->loop);
-    if (close_rc != 0)
-        mst__log_error("loop still has open handles at exit: %s", uv_strerror(close_rc));
+    mst__daemon_finish(d);
     return rc;
 }
 

@@ -26,6 +26,7 @@ struct mst__daemon {
     int signals_started;
     int stopping;
     int bus_up;
+    int loop_ready;
     uint64_t started_ms;
     struct mst_metric *reloads_ok, *reloads_failed, *lua_instr_hits, *lua_mem_hits;
 };
@@ -34,6 +35,12 @@ struct mst__daemon {
 int mst__daemon_init(struct mst__daemon *d, const char *config_file, struct mst__diag *diag);
 /* Starts everything and runs the loop until a stop signal. */
 int mst__daemon_run(struct mst__daemon *d);
+/* The two halves of run, for tests that drive the loop themselves:
+ * start brings everything up; finish stops it, runs the loop until every
+ * handle has closed and closes the loop (0, or a libuv error if a handle
+ * was left open). */
+int mst__daemon_start(struct mst__daemon *d);
+int mst__daemon_finish(struct mst__daemon *d);
 /* Re-reads the config file: all or nothing.  On error, why says what. */
 int mst__daemon_reload(struct mst__daemon *d, struct mst__buf *why);
 void mst__daemon_stop(struct mst__daemon *d);

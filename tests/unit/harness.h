@@ -1,0 +1,67 @@
+/* harness.h - what the unit tests share: temporary directories, files,
+ * and a daemon driven in-process on its own loop. */
+#ifndef MST_TEST_HARNESS_H
+#define MST_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+static inline const char *env_or_fail(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v) {
+        fprintf(stderr, "%s is not set: run the tests through ctest\n", name);
+        exit(1);
+    }
+    return v;
+}
+
+static inline char *make_tmpdir(void)
+{
+    char *dir = mst__xstrdup("/tmp/mestys-test-XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    return dir;
+}
+
+static inline char *write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = mst__path_join(dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        abort();
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static inline void remove_tmpdir(char *dir)
+{
+    char *cmd = mst__xasprintf("rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    free(cmd);
+    free(dir);
+}
+
+/* Runs the loop until *flag becomes true or ms pass; returns *flag. */
+static inline int run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
+{
+    uint64_t end = mst__now_ns() + ms * 1000000ull;
+    while (!*flag && mst__now_ns() < end)
+        uv_run(loop, UV_RUN_NOWAIT), usleep(200);
+    return *flag;
+}
+
+#endif

@@ -1,0 +1,154 @@
+/* test_util.c - topic patterns, the string map, metrics rendering, the
+ * mailbox, and JSON positions. */
+#include "harness.h"
+
+#include "jsonpos.h"
+#include "mailbox.h"
+#include "metrics.h"
+#include "strmap.h"
+
+static void topic_patterns(void **state)
+{
+    (void)state;
+    assert_true(mst__topic_matches("lora/uplink", "lora/uplink"));
+    assert_false(mst__topic_matches("lora/uplink", "lora/uplinks"));
+    assert_true(mst__topic_matches("lora/#", "lora/uplink"));
+    assert_true(mst__topic_matches("lora/#", "lora/gw/stat"));
+    assert_false(mst__topic_matches("lora/#", "lora"));
+    assert_false(mst__topic_matches("lora/#", "lorawan/x"));
+    assert_true(mst__topic_matches("#", "anything/at/all"));
+    assert_true(mst__valid_topic("charging/status"));
+    assert_false(mst__valid_topic(""));
+    assert_false(mst__valid_topic("/lead"));
+    assert_false(mst__valid_topic("trail/"));
+    assert_false(mst__valid_topic("dou//ble"));
+    assert_false(mst__valid_topic("has space"));
+    assert_false(mst__valid_topic("wild/#"));
+    assert_true(mst__valid_pattern("wild/#"));
+    assert_false(mst__valid_pattern("wi#ld"));
+}
+
+static void strmap_put_get_del(void **state)
+{
+    (void)state;
+    struct mst__strmap m = {0};
+    char keys[500][16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        mst__strmap_put(&m, keys[i], (void *)(intptr_t)(i + 1));
+    }
+    assert_int_equal(m.len, 500);
+    for (int i = 0; i < 500; i += 2)
+        assert_int_equal((intptr_t)mst__strmap_del(&m, keys[i]), i + 1);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal((intptr_t)mst__strmap_get(&m, keys[i]), i % 2 ? i + 1 : 0);
+    mst__strmap_put(&m, "k1", (void *)7);
+    assert_int_equal((intptr_t)mst__strmap_get(&m, "k1"), 7);
+    mst__strmap_free(&m, NULL);
+}
+
+static void metrics_render_prometheus(void **state)
+{
+    (void)state;
+    struct mst__metrics r;
+    mst__metrics_init(&r);
+    struct mst_metric *c, *c2, *h;
+    assert_int_equal(mst__metrics_get(&r, MST_METRIC_COUNTER, "x_total", "things", "a=\"1\"", &c), 0);
+    assert_int_equal(mst__metrics_get(&r, MST_METRIC_COUNTER, "x_total", "things", "a=\"2\"", &c2), 0);
+    assert_int_equal(mst__metrics_get(&r, MST_METRIC_GAUGE, "x_total", "things", "a=\"3\"", &h), MST_EINVAL);
+    assert_int_equal(mst__metrics_get(&r, MST_METRIC_HISTOGRAM, "lat_seconds", "latency", "", &h), 0);
+    mst__metric_add(c, 2);
+    mst__metric_add(c2, 1);
+    mst__metric_observe(h, 0.003);
+    mst__metric_observe(h, 7);
+    struct mst__buf b = {0};
+    mst__metrics_render(&r, &b);
+    assert_non_null(strstr(b.data, "# HELP x_total things\n# TYPE x_total counter\nx_total{a=\"1\"} 2\nx_total{a=\"2\"} 1\n"));
+    assert_non_null(strstr(b.data, "lat_seconds_bucket{le=\"0.0025\"} 0\n"));
+    assert_non_null(strstr(b.data, "lat_seconds_bucket{le=\"0.005\"} 1\n"));
+    assert_non_null(strstr(b.data, "lat_seconds_bucket{le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(b.data, "lat_seconds_count 2\n"));
+    mst__buf_free(&b);
+    mst__metrics_free(&r);
+}
+
+struct got {
+    size_t n;
+    intptr_t sum;
+};
+
+static void deliver(struct mst__mailbox *mb, const struct mst__letter *l, size_t n)
+{
+    struct got *g = mb->data;
+    for (size_t i = 0; i < n; i++) {
+        g->n++;
+        g->sum += (intptr_t)l[i].ptr;
+    }
+}
+
+static void *poster(void *arg)
+{
+    struct mst__mailbox *mb = arg;
+    for (intptr_t i = 1; i <= 10000; i++)
+        mst__mailbox_post(mb, 1, (void *)i);
+    return NULL;
+}
+
+static void mailbox_across_threads(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct got g = {0};
+    struct mst__mailbox mb;
+    mst__mailbox_init(&loop, &mb, deliver, &g);
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, poster, &mb);
+    pthread_create(&t2, NULL, poster, &mb);
+    uint64_t end = mst__now_ns() + 5000000000ull;
+    while (g.n < 20000 && mst__now_ns() < end)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    mst__mailbox_close(&mb, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.n, 20000);
+    assert_int_equal(g.sum, 2 * (10000 * 10001 / 2));
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void json_positions(void **state)
+{
+    (void)state;
+    char text[] = "{\n  // comment \"with quotes\"\n  \"a\": [1, {\"b\": \"x\"}],\n  \"č\": true\n}";
+    size_t err;
+    assert_int_equal(mst__json_strip_comments(text, strlen(text), &err), 0);
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    struct mst__jsonpos *jp = mst__jsonpos_build(text, strlen(text), root);
+    int line, col;
+    cJSON *b = mst__json_lookup(root, "a[1].b");
+    assert_int_equal(mst__jsonpos_key(jp, b, &line, &col), 0);
+    assert_int_equal(line, 3);
+    assert_int_equal(col, 13);
+    assert_int_equal(mst__jsonpos_value(jp, b, &line, &col), 0);
+    assert_int_equal(col, 18);
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "č");
+    assert_int_equal(mst__jsonpos_value(jp, c, &line, &col), 0);
+    assert_int_equal(line, 4);
+    assert_int_equal(col, 8); /* columns count characters, not bytes */
+    mst__jsonpos_free(jp);
+    cJSON_Delete(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(topic_patterns),
+        cmocka_unit_test(strmap_put_get_del),
+        cmocka_unit_test(metrics_render_prometheus),
+        cmocka_unit_test(mailbox_across_threads),
+        cmocka_unit_test(json_positions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
