@@ -333,14 +333,16 @@ static void split_pattern(const char *path, char **out, int *prefix)
     }
 }
 
-/* The role the request's bearer token grants: -1 for a token we do not
- * know, PUBLIC without a token. */
+#define NO_TOKEN (-1)
+#define UNKNOWN_TOKEN (-2)
+
+/* The role the request's bearer token grants, NO_TOKEN or UNKNOWN_TOKEN. */
 static int token_role(struct mst__http *h, const char *auth)
 {
     if (!auth || !*auth)
-        return MST_ROLE_PUBLIC;
+        return NO_TOKEN;
     if (strncasecmp(auth, "Bearer ", 7) != 0)
-        return -1;
+        return UNKNOWN_TOKEN;
     const char *tok = auth + 7;
     while (*tok == ' ')
         tok++;
@@ -355,7 +357,7 @@ static int token_role(struct mst__http *h, const char *auth)
         if (diff == 0)
             return h->tokens[i].role;
     }
-    return -1;
+    return UNKNOWN_TOKEN;
 }
 
 /* 0 if allowed; otherwise answers 401/403 and returns -1. */
@@ -367,9 +369,10 @@ static int authorize(struct mst__http *h, mst_http_request *req, enum mst_role n
     if (role >= (int)need)
         return 0;
     mst__metric_add(h->unauthorized, 1);
-    if (role <= MST_ROLE_PUBLIC) {
+    if (role < 0) {
         mst__http_set_header(req, "WWW-Authenticate", "Bearer");
-        mst__http_error(req, 401, "this route needs a bearer token with the %s role",
+        mst__http_error(req, 401, "%s; this route needs a bearer token with the %s role",
+                        role == NO_TOKEN ? "no bearer token" : "unknown bearer token",
                         mst__role_name((int)need));
     } else {
         mst__http_error(req, 403, "your token's role (%s) may not call this route, which needs %s",

@@ -1,0 +1,116 @@
+"""HTTP: routes, roles, oversized bodies, unknown routes, the core's pages."""
+import json
+import socket
+import unittest
+
+from harness import ADMIN, OPERATOR, PUBLIC, Daemon, config, eventually, free_port, main, testplug
+
+
+class Http(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(config(free_port(), [testplug(),
+                                            {"use": "heartbeat", "config": {"interval_ms": 50}}])).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def test_public_route_and_query(self):
+        status, headers, body = self.d.get("/api/testplug/info?since=2026-01-01")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/json")
+        info = json.loads(body)
+        self.assertEqual(info["label"], "first")
+        self.assertEqual(info["query"], "since=2026-01-01")
+
+    def test_roles(self):
+        body = b"kolo\x00bin"
+        status, _, _ = self.d.request("POST", "/api/testplug/echo/a/b", body)
+        self.assertEqual(status, 401)
+        status, headers, resp = self.d.request("POST", "/api/testplug/echo/a/b", body, token="not-a-token-at-all")
+        self.assertEqual(status, 401)
+        self.assertEqual(headers.get("www-authenticate"), "Bearer")
+        status, _, resp = self.d.request("POST", "/api/testplug/echo/a/b", body, token=PUBLIC)
+        self.assertEqual(status, 403)
+        self.assertIn("needs operator", json.loads(resp)["error"])
+        status, headers, resp = self.d.request("POST", "/api/testplug/echo/a/b", body, token=OPERATOR)
+        self.assertEqual(status, 200)
+        self.assertEqual(resp, body)
+        self.assertEqual(headers["x-echo-path"], "a/b")
+        status, _, _ = self.d.get("/api/testplug/admin", token=OPERATOR)
+        self.assertEqual(status, 403)
+        status, _, _ = self.d.get("/api/testplug/admin", token=ADMIN)
+        self.assertEqual(status, 200)
+
+    def test_oversized_body(self):
+        big = b"x" * 70000
+        status, _, resp = self.d.request("POST", "/api/testplug/echo/x", big, token=OPERATOR)
+        self.assertEqual(status, 413)
+        self.assertIn("at most 65536", json.loads(resp)["error"])
+        # chunked, so the size is only known while reading
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=10) as s:
+            s.sendall(("POST /api/testplug/echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n" % OPERATOR).encode())
+            for _ in range(20):
+                try:
+                    s.sendall(b"1000\r\n" + b"y" * 4096 + b"\r\n")
+                except OSError:
+                    break
+            answer = s.recv(4096).decode(errors="replace")
+        self.assertIn(" 413 ", answer.splitlines()[0])
+        # and the daemon carries on
+        status, _, resp = self.d.request("POST", "/api/testplug/echo/x", b"small", token=OPERATOR)
+        self.assertEqual((status, resp), (200, b"small"))
+
+    def test_unknown_route_and_method(self):
+        status, _, resp = self.d.get("/api/nowhere")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(resp), {"error": "no route /api/nowhere", "status": 404})
+        status, headers, resp = self.d.request("DELETE", "/api/testplug/info")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["allow"], "GET")
+        status, headers, resp = self.d.request("HEAD", "/api/testplug/info")
+        self.assertEqual((status, resp), (200, b""))
+
+    def test_health(self):
+        status, health = self.d.json("/health")
+        self.assertEqual(status, 200)
+        self.assertEqual(health["status"], "ok")
+        self.assertEqual(health["node"], "testtown")
+        self.assertEqual([(i["name"], i["state"]) for i in health["instances"]],
+                         [("testplug", "running"), ("heartbeat", "running")])
+
+    def test_metrics_count_what_happened(self):
+        self.d.get("/api/testplug/admin")  # refused: no token
+        status, _, body = self.d.get("/api/testplug/forbidden-topic")
+        self.assertEqual(body, b"MST_EACCES")
+        status, headers, body = self.d.get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain; version=0.0.4"))
+
+        def beaten():
+            text = self.d.get("/metrics")[2].decode()
+            self.assertRegex(text, r'mestys_heartbeat_beats_total\{plugin="heartbeat",instance="heartbeat"\} [1-9]')
+            return text
+        text = eventually(beaten)
+        self.assertIn('mestys_bus_refused_total{topic="voting/ballot",reason="acl"} 1', text)
+        self.assertRegex(text, r'mestys_http_refused_total\{reason="unauthorized"\} [1-9]')
+        self.assertRegex(text, r'mestys_bus_messages_total\{topic="node/heartbeat"\} [1-9]')
+        self.assertIn("mestys_http_request_seconds_bucket", text)
+
+    def test_admin_plugins_hides_secrets(self):
+        status, _ = self.d.json("/api/admin/plugins", token=OPERATOR)
+        self.assertEqual(status, 403)
+        status, plugins = self.d.json("/api/admin/plugins", token=ADMIN)
+        self.assertEqual(status, 200)
+        tp = plugins["instances"][0]
+        self.assertEqual(tp["plugin"], "testplug")
+        self.assertEqual(tp["abi"], 1)
+        self.assertEqual(tp["publishes"], ["test/out", "test/echo-events/#"])
+        self.assertEqual(tp["config"]["password"], "(secret)")
+        self.assertEqual(tp["config"]["interval_ms"], 1000)
+
+
+if __name__ == "__main__":
+    main()
