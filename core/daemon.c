@@ -119,7 +119,7 @@ static void tear_down(struct mst__daemon *d, int (*keep)(struct mst_instance *, 
         struct mst__list *prev = pos->prev;
         struct mst_instance *inst = mst__container_of(pos, struct mst_instance, link);
         if (!keep || !keep(inst, arg)) {
-            if (inst->state_kind == MST__INST_RUNNING)
+            if (inst->state_kind == MST__INST_RUNNING || inst->state_kind == MST__INST_READY)
                 mst__log(MST_LOG_INFO, inst->source, "stopping");
             mst__instance_destroy(inst);
         }

@@ -1,0 +1,83 @@
+"""Start, fail, stop: exit codes and messages a town's IT person sees."""
+import json
+import os
+import signal
+import socket
+import time
+import unittest
+
+from harness import OPERATOR, SOURCE, TEST_PLUGINS, Daemon, config, free_port, main, run_daemon_once, testplug
+
+
+class Lifecycle(unittest.TestCase):
+    def test_required_init_failure_stops_the_daemon(self):
+        rc, out, _ = run_daemon_once(json.dumps(config(free_port(), [testplug(), {"use": "init_fail"}])))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("[init_fail:init_fail] cannot reach the charging backend", out)
+        self.assertIn("[init_fail:init_fail] init failed: input/output error (MST_EIO)", out)
+        self.assertIn("start-up failed; stopping what was started", out)
+        self.assertIn("[testplug:testplug] stopping", out)
+
+    def test_optional_init_failure_is_skipped(self):
+        d = Daemon(config(free_port(), [testplug(), {"use": "init_fail", "required": False}])).start()
+        status, health = d.json("/health")
+        self.assertEqual(health["status"], "degraded")
+        failed = health["instances"][1]
+        self.assertEqual((failed["name"], failed["state"], failed["required"]), ("init_fail", "failed", False))
+        self.assertIn("MST_EIO", failed["error"])
+        d.stop()
+
+    def test_abi_mismatch_names_file_and_abis(self):
+        rc, out, path = run_daemon_once(json.dumps(config(free_port(), [{"use": "abi_mismatch"}])))
+        self.assertEqual(rc, 2, out)
+        self.assertIn('plugins[0].use: cannot load plugin "abi_mismatch": %s/abi_mismatch.so: '
+                      'built for plugin ABI 99, this mestysd speaks ABI 1' % TEST_PLUGINS, out)
+        self.assertIn("nothing was started", out)
+
+    def test_not_a_plugin_and_missing_symbol(self):
+        for use, why in (("not_a_library", "not_a_library.so"),
+                         ("missing_symbol", "undefined symbol: mestys_function_that_does_not_exist"),
+                         ("not_plugin", 'does not export the symbol "mestys_plugin"')):
+            rc, out, _ = run_daemon_once(json.dumps(config(free_port(), [{"use": use}])))
+            self.assertEqual(rc, 2, out)
+            self.assertIn(why, out)
+
+    def test_signals_stop_in_reverse_order(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            d = Daemon(config(free_port(), [testplug(), {"use": "heartbeat"}])).start()
+            out = d.stop(sig)
+            self.assertLess(out.index("[heartbeat:heartbeat] stopping"), out.index("[testplug:testplug] stopping"))
+            self.assertIn("[core] stopped", out)
+            self.assertNotIn("open handles", out)
+
+    def test_port_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            rc, out, _ = run_daemon_once(json.dumps(config(port, [testplug()])))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("cannot listen on 127.0.0.1:%d" % port, out)
+
+    def test_lua_state_survives_restart(self):
+        board = os.path.join(SOURCE, "examples", "town", "lua", "noticeboard.lua")
+        cfg = config(free_port(), [{"use": board, "name": "noticeboard", "config": {"title": "Deska"}}])
+        d = Daemon(cfg).start()
+        notice = {"title": "Uzavírka Hlavní ulice", "text": "3.–5. prosince"}
+        status, _, body = d.request("POST", "/api/noticeboard/notices", json.dumps(notice).encode(), token=OPERATOR)
+        self.assertEqual(status, 201, body)
+        d.stop()
+        again = Daemon(cfg)
+        again.dir, again.path, again.log_path = d.dir, d.path, d.log_path + ".2"
+        again.start()
+        status, board_now = again.json("/api/noticeboard")
+        self.assertEqual(status, 200)
+        self.assertEqual(board_now["title"], "Deska")
+        self.assertEqual([(n["title"], n["text"]) for n in board_now["notices"]], [(notice["title"], notice["text"])])
+        status, _, body = again.request("POST", "/api/noticeboard/notices", b"{}", token=OPERATOR)
+        self.assertEqual(status, 400)
+        again.stop()
+
+
+if __name__ == "__main__":
+    main()
