@@ -18,6 +18,9 @@
 #include "schema.h"
 #include "util.h"
 
+#ifndef MESTYS_TEMPLATE_RELDIR
+#define MESTYS_TEMPLATE_RELDIR "share/mestys/template"
+#endif
 #ifndef MESTYS_TEMPLATE_DIR
 #define MESTYS_TEMPLATE_DIR "/usr/local/share/mestys/template"
 #endif
@@ -159,10 +162,16 @@ static char *template_dir(void)
         buf[n] = '\0';
         char *dir = mst__dirname(buf);
         char *t = mst__path_join(dir, "template");
+        char *prefix = mst__path_join(dir, "..");
+        char *installed = mst__path_join(prefix, MESTYS_TEMPLATE_RELDIR);
         free(dir);
+        free(prefix);
         if (access(t, R_OK) == 0)
-            return t;
+            return free(installed), t;
         free(t);
+        if (access(installed, R_OK) == 0)
+            return installed;
+        free(installed);
     }
     return mst__xstrdup(MESTYS_TEMPLATE_DIR);
 }

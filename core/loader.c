@@ -15,6 +15,13 @@
 #ifndef MESTYS_LUA_DIR
 #define MESTYS_LUA_DIR "/usr/local/share/mestys/lua"
 #endif
+/* Relative to the install prefix, so an installed tree can be moved. */
+#ifndef MESTYS_PLUGIN_RELDIR
+#define MESTYS_PLUGIN_RELDIR "lib/mestys/plugins"
+#endif
+#ifndef MESTYS_LUA_RELDIR
+#define MESTYS_LUA_RELDIR "share/mestys/lua"
+#endif
 
 /* The smallest struct mst_plugin of ABI 1: everything up to reserved[]. */
 #define MST__PLUGIN_ABI1_SIZE offsetof(struct mst_plugin, reserved)
@@ -74,12 +81,20 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
     }
     char *ed = exe_dir();
     if (ed) {
+        /* the build tree: build/mestysd next to build/plugins and build/lua */
         add_dir(l, mst__path_join(ed, "plugins"));
         char *lua = mst__path_join(ed, "lua");
+        /* an installed tree: <prefix>/bin/mestysd and <prefix>/lib/mestys/plugins */
+        char *prefix = mst__path_join(ed, "..");
+        add_dir(l, mst__path_join(prefix, MESTYS_PLUGIN_RELDIR));
+        char *installed_lua = mst__path_join(prefix, MESTYS_LUA_RELDIR);
         if (is_dir(lua))
-            l->lua_dir = lua;
-        else
-            free(lua);
+            l->lua_dir = lua, lua = NULL;
+        else if (is_dir(installed_lua))
+            l->lua_dir = installed_lua, installed_lua = NULL;
+        free(lua);
+        free(installed_lua);
+        free(prefix);
         free(ed);
     }
     add_dir(l, mst__xstrdup(MESTYS_PLUGIN_DIR));

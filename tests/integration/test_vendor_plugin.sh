@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A vendor builds a plugin out of tree against the *installed* SDK only
+# (CMake package and pkg-config), unit-tests it with the mock host, and a
+# town runs it in the installed mestysd.  `mestys new-plugin` output builds too.
+set -euo pipefail
+: "${MESTYS_BUILD_DIR:?run through ctest}" "${MESTYS_SOURCE_DIR:?}" "${MESTYS_TEST_LUA_DIR:?}"
+work=$(mktemp -d /tmp/mestys-vendor-XXXXXX)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$work/town/log" ] && cat "$work/town/log"; exit 1; }
+
+prefix=$work/prefix
+cmake --install "$MESTYS_BUILD_DIR" --prefix "$prefix" >/dev/null
+for f in bin/mestysd bin/mestys include/mestys/plugin.h include/mestys/host.h include/mestys/mock.h \
+         lib/pkgconfig/mestys.pc lib/cmake/mestys/mestys-config.cmake lib/libmestys-mock.a \
+         lib/mestys/plugins/heartbeat.so share/mestys/template/plugin.c; do
+  [ -e "$prefix/$f" ] || fail "cmake --install did not install $f"
+done
+echo "ok - installed to $prefix"
+
+# 1. the example vendor plugin, with CMake, in a copy far from the source tree
+cp -r "$MESTYS_SOURCE_DIR/examples/vendor-plugin" "$work/parking"
+cmake -S "$work/parking" -B "$work/parking/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/parking/build" >/dev/null
+ctest --test-dir "$work/parking/build" --output-on-failure >/dev/null || fail "vendor unit test (CMake build)"
+[ -f "$work/parking/build/parking.so" ] || fail "no parking.so from the CMake build"
+echo "ok - vendor plugin builds with find_package(mestys) and passes its mock-host test"
+
+# 2. the same with plain make and pkg-config
+make -C "$work/parking" PKG_CONFIG="pkg-config --define-prefix" \
+     PKG_CONFIG_PATH="$prefix/lib/pkgconfig" parking.so check >/dev/null || fail "pkg-config build"
+echo "ok - vendor plugin builds with pkg-config mestys"
+
+# 3. mestys plugins describes it
+"$prefix/bin/mestys" plugins "$work/parking/build" > "$work/describe.txt" || fail "mestys plugins"
+grep -q "name       parking 1.2.0 (shared object, plugin ABI 1)" "$work/describe.txt" || fail "mestys plugins output: $(cat "$work/describe.txt")"
+grep -q "lots\[\]\|lots.capacity" "$work/describe.txt" || fail "mestys plugins shows no nested keys: $(cat "$work/describe.txt")"
+echo "ok - mestys plugins describes the vendor plugin"
+
+# 4. a town runs it in the installed daemon
+mkdir -p "$work/town"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/town/mestys.json" <<JSON
+{
+  "node": { "name": "vendorville", "plugin_path": ["$work/parking/build"],
+            "http": { "listen": "127.0.0.1:$port" } },
+  "plugins": [
+    { "use": "parking", "config": { "lots": [ { "id": "namesti", "name": "Náměstí", "capacity": 40 } ] } },
+    { "use": "$MESTYS_TEST_LUA_DIR/inject.lua" },
+    { "use": "heartbeat" }
+  ],
+  "tokens": [ { "token": "vendor-test-operator-token", "role": "operator" } ]
+}
+JSON
+"$prefix/bin/mestysd" -c "$work/town/mestys.json" > "$work/town/log" 2>&1 &
+pid=$!
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
+curl -sf "http://127.0.0.1:$port/health" | grep -q '"status":"ok"' || fail "installed mestysd is not healthy"
+for _ in 1 2 3; do
+  curl -sf -X POST -H "Authorization: Bearer vendor-test-operator-token" \
+       --data '{"lot":"namesti","delta":1}' "http://127.0.0.1:$port/api/inject/publish/parking/event" >/dev/null \
+    || fail "could not publish parking/event"
+done
+lots=""
+for _ in $(seq 100); do
+  lots=$(curl -sf "http://127.0.0.1:$port/api/parking/lots")
+  echo "$lots" | grep -q '"occupied":3' && break
+  sleep 0.05
+done
+echo "$lots" | grep -q '"id":"namesti","name":"Náměstí","capacity":40,"occupied":3' || fail "lots: $lots"
+kill -TERM "$pid"
+wait "$pid" || fail "installed mestysd did not exit 0 on SIGTERM"
+pid=""
+[ -f "$work/town/state/parking/parking.sqlite" ] || fail "no parking.sqlite in the instance's state dir"
+echo "ok - the installed daemon runs the vendor plugin; state in state/parking/parking.sqlite"
+
+# 5. mestys new-plugin gives a plugin that builds and passes its test
+(cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null) || fail "mestys new-plugin"
+grep -q '.name = "street_lights"' "$work/street_lights/plugin.c" || fail "template name not replaced"
+cmake -S "$work/street_lights" -B "$work/street_lights/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/street_lights/build" >/dev/null
+ctest --test-dir "$work/street_lights/build" --output-on-failure >/dev/null || fail "new-plugin's test"
+(cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null 2>&1) && fail "new-plugin overwrote a folder"
+echo "ok - mestys new-plugin street_lights builds and passes its test"
+echo "5 passed, 0 failed"
