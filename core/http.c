@@ -751,6 +751,7 @@ int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *
     info.fd_limit_per_thread = o->max_connections ? o->max_connections : 1024;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = h->protocols;
+    info.pcontext = &h->ctx; /* lws clears it when its destruction has finished */
     h->ctx = lws_create_context(&info);
     if (!h->ctx) {
         snprintf(err, errlen, "cannot start the HTTP server (libwebsockets context)");
@@ -822,9 +823,10 @@ void mst__http_close(struct mst__http *h)
         mst_ws_conn *c = mst__container_of(pos, mst_ws_conn, link);
         c->ep = NULL;
     }
+    /* On a foreign loop this only begins: lws finishes once the loop has
+     * run its handles' close callbacks (see mst__http_finish). */
     if (h->ctx)
         lws_context_destroy(h->ctx);
-    h->ctx = NULL;
     mst__list_foreach_safe(pos, tmp, &h->routes)
     {
         mst__list_remove(pos);
@@ -837,6 +839,14 @@ void mst__http_close(struct mst__http *h)
     }
     free(h->protocols);
     h->protocols = NULL;
+}
+
+int mst__http_finish(struct mst__http *h)
+{
+    if (!h->ctx)
+        return 0;
+    lws_context_destroy(h->ctx);
+    return 1;
 }
 
 int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,

@@ -51,6 +51,9 @@ void mst__http_set_tokens(struct mst__http *h, const struct mst__token *tokens, 
 void mst__http_set_body_limit(struct mst__http *h, size_t limit);
 /* Destroys the context; its handles close on the next loop turns. */
 void mst__http_close(struct mst__http *h);
+/* After the loop has run dry: completes the context's destruction if lws
+ * still holds it.  Returns 1 if there was something to finish. */
+int mst__http_finish(struct mst__http *h);
 
 /* `path` is absolute; a last segment "*" makes it a prefix route. */
 int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,

@@ -34,6 +34,11 @@ void mst__loader_init(struct mst__loader *l)
 
 static void add_dir(struct mst__loader *l, char *dir)
 {
+    char real[PATH_MAX];
+    if (realpath(dir, real)) {
+        free(dir);
+        dir = mst__xstrdup(real);
+    }
     for (size_t i = 0; i < l->n_dirs; i++) {
         if (strcmp(l->dirs[i], dir) == 0) {
             free(dir);
@@ -42,6 +47,15 @@ static void add_dir(struct mst__loader *l, char *dir)
     }
     l->dirs = mst__xrealloc(l->dirs, (l->n_dirs + 1) * sizeof *l->dirs);
     l->dirs[l->n_dirs++] = dir;
+}
+
+/* Directories the daemon guesses are searched only if they exist. */
+static void add_dir_if_there(struct mst__loader *l, char *dir)
+{
+    if (access(dir, X_OK) == 0)
+        add_dir(l, dir);
+    else
+        free(dir);
 }
 
 static char *exe_dir(void)
@@ -82,11 +96,11 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
     char *ed = exe_dir();
     if (ed) {
         /* the build tree: build/mestysd next to build/plugins and build/lua */
-        add_dir(l, mst__path_join(ed, "plugins"));
+        add_dir_if_there(l, mst__path_join(ed, "plugins"));
         char *lua = mst__path_join(ed, "lua");
         /* an installed tree: <prefix>/bin/mestysd and <prefix>/lib/mestys/plugins */
         char *prefix = mst__path_join(ed, "..");
-        add_dir(l, mst__path_join(prefix, MESTYS_PLUGIN_RELDIR));
+        add_dir_if_there(l, mst__path_join(prefix, MESTYS_PLUGIN_RELDIR));
         char *installed_lua = mst__path_join(prefix, MESTYS_LUA_RELDIR);
         if (is_dir(lua))
             l->lua_dir = lua, lua = NULL;
@@ -97,7 +111,7 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
         free(prefix);
         free(ed);
     }
-    add_dir(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
+    add_dir_if_there(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
     if (!l->lua_dir)
         l->lua_dir = mst__xstrdup(MESTYS_LUA_DIR);
 }

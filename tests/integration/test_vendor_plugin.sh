@@ -11,6 +11,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$work/town/log" ] && cat "$work/town/log"; exit 1; }
 
 prefix=$work/prefix
+san=${MESTYS_SANITIZE_FLAGS:-}
 cmake --install "$MESTYS_BUILD_DIR" --prefix "$prefix" >/dev/null
 for f in bin/mestysd bin/mestys include/mestys/plugin.h include/mestys/host.h include/mestys/mock.h \
          lib/pkgconfig/mestys.pc lib/cmake/mestys/mestys-config.cmake lib/libmestys-mock.a \
@@ -21,14 +22,14 @@ echo "ok - installed to $prefix"
 
 # 1. the example vendor plugin, with CMake, in a copy far from the source tree
 cp -r "$MESTYS_SOURCE_DIR/examples/vendor-plugin" "$work/parking"
-cmake -S "$work/parking" -B "$work/parking/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S "$work/parking" -B "$work/parking/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$san" >/dev/null
 cmake --build "$work/parking/build" >/dev/null
 ctest --test-dir "$work/parking/build" --output-on-failure >/dev/null || fail "vendor unit test (CMake build)"
 [ -f "$work/parking/build/parking.so" ] || fail "no parking.so from the CMake build"
 echo "ok - vendor plugin builds with find_package(mestys) and passes its mock-host test"
 
 # 2. the same with plain make and pkg-config
-make -C "$work/parking" PKG_CONFIG="pkg-config --define-prefix" \
+make -C "$work/parking" PKG_CONFIG="pkg-config --define-prefix" CFLAGS="-O2 -g $san" \
      PKG_CONFIG_PATH="$prefix/lib/pkgconfig" parking.so check >/dev/null || fail "pkg-config build"
 echo "ok - vendor plugin builds with pkg-config mestys"
 
@@ -78,9 +79,9 @@ echo "ok - the installed daemon runs the vendor plugin; state in state/parking/p
 # 5. mestys new-plugin gives a plugin that builds and passes its test
 (cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null) || fail "mestys new-plugin"
 grep -q '.name = "street_lights"' "$work/street_lights/plugin.c" || fail "template name not replaced"
-cmake -S "$work/street_lights" -B "$work/street_lights/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S "$work/street_lights" -B "$work/street_lights/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$san" >/dev/null
 cmake --build "$work/street_lights/build" >/dev/null
 ctest --test-dir "$work/street_lights/build" --output-on-failure >/dev/null || fail "new-plugin's test"
 (cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null 2>&1) && fail "new-plugin overwrote a folder"
 echo "ok - mestys new-plugin street_lights builds and passes its test"
-echo "5 passed, 0 failed"
+echo "6 passed, 0 failed"

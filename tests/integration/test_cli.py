@@ -1,0 +1,101 @@
+"""The CLI: `mestys check` says exactly what the daemon says; `mestys
+plugins` says what each file is or why it is not a plugin."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import MESTYS, MESTYSD, SOURCE, TEST_PLUGINS, config, free_port, main, run_daemon_once, testplug
+
+ENV = dict(os.environ, MESTYS_PLUGIN_PATH=TEST_PLUGINS)
+
+
+def run(*args, cwd=None):
+    p = subprocess.run(list(args), capture_output=True, text=True, env=ENV, cwd=cwd, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+BAD = """{
+  "node": { "name": "lhota", "htpp": {} },
+  "plugins": [
+    { "use": "testplug", "config": { "label": 5 } },
+    { "use": "testplug", "config": { "label": "b" } },
+    { "use": "lorawan-ns" }
+  ]
+}
+"""
+
+
+class Cli(unittest.TestCase):
+    def test_check_matches_the_daemon(self):
+        rc, out, path = run_daemon_once(BAD)
+        self.assertEqual(rc, 2)
+        lines = [l for l in out.splitlines() if ": error: " in l]
+        self.assertEqual(lines, [
+            path + ':2:30: error: node.htpp: unknown key "htpp"; valid keys: name, state_dir, log_level, plugin_path, http, lua',
+        ])
+        # the core sections are checked first; fix them and the plugins get checked
+        fixed = BAD.replace(', "htpp": {}', "")
+        with open(path, "w") as f:
+            f.write(fixed)
+        rc, out, err = run(MESTYSD, "-c", path)
+        rc2, out2, err2 = run(MESTYS, "check", path)
+        self.assertEqual((rc, rc2), (2, 2))
+        errors = [l for l in err.splitlines() if ": error: " in l]
+        self.assertEqual(errors, [l for l in err2.splitlines() if ": error: " in l])
+        self.assertEqual(errors[:2], [
+            path + ":4:47: error: plugins[0].config.label: expected a string, got a number",
+            path + ':5:5: error: plugins[1].name: duplicate instance name "testplug" (also plugins[0]); give each instance its own "name"',
+        ])
+        self.assertTrue(errors[2].startswith(
+            path + ':6:14: error: plugins[2].use: cannot load plugin "lorawan-ns": no plugin "lorawan-ns" (.so or .lua) in: ' + TEST_PLUGINS))
+        self.assertEqual(len(errors), 3)
+        self.assertIn("3 error(s)", err)
+
+    def test_check_ok(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "mestys.json")
+        with open(path, "w") as f:
+            json.dump(config(free_port(), [testplug()]), f)
+        rc, out, err = run(MESTYS, "check", path)
+        self.assertEqual((rc, out.strip(), err), (0, path + ": OK (1 plugin instance(s))", ""))
+
+    def test_example_town_config_is_valid(self):
+        rc, out, err = run(MESTYS, "check", os.path.join(SOURCE, "examples", "town", "mestys.json"))
+        self.assertEqual(rc, 0, err)
+
+    def test_plugins_describes_and_refuses(self):
+        rc, out, err = run(MESTYS, "plugins", TEST_PLUGINS)
+        self.assertEqual(rc, 1)  # some files here are not loadable, on purpose
+        self.assertIn("name       testplug 0.0.1 (shared object, plugin ABI 1)", out)
+        self.assertIn("publishes  test/out, test/echo-events/#", out)
+        self.assertRegex(out, r"label\s+a string\s+required  - a label")
+        self.assertRegex(out, r"nested.flag\s+true or false\s+default false")
+        self.assertIn("abi_mismatch.so: not loadable: built for plugin ABI 99, this mestysd speaks ABI 1", out)
+        self.assertIn("wrong_size.so: not loadable: struct mst_plugin is 16 bytes", out)
+        self.assertIn("not_plugin.so: not loadable: does not export the symbol \"mestys_plugin\"", out)
+        self.assertIn("missing_symbol.so: not loadable:", out)
+        self.assertIn("undefined symbol: mestys_function_that_does_not_exist", out)
+
+    def test_plugins_describes_lua(self):
+        lua = os.path.join(SOURCE, "examples", "town", "lua", "noticeboard.lua")
+        rc, out, err = run(MESTYS, "plugins", lua)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("name       noticeboard 1.0.0 (Lua, plugin ABI 1)", out)
+        self.assertRegex(out, r"max_notices\s+an integer\s+default 100")
+
+    def test_new_plugin_refuses_bad_names(self):
+        d = tempfile.mkdtemp()
+        rc, out, err = run(MESTYS, "new-plugin", "../evil", cwd=d)
+        self.assertEqual(rc, 2)
+        self.assertIn("must be 1-64 of [A-Za-z0-9_-]", err)
+
+    def test_usage(self):
+        rc, out, err = run(MESTYS)
+        self.assertEqual(rc, 2)
+        self.assertIn("mestys check FILE", err)
+
+
+if __name__ == "__main__":
+    main()
