@@ -529,6 +529,57 @@ static const char *chosen_subprotocol(struct lws *wsi)
     return p && strcmp(p->name, "http") != 0 ? p->name : NULL;
 }
 
+/* Whether a client's Sec-WebSocket-Protocol list names proto. */
+static int offers(const char *list, const char *proto)
+{
+    size_t n = strlen(proto);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, proto, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* Before the upgrade: refuse with a real HTTP status, so the client (and
+ * the person reading its log) learns why. */
+static int on_ws_confirm(struct mst__http *h, struct lws *wsi)
+{
+    char *uri = copy_token(wsi, WSI_TOKEN_GET_URI);
+    char *protos = copy_token(wsi, WSI_TOKEN_PROTOCOL);
+    struct ws_endpoint *found = NULL;
+    struct mst__list *pos;
+    for (pos = h->ws_endpoints.next; uri && pos != &h->ws_endpoints && !found; pos = pos->next) {
+        struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
+        const char *sub;
+        if (path_matches(ep->path, ep->prefix, uri, &sub) &&
+            (ep->subprotocol ? offers(protos, ep->subprotocol) : !protos))
+            found = ep;
+    }
+    int rc = 0;
+    if (!found) {
+        mst__log_info("websocket upgrade refused: no endpoint %s%s%s", uri ? uri : "?",
+                      protos ? " for subprotocol " : "", protos ? protos : "");
+        lws_return_http_status(wsi, 404, "no WebSocket endpoint here for that subprotocol");
+        rc = 1;
+    } else if (found->role != MST_ROLE_PUBLIC) {
+        char *auth = copy_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+        int role = token_role(h, auth);
+        free(auth);
+        if (role < (int)found->role) {
+            mst__metric_add(h->unauthorized, 1);
+            lws_return_http_status(wsi, role < 0 ? 401 : 403, "this endpoint needs a bearer token with a higher role");
+            rc = 1;
+        }
+    }
+    free(uri);
+    free(protos);
+    return rc;
+}
+
 static int on_ws_filter(struct mst__http *h, struct lws *wsi)
 {
     char *uri = copy_token(wsi, WSI_TOKEN_GET_URI);
@@ -593,8 +644,13 @@ static int on_ws_receive(struct mst__http *h, mst_ws_conn *c, struct lws *wsi, c
 
 static int on_ws_writeable(mst_ws_conn *c)
 {
-    if (mst__list_empty(&c->outq))
-        return c->closing ? -1 : 0;
+    if (mst__list_empty(&c->outq)) {
+        if (!c->closing)
+            return 0;
+        /* lws sends a close frame with this status as it closes */
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
     struct out_frame *f = mst__container_of(c->outq.next, struct out_frame, link);
     mst__list_remove(&f->link);
     int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
@@ -650,6 +706,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (s)
             on_http_closed(s);
         return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return on_ws_confirm(h, wsi);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return on_ws_filter(h, wsi);
     case LWS_CALLBACK_ESTABLISHED:

@@ -70,6 +70,30 @@ static void route_forbidden_topic(void *arg, mst_http_request *req)
     t->host->http_respond(req, 200, "text/plain", name, strlen(name));
 }
 
+static void ws_open(void *arg, mst_ws_conn *conn, const char *path)
+{
+    struct testplug *t = arg;
+    char hello[256];
+    int n = snprintf(hello, sizeof hello, "hello %s", path);
+    t->host->ws_send(conn, hello, (size_t)n, 0);
+}
+
+static void ws_message(void *arg, mst_ws_conn *conn, const void *data, size_t len, int binary)
+{
+    struct testplug *t = arg;
+    if (len == 5 && memcmp(data, "close", 5) == 0) {
+        t->host->ws_close(conn);
+        return;
+    }
+    t->host->ws_send(conn, data, len, binary); /* echo, text stays text */
+}
+
+static const struct mst_ws_handlers ws_handlers = {
+    .struct_size = sizeof(struct mst_ws_handlers),
+    .open = ws_open,
+    .message = ws_message,
+};
+
 static int tp_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
     struct testplug *t = calloc(1, sizeof *t);
@@ -82,6 +106,8 @@ static int tp_init(mst_instance *inst, const struct mst_host *host, void **state
     rc |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t);
     rc |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t);
     rc |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t);
+    rc |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t);
+    rc |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t);
     if (rc != 0) {
         free(t);
         return MST_EINVAL;
