@@ -225,6 +225,7 @@ int mst__daemon_finish(struct mst__daemon *d)
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (mst__http_finish(&d->http))
         uv_run(&d->loop, UV_RUN_DEFAULT);
+    mst__http_free(&d->http);
     int rc = uv_loop_close(&d->loop);
     if (rc != 0)
         mst__log_error("loop still has open handles at exit: %s", uv_strerror(rc));

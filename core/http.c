@@ -769,7 +769,7 @@ static void add_protocol(struct mst__http *h, const char *name)
     h->protocols = mst__xrealloc(h->protocols, (h->n_protocols + 2) * sizeof *h->protocols);
     struct lws_protocols *p = &h->protocols[h->n_protocols++];
     memset(p, 0, 2 * sizeof *p);
-    p->name = name;
+    p->name = mst__xstrdup(name); /* outlives the endpoint that asked for it */
     p->callback = callback;
     p->per_session_data_size = sizeof(struct session);
     p->rx_buffer_size = 0;
@@ -895,8 +895,15 @@ void mst__http_close(struct mst__http *h)
         mst__list_remove(pos);
         free_endpoint(mst__container_of(pos, struct ws_endpoint, link));
     }
+}
+
+void mst__http_free(struct mst__http *h)
+{
+    for (size_t i = 0; i < h->n_protocols; i++)
+        free((char *)h->protocols[i].name);
     free(h->protocols);
     h->protocols = NULL;
+    h->n_protocols = 0;
 }
 
 int mst__http_finish(struct mst__http *h)

@@ -54,6 +54,8 @@ void mst__http_close(struct mst__http *h);
 /* After the loop has run dry: completes the context's destruction if lws
  * still holds it.  Returns 1 if there was something to finish. */
 int mst__http_finish(struct mst__http *h);
+/* Frees what lws needed to the very end (protocol names); after finish. */
+void mst__http_free(struct mst__http *h);
 
 /* `path` is absolute; a last segment "*" makes it a prefix route. */
 int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,
