@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what městys needs to build and test, from Debian 12's packages
+# (and the npm registry for the integration tests' independent clients).
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libuv1-dev libnng-dev libsqlite3-dev libcjson-dev liblua5.4-dev
+  libwebsockets-dev libwebsockets-evlib-uv libssl-dev
+  libcmocka-dev python3 curl sqlite3
+)
+# The integration tests' independent clients run on Node.js; any node and
+# npm on PATH will do, else Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  (cd "$here/tests/integration" && npm ci --no-audit --no-fund --loglevel=error)
+fi
