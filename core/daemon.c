@@ -165,6 +165,7 @@ static int start_services(struct mst__daemon *d)
         return rc;
     }
     d->bus_up = 1;
+    mst__soon_init(&d->loop, &d->soon);
     mst__http_init(&d->http, &d->loop, &d->metrics);
     mst__http_set_tokens(&d->http, d->cfg->tokens, d->cfg->n_tokens);
     mst__http_set_body_limit(&d->http, (size_t)d->cfg->http_body_limit);
@@ -257,6 +258,7 @@ void mst__daemon_stop(struct mst__daemon *d)
     if (d->bus_up) {
         mst__bus_close(&d->bus);
         mst__http_close(&d->http);
+        mst__soon_close(&d->soon);
         d->bus_up = 0;
     }
     if (d->signals_started) {

@@ -11,6 +11,7 @@
 #include "instance.h"
 #include "loader.h"
 #include "metrics.h"
+#include "timer.h"
 
 struct mst__daemon {
     uv_loop_t loop;
@@ -21,6 +22,7 @@ struct mst__daemon {
     struct mst__metrics metrics;
     struct mst__bus bus;
     struct mst__http http;
+    struct mst__soon soon;
     struct mst__list instances; /* in start order */
     uv_signal_t sigint, sigterm, sighup;
     int signals_started;

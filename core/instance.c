@@ -7,15 +7,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "timer.h"
 #include "util.h"
-
-struct mst_timer {
-    uv_timer_t handle;
-    struct mst__list link;
-    struct mst_instance *inst;
-    mst_timer_cb cb;
-    void *arg;
-};
 
 const char *mst__instance_state_name(enum mst__instance_state s)
 {
@@ -133,18 +126,6 @@ int mst__instance_start(struct mst_instance *inst)
     return 0;
 }
 
-static void timer_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void timer_free(struct mst_timer *t)
-{
-    mst__list_remove(&t->link);
-    uv_timer_stop(&t->handle);
-    uv_close((uv_handle_t *)&t->handle, timer_closed);
-}
-
 void mst__instance_stop(struct mst_instance *inst)
 {
     if (inst->state_kind == MST__INST_RUNNING && inst->plugin->stop)
@@ -153,9 +134,7 @@ void mst__instance_stop(struct mst_instance *inst)
         inst->state_kind = MST__INST_STOPPED;
     mst__bus_drop_owner(&inst->d->bus, inst);
     mst__http_drop_owner(&inst->d->http, inst);
-    struct mst__list *pos, *tmp;
-    mst__list_foreach_safe(pos, tmp, &inst->timers)
-        timer_free(mst__container_of(pos, struct mst_timer, link));
+    mst__timer_stop_all(&inst->timers);
 }
 
 static void instance_free(struct mst_instance *inst)
@@ -187,38 +166,16 @@ void mst__instance_destroy(struct mst_instance *inst)
 
 /* --- timers and work: used by the host table --------------------------- */
 
-static void on_timer(uv_timer_t *h)
-{
-    struct mst_timer *t = h->data;
-    int once = uv_timer_get_repeat(h) == 0;
-    t->cb(t->arg);
-    /* A one-shot timer frees itself unless its callback already did. */
-    if (once && uv_is_active((uv_handle_t *)h) == 0 && !uv_is_closing((uv_handle_t *)h))
-        timer_free(t);
-}
-
 int mst__instance_timer_start(struct mst_instance *inst, uint64_t after_ms, uint64_t repeat_ms,
                               mst_timer_cb cb, void *arg, mst_timer **out)
 {
-    if (!cb)
-        return MST_EINVAL;
-    struct mst_timer *t = mst__xcalloc(1, sizeof *t);
-    uv_timer_init(&inst->d->loop, &t->handle);
-    t->handle.data = t;
-    t->inst = inst;
-    t->cb = cb;
-    t->arg = arg;
-    mst__list_push(&inst->timers, &t->link);
-    uv_timer_start(&t->handle, on_timer, after_ms, repeat_ms);
-    if (out)
-        *out = t;
-    return 0;
+    return mst__timer_start(&inst->d->loop, &inst->d->soon, &inst->timers, after_ms, repeat_ms, cb,
+                            arg, out);
 }
 
 void mst__instance_timer_stop(mst_timer *t)
 {
-    if (t && !uv_is_closing((uv_handle_t *)&t->handle))
-        timer_free(t);
+    mst__timer_stop(t);
 }
 
 struct work {
