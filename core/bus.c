@@ -1,6 +1,7 @@
 #include "bus.h"
 
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/supplemental/util/platform.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -307,6 +308,24 @@ static int set_err(char *err, size_t errlen, const char *what, const char *url, 
     return MST_EIO;
 }
 
+/* nng attaches a pipe to the pub side asynchronously: an event published
+ * before that is dropped without a word.  Start-up waits for the local
+ * pipe, so the first publish is as safe as the millionth. */
+static void on_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct mst__bus *bus = arg;
+    (void)ev;
+    if (nng_listener_id(nng_pipe_listener(p)) == nng_listener_id(bus->inproc_listener))
+        atomic_store(&bus->local_pipe_ready, 1);
+}
+
+static int wait_local_pipe(struct mst__bus *bus)
+{
+    for (int i = 0; i < 2000 && !atomic_load(&bus->local_pipe_ready); i++)
+        nng_msleep(1);
+    return atomic_load(&bus->local_pipe_ready) ? 0 : MST_ETIMEDOUT;
+}
+
 static int open_sockets(struct mst__bus *bus, const struct mst__bus_opts *o, char *err, size_t errlen)
 {
     int rv;
@@ -321,12 +340,15 @@ static int open_sockets(struct mst__bus *bus, const struct mst__bus_opts *o, cha
     nng_socket_set_size(bus->rep, NNG_OPT_RECVMAXSZ, o->max_message + 256);
     nng_socket_set(bus->local_sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 
-    if ((rv = nng_listen(bus->pub, bus->inproc_events, NULL, 0)))
+    nng_pipe_notify(bus->pub, NNG_PIPE_EV_ADD_POST, on_pipe_added, bus);
+    if ((rv = nng_listen(bus->pub, bus->inproc_events, &bus->inproc_listener, 0)))
         return set_err(err, errlen, "listen", bus->inproc_events, rv);
     if ((rv = nng_listen(bus->rep, bus->inproc_queries, NULL, 0)))
         return set_err(err, errlen, "listen", bus->inproc_queries, rv);
     if ((rv = nng_dial(bus->local_sub, bus->inproc_events, NULL, 0)))
         return set_err(err, errlen, "dial", bus->inproc_events, rv);
+    if (wait_local_pipe(bus) != 0)
+        return set_err(err, errlen, "connect", bus->inproc_events, NNG_ETIMEDOUT);
     if ((rv = nng_dial(bus->local_req, bus->inproc_queries, NULL, 0)))
         return set_err(err, errlen, "dial", bus->inproc_queries, rv);
     for (size_t i = 0; i < o->n_events_listen; i++)

@@ -48,6 +48,8 @@ struct mst__bus {
     int has_remote_sub, has_remote_req;
     struct mst__rep_ctx *rep_ctx;
     atomic_int closing;
+    atomic_int local_pipe_ready;
+    nng_listener inproc_listener;
 
     struct mst__list subs;    /* struct mst__sub */
     struct mst__list garbage; /* unsubscribed while dispatching */
