@@ -2,8 +2,8 @@
  * heartbeat - tells the bus, at a fixed interval, that this node is alive.
  *
  * Publishes `node/heartbeat` {"node", "instance", "seq", "uptime_ms"} every
- * `interval_ms`, and serves `node/ping` with the same body, so other nodes
- * of a region (and monitoring) can see this one is up.  It is also the
+ * `interval_ms`, and serves `node/ping/<instance>` with the same body, so
+ * other nodes of a region (and monitoring) can see this one is up.  It is also the
  * smallest complete example of a plugin written in C against the SDK.
  */
 #include <stdio.h>
@@ -28,7 +28,7 @@ static const struct mst_config_key config[] = {
 };
 
 static const char *const publishes[] = {"node/heartbeat", NULL};
-static const char *const serves[] = {"node/ping", NULL};
+static const char *const serves[] = {"node/ping/#", NULL};
 
 static int body(struct heartbeat *hb, char *buf, size_t n)
 {
@@ -79,8 +79,10 @@ static int hb_init(mst_instance *inst, const struct mst_host *host, void **state
     hb->host = host;
     hb->started_ms = host->now_ms(inst);
     int rc = host->metric(inst, MST_METRIC_COUNTER, "beats_total", "heartbeats published", &hb->beats);
+    char topic[128];
+    snprintf(topic, sizeof topic, "node/ping/%s", host->instance_name(inst));
     if (rc == 0)
-        rc = host->serve(inst, "node/ping", ping, hb);
+        rc = host->serve(inst, topic, ping, hb);
     if (rc != 0) {
         free(hb);
         return rc;
@@ -117,7 +119,7 @@ MST_PLUGIN_EXPORT const struct mst_plugin mestys_plugin = {
     .struct_size = sizeof(struct mst_plugin),
     .name = "heartbeat",
     .version = "1.0.0",
-    .description = "publishes node/heartbeat at an interval and answers node/ping",
+    .description = "publishes node/heartbeat at an interval and answers node/ping/<instance>",
     .config = config,
     .publishes = publishes,
     .serves = serves,

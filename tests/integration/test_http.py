@@ -9,8 +9,11 @@ from harness import ADMIN, OPERATOR, PUBLIC, Daemon, config, eventually, free_po
 class Http(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        second = testplug(name="north-gate", label="second")
+        second["config"]["serve_echo"] = False
         cls.d = Daemon(config(free_port(), [testplug(),
-                                            {"use": "heartbeat", "config": {"interval_ms": 50}}])).start()
+                                            {"use": "heartbeat", "config": {"interval_ms": 50}},
+                                            second])).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -79,7 +82,11 @@ class Http(unittest.TestCase):
         self.assertEqual(health["status"], "ok")
         self.assertEqual(health["node"], "testtown")
         self.assertEqual([(i["name"], i["state"]) for i in health["instances"]],
-                         [("testplug", "running"), ("heartbeat", "running")])
+                         [("testplug", "running"), ("heartbeat", "running"), ("north-gate", "running")])
+
+    def test_two_instances_of_one_plugin(self):
+        self.assertEqual(self.d.json("/api/testplug/info")[1]["label"], "first")
+        self.assertEqual(self.d.json("/api/north-gate/info")[1]["label"], "second")
 
     def test_metrics_count_what_happened(self):
         self.d.get("/api/testplug/admin")  # refused: no token

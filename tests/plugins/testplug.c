@@ -24,6 +24,8 @@ static const struct mst_config_key config[] = {
     {.key = "mode", .type = MST_CFG_STRING, .default_json = "\"fast\"", .choices = "fast|slow"},
     {.key = "password", .type = MST_CFG_STRING, .flags = MST_CFG_SECRET, .description = "a secret"},
     {.key = "nested", .type = MST_CFG_OBJECT, .fields = nested},
+    {.key = "serve_echo", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "serve test/echo (only one instance may)"},
     {0},
 };
 
@@ -101,7 +103,10 @@ static int tp_init(mst_instance *inst, const struct mst_host *host, void **state
     t->host = host;
     int rc = 0;
     rc |= host->subscribe(inst, "test/in", on_in, t);
-    rc |= host->serve(inst, "test/echo", on_echo, t);
+    int serve_echo = 1;
+    host->config_bool(inst, "serve_echo", &serve_echo);
+    if (serve_echo)
+        rc |= host->serve(inst, "test/echo", on_echo, t);
     rc |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t);
     rc |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t);
     rc |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t);

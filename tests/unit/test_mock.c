@@ -20,10 +20,10 @@ static void heartbeat_publishes_on_its_interval(void **state)
     assert_non_null(strstr(body, "\"seq\":2"));
     assert_non_null(strstr(body, "\"uptime_ms\":200"));
     assert_int_equal(mst_mock_metric(m, "beats_total"), 2);
-    /* node/ping answers with the same body */
+    /* node/ping/<instance> answers with the same body */
     int status;
     char *reply = NULL;
-    assert_int_equal(mst_mock_request(m, "node/ping", "", 0, &status, &reply, NULL), 0);
+    assert_int_equal(mst_mock_request(m, "node/ping/mock", "", 0, &status, &reply, NULL), 0);
     assert_int_equal(status, 0);
     assert_non_null(strstr(reply, "\"node\":\"mock-node\""));
     free(reply);
