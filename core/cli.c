@@ -31,6 +31,7 @@ static int usage(FILE *f, int rc)
                "  mestys check FILE         validate a config exactly as mestysd does\n"
                "  mestys plugins [DIR...]   describe the plugins in DIR (default: the search path)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
+               "  mestys config-keys        every key of the core config sections\n"
                "  mestys version\n");
     return rc;
 }
@@ -69,16 +70,23 @@ static void print_keys(const struct mst_config_key *keys, int depth, const char 
 {
     for (const struct mst_config_key *k = keys; k && k->key; k++) {
         char *name = prefix ? mst__xasprintf("%s.%s", prefix, k->key) : mst__xstrdup(k->key);
-        printf("    %-28s %-20s", name, mst__schema_type_name(k->type));
+        printf("    %-30s %-20s", name, mst__schema_type_name(k->type));
         if (k->flags & MST_CFG_REQUIRED)
             printf(" required");
         else if (k->default_json)
             printf(" default %s", k->default_json);
+        if (k->choices)
+            printf(" (%s)", k->choices);
+        if (k->flags & MST_CFG_HAS_RANGE)
+            printf(" [%.15g..%.15g]", k->min, k->max);
         if (k->description)
             printf("  - %s", k->description);
         printf("\n");
-        if (k->fields && depth < 4)
-            print_keys(k->fields, depth + 1, name);
+        if (k->fields && depth < 4) {
+            char *child = k->type == MST_CFG_ARRAY ? mst__xasprintf("%s[]", name) : mst__xstrdup(name);
+            print_keys(k->fields, depth + 1, child);
+            free(child);
+        }
         free(name);
     }
 }
@@ -244,6 +252,10 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(cmd, "new-plugin") == 0 && argc == 3)
         return cmd_new_plugin(argv[2]);
+    if (strcmp(cmd, "config-keys") == 0) {
+        print_keys(mst__config_schema, 0, NULL);
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0) {
         printf("mestys %s (plugin ABI %d)\n", MST_VERSION_STRING, MST_PLUGIN_ABI);
         return 0;
