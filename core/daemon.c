@@ -329,8 +329,14 @@ int mst__daemon_reload(struct mst__daemon *d, struct mst__buf *why)
     int rc = mst__config_load(d->config_file, &d->loader, &diag, &next);
     if (rc != 0) {
         mst__buf_append(why, diag.text.data, diag.text.len);
-        mst__log_error("reload refused; the running plugins are untouched:\n%s", diag.text.data);
-        /* one line per diagnostic in the log, too */
+        mst__log_error("reload refused; the running plugins are untouched:");
+        /* one log line per diagnostic, as mestys check prints them */
+        for (char *line = diag.text.data, *nl; line && *line; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (!nl)
+                nl = line + strlen(line) - 1;
+            mst__log_error("%.*s", (int)(nl - line + (*nl != '\n')), line);
+        }
         mst__diag_free(&diag);
         mst__metric_add(d->reloads_failed, 1);
         return rc;

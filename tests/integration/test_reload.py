@@ -27,7 +27,7 @@ class Reload(unittest.TestCase):
         bad["plugins"][1]["config"]["intervall_ms"] = 5
         self.d.write(bad)
         self.d.send(signal.SIGHUP)
-        self.d.wait_log("reload refused; the running plugins are untouched")
+        self.d.wait_log("reload refused; the running plugins are untouched:\n")
         self.d.wait_log('plugins[1].config.intervall_ms: unknown key "intervall_ms"; valid keys: interval_ms')
         self.assertEqual(names(self.d), [("testplug", "running"), ("heartbeat", "running")])
         status, _, body = self.d.request("POST", "/api/admin/reload", token=ADMIN)
