@@ -91,6 +91,17 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("must be 1-64 of [A-Za-z0-9_-]", err)
 
+    def test_every_core_key_is_documented(self):
+        rc, out, err = run(MESTYS, "config-keys")
+        self.assertEqual(rc, 0)
+        with open(os.path.join(SOURCE, "docs", "config.md")) as f:
+            doc = f.read()
+        keys = [line.split()[0] for line in out.splitlines() if line.strip()]
+        self.assertIn("node.http.body_limit", keys)
+        leaves = [k for k in keys if not any(o.startswith(k + ".") or o.startswith(k + "[]") for o in keys)]
+        missing = [k for k in leaves if "`%s`" % k not in doc]
+        self.assertEqual(missing, [], "keys missing from docs/config.md")
+
     def test_usage(self):
         rc, out, err = run(MESTYS)
         self.assertEqual(rc, 2)
