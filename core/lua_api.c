@@ -1,6 +1,7 @@
 /* lua_api.c - the `mestys` module a Lua plugin sees: the host table's
  * services with Lua functions as callbacks. */
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,10 @@ static struct mst__lua_vm *vm_checked(lua_State *L)
     return vm;
 }
 
-static struct lref *lref_new(lua_State *L, int fn_idx, enum lref_kind kind, const char *what)
+static struct lref *lref_new(lua_State *L, int fn_idx, enum lref_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static struct lref *lref_new(lua_State *L, int fn_idx, enum lref_kind kind, const char *fmt, ...)
 {
     struct mst__lua_vm *vm = mst__lua_vm_of(L);
     luaL_checktype(L, fn_idx, LUA_TFUNCTION);
@@ -41,7 +45,12 @@ static struct lref *lref_new(lua_State *L, int fn_idx, enum lref_kind kind, cons
     lua_pushvalue(L, fn_idx);
     r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     r->kind = kind;
-    r->what = mst__xstrdup(what);
+    struct mst__buf what = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    mst__buf_vprintf(&what, fmt, ap);
+    va_end(ap);
+    r->what = what.data;
     mst__list_push(&vm->refs, &r->link);
     return r;
 }
@@ -132,9 +141,7 @@ static int l_subscribe(lua_State *L)
 {
     struct mst__lua_vm *vm = vm_checked(L);
     const char *pattern = luaL_checkstring(L, 1);
-    char *what = mst__xasprintf("subscribe handler for %s", pattern);
-    struct lref *r = lref_new(L, 2, REF_SUB, what);
-    free(what);
+    struct lref *r = lref_new(L, 2, REF_SUB, "subscribe handler for %s", pattern);
     int rc = mst__host.subscribe(vm->inst, pattern, on_message, r);
     if (rc != 0)
         lref_free(r);
@@ -180,9 +187,7 @@ static int l_request(lua_State *L)
     lua_Integer timeout = luaL_optinteger(L, 4, 0);
     size_t len;
     char *body = body_arg(L, 2, &len);
-    char *what = mst__xasprintf("reply handler for %s", topic);
-    struct lref *r = lref_new(L, 3, REF_REQUEST, what);
-    free(what);
+    struct lref *r = lref_new(L, 3, REF_REQUEST, "reply handler for %s", topic);
     int rc = mst__host.request(vm->inst, topic, body, len, (uint32_t)timeout, on_reply, r);
     free(body);
     if (rc != 0)
@@ -225,9 +230,7 @@ static int l_serve(lua_State *L)
 {
     struct mst__lua_vm *vm = vm_checked(L);
     const char *topic = luaL_checkstring(L, 1);
-    char *what = mst__xasprintf("serve handler for %s", topic);
-    struct lref *r = lref_new(L, 2, REF_SERVE, what);
-    free(what);
+    struct lref *r = lref_new(L, 2, REF_SERVE, "serve handler for %s", topic);
     int rc = mst__host.serve(vm->inst, topic, on_serve, r);
     if (rc != 0)
         lref_free(r);
@@ -259,7 +262,7 @@ static int start_timer(lua_State *L, int repeat)
     lua_Integer ms = luaL_checkinteger(L, 1);
     luaL_argcheck(L, ms >= 0, 1, "must be >= 0");
     luaL_argcheck(L, !repeat || ms >= 1, 1, "a repeating timer needs at least 1 ms");
-    struct lref *r = lref_new(L, 2, REF_TIMER, repeat ? "every() handler" : "timer() handler");
+    struct lref *r = lref_new(L, 2, REF_TIMER, "%s", repeat ? "every() handler" : "timer() handler");
     r->once = !repeat;
     int rc = mst__host.timer_start(vm->inst, (uint64_t)ms, repeat ? (uint64_t)ms : 0, on_timer, r, &r->timer);
     if (rc != 0) {
@@ -300,16 +303,7 @@ static int l_timer_stop(lua_State *L)
 static int log_at(lua_State *L, enum mst_log_level level, int first)
 {
     struct mst__lua_vm *vm = mst__lua_vm_of(L);
-    int n = lua_gettop(L); /* before luaL_buffinit, which may push */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = first; i <= n; i++) {
-        if (i > first)
-            luaL_addchar(&b, ' ');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
+    mst__lua_join(L, first, ' ');
     mst__log(level, vm->source ? vm->source : "lua", "%s", lua_tostring(L, -1));
     return 0;
 }
@@ -468,9 +462,7 @@ static int l_route(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     static const char *const roles[] = {"public", "operator", "admin", NULL};
     int role = luaL_checkoption(L, 3, NULL, roles);
-    char *what = mst__xasprintf("HTTP handler for %s %s", method, path);
-    struct lref *r = lref_new(L, 4, REF_ROUTE, what);
-    free(what);
+    struct lref *r = lref_new(L, 4, REF_ROUTE, "HTTP handler for %s %s", method, path);
     int rc = mst__host.http_route(vm->inst, method, path, (enum mst_role)role, on_route, r);
     if (rc != 0)
         lref_free(r);

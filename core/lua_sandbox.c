@@ -87,19 +87,24 @@ static int safe_collectgarbage(lua_State *L)
     return luaL_error(L, "collectgarbage(\"%s\") is not available in the sandbox", opt);
 }
 
-static int safe_print(lua_State *L)
+void mst__lua_join(lua_State *L, int first, char sep)
 {
-    struct mst__lua_vm *vm = mst__lua_vm_of(L);
     int n = lua_gettop(L); /* before luaL_buffinit, which may push */
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
+    for (int i = first; i <= n; i++) {
+        if (i > first)
+            luaL_addchar(&b, sep);
         luaL_tolstring(L, i, NULL);
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
+}
+
+static int safe_print(lua_State *L)
+{
+    struct mst__lua_vm *vm = mst__lua_vm_of(L);
+    mst__lua_join(L, 1, '\t');
     mst__log(MST_LOG_INFO, vm->source ? vm->source : "lua", "%s", lua_tostring(L, -1));
     return 0;
 }

@@ -44,6 +44,10 @@ int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path);
  * returned as MST_ETIMEDOUT / MST_ENOMEM, else MST_EPLUGIN. */
 int mst__lua_vm_call(struct mst__lua_vm *vm, int nargs, int nresults, const char *what);
 
+/* Pushes the arguments from index `first` on, as tostring() shows them,
+ * joined by sep: what print() and mestys.log() write. */
+void mst__lua_join(lua_State *L, int first, char sep);
+
 /* JSON <-> Lua (lua_json.c). */
 void mst__lua_push_json(lua_State *L, const char *text, size_t len);
 /* The value at idx as JSON text (strings pass through unchanged when
