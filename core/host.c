@@ -300,4 +300,5 @@ const struct mst_host mst__host = {
     .metric_add = mst__metric_add,
     .metric_set = mst__metric_set,
     .metric_observe = mst__metric_observe,
+    .http_query_param = mst__http_query_param,
 };

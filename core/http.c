@@ -51,6 +51,8 @@ struct mst_http_request {
     const char *subpath;
     struct header *headers;
     size_t n_headers;
+    struct header *params; /* the query's name=value pairs, decoded */
+    size_t n_params;
     struct mst__buf body;
     struct mst__buf out_headers; /* "Name: value\0" pairs set by the handler */
     struct mst__buf out;
@@ -141,6 +143,11 @@ static void request_free(mst_http_request *req)
         free(req->headers[i].value);
     }
     free(req->headers);
+    for (size_t i = 0; i < req->n_params; i++) {
+        free(req->params[i].name);
+        free(req->params[i].value);
+    }
+    free(req->params);
     free(req->path);
     free(req->query);
     free(req->content_type);
@@ -220,6 +227,23 @@ const char *mst__http_header(mst_http_request *req, const char *name)
         if (strcasecmp(req->headers[i].name, name) == 0)
             return req->headers[i].value;
     return NULL;
+}
+
+const char *mst__http_query_param(mst_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_params; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+int mst__http_param_at(mst_http_request *req, size_t i, const char **name, const char **value)
+{
+    if (i >= req->n_params)
+        return -1;
+    *name = req->params[i].name;
+    *value = req->params[i].value;
+    return 0;
 }
 
 const void *mst__http_body(mst_http_request *req, size_t *len)
@@ -407,6 +431,50 @@ static struct route *find_route(struct mst__http *h, mst_http_request *req, stru
     return NULL;
 }
 
+static void percent_encode(struct mst__buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p))
+            mst__buf_append(b, p, 1);
+        else
+            mst__buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+}
+
+/* lws hands the query over as decoded name=value fragments (joined with
+ * ',' by lws_hdr_copy, which loses information).  Keep the pairs, and
+ * rebuild a canonical, percent-encoded query string from them. */
+static void read_query(mst_http_request *req, struct lws *wsi)
+{
+    struct mst__buf raw = {0};
+    for (int i = 0;; i++) {
+        int n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        char *frag = mst__xmalloc((size_t)n + 1);
+        if (lws_hdr_copy_fragment(wsi, frag, n + 1, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+            free(frag);
+            break;
+        }
+        char *eq = strchr(frag, '=');
+        req->params = mst__xrealloc(req->params, (req->n_params + 1) * sizeof *req->params);
+        struct header *p = &req->params[req->n_params++];
+        p->name = eq ? mst__xstrndup(frag, (size_t)(eq - frag)) : mst__xstrdup(frag);
+        p->value = mst__xstrdup(eq ? eq + 1 : "");
+        if (raw.len)
+            mst__buf_puts(&raw, "&");
+        percent_encode(&raw, p->name);
+        if (eq) {
+            mst__buf_puts(&raw, "=");
+            percent_encode(&raw, p->value);
+        }
+        free(frag);
+    }
+    req->query = raw.data;
+}
+
 static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const char *uri)
 {
     mst_http_request *req = mst__xcalloc(1, sizeof *req);
@@ -422,7 +490,7 @@ static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const
         }
     }
     req->head_only = strcmp(req->method, "HEAD") == 0;
-    req->query = copy_token(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    read_query(req, wsi);
     size_t nk = sizeof known_headers / sizeof known_headers[0];
     req->headers = mst__xcalloc(nk, sizeof *req->headers);
     for (size_t i = 0; i < nk; i++) {

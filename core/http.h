@@ -72,6 +72,9 @@ const char *mst__http_path(mst_http_request *req);
 const char *mst__http_subpath(mst_http_request *req);
 const char *mst__http_query(mst_http_request *req);
 const char *mst__http_header(mst_http_request *req, const char *name);
+const char *mst__http_query_param(mst_http_request *req, const char *name);
+/* The i-th query parameter, decoded; -1 past the last. */
+int mst__http_param_at(mst_http_request *req, size_t i, const char **name, const char **value);
 const void *mst__http_body(mst_http_request *req, size_t *len);
 int mst__http_set_header(mst_http_request *req, const char *name, const char *value);
 int mst__http_respond(mst_http_request *req, int status, const char *content_type,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "http.h"
 #include "instance.h"
 #include "log.h"
 #include "lua_vm.h"
@@ -407,6 +408,17 @@ static void push_request(lua_State *L, mst_http_request *req)
     lua_setfield(L, -2, "subpath");
     lua_pushstring(L, mst__host.http_query(req));
     lua_setfield(L, -2, "query");
+    /* decoded query parameters, the first of each name */
+    lua_newtable(L);
+    const char *name, *value;
+    for (size_t i = 0; mst__http_param_at(req, i, &name, &value) == 0; i++) {
+        if (lua_getfield(L, -1, name) == LUA_TNIL) {
+            lua_pushstring(L, value);
+            lua_setfield(L, -3, name);
+        }
+        lua_pop(L, 1);
+    }
+    lua_setfield(L, -2, "params");
     size_t len;
     const char *body = mst__host.http_body(req, &len);
     lua_pushlstring(L, body, len);

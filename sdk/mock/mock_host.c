@@ -335,6 +335,7 @@ static const char *h_http_path(mst_http_request *r) { return r->path; }
 static const char *h_http_subpath(mst_http_request *r) { return r->subpath; }
 static const char *h_http_query(mst_http_request *r) { (void)r; return ""; }
 static const char *h_http_header(mst_http_request *r, const char *n) { (void)r, (void)n; return NULL; }
+static const char *h_http_query_param(mst_http_request *r, const char *n) { (void)r, (void)n; return NULL; }
 static const void *h_http_body(mst_http_request *r, size_t *len) { *len = r->body_len; return r->body; }
 static int h_http_set_header(mst_http_request *r, const char *n, const char *v) { (void)r, (void)n, (void)v; return 0; }
 
@@ -399,6 +400,7 @@ static const struct mst_host mock_host = {
     .http_respond = h_http_respond, .ws_endpoint = h_ws_endpoint, .ws_send = h_ws_send,
     .ws_close = h_ws_close, .metric = h_metric, .metric_add = h_metric_add,
     .metric_set = h_metric_set, .metric_observe = h_metric_observe,
+    .http_query_param = h_http_query_param,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */

@@ -3,7 +3,9 @@ import json
 import socket
 import unittest
 
-from harness import ADMIN, OPERATOR, PUBLIC, Daemon, config, eventually, free_port, main, testplug
+import os
+
+from harness import ADMIN, OPERATOR, PUBLIC, TEST_LUA, Daemon, config, eventually, free_port, main, testplug
 
 
 class Http(unittest.TestCase):
@@ -13,7 +15,8 @@ class Http(unittest.TestCase):
         second["config"]["serve_echo"] = False
         cls.d = Daemon(config(free_port(), [testplug(),
                                             {"use": "heartbeat", "config": {"interval_ms": 50}},
-                                            second])).start()
+                                            second,
+                                            {"use": os.path.join(TEST_LUA, "echo.lua"), "name": "echo"}])).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -26,6 +29,13 @@ class Http(unittest.TestCase):
         info = json.loads(body)
         self.assertEqual(info["label"], "first")
         self.assertEqual(info["query"], "since=2026-01-01")
+        status, _, body = self.d.get("/api/testplug/info?a=1&b=2&c=x%26y%3Dz&d=%C3%A1+b")
+        info = json.loads(body)
+        self.assertEqual(info["query"], "a=1&b=2&c=x%26y%3Dz&d=%C3%A1%20b")
+        self.assertEqual(info["c"], "x&y=z")
+        # and in Lua, as req.params
+        status, params = self.d.json("/api/echo/params?since=2026-01-01T00%3A00%3A00%2B01%3A00&bbox=14.1,50.0&bbox=x")
+        self.assertEqual(params, {"since": "2026-01-01T00:00:00+01:00", "bbox": "14.1,50.0"})
 
     def test_roles(self):
         body = b"kolo\x00bin"
@@ -82,7 +92,8 @@ class Http(unittest.TestCase):
         self.assertEqual(health["status"], "ok")
         self.assertEqual(health["node"], "testtown")
         self.assertEqual([(i["name"], i["state"]) for i in health["instances"]],
-                         [("testplug", "running"), ("heartbeat", "running"), ("north-gate", "running")])
+                         [("testplug", "running"), ("heartbeat", "running"), ("north-gate", "running"),
+                          ("echo", "running")])
 
     def test_two_instances_of_one_plugin(self):
         self.assertEqual(self.d.json("/api/testplug/info")[1]["label"], "first")

@@ -58,9 +58,11 @@ static void route_echo(void *arg, mst_http_request *req)
 static void route_info(void *arg, mst_http_request *req)
 {
     struct testplug *t = arg;
-    char buf[256];
-    int n = snprintf(buf, sizeof buf, "{\"label\":\"%s\",\"received\":%d,\"query\":\"%s\"}",
-                     t->host->config_string(t->inst, "label"), t->received, t->host->http_query(req));
+    char buf[512];
+    const char *c = t->host->http_query_param(req, "c");
+    int n = snprintf(buf, sizeof buf, "{\"label\":\"%s\",\"received\":%d,\"query\":\"%s\",\"c\":\"%s\"}",
+                     t->host->config_string(t->inst, "label"), t->received, t->host->http_query(req),
+                     c ? c : "");
     t->host->http_respond(req, 200, "application/json", buf, (size_t)n);
 }
 

@@ -146,7 +146,8 @@ struct mst_host {
     const char *(*http_path)(mst_http_request *req);
     /* The part of the path the "*" segment of the route matched ("" if none). */
     const char *(*http_subpath)(mst_http_request *req);
-    /* The raw query string without '?', "" if none. */
+    /* The query string without '?', "" if none, percent-encoded in a
+     * canonical form ("a=1&b=x%20y"); http_query_param decodes for you. */
     const char *(*http_query)(mst_http_request *req);
     /* A request header by case-insensitive name, NULL if absent. */
     const char *(*http_header)(mst_http_request *req, const char *name);
@@ -169,6 +170,10 @@ struct mst_host {
     void (*metric_add)(mst_metric *m, double delta);
     void (*metric_set)(mst_metric *m, double value);
     void (*metric_observe)(mst_metric *m, double value);
+
+    /* --- appended (still ABI 1) ------------------------------------------ */
+    /* A query parameter, decoded; the first if repeated; NULL if absent. */
+    const char *(*http_query_param)(mst_http_request *req, const char *name);
 
     void *reserved[16];
 };
