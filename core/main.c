@@ -1,5 +1,6 @@
 /* main.c - mestysd: the městys daemon. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         config = argv[optind];
+    /* a peer that hangs up mid-write is an error to handle, not a reason to die */
+    signal(SIGPIPE, SIG_IGN);
 
     struct mst__daemon d;
     struct mst__diag diag = {0};
