@@ -64,4 +64,19 @@ static inline int run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
     return *flag;
 }
 
+/* A bus reply, caught for a test to look at. */
+struct reply {
+    int status;
+    char body[256];
+    int done;
+};
+
+static inline void on_reply(void *arg, int status, const char *body, size_t len)
+{
+    struct reply *r = arg;
+    r->status = status;
+    snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
+    r->done = 1;
+}
+
 #endif

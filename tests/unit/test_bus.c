@@ -85,20 +85,6 @@ static void pubsub_patterns(void **state)
     close_bus(f);
 }
 
-struct reply {
-    int status;
-    char body[256];
-    int done;
-};
-
-static void on_reply(void *arg, int status, const char *body, size_t len)
-{
-    struct reply *r = arg;
-    r->status = status;
-    snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
-    r->done = 1;
-}
-
 static void serve_upper(void *arg, mst_request *req, const char *topic, const char *body, size_t len)
 {
     char out[256];

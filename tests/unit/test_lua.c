@@ -73,20 +73,6 @@ static int teardown(void **state)
     return 0;
 }
 
-struct reply_box {
-    int status;
-    char body[256];
-    int done;
-};
-
-static void on_reply(void *arg, int status, const char *body, size_t len)
-{
-    struct reply_box *r = arg;
-    r->status = status;
-    snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
-    r->done = 1;
-}
-
 static void host_api_round_trip(void **state)
 {
     (void)state;
@@ -95,7 +81,7 @@ static void host_api_round_trip(void **state)
     assert_true(run_until(&d.loop, &out.done, 3000));
     assert_string_equal(out.body, "echo:hello");
     /* serve: the handler's return value is the reply, tables as JSON */
-    struct reply_box r = {0};
+    struct reply r = {0};
     assert_int_equal(mst__bus_request(&d.bus, &owner, "lua/ask", "21", 2, 0, on_reply, &r), 0);
     assert_true(run_until(&d.loop, &r.done, 3000));
     assert_int_equal(r.status, 0);
