@@ -1,0 +1,149 @@
+#include "gwmp.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gwmp_parse(const uint8_t *buf, size_t len, struct gwmp_packet *p, const char **why)
+{
+    memset(p, 0, sizeof *p);
+    if (len < 4) {
+        *why = "datagram shorter than 4 bytes";
+        return -1;
+    }
+    p->version = buf[0];
+    if (p->version != 1 && p->version != 2) {
+        *why = "unknown protocol version";
+        return -1;
+    }
+    p->token = (uint16_t)(buf[1] << 8 | buf[2]);
+    p->kind = (enum gwmp_kind)buf[3];
+    switch (p->kind) {
+    case GWMP_PUSH_DATA:
+    case GWMP_PULL_DATA:
+    case GWMP_TX_ACK:
+        if (len < 12) {
+            *why = "datagram too short for its gateway EUI";
+            return -1;
+        }
+        for (int i = 0; i < 8; i++)
+            p->gateway_eui = p->gateway_eui << 8 | buf[4 + i];
+        p->json = (const char *)buf + 12;
+        p->json_len = len - 12;
+        if (p->kind == GWMP_PUSH_DATA && p->json_len == 0) {
+            *why = "PUSH_DATA without JSON";
+            return -1;
+        }
+        return 0;
+    case GWMP_PUSH_ACK:
+    case GWMP_PULL_ACK:
+    case GWMP_PULL_RESP:
+        return 0;
+    }
+    *why = "unknown packet kind";
+    return -1;
+}
+
+size_t gwmp_ack(const struct gwmp_packet *p, uint8_t out[4])
+{
+    out[0] = p->version;
+    out[1] = (uint8_t)(p->token >> 8);
+    out[2] = (uint8_t)p->token;
+    out[3] = p->kind == GWMP_PUSH_DATA ? GWMP_PUSH_ACK : GWMP_PULL_ACK;
+    return 4;
+}
+
+int gwmp_base64_decode(const char *in, uint8_t *out, size_t out_len)
+{
+    size_t n = strlen(in);
+    if (n == 0 || n % 4 != 0 || n / 4 * 3 > out_len + 2)
+        return -1;
+    uint8_t *tmp = malloc(n / 4 * 3);
+    if (!tmp)
+        return -1;
+    int len = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
+    if (len >= 0) {
+        /* EVP_DecodeBlock counts padding as zero bytes */
+        if (in[n - 1] == '=')
+            len--;
+        if (in[n - 2] == '=')
+            len--;
+        if ((size_t)len > out_len)
+            len = -1;
+        else
+            memcpy(out, tmp, (size_t)len);
+    }
+    free(tmp);
+    return len;
+}
+
+char *gwmp_base64_encode(const uint8_t *in, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
+
+static int copy_string(const cJSON *o, const char *key, char *dst, size_t n, int required)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
+        return required ? -1 : 0;
+    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+
+static double number(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
+{
+    memset(r, 0, sizeof *r);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+    const cJSON *tmst = cJSON_GetObjectItemCaseSensitive(o, "tmst");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(data) || !cJSON_IsNumber(tmst)) {
+        *why = "rxpk without \"data\" or \"tmst\"";
+        return -1;
+    }
+    r->tmst = (uint32_t)tmst->valuedouble;
+    r->freq = number(o, "freq", 0);
+    r->chan = (int)number(o, "chan", 0);
+    r->rfch = (int)number(o, "rfch", 0);
+    r->stat = (int)number(o, "stat", 1);
+    r->rssi = (int)number(o, "rssi", 0);
+    r->lsnr = number(o, "lsnr", 0);
+    if (copy_string(o, "datr", r->datr, sizeof r->datr, 0) || copy_string(o, "codr", r->codr, sizeof r->codr, 0) ||
+        copy_string(o, "time", r->time, sizeof r->time, 0)) {
+        *why = "rxpk field too long";
+        return -1;
+    }
+    int n = gwmp_base64_decode(data->valuestring, r->phy, sizeof r->phy);
+    if (n < 0) {
+        *why = "rxpk \"data\" is not valid base64 of at most 256 bytes";
+        return -1;
+    }
+    r->phy_len = (size_t)n;
+    if (number(o, "size", (double)n) != (double)n) {
+        *why = "rxpk \"size\" does not match \"data\"";
+        return -1;
+    }
+    return 0;
+}
+
+int gwmp_pull_resp(uint8_t version, uint16_t token, const char *txpk_json, uint8_t *out, size_t out_len)
+{
+    size_t n = strlen(txpk_json);
+    if (4 + n > out_len)
+        return -1;
+    out[0] = version;
+    out[1] = (uint8_t)(token >> 8);
+    out[2] = (uint8_t)token;
+    out[3] = GWMP_PULL_RESP;
+    memcpy(out + 4, txpk_json, n);
+    return (int)(4 + n);
+}
