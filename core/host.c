@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "udp.h"
 #include "util.h"
 
 static const char *h_instance_name(mst_instance *inst) { return inst->name; }
@@ -258,6 +259,16 @@ static int h_metric(mst_instance *inst, enum mst_metric_kind kind, const char *n
     return rc;
 }
 
+static int h_udp_bind(mst_instance *inst, const char *address, uint16_t port, size_t rcvbuf, mst_udp_cb cb,
+                      void *arg, mst_udp **out)
+{
+    int rc = mst__udp_bind(&inst->d->loop, &inst->udp_sockets, address, port, rcvbuf, cb, arg, out);
+    if (rc != 0)
+        mst__log(MST_LOG_ERROR, inst->source, "cannot bind UDP %s:%u: %s", address ? address : "?", port,
+                 rc == MST_EACCES ? "address in use or not allowed" : mst_strerror(rc));
+    return rc;
+}
+
 const struct mst_host mst__host = {
     .abi_version = MST_PLUGIN_ABI,
     .struct_size = sizeof(struct mst_host),
@@ -301,4 +312,8 @@ const struct mst_host mst__host = {
     .metric_set = mst__metric_set,
     .metric_observe = mst__metric_observe,
     .http_query_param = mst__http_query_param,
+    .udp_bind = h_udp_bind,
+    .udp_send = mst__udp_send,
+    .udp_close = mst__udp_close,
+    .udp_port = mst__udp_port,
 };

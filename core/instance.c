@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "timer.h"
+#include "udp.h"
 #include "util.h"
 
 const char *mst__instance_state_name(enum mst__instance_state s)
@@ -36,6 +37,7 @@ struct mst_instance *mst__instance_new(struct mst__daemon *d, const struct mst__
     struct mst_instance *inst = mst__xcalloc(1, sizeof *inst);
     mst__list_init(&inst->link);
     mst__list_init(&inst->timers);
+    mst__list_init(&inst->udp_sockets);
     inst->d = d;
     inst->name = mst__xstrdup(ic->name);
     inst->module = ic->module;
@@ -135,6 +137,7 @@ void mst__instance_stop(struct mst_instance *inst)
     mst__bus_drop_owner(&inst->d->bus, inst);
     mst__http_drop_owner(&inst->d->http, inst);
     mst__timer_stop_all(&inst->timers);
+    mst__udp_close_all(&inst->udp_sockets);
 }
 
 static void instance_free(struct mst_instance *inst)

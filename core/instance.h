@@ -41,6 +41,7 @@ struct mst_instance {
     int64_t lua_memory_mb;
     char *error;
     struct mst__list timers;
+    struct mst__list udp_sockets;
     int works;       /* queued work items not yet back on the loop */
     int destroying;  /* fini and free once works reaches 0 */
     struct mst__strmap refusals_logged;

@@ -385,6 +385,15 @@ static void h_metric_add(mst_metric *x, double d) { if (x) x->value += d; }
 static void h_metric_set(mst_metric *x, double v) { if (x) x->value = v; }
 static void h_metric_observe(mst_metric *x, double v) { if (x) x->value = v; }
 
+static int h_udp_bind(mst_instance *i, const char *a, uint16_t p, size_t r, mst_udp_cb cb, void *arg, mst_udp **o)
+{
+    (void)i, (void)a, (void)p, (void)r, (void)cb, (void)arg, (void)o;
+    return MST_ENOTSUP; /* drive the plugin's datagram handler directly in a unit test */
+}
+static int h_udp_send(mst_udp *u, const struct sockaddr *t, const void *d, size_t l) { (void)u, (void)t, (void)d, (void)l; return MST_ENOTSUP; }
+static void h_udp_close(mst_udp *u) { (void)u; }
+static int h_udp_port(mst_udp *u) { (void)u; return -1; }
+
 static const struct mst_host mock_host = {
     .abi_version = MST_PLUGIN_ABI, .struct_size = sizeof(struct mst_host),
     .instance_name = h_instance_name, .node_name = h_node_name, .state_dir = h_state_dir,
@@ -401,6 +410,7 @@ static const struct mst_host mock_host = {
     .ws_close = h_ws_close, .metric = h_metric, .metric_add = h_metric_add,
     .metric_set = h_metric_set, .metric_observe = h_metric_observe,
     .http_query_param = h_http_query_param,
+    .udp_bind = h_udp_bind, .udp_send = h_udp_send, .udp_close = h_udp_close, .udp_port = h_udp_port,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */

@@ -25,12 +25,14 @@
 #include "plugin.h"
 
 struct sqlite3;
+struct sockaddr;
 
 typedef struct mst_timer mst_timer;
 typedef struct mst_request mst_request;
 typedef struct mst_http_request mst_http_request;
 typedef struct mst_ws_conn mst_ws_conn;
 typedef struct mst_metric mst_metric;
+typedef struct mst_udp mst_udp;
 
 enum mst_log_level {
     MST_LOG_ERROR = 0,
@@ -68,6 +70,9 @@ typedef void (*mst_work_cb)(void *arg);
 typedef void (*mst_after_work_cb)(void *arg, int status);
 /* An HTTP request.  Answer it, now or later, with http_respond(). */
 typedef void (*mst_http_cb)(void *arg, mst_http_request *req);
+/* A datagram; data and from are valid during the call only. */
+typedef void (*mst_udp_cb)(void *arg, mst_udp *sock, const void *data, size_t len,
+                           const struct sockaddr *from);
 
 struct mst_ws_handlers {
     uint32_t struct_size;
@@ -174,6 +179,16 @@ struct mst_host {
     /* --- appended (still ABI 1) ------------------------------------------ */
     /* A query parameter, decoded; the first if repeated; NULL if absent. */
     const char *(*http_query_param)(mst_http_request *req, const char *name);
+
+    /* UDP on the loop (recvmmsg underneath).  address "0.0.0.0", "::" or
+     * an interface address; rcvbuf the kernel receive buffer in bytes (0:
+     * the system's).  Sockets close with the instance, or udp_close. */
+    int (*udp_bind)(mst_instance *inst, const char *address, uint16_t port, size_t rcvbuf,
+                    mst_udp_cb cb, void *arg, mst_udp **out);
+    int (*udp_send)(mst_udp *sock, const struct sockaddr *to, const void *data, size_t len);
+    void (*udp_close)(mst_udp *sock);
+    /* The port a socket is bound to (useful after binding port 0). */
+    int (*udp_port)(mst_udp *sock);
 
     void *reserved[16];
 };

@@ -1,0 +1,20 @@
+/* udp.h - plugin UDP sockets on the loop, with recvmmsg so a burst of
+ * datagrams costs one system call, and a large kernel receive buffer so a
+ * burst from many gateways is not dropped before the loop gets to it. */
+#ifndef MST__UDP_H
+#define MST__UDP_H
+
+#include <uv.h>
+
+#include <mestys/host.h>
+
+#include "list.h"
+
+int mst__udp_bind(uv_loop_t *loop, struct mst__list *owner_sockets, const char *address, uint16_t port,
+                  size_t rcvbuf, mst_udp_cb cb, void *arg, mst_udp **out);
+int mst__udp_send(mst_udp *sock, const struct sockaddr *to, const void *data, size_t len);
+void mst__udp_close(mst_udp *sock);
+void mst__udp_close_all(struct mst__list *owner_sockets);
+int mst__udp_port(mst_udp *sock);
+
+#endif
