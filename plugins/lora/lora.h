@@ -1,0 +1,109 @@
+/* lora.h - the lora plugin's state, shared by its files:
+ *   plugin.c   lifecycle, config, the device and gateway HTTP API
+ *   uplink.c   datagrams in: GWMP, frames, dedup, decoding, publishing
+ *   downlink.c datagrams out: ACKs and Join-accepts through PULL_RESP */
+#ifndef LORA_LORA_H
+#define LORA_LORA_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <mestys/mestys.h>
+
+#include "lorawan.h"
+#include "registry.h"
+#include "u64map.h"
+
+/* Why an input was refused; each is a label of mestys_lora_rejected_total. */
+enum lora_reject {
+    REJ_DATAGRAM,      /* truncated, unknown version or kind */
+    REJ_JSON,          /* PUSH_DATA JSON does not parse */
+    REJ_RXPK,          /* rxpk fields missing, bad base64, size mismatch */
+    REJ_CRC,           /* the gateway reports a bad CRC */
+    REJ_FRAME,         /* not a well-formed LoRaWAN frame */
+    REJ_UNKNOWN_DEVICE,/* no device with that DevAddr / DevEUI */
+    REJ_MIC,           /* MIC does not verify with any candidate's key */
+    REJ_REPLAY,        /* frame counter not above the last accepted one */
+    REJ_DEVNONCE,      /* Join-request with a DevNonce used before */
+    REJ_NO_DOWNLINK,   /* a downlink was due but the gateway never sent PULL_DATA */
+    REJ_COUNT
+};
+
+struct gateway {
+    uint64_t eui;
+    struct sockaddr_storage pull_addr; /* where PULL_RESP goes */
+    int has_pull_addr;
+    uint8_t version;
+    uint64_t last_seen_ms;
+    uint64_t rx_packets, tx_packets;
+    double lat, lon, alt;
+    int has_location;
+    mst_metric *rx_metric, *last_seen_metric;
+};
+
+struct rx_gateway {
+    uint64_t eui;
+    int rssi;
+    double snr;
+    uint32_t tmst;
+    double freq;
+    char datr[24];
+};
+
+#define MAX_RX_GATEWAYS 8
+
+/* A frame accepted and waiting out the dedup window for its other copies. */
+struct pending {
+    struct pending *next;
+    uint64_t key;
+    uint64_t deadline_ms;
+    struct device *dev;
+    uint32_t fcnt;
+    enum lw_mtype mtype;
+    int has_port;
+    uint8_t fport;
+    uint8_t payload[256];
+    size_t payload_len;
+    int64_t received_at_ms; /* wall clock */
+    uint64_t received_ns;   /* monotonic, for latency */
+    int n_gw;
+    struct rx_gateway gw[MAX_RX_GATEWAYS];
+};
+
+struct lora {
+    mst_instance *inst;
+    const struct mst_host *host;
+    sqlite3 *db;
+    struct registry reg;
+    struct lw_crypto *crypto;
+    mst_udp *udp;
+    mst_timer *dedup_timer, *save_timer;
+    struct u64map gateways;
+    struct u64map pending_by_key;
+    struct pending *head, *tail;
+    int64_t dedup_ms;
+    uint32_t net_id;
+    int64_t rx1_delay_s;
+    double rx2_freq;
+    const char *rx2_datr;
+    int64_t max_payload;
+    unsigned logged; /* one bit per reject reason already logged */
+    char *readings;  /* a JSON array being filled for the next `reading` message */
+    size_t readings_len, readings_cap, readings_count;
+    mst_metric *rejected[REJ_COUNT];
+    mst_metric *uplinks, *duplicates, *joins, *readings_metric, *downlinks, *latency;
+};
+
+/* uplink.c */
+void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, const struct sockaddr *from);
+void lora_flush_pending(void *arg);
+void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void lora_drop_all_pending(struct lora *l);
+
+/* downlink.c */
+void lora_send_ack(struct lora *l, struct pending *p);
+void lora_answer_join(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, struct device *d,
+                      uint16_t dev_nonce);
+
+#endif

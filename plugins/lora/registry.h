@@ -1,0 +1,63 @@
+/* registry.h - the devices this network server knows, kept in the
+ * plugin's SQLite file and cached in memory for the per-frame path.
+ * Keys go in and are used; the HTTP API never gives them back. */
+#ifndef LORA_REGISTRY_H
+#define LORA_REGISTRY_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "u64map.h"
+
+struct device {
+    uint64_t dev_eui;
+    uint64_t join_eui;
+    uint8_t app_key[16];
+    int has_app_key;      /* OTAA */
+    uint32_t dev_addr;
+    int has_session;      /* ABP, or joined */
+    uint8_t nwk_skey[16];
+    uint8_t app_skey[16];
+    int64_t fcnt_up;      /* last accepted, -1: none yet */
+    uint32_t fcnt_down;
+    int relax_fcnt;       /* ABP that resets its counter on reboot */
+    char *name;
+    char *decoder;        /* "cayenne", "none" */
+    double lat, lon;
+    int has_location;
+    char *tags;           /* JSON object text */
+    int dirty;            /* counters to write */
+    struct device *next_same_addr;
+};
+
+struct registry {
+    sqlite3 *db;
+    sqlite3_stmt *upsert, *save_counters, *remove, *nonce_seen, *nonce_add;
+    struct u64map by_eui;  /* dev_eui -> device */
+    struct u64map by_addr; /* dev_addr -> first device with it */
+};
+
+int registry_open(struct registry *r, sqlite3 *db, char **err);
+void registry_close(struct registry *r);
+
+/* Creates or updates a device from JSON (the API's and the config's shape).
+ * On error *why says which field and nothing changed. */
+int registry_upsert_json(struct registry *r, const cJSON *dev, const char **why, struct device **out);
+int registry_remove(struct registry *r, uint64_t dev_eui);
+struct device *registry_by_eui(struct registry *r, uint64_t dev_eui);
+struct device *registry_by_addr(struct registry *r, uint32_t dev_addr);
+/* A joined device's new session. */
+int registry_set_session(struct registry *r, struct device *d, uint32_t dev_addr, const uint8_t nwk[16],
+                         const uint8_t app[16]);
+/* 1 if this DevNonce was used by the device before (and records it if not). */
+int registry_dev_nonce_used(struct registry *r, uint64_t dev_eui, uint16_t nonce);
+/* Writes every dirty frame counter in one transaction. */
+int registry_flush(struct registry *r);
+/* The device as the API shows it: no keys. */
+cJSON *registry_device_json(const struct device *d);
+
+int hex_to_bytes(const char *hex, uint8_t *out, size_t n);
+int hex_to_u64(const char *hex, uint64_t *out);
+
+#endif

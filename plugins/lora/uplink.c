@@ -1,0 +1,462 @@
+/* uplink.c - from a gateway's datagram to `lora/uplink` and `reading`. */
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cayenne.h"
+#include "gwmp.h"
+#include "lora.h"
+
+static const char *const reject_names[REJ_COUNT] = {
+    "datagram", "json", "rxpk", "crc", "frame", "unknown_device", "mic", "replay", "devnonce", "no_downlink",
+};
+
+void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
+{
+    l->host->metric_add(l->rejected[why], 1);
+    /* once per reason at warning level; the counter tells the rest */
+    enum mst_log_level level = (l->logged & (1u << why)) ? MST_LOG_DEBUG : MST_LOG_WARN;
+    l->logged |= 1u << why;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    l->host->log(l->inst, level, "refused (%s): %s%s", reject_names[why], msg,
+                 level == MST_LOG_WARN ? " (further ones are counted in /metrics)" : "");
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void iso_time(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* --- a small text builder for the JSON this file writes --------------- */
+
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
+        t->p = realloc(t->p, t->cap);
+    }
+}
+
+static void put_json_string(struct text *t, const char *s)
+{
+    put(t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            put(t, "\\%c", c);
+        else if (c < 0x20)
+            put(t, "\\u%04x", c);
+        else
+            put(t, "%c", c);
+    }
+    put(t, "\"");
+}
+
+/* --- gateways ------------------------------------------------------------ */
+
+static struct gateway *gateway(struct lora *l, uint64_t eui, uint8_t version)
+{
+    struct gateway *g = u64map_get(&l->gateways, eui);
+    if (!g) {
+        g = calloc(1, sizeof *g);
+        g->eui = eui;
+        char name[96];
+        snprintf(name, sizeof name, "gateway_rx_total{gateway=\"%016" PRIX64 "\"}", eui);
+        l->host->metric(l->inst, MST_METRIC_COUNTER, name, "LoRa packets a gateway forwarded", &g->rx_metric);
+        snprintf(name, sizeof name, "gateway_last_seen_seconds{gateway=\"%016" PRIX64 "\"}", eui);
+        l->host->metric(l->inst, MST_METRIC_GAUGE, name, "Unix time a gateway was last heard from",
+                        &g->last_seen_metric);
+        u64map_put(&l->gateways, eui, g);
+        l->host->log(l->inst, MST_LOG_INFO, "new gateway %016" PRIX64, eui);
+    }
+    g->version = version;
+    g->last_seen_ms = (uint64_t)wall_ms();
+    l->host->metric_set(g->last_seen_metric, (double)g->last_seen_ms / 1000.0);
+    return g;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* A gateway's `stat` object becomes `lora/gateway` on the bus. */
+static void gateway_stat(struct lora *l, struct gateway *g, const cJSON *stat)
+{
+    if (cJSON_GetObjectItemCaseSensitive(stat, "lati")) {
+        g->lat = num(stat, "lati");
+        g->lon = num(stat, "long");
+        g->alt = num(stat, "alti");
+        g->has_location = 1;
+    }
+    struct text t = {0};
+    char seen[32];
+    iso_time((int64_t)g->last_seen_ms, seen);
+    put(&t, "{\"gateway\":\"%016" PRIX64 "\",\"last_seen\":\"%s\",\"rxnb\":%.0f,\"rxok\":%.0f,\"rxfw\":%.0f,"
+            "\"ackr\":%g,\"dwnb\":%.0f,\"txnb\":%.0f",
+        g->eui, seen, num(stat, "rxnb"), num(stat, "rxok"), num(stat, "rxfw"), num(stat, "ackr"),
+        num(stat, "dwnb"), num(stat, "txnb"));
+    if (g->has_location)
+        put(&t, ",\"lat\":%.6f,\"lon\":%.6f,\"alt\":%.1f", g->lat, g->lon, g->alt);
+    put(&t, "}");
+    l->host->publish(l->inst, "lora/gateway", t.p, t.len);
+    free(t.p);
+}
+
+/* --- data frames ---------------------------------------------------------- */
+
+static uint64_t dedup_key(const struct device *d, uint32_t fcnt)
+{
+    return d->dev_eui * 0x9E3779B97F4A7C15ull ^ fcnt;
+}
+
+static int mic_ok(struct lora *l, const struct lw_frame *f, const struct device *d, uint32_t fcnt)
+{
+    uint32_t mic;
+    return lw_data_mic(l->crypto, d->nwk_skey, f->phy, f->phy_len - 4, f->dev_addr, fcnt, 0, &mic) == 0 &&
+           mic == f->mic;
+}
+
+static void add_gateway(struct pending *p, uint64_t eui, const struct gwmp_rxpk *r)
+{
+    if (p->n_gw == MAX_RX_GATEWAYS)
+        return;
+    struct rx_gateway *g = &p->gw[p->n_gw++];
+    g->eui = eui;
+    g->rssi = r->rssi;
+    g->snr = r->lsnr;
+    g->tmst = r->tmst;
+    g->freq = r->freq;
+    memcpy(g->datr, r->datr, sizeof g->datr);
+}
+
+static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *r)
+{
+    struct lw_frame f;
+    const char *why;
+    if (lw_parse_data(r->phy, r->phy_len, &f, &why) != 0) {
+        lora_reject(l, REJ_FRAME, "gateway %016" PRIX64 ": %s", gw_eui, why);
+        return;
+    }
+    struct device *dev = registry_by_addr(&l->reg, f.dev_addr);
+    if (!dev) {
+        lora_reject(l, REJ_UNKNOWN_DEVICE, "no device has DevAddr %08" PRIX32, f.dev_addr);
+        return;
+    }
+    struct device *match = NULL;
+    uint32_t fcnt = 0;
+    int reset = 0;
+    for (struct device *d = dev; d && !match; d = d->next_same_addr) {
+        fcnt = d->fcnt_up < 0 ? f.fcnt16 : lw_fcnt_full((uint32_t)d->fcnt_up, f.fcnt16);
+        if (mic_ok(l, &f, d, fcnt))
+            match = d;
+        else if (d->relax_fcnt && mic_ok(l, &f, d, f.fcnt16))
+            match = d, fcnt = f.fcnt16, reset = 1;
+    }
+    if (!match) {
+        lora_reject(l, REJ_MIC, "DevAddr %08" PRIX32 " FCnt %u: the MIC does not verify", f.dev_addr, f.fcnt16);
+        return;
+    }
+    uint64_t key = dedup_key(match, fcnt);
+    struct pending *p = u64map_get(&l->pending_by_key, key);
+    if (p && p->dev == match && p->fcnt == fcnt) {
+        add_gateway(p, gw_eui, r); /* the same frame through another gateway */
+        l->host->metric_add(l->duplicates, 1);
+        return;
+    }
+    if (match->fcnt_up >= 0 && fcnt <= (uint32_t)match->fcnt_up && !(reset && fcnt < (uint32_t)match->fcnt_up)) {
+        lora_reject(l, REJ_REPLAY, "device %016" PRIX64 ": FCnt %u, last accepted %" PRId64, match->dev_eui, fcnt,
+                    match->fcnt_up);
+        return;
+    }
+    if (reset)
+        l->host->log(l->inst, MST_LOG_INFO, "device %016" PRIX64 " restarted its frame counter (relax_fcnt)",
+                     match->dev_eui);
+    match->fcnt_up = fcnt;
+    match->dirty = 1;
+    p = calloc(1, sizeof *p);
+    p->key = key;
+    p->dev = match;
+    p->fcnt = fcnt;
+    p->mtype = f.mtype;
+    p->has_port = f.has_port;
+    p->fport = f.fport;
+    p->payload_len = f.payload_len;
+    memcpy(p->payload, f.payload, f.payload_len);
+    p->received_at_ms = wall_ms();
+    p->received_ns = mono_ns();
+    p->deadline_ms = l->host->now_ms(l->inst) + (uint64_t)l->dedup_ms;
+    add_gateway(p, gw_eui, r);
+    if (l->tail)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    u64map_put(&l->pending_by_key, key, p);
+}
+
+static void join_request(struct lora *l, struct gateway *gw, const struct gwmp_rxpk *r)
+{
+    struct lw_join_request j;
+    const char *why;
+    if (lw_parse_join_request(r->phy, r->phy_len, &j, &why) != 0) {
+        lora_reject(l, REJ_FRAME, "gateway %016" PRIX64 ": %s", gw->eui, why);
+        return;
+    }
+    struct device *d = registry_by_eui(&l->reg, j.dev_eui);
+    if (!d || !d->has_app_key || (d->join_eui && d->join_eui != j.join_eui)) {
+        lora_reject(l, REJ_UNKNOWN_DEVICE, "Join-request from unknown DevEUI %016" PRIX64 " (JoinEUI %016" PRIX64 ")",
+                    j.dev_eui, j.join_eui);
+        return;
+    }
+    uint32_t mic;
+    if (lw_join_mic(l->crypto, d->app_key, r->phy, 19, &mic) != 0 || mic != j.mic) {
+        lora_reject(l, REJ_MIC, "Join-request from %016" PRIX64 ": the MIC does not verify", j.dev_eui);
+        return;
+    }
+    if (registry_dev_nonce_used(&l->reg, j.dev_eui, j.dev_nonce)) {
+        /* also every extra copy of the same request from another gateway */
+        lora_reject(l, REJ_DEVNONCE, "Join-request from %016" PRIX64 ": DevNonce %04X was used before", j.dev_eui,
+                    j.dev_nonce);
+        return;
+    }
+    struct rx_gateway rx = {gw->eui, r->rssi, r->lsnr, r->tmst, r->freq, {0}};
+    memcpy(rx.datr, r->datr, sizeof rx.datr);
+    lora_answer_join(l, gw, &rx, d, j.dev_nonce);
+}
+
+static void rxpk(struct lora *l, struct gateway *gw, const cJSON *o)
+{
+    struct gwmp_rxpk r;
+    const char *why;
+    if (gwmp_parse_rxpk(o, &r, &why) != 0) {
+        lora_reject(l, REJ_RXPK, "gateway %016" PRIX64 ": %s", gw->eui, why);
+        return;
+    }
+    gw->rx_packets++;
+    l->host->metric_add(gw->rx_metric, 1);
+    if (r.stat == -1) {
+        lora_reject(l, REJ_CRC, "gateway %016" PRIX64 " reports a bad CRC", gw->eui);
+        return;
+    }
+    if (r.phy_len > (size_t)l->max_payload + 13) {
+        lora_reject(l, REJ_FRAME, "gateway %016" PRIX64 ": %zu-byte frame is over the limit", gw->eui, r.phy_len);
+        return;
+    }
+    switch (lw_mtype_of(r.phy[0])) {
+    case LW_JOIN_REQUEST: join_request(l, gw, &r); break;
+    case LW_UNCONFIRMED_UP:
+    case LW_CONFIRMED_UP: data_frame(l, gw->eui, &r); break;
+    default: lora_reject(l, REJ_FRAME, "gateway %016" PRIX64 ": not an uplink (MType %d)", gw->eui,
+                         lw_mtype_of(r.phy[0]));
+    }
+}
+
+static void push_data(struct lora *l, const struct gwmp_packet *pk)
+{
+    cJSON *root = cJSON_ParseWithLength(pk->json, pk->json_len);
+    if (!cJSON_IsObject(root)) {
+        lora_reject(l, REJ_JSON, "gateway %016" PRIX64 ": PUSH_DATA JSON does not parse", pk->gateway_eui);
+        cJSON_Delete(root);
+        return;
+    }
+    struct gateway *gw = gateway(l, pk->gateway_eui, pk->version);
+    const cJSON *stat = cJSON_GetObjectItemCaseSensitive(root, "stat");
+    if (cJSON_IsObject(stat))
+        gateway_stat(l, gw, stat);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "rxpk"), *o;
+    cJSON_ArrayForEach(o, list) rxpk(l, gw, o);
+    cJSON_Delete(root);
+}
+
+void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, const struct sockaddr *from)
+{
+    struct lora *l = arg;
+    struct gwmp_packet pk;
+    const char *why;
+    if (gwmp_parse(data, len, &pk, &why) != 0) {
+        lora_reject(l, REJ_DATAGRAM, "%zu-byte datagram: %s", len, why);
+        return;
+    }
+    uint8_t ack[4];
+    switch (pk.kind) {
+    case GWMP_PUSH_DATA:
+        /* acknowledge first: the forwarder's statistics count late ACKs as lost */
+        l->host->udp_send(sock, from, ack, gwmp_ack(&pk, ack));
+        push_data(l, &pk);
+        break;
+    case GWMP_PULL_DATA: {
+        struct gateway *gw = gateway(l, pk.gateway_eui, pk.version);
+        memcpy(&gw->pull_addr, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                 : sizeof(struct sockaddr_in));
+        gw->has_pull_addr = 1;
+        l->host->udp_send(sock, from, ack, gwmp_ack(&pk, ack));
+        break;
+    }
+    case GWMP_TX_ACK:
+        if (pk.json_len && !memmem(pk.json, pk.json_len, "\"NONE\"", 6))
+            l->host->log(l->inst, MST_LOG_WARN, "gateway %016" PRIX64 " could not send a downlink: %.*s",
+                         pk.gateway_eui, (int)(pk.json_len > 200 ? 200 : pk.json_len), pk.json);
+        break;
+    default:
+        lora_reject(l, REJ_DATAGRAM, "a gateway sent packet kind %d, which only servers send", pk.kind);
+    }
+}
+
+/* --- after the dedup window --------------------------------------------- */
+
+static void add_reading(struct lora *l, const struct pending *p, const char *time, const struct lpp_value *v)
+{
+    struct text t = {l->readings, l->readings_len, l->readings_cap};
+    put(&t, "%s{\"sensor\":\"%016" PRIX64 "\",\"metric\":", l->readings_count ? "," : "[", p->dev->dev_eui);
+    put_json_string(&t, v->metric);
+    put(&t, ",\"value\":%.10g,\"unit\":", v->value);
+    put_json_string(&t, v->unit);
+    put(&t, ",\"time\":\"%s\",\"channel\":%u,\"source\":\"lora\"", time, v->channel);
+    if (p->dev->has_location)
+        put(&t, ",\"lat\":%.6f,\"lon\":%.6f", p->dev->lat, p->dev->lon);
+    put(&t, "}");
+    l->readings = t.p, l->readings_len = t.len, l->readings_cap = t.cap;
+    l->readings_count++;
+}
+
+static void publish_readings(struct lora *l)
+{
+    if (!l->readings_count)
+        return;
+    struct text t = {l->readings, l->readings_len, l->readings_cap};
+    put(&t, "]");
+    int rc = l->host->publish(l->inst, "reading", t.p, t.len);
+    if (rc == 0)
+        l->host->metric_add(l->readings_metric, (double)l->readings_count);
+    else
+        l->host->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", l->readings_count, mst_strerror(rc));
+    l->readings = t.p, l->readings_cap = t.cap;
+    l->readings_len = 0;
+    l->readings_count = 0;
+}
+
+static void finish(struct lora *l, struct pending *p)
+{
+    struct device *d = p->dev;
+    if (p->has_port && p->payload_len)
+        lw_crypt_payload(l->crypto, p->fport == 0 ? d->nwk_skey : d->app_skey, p->payload, p->payload_len,
+                         d->dev_addr, p->fcnt, 0);
+    char time[32];
+    iso_time(p->received_at_ms, time);
+    struct lpp_value values[64];
+    int n = 0;
+    const char *why = NULL;
+    int decode = p->has_port && p->fport > 0 && d->decoder && strcmp(d->decoder, "cayenne") == 0;
+    if (decode && (n = lpp_decode(p->payload, p->payload_len, values, 64, &why)) < 0)
+        l->host->log(l->inst, MST_LOG_WARN, "device %016" PRIX64 ": %s", d->dev_eui, why);
+
+    struct text t = {0};
+    char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
+    put(&t, "{\"dev_eui\":\"%016" PRIX64 "\",\"dev_addr\":\"%08" PRIX32 "\",\"fcnt\":%u,\"confirmed\":%s,",
+        d->dev_eui, d->dev_addr, p->fcnt, p->mtype == LW_CONFIRMED_UP ? "true" : "false");
+    if (p->has_port)
+        put(&t, "\"fport\":%u,", p->fport);
+    put(&t, "\"payload\":\"%s\",\"time\":\"%s\",\"gateways\":[", b64 ? b64 : "", time);
+    free(b64);
+    for (int i = 0; i < p->n_gw; i++)
+        put(&t, "%s{\"gateway\":\"%016" PRIX64 "\",\"rssi\":%d,\"snr\":%.1f,\"freq\":%.6f,\"datr\":\"%s\"}", i ? "," : "",
+            p->gw[i].eui, p->gw[i].rssi, p->gw[i].snr, p->gw[i].freq, p->gw[i].datr);
+    put(&t, "]");
+    if (d->name) {
+        put(&t, ",\"name\":");
+        put_json_string(&t, d->name);
+    }
+    if (decode && n >= 0) {
+        put(&t, ",\"decoded\":{");
+        for (int i = 0; i < n; i++)
+            put(&t, "%s\"%s_%u\":%.10g", i ? "," : "", values[i].metric, values[i].channel, values[i].value);
+        put(&t, "}");
+    } else if (decode) {
+        put(&t, ",\"decode_error\":");
+        put_json_string(&t, why);
+    }
+    put(&t, "}");
+    l->host->publish(l->inst, "lora/uplink", t.p, t.len);
+    free(t.p);
+    for (int i = 0; i < n; i++)
+        add_reading(l, p, time, &values[i]);
+    l->host->metric_add(l->uplinks, 1);
+    l->host->metric_observe(l->latency, (double)(mono_ns() - p->received_ns) / 1e9);
+    if (p->mtype == LW_CONFIRMED_UP)
+        lora_send_ack(l, p);
+}
+
+void lora_flush_pending(void *arg)
+{
+    struct lora *l = arg;
+    uint64_t now = l->host->now_ms(l->inst);
+    while (l->head && l->head->deadline_ms <= now) {
+        struct pending *p = l->head;
+        l->head = p->next;
+        if (!l->head)
+            l->tail = NULL;
+        u64map_del(&l->pending_by_key, p->key);
+        finish(l, p);
+        free(p);
+        if (l->readings_count >= 500)
+            publish_readings(l);
+    }
+    publish_readings(l);
+}
+
+void lora_drop_all_pending(struct lora *l)
+{
+    while (l->head) {
+        struct pending *p = l->head;
+        l->head = p->next;
+        free(p);
+    }
+    l->tail = NULL;
+    u64map_free(&l->pending_by_key);
+    free(l->readings);
+    l->readings = NULL;
+    l->readings_len = l->readings_cap = l->readings_count = 0;
+}

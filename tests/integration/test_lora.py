@@ -1,0 +1,261 @@
+"""The lora plugin against frames built by the npm package lora-packet,
+sent in real PUSH_DATA datagrams over UDP from several gateways."""
+import base64
+import json
+import os
+import socket
+import struct
+import subprocess
+import time
+import unittest
+
+from harness import OPERATOR, TEST_LUA, Daemon, config, eventually, free_port, main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NWK = "44024241ed4ce9a68c6a8bc055233fd3"
+APP = "ec925802ae430ca77fd3dd73cb2cc588"
+APP_KEY = "98929b92c49edba9676d646d3b612456"
+ABP = {"dev_eui": "0004A30B001C0530", "dev_addr": "26011BDA", "nwk_skey": NWK, "app_skey": APP,
+       "decoder": "cayenne", "name": "teploměr náměstí", "lat": 49.5938, "lon": 17.2509}
+OTAA = {"dev_eui": "0004A30B001C0999", "join_eui": "70B3D57ED0000001", "app_key": APP_KEY, "decoder": "cayenne"}
+
+
+class Frames:
+    """lora-packet behind a pipe: one JSON request, one JSON answer."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(["node", os.path.join(HERE, "lora_frames.js")], cwd=HERE, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def ask(self, **req):
+        self.p.stdin.write(json.dumps(req) + "\n")
+        self.p.stdin.flush()
+        out = json.loads(self.p.stdout.readline())
+        if "error" in out:
+            raise AssertionError(out["error"])
+        return out
+
+    def data(self, fcnt, payload, dev=ABP, **kw):
+        return self.ask(op="data", dev_addr=dev["dev_addr"], nwk_skey=dev["nwk_skey"], app_skey=dev["app_skey"],
+                        fcnt=fcnt, payload=payload, **kw)["phy"]
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+class Gateway:
+    def __init__(self, port, eui):
+        self.port = port
+        self.eui = eui
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.settimeout(3)
+        self.token = 0
+
+    def send(self, raw):
+        self.s.sendto(raw, ("127.0.0.1", self.port))
+
+    def push(self, rxpks=None, stat=None, expect_ack=True):
+        self.token = (self.token + 1) & 0xffff
+        body = {}
+        if rxpks is not None:
+            body["rxpk"] = rxpks
+        if stat is not None:
+            body["stat"] = stat
+        self.send(struct.pack(">BHB", 2, self.token, 0) + bytes.fromhex(self.eui) + json.dumps(body).encode())
+        if expect_ack:
+            ack = self.s.recv(64)
+            assert ack == struct.pack(">BHB", 2, self.token, 1), ack
+
+    def pull(self):
+        self.token = (self.token + 1) & 0xffff
+        self.send(struct.pack(">BHB", 2, self.token, 2) + bytes.fromhex(self.eui))
+        assert self.s.recv(64) == struct.pack(">BHB", 2, self.token, 4)
+
+    def pull_resp(self):
+        data = self.s.recv(2048)
+        assert data[0] == 2 and data[3] == 3, data
+        return json.loads(data[4:])["txpk"]
+
+
+def rxpk(phy_b64, rssi=-60, tmst=1000000, stat=1):
+    size = len(base64.b64decode(phy_b64))
+    return {"tmst": tmst, "chan": 0, "rfch": 0, "freq": 868.1, "stat": stat, "modu": "LORA", "datr": "SF7BW125",
+            "codr": "4/5", "rssi": rssi, "lsnr": 7.5, "size": size, "data": phy_b64}
+
+
+class Lora(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.udp = free_port()
+        cfg = config(free_port(), [
+            {"use": "lora", "config": {"listen": "127.0.0.1", "port": cls.udp, "dedup_ms": 150, "max_payload": 64,
+                                       "devices": [ABP, OTAA]}},
+            {"use": os.path.join(TEST_LUA, "capture.lua"), "name": "capture"},
+        ])
+        cls.d = Daemon(cfg).start()
+        cls.f = Frames()
+        cls.gws = [Gateway(cls.udp, eui) for eui in ("AA555A0000000001", "AA555A0000000002", "AA555A0000000003")]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.f.close()
+        cls.d.stop()
+
+    def messages(self, topic):
+        status, msgs = self.d.json("/api/capture/messages?topic=" + topic)
+        self.assertEqual(status, 200)
+        return msgs
+
+    def metric(self, name):
+        text = self.d.get("/metrics")[2].decode()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def rejected(self, reason):
+        return self.metric('mestys_lora_rejected_total{plugin="lora",instance="lora",reason="%s"}' % reason)
+
+    def test_1_one_uplink_through_three_gateways(self):
+        # channel 3 temperature 27.2 °C, channel 5 25.5 °C (the reference LPP vector)
+        phy = self.f.data(1, "03670110056700FF")
+        for i, gw in enumerate(self.gws):
+            gw.push([rxpk(phy, rssi=-50 - 10 * i)])
+
+        def uplinked():
+            ups = [u for u in self.messages("lora/uplink") if u["fcnt"] == 1]
+            self.assertEqual(len(ups), 1)
+            return ups[0]
+        up = eventually(uplinked)
+        self.assertEqual(up["dev_eui"], "0004A30B001C0530")
+        self.assertEqual(up["dev_addr"], "26011BDA")
+        self.assertEqual(up["fport"], 1)
+        self.assertEqual(base64.b64decode(up["payload"]).hex(), "03670110056700ff")
+        self.assertEqual(sorted(g["gateway"] for g in up["gateways"]), [g.eui for g in self.gws])
+        self.assertEqual(up["decoded"], {"temperature_3": 27.2, "temperature_5": 25.5})
+        self.assertEqual(up["name"], "teploměr náměstí")
+        readings = [r for batch in self.messages("reading") for r in batch]
+        self.assertEqual([(r["sensor"], r["metric"], r["value"], r["unit"], r["channel"]) for r in readings[:2]],
+                         [("0004A30B001C0530", "temperature", 27.2, "Cel", 3),
+                          ("0004A30B001C0530", "temperature", 25.5, "Cel", 5)])
+        self.assertAlmostEqual(readings[0]["lat"], 49.5938)
+        self.assertTrue(readings[0]["time"].endswith("Z"))
+        self.assertGreaterEqual(self.metric('mestys_lora_duplicates_total{plugin="lora",instance="lora"}'), 2)
+
+    def test_2_bad_input_is_counted_and_harmless(self):
+        gw = self.gws[0]
+        before = {r: self.rejected(r) for r in ("datagram", "json", "rxpk", "crc", "mic", "unknown_device",
+                                                "replay", "frame")}
+        gw.send(b"\x02\x00")                                           # truncated datagram
+        gw.send(b"\x07\x00\x01\x00" + bytes(8) + b"{}")                # wrong protocol version
+        gw.send(b"\x02\x00\x01\x00" + bytes.fromhex(gw.eui) + b"{not json")  # bad JSON (still ACKed)
+        gw.s.recv(64)
+        gw.push([{"tmst": 1, "data": "@@not base64@@"}])               # bad base64
+        good = self.f.data(10, "0367011A")
+        gw.push([rxpk(good, stat=-1)])                                 # CRC-bad rxpk
+        wrong_key = dict(ABP, nwk_skey="00" * 16)
+        gw.push([rxpk(self.f.data(11, "0367011A", dev=wrong_key))])    # MIC failure
+        stranger = dict(ABP, dev_addr="01020304")
+        gw.push([rxpk(self.f.data(1, "00", dev=stranger))])            # unknown DevAddr
+        gw.push([rxpk(base64.b64encode(b"\x40" + bytes(300)).decode())])  # longer than any LoRa frame
+        gw.push([rxpk(self.f.data(12, "00" * 100))])                   # payload over max_payload
+        ok = self.f.data(20, "03670100")
+        gw.push([rxpk(ok)])
+        time.sleep(0.4)                                                # past the dedup window
+        gw.push([rxpk(ok)])                                            # replayed frame counter
+
+        def counted():
+            for reason in ("datagram", "json", "rxpk", "crc", "mic", "unknown_device", "replay", "frame"):
+                self.assertGreaterEqual(self.rejected(reason) - before[reason], 1, reason)
+        eventually(counted)
+        self.assertEqual(self.rejected("datagram") - before["datagram"], 2)
+        # and the good frame in the middle went through
+        self.assertTrue(any(u["fcnt"] == 20 for u in self.messages("lora/uplink")))
+        log = self.d.output()
+        self.assertIn("refused (mic): DevAddr 26011BDA FCnt 11: the MIC does not verify", log)
+
+    def test_3_fcnt_beyond_16_bits_is_not_needed_but_gaps_are_fine(self):
+        phy = self.f.data(1000, "0367FFD7")  # -4.1 °C, after a gap of frames the network never heard
+        self.gws[1].push([rxpk(phy)])
+
+        def seen():
+            ups = [u for u in self.messages("lora/uplink") if u["fcnt"] == 1000]
+            self.assertEqual(len(ups), 1)
+            self.assertEqual(ups[0]["decoded"], {"temperature_3": -4.1})
+        eventually(seen)
+
+    def test_4_confirmed_uplink_is_acked(self):
+        gw = self.gws[2]
+        gw.pull()
+        phy = self.f.data(2000, "0167010A", confirmed=True)
+        gw.push([rxpk(phy, tmst=5000000)])
+        txpk = gw.pull_resp()
+        self.assertEqual(txpk["tmst"], 6000000)  # RX1: one second after the uplink
+        self.assertTrue(txpk["ipol"])
+        down = self.f.ask(op="down", phy=txpk["data"], nwk_skey=NWK)
+        self.assertEqual((down["mtype"], down["ack"], down["dev_addr"], down["mic_ok"]),
+                         ("Unconfirmed Data Down", True, "26011bda", True))
+
+    def test_5_otaa_join_then_uplink(self):
+        gw = self.gws[0]
+        gw.pull()
+        join = self.f.ask(op="join", dev_eui=OTAA["dev_eui"], join_eui=OTAA["join_eui"], app_key=APP_KEY,
+                          dev_nonce="f18e")["phy"]
+        gw.push([rxpk(join, tmst=9000000)])
+        txpk = gw.pull_resp()
+        self.assertEqual(txpk["tmst"], 14000000)  # JOIN_ACCEPT_DELAY1: five seconds
+        acc = self.f.ask(op="accept", phy=txpk["data"], app_key=APP_KEY, dev_nonce="f18e")
+        self.assertTrue(acc["mic_ok"])
+        dev = {"dev_addr": acc["dev_addr"], "nwk_skey": acc["nwk_skey"], "app_skey": acc["app_skey"]}
+        gw.push([rxpk(self.f.data(1, "02670064", dev=dev))])
+
+        def joined_uplink():
+            ups = [u for u in self.messages("lora/uplink") if u["dev_eui"] == OTAA["dev_eui"]]
+            self.assertEqual(len(ups), 1)
+            self.assertEqual(ups[0]["decoded"], {"temperature_2": 10.0})
+        eventually(joined_uplink)
+        # the same DevNonce again is refused
+        before = self.rejected("devnonce")
+        gw.push([rxpk(join, tmst=20000000)])
+        eventually(lambda: self.assertEqual(self.rejected("devnonce"), before + 1))
+
+    def test_6_device_api_never_returns_keys(self):
+        status, _, body = self.d.request("POST", "/api/lora/devices", json.dumps(
+            {"dev_eui": "0004A30B001C0777", "dev_addr": "260B0001", "nwk_skey": "11" * 16, "app_skey": "22" * 16,
+             "tags": {"street": "Husova"}}).encode(), token=OPERATOR)
+        self.assertEqual(status, 201, body)
+        status, dev = self.d.json("/api/lora/devices/0004A30B001C0777", token=OPERATOR)
+        self.assertEqual(status, 200)
+        self.assertEqual(dev["dev_addr"], "260B0001")
+        self.assertEqual(dev["tags"], {"street": "Husova"})
+        status, devices = self.d.json("/api/lora/devices", token=OPERATOR)
+        text = json.dumps(devices)
+        for key in ("11" * 16, "22" * 16, NWK, APP, APP_KEY, "nwk_skey", "app_skey", "app_key"):
+            self.assertNotIn(key, text.lower() if len(key) == 32 else text)
+        status, _, body = self.d.request("POST", "/api/lora/devices", b'[{"dev_eui": "12"}]', token=OPERATOR)
+        self.assertEqual(status, 400)
+        self.assertIn("dev_eui", json.loads(body)["error"])
+        status, _, _ = self.d.request("DELETE", "/api/lora/devices/0004A30B001C0777", token=OPERATOR)
+        self.assertEqual(status, 204)
+        status, _ = self.d.json("/api/lora/devices/0004A30B001C0777", token=OPERATOR)
+        self.assertEqual(status, 404)
+        status, _ = self.d.json("/api/lora/devices")
+        self.assertEqual(status, 401)
+
+    def test_7_gateway_status(self):
+        gw = self.gws[1]
+        gw.push(stat={"time": "2026-11-22 10:00:00 GMT", "lati": 49.59, "long": 17.25, "alti": 220,
+                      "rxnb": 10, "rxok": 9, "rxfw": 9, "ackr": 100.0, "dwnb": 1, "txnb": 1})
+
+        def status():
+            stats = [s for s in self.messages("lora/gateway") if s["gateway"] == gw.eui]
+            self.assertTrue(stats)
+            self.assertEqual((stats[-1]["rxnb"], stats[-1]["lat"]), (10, 49.59))
+        eventually(status)
+        status, gws = self.d.json("/api/lora/gateways", token=OPERATOR)
+        self.assertIn(gw.eui, [g["gateway"] for g in gws])
+
+
+if __name__ == "__main__":
+    main()
