@@ -139,6 +139,21 @@ class Daemon:
         raise AssertionError("log never said %r:\n%s" % (text, self.output()))
 
 
+def ask(daemon, topic, body):
+    """A bus request through tests/lua/asker.lua; returns (http status, reply)."""
+    status, _, resp = daemon.request("POST", "/api/asker/ask/" + topic, json.dumps(body).encode())
+    if status != 202:
+        return status, json.loads(resp)
+    rid = json.loads(resp)["id"]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status, _, resp = daemon.get("/api/asker/answer?id=%d" % rid)
+        if status != 404:
+            return status, json.loads(resp)
+        time.sleep(0.01)
+    raise AssertionError("no answer to %s %r" % (topic, body))
+
+
 def eventually(check, timeout=5.0, every=0.02):
     """Retries check() until it stops raising AssertionError."""
     deadline = time.monotonic() + timeout

@@ -1,0 +1,319 @@
+/*
+ * store - keeps every reading.
+ *
+ * Subscribes `reading` (a record or an array of records), batches them on
+ * the loop and commits a batch per commit interval in one transaction on a
+ * worker thread: kill -9 loses at most the last interval, and the database
+ * (WAL) is never left corrupt.  Serves `store/query`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+static const struct mst_config_key config[] = {
+    {.key = "file", .type = MST_CFG_STRING, .default_json = "\"store.sqlite\"",
+     .description = "the database, in the instance's state directory"},
+    {.key = "commit_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1000", .min = 10,
+     .max = 60000, .description = "commit interval: at most this much is lost on a crash"},
+    {.key = "max_pending", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "2000000",
+     .min = 1000, .max = 100000000, .description = "readings held in memory before new ones are dropped (counted)"},
+    {.key = "retention_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "90", .min = 1,
+     .max = 36500, .description = "raw readings older than this are dropped, a day at a time"},
+    {.key = "hourly_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "3650", .min = 1,
+     .max = 36500, .description = "hourly min/max/avg/count are kept this long"},
+    {.key = "max_page", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10000", .min = 1,
+     .max = 1000000, .description = "largest page store/query returns"},
+    {0},
+};
+
+static const char *const subscribes[] = {"reading", NULL};
+static const char *const serves[] = {"store/query", NULL};
+static const char *const migrations[] = {"SELECT 1", NULL}; /* writer.c creates the tables */
+
+int64_t store_parse_time(const char *iso, int *ok)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    char tz[8] = "";
+    *ok = 0;
+    if (!iso)
+        return 0;
+    int n = sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec);
+    if (n != 6)
+        return 0;
+    const char *rest = iso + 19;
+    if (*rest == '.') {
+        int digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*rest - '0');
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int offset_min = 0;
+    if (*rest == 'Z') {
+        rest++;
+    } else if (*rest == '+' || *rest == '-') {
+        int hh, mm;
+        if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
+            return 0;
+        offset_min = (hh * 60 + mm) * (*rest == '-' ? -1 : 1);
+        rest += 6;
+    } else {
+        return 0;
+    }
+    (void)tz;
+    if (*rest)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    *ok = 1;
+    return ((int64_t)t - offset_min * 60) * 1000 + ms;
+}
+
+void store_format_time(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
+}
+
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        free(b->v[i].sensor);
+        free(b->v[i].metric);
+        free(b->v[i].unit);
+    }
+    b->len = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    batch_clear(b);
+    free(b->v);
+    b->v = NULL;
+    b->cap = 0;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int add_reading(struct store *s, const cJSON *o, const char **why)
+{
+    const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(o, "sensor");
+    const cJSON *metric = cJSON_GetObjectItemCaseSensitive(o, "metric");
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(o, "time");
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(o, "unit");
+    if (!cJSON_IsString(sensor) || !*sensor->valuestring || !cJSON_IsString(metric) || !*metric->valuestring ||
+        !cJSON_IsNumber(value)) {
+        *why = "a reading needs \"sensor\", \"metric\" (strings) and \"value\" (a number)";
+        return -1;
+    }
+    int ok = 1;
+    int64_t t = cJSON_IsNumber(time) ? (int64_t)time->valuedouble
+                                     : store_parse_time(cJSON_IsString(time) ? time->valuestring : NULL, &ok);
+    if (!ok) {
+        *why = "\"time\" must be ISO 8601 with a zone (2026-11-22T10:00:00Z) or Unix milliseconds";
+        return -1;
+    }
+    if ((int64_t)s->filling.len + (int64_t)s->committing.len >= s->max_pending) {
+        *why = NULL;
+        return -2;
+    }
+    if (s->filling.len == s->filling.cap) {
+        s->filling.cap = s->filling.cap ? s->filling.cap * 2 : 4096;
+        s->filling.v = realloc(s->filling.v, s->filling.cap * sizeof *s->filling.v);
+    }
+    if (!s->filling.len)
+        s->filling.oldest_ns = mono_ns();
+    struct reading *r = &s->filling.v[s->filling.len++];
+    r->sensor = strdup(sensor->valuestring);
+    r->metric = strdup(metric->valuestring);
+    r->unit = cJSON_IsString(unit) ? strdup(unit->valuestring) : NULL;
+    r->time_ms = t;
+    r->value = value->valuedouble;
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
+    r->has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
+    r->lat = r->has_location ? lat->valuedouble : 0;
+    r->lon = r->has_location ? lon->valuedouble : 0;
+    return 0;
+}
+
+static void on_reading(void *arg, const char *topic, const char *body, size_t len)
+{
+    struct store *s = arg;
+    cJSON *root = cJSON_ParseWithLength(body, len), *o;
+    const char *why = "not JSON";
+    int bad = 0, dropped = 0;
+    if (cJSON_IsArray(root)) {
+        cJSON_ArrayForEach(o, root)
+        {
+            int rc = add_reading(s, o, &why);
+            bad += rc == -1;
+            dropped += rc == -2;
+        }
+    } else if (cJSON_IsObject(root)) {
+        int rc = add_reading(s, root, &why);
+        bad += rc == -1;
+        dropped += rc == -2;
+    } else {
+        bad = 1;
+    }
+    cJSON_Delete(root);
+    if (bad) {
+        s->host->metric_add(s->bad, bad);
+        s->host->log(s->inst, MST_LOG_DEBUG, "%d reading(s) on %s refused: %s", bad, topic, why ? why : "");
+    }
+    if (dropped) {
+        s->host->metric_add(s->dropped, dropped);
+        s->host->log(s->inst, MST_LOG_WARN, "%d reading(s) dropped: %zu waiting for the disk (max_pending)",
+                     dropped, s->filling.len + s->committing.len);
+    }
+    s->host->metric_set(s->pending_gauge, (double)(s->filling.len + s->committing.len));
+}
+
+static void commit_now(struct store *s);
+
+static void after_commit(void *arg, int status)
+{
+    struct store *s = arg;
+    s->commit_busy = 0;
+    if (s->commit_error) {
+        s->host->log(s->inst, MST_LOG_ERROR, "commit of %zu readings failed: %s", s->committing.len,
+                     s->commit_error);
+        free(s->commit_error);
+        s->commit_error = NULL;
+    } else {
+        s->host->metric_add(s->stored, (double)s->committing.len);
+        s->host->metric_add(s->commits, 1);
+        s->host->metric_observe(s->commit_seconds, (double)(mono_ns() - s->committing.oldest_ns) / 1e9);
+    }
+    batch_clear(&s->committing);
+    s->host->metric_set(s->pending_gauge, (double)s->filling.len);
+    (void)status;
+}
+
+static void commit_now(struct store *s)
+{
+    if (s->commit_busy || !s->filling.len || s->stopping)
+        return;
+    struct batch t = s->committing;
+    s->committing = s->filling;
+    s->filling = t;
+    s->commit_busy = 1;
+    if (s->host->queue_work(s->inst, store_commit_work, after_commit, s) != 0) {
+        s->commit_busy = 0; /* leave it for fini's final commit */
+        t = s->committing;
+        s->committing = s->filling;
+        s->filling = t;
+    }
+}
+
+static void on_tick(void *arg)
+{
+    commit_now(arg);
+}
+
+static void store_fini(void *state);
+
+static int store_init(mst_instance *inst, const struct mst_host *host, void **state)
+{
+    struct store *s = calloc(1, sizeof *s);
+    if (!s)
+        return MST_ENOMEM;
+    s->inst = inst;
+    s->host = host;
+    *state = s;
+    host->config_int(inst, "commit_ms", &s->commit_ms);
+    host->config_int(inst, "max_pending", &s->max_pending);
+    host->config_int(inst, "retention_days", &s->retention_days);
+    host->config_int(inst, "hourly_days", &s->hourly_days);
+    host->config_int(inst, "max_page", &s->max_page);
+    const char *file = host->config_string(inst, "file");
+    char *err = NULL;
+    int rc = host->db_open(inst, file, migrations, &s->writer);
+    if (rc == 0 && (rc = store_writer_open(s, &err)) != 0)
+        host->log(inst, MST_LOG_ERROR, "%s: %s", file, err);
+    free(err);
+    if (rc == 0)
+        rc = host->db_open(inst, file, migrations, &s->reader);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_stored_total", "readings committed", &s->stored);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_dropped_total",
+                       "readings dropped because max_pending were waiting", &s->dropped);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_refused_total", "readings that were not valid", &s->bad);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "commits_total", "transactions committed", &s->commits);
+    rc |= host->metric(inst, MST_METRIC_HISTOGRAM, "commit_delay_seconds",
+                       "from the first reading of a batch to its commit", &s->commit_seconds);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "queries_total", "store/query requests answered", &s->queries_metric);
+    rc |= host->metric(inst, MST_METRIC_GAUGE, "readings_pending", "readings waiting for a commit", &s->pending_gauge);
+    if (rc == 0)
+        rc = host->subscribe(inst, "reading", on_reading, s);
+    if (rc == 0)
+        rc = host->serve(inst, "store/query", store_serve_query, s);
+    if (rc != 0) {
+        store_fini(s);
+        return rc;
+    }
+    return 0;
+}
+
+static int store_start(void *state)
+{
+    struct store *s = state;
+    return s->host->timer_start(s->inst, (uint64_t)s->commit_ms, (uint64_t)s->commit_ms, on_tick, s, &s->commit_timer);
+}
+
+static void store_stop(void *state)
+{
+    struct store *s = state;
+    s->stopping = 1;
+}
+
+static void store_fini(void *state)
+{
+    struct store *s = state;
+    /* every worker job is back: commit what is left, here, before closing */
+    if (s->writer && s->filling.len) {
+        struct batch t = s->committing;
+        s->committing = s->filling;
+        s->filling = t;
+        store_commit_work(s);
+        if (!s->commit_error)
+            s->host->log(s->inst, MST_LOG_INFO, "committed the last %zu reading(s)", s->committing.len);
+        free(s->commit_error);
+    }
+    store_queries_free(s);
+    batch_free(&s->filling);
+    batch_free(&s->committing);
+    sqlite3_close(s->reader);
+    sqlite3_close(s->writer);
+    free(s);
+}
+
+MST_PLUGIN_EXPORT const struct mst_plugin mestys_plugin = {
+    .abi_version = 1,
+    .struct_size = sizeof(struct mst_plugin),
+    .name = "store",
+    .version = "0.1.0",
+    .description = "time-series store of readings in SQLite; serves store/query",
+    .config = config,
+    .subscribes = subscribes,
+    .serves = serves,
+    .init = store_init,
+    .start = store_start,
+    .stop = store_stop,
+    .fini = store_fini,
+};

@@ -1,0 +1,327 @@
+/* query.c - store/query: readings by sensor, metric, time range and
+ * bounding box, the latest value per sensor, hourly aggregates; keyset
+ * paging with a cursor that stays valid while readings keep arriving.
+ * Runs on a worker thread with the read connection, one query at a time. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct query {
+    struct query *next;
+    struct store *s;
+    mst_request *req;
+    char *body;
+    size_t len;
+    char *reply;
+    int status;
+};
+
+struct sql {
+    char *p;
+    size_t len, cap;
+};
+
+static void sqlf(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sqlf(struct sql *q, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(q->p ? q->p + q->len : NULL, q->p ? q->cap - q->len : 0, fmt, ap);
+        va_end(ap);
+        if (q->p && n >= 0 && (size_t)n < q->cap - q->len) {
+            q->len += (size_t)n;
+            return;
+        }
+        q->cap = (q->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
+        q->p = realloc(q->p, q->cap);
+        if (!q->len)
+            q->p[0] = '\0';
+    }
+}
+
+static char *error_reply(const char *msg)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "error", msg);
+    char *t = cJSON_PrintUnformatted(e);
+    cJSON_Delete(e);
+    return t;
+}
+
+/* "id IN (1,2,3)" for the names given, or "1" when none were given. */
+static int id_filter(sqlite3 *db, const cJSON *names, const char *table, const char *col, struct sql *out)
+{
+    if (!names)
+        return 0;
+    if (!cJSON_IsArray(names))
+        return -1;
+    sqlf(out, " AND %s IN (-1", col);
+    sqlite3_stmt *st;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE name = ?1", table);
+    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names)
+    {
+        if (!cJSON_IsString(n))
+            continue;
+        sqlite3_bind_text(st, 1, n->valuestring, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            sqlf(out, ",%lld", (long long)sqlite3_column_int64(st, 0));
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlf(out, ")");
+    return 0;
+}
+
+static int bbox_filter(const cJSON *bbox, const char *col, struct sql *out)
+{
+    if (!bbox)
+        return 0;
+    double b[4];
+    if (!cJSON_IsArray(bbox) || cJSON_GetArraySize(bbox) != 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        const cJSON *v = cJSON_GetArrayItem(bbox, i);
+        if (!cJSON_IsNumber(v))
+            return -1;
+        b[i] = v->valuedouble;
+    }
+    if (b[0] > b[2] || b[1] > b[3] || b[1] < -90 || b[3] > 90 || b[0] < -180 || b[2] > 180)
+        return -1;
+    sqlf(out, " AND %s IN (SELECT id FROM sensor WHERE lon BETWEEN %.9g AND %.9g AND lat BETWEEN %.9g AND %.9g)",
+         col, b[0], b[2], b[1], b[3]);
+    return 0;
+}
+
+static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(o, "sensor", (const char *)sqlite3_column_text(st, 0));
+    cJSON_AddStringToObject(o, "metric", (const char *)sqlite3_column_text(st, 1));
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        cJSON_AddStringToObject(o, "unit", (const char *)sqlite3_column_text(st, 2));
+    store_format_time(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
+    cJSON_AddStringToObject(o, aggregate ? "hour" : "time", t);
+    if (aggregate) {
+        cJSON_AddNumberToObject(o, "min", sqlite3_column_double(st, 4));
+        cJSON_AddNumberToObject(o, "max", sqlite3_column_double(st, 5));
+        cJSON_AddNumberToObject(o, "avg", sqlite3_column_double(st, 6) / (double)sqlite3_column_int64(st, 7));
+        cJSON_AddNumberToObject(o, "count", (double)sqlite3_column_int64(st, 7));
+    } else {
+        cJSON_AddNumberToObject(o, "value", sqlite3_column_double(st, 4));
+    }
+    if (sqlite3_column_type(st, aggregate ? 8 : 5) != SQLITE_NULL) {
+        cJSON_AddNumberToObject(o, "lat", sqlite3_column_double(st, aggregate ? 8 : 5));
+        cJSON_AddNumberToObject(o, "lon", sqlite3_column_double(st, aggregate ? 9 : 6));
+    }
+    cJSON_AddItemToArray(list, o);
+}
+
+/* The cursor: "<part>.<sensor_id>.<metric_id>.<time>" of the last row sent;
+ * part is the day (raw), or 0 for latest/hourly. */
+static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
+{
+    sqlite3 *db = s->reader;
+    int latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "latest"));
+    const cJSON *agg = cJSON_GetObjectItemCaseSensitive(q, "aggregate");
+    int hourly = cJSON_IsString(agg) && strcmp(agg->valuestring, "hour") == 0;
+    if (agg && !hourly) {
+        *why = "aggregate: only \"hour\" is kept";
+        return 400;
+    }
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
+    int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
+    if (limit < 1 || limit > s->max_page) {
+        *why = "limit is out of range (1 to max_page)";
+        return 400;
+    }
+    int ok = 1, ok2 = 1;
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(q, "from"), *to = cJSON_GetObjectItemCaseSensitive(q, "to");
+    int64_t t0 = from ? store_parse_time(cJSON_IsString(from) ? from->valuestring : NULL, &ok) : INT64_MIN / 2;
+    int64_t t1 = to ? store_parse_time(cJSON_IsString(to) ? to->valuestring : NULL, &ok2) : INT64_MAX / 2;
+    if (!ok || !ok2 || t0 > t1) {
+        *why = "from/to must be ISO 8601 times with a zone, from before to";
+        return 400;
+    }
+    long long c_part = INT64_MIN / 2, c_sensor = -1, c_metric = -1, c_time = INT64_MIN / 2;
+    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
+    if (cursor && (!cJSON_IsString(cursor) ||
+                   sscanf(cursor->valuestring, "%lld.%lld.%lld.%lld", &c_part, &c_sensor, &c_metric, &c_time) != 4)) {
+        *why = "cursor: give back the \"next\" of the previous page";
+        return 400;
+    }
+    struct sql filter = {0};
+    sqlf(&filter, "1");
+    if (id_filter(db, cJSON_GetObjectItemCaseSensitive(q, "sensors"), "sensor", "r.sensor_id", &filter) ||
+        id_filter(db, cJSON_GetObjectItemCaseSensitive(q, "metrics"), "metric", "r.metric_id", &filter) ||
+        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &filter)) {
+        free(filter.p);
+        *why = "sensors and metrics are arrays of names; bbox is [min_lon, min_lat, max_lon, max_lat]";
+        return 400;
+    }
+    cJSON *list = cJSON_AddArrayToObject(out, latest ? "latest" : hourly ? "hourly" : "readings");
+    int64_t sent = 0;
+    long long last[4] = {0};
+    int more = 0;
+    /* the parts to read, in order: one for latest and hourly, a day each for raw */
+    int64_t d0 = latest || hourly ? 0 : store_day(t0), d1 = latest || hourly ? 0 : store_day(t1);
+    sqlite3_stmt *days;
+    sqlite3_prepare_v2(db, "SELECT day FROM partition WHERE day BETWEEN ?1 AND ?2 ORDER BY day", -1, &days, NULL);
+    sqlite3_bind_int64(days, 1, d0 > c_part ? d0 : c_part);
+    sqlite3_bind_int64(days, 2, d1);
+    int have_part = latest || hourly ? (c_part <= 0) : sqlite3_step(days) == SQLITE_ROW;
+    while (have_part && !more) {
+        int64_t part = latest || hourly ? 0 : sqlite3_column_int64(days, 0);
+        struct sql sql = {0};
+        if (latest)
+            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
+                       " FROM latest r");
+        else if (hourly)
+            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.hour, r.min, r.max, r.sum, r.count, s.lat, s.lon,"
+                       " r.sensor_id, r.metric_id, r.hour FROM hourly r");
+        else
+            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
+                       " FROM r_%lld r", (long long)part);
+        sqlf(&sql, " JOIN sensor s ON s.id = r.sensor_id JOIN metric m ON m.id = r.metric_id WHERE %s", filter.p);
+        if (hourly)
+            sqlf(&sql, " AND r.hour BETWEEN %lld AND %lld", (long long)(t0 / 3600000), (long long)(t1 / 3600000));
+        else if (!latest)
+            sqlf(&sql, " AND r.time >= %lld AND r.time < %lld", (long long)t0, (long long)t1);
+        if (part == c_part)
+            sqlf(&sql, " AND (r.sensor_id, r.metric_id, %s) > (%lld, %lld, %lld)", hourly ? "r.hour" : "r.time",
+                 c_sensor, c_metric, c_time);
+        sqlf(&sql, " ORDER BY r.sensor_id, r.metric_id, %s LIMIT %lld", hourly ? "r.hour" : "r.time",
+             (long long)(limit - sent + 1));
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql.p, -1, &st, NULL) != SQLITE_OK) {
+            free(sql.p);
+            break; /* a day dropped by retention meanwhile */
+        }
+        free(sql.p);
+        int key = hourly ? 10 : 7;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (sent == limit) {
+                more = 1;
+                break;
+            }
+            add_row(list, st, hourly);
+            last[0] = (long long)part;
+            last[1] = sqlite3_column_int64(st, key);
+            last[2] = sqlite3_column_int64(st, key + 1);
+            last[3] = sqlite3_column_int64(st, key + 2);
+            sent++;
+        }
+        sqlite3_finalize(st);
+        if (more || latest || hourly)
+            break;
+        have_part = sqlite3_step(days) == SQLITE_ROW;
+        if (have_part && sent == limit) {
+            more = 1; /* the page is full and another day follows */
+            break;
+        }
+    }
+    sqlite3_finalize(days);
+    free(filter.p);
+    if (more) {
+        char next[96];
+        snprintf(next, sizeof next, "%lld.%lld.%lld.%lld", last[0], last[1], last[2], last[3]);
+        cJSON_AddStringToObject(out, "next", next);
+    } else {
+        cJSON_AddNullToObject(out, "next");
+    }
+    return 0;
+}
+
+static void query_work(void *arg)
+{
+    struct query *q = arg;
+    cJSON *req = cJSON_ParseWithLength(q->body, q->len);
+    const char *why = "the query must be a JSON object";
+    int status = 400;
+    if (cJSON_IsObject(req)) {
+        cJSON *out = cJSON_CreateObject();
+        status = run(q->s, req, out, &why);
+        if (status == 0)
+            q->reply = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+    }
+    if (status != 0)
+        q->reply = error_reply(why);
+    q->status = status == 0 ? 0 : MST_EINVAL;
+    cJSON_Delete(req);
+}
+
+static void start_next(struct store *s);
+
+static void query_done(void *arg, int status)
+{
+    struct query *q = arg;
+    struct store *s = q->s;
+    s->query_busy = 0;
+    /* MST_ECLOSED: the instance is stopping and the core has answered for us */
+    if (status == 0) {
+        s->host->respond(q->req, q->status, q->reply, strlen(q->reply));
+        s->host->metric_add(s->queries_metric, 1);
+    }
+    free(q->reply);
+    free(q->body);
+    free(q);
+    if (status == 0)
+        start_next(s);
+}
+
+static void start_next(struct store *s)
+{
+    if (s->query_busy || !s->queries)
+        return;
+    struct query *q = s->queries;
+    s->queries = q->next;
+    if (!s->queries)
+        s->queries_tail = NULL;
+    s->query_busy = 1;
+    if (s->host->queue_work(s->inst, query_work, query_done, q) != 0) {
+        s->query_busy = 0;
+        const char err[] = "{\"error\":\"the store is stopping\"}";
+        s->host->respond(q->req, MST_ECLOSED, err, sizeof err - 1);
+        free(q->body);
+        free(q);
+    }
+}
+
+void store_serve_query(void *arg, mst_request *req, const char *topic, const char *body, size_t len)
+{
+    (void)topic;
+    struct store *s = arg;
+    struct query *q = calloc(1, sizeof *q);
+    q->s = s;
+    q->req = req;
+    q->body = malloc(len + 1);
+    memcpy(q->body, body, len);
+    q->body[len] = '\0';
+    q->len = len;
+    if (s->queries_tail)
+        s->queries_tail->next = q;
+    else
+        s->queries = q;
+    s->queries_tail = q;
+    start_next(s);
+}
+
+void store_queries_free(struct store *s)
+{
+    while (s->queries) {
+        struct query *q = s->queries;
+        s->queries = q->next;
+        free(q->body);
+        free(q);
+    }
+    s->queries_tail = NULL;
+}

@@ -1,0 +1,71 @@
+/* store.h - the time-series store: readings from the bus into SQLite,
+ * in daily partitions keyed (sensor, metric, time), with hourly aggregates
+ * kept longer, and `store/query` to read them back.
+ *   plugin.c  lifecycle, config, batching on the loop
+ *   writer.c  the commit job (worker thread): partitions, latest, hourly, retention
+ *   query.c   store/query (worker thread, its own read connection) */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <mestys/mestys.h>
+
+/* A reading as it waits for its commit: names are resolved to ids in the
+ * writer, which owns the sensor and metric tables. */
+struct reading {
+    char *sensor;
+    char *metric;
+    char *unit;
+    int64_t time_ms;
+    double value;
+    double lat, lon;
+    int has_location;
+};
+
+struct batch {
+    struct reading *v;
+    size_t len, cap;
+    uint64_t oldest_ns; /* when its first reading arrived, for latency */
+};
+
+struct store {
+    mst_instance *inst;
+    const struct mst_host *host;
+    sqlite3 *writer, *reader;
+    struct batch filling;   /* the loop appends here */
+    struct batch committing;/* a worker writes this one */
+    int commit_busy;
+    int query_busy;
+    struct query *queries, *queries_tail; /* waiting for the reader */
+    int64_t commit_ms, max_pending, retention_days, hourly_days, max_page;
+    int64_t last_retention_ms;
+    mst_timer *commit_timer;
+    mst_metric *stored, *dropped, *bad, *commits, *commit_seconds, *queries_metric, *pending_gauge;
+    char *commit_error;     /* set by the worker, logged on the loop */
+    int stopping;
+};
+
+/* writer.c */
+int store_writer_open(struct store *s, char **err);
+/* The work and after-work halves of a commit of s->committing. */
+void store_commit_work(void *arg);
+void store_apply_retention(struct store *s, int64_t now_ms);
+
+/* query.c */
+struct query;
+void store_serve_query(void *arg, mst_request *req, const char *topic, const char *body, size_t len);
+void store_queries_free(struct store *s);
+
+/* Day number (days since 1970-01-01 UTC) and its table name. */
+static inline int64_t store_day(int64_t time_ms)
+{
+    return time_ms >= 0 ? time_ms / 86400000 : (time_ms - 86399999) / 86400000;
+}
+
+int64_t store_parse_time(const char *iso, int *ok);
+void store_format_time(int64_t ms, char out[32]);
+
+#endif

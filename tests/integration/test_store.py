@@ -1,0 +1,146 @@
+"""The store plugin: readings in, store/query out, kill -9 in between."""
+import json
+import os
+import signal
+import sqlite3
+import time
+import unittest
+
+from harness import TEST_LUA, Daemon, ask, config, eventually, free_port, main
+
+INJECT = os.path.join(TEST_LUA, "inject.lua")
+ASKER = os.path.join(TEST_LUA, "asker.lua")
+
+
+def store_config(port, commit_ms=100, **extra):
+    return config(port, [
+        {"use": "store", "config": dict({"commit_ms": commit_ms}, **extra)},
+        {"use": INJECT}, {"use": ASKER},
+    ], tokens=[{"token": "operator-token-0123456789", "role": "operator"}])
+
+
+def publish(d, readings):
+    status, _, body = d.request("POST", "/api/inject/publish/reading", json.dumps(readings).encode(),
+                                token="operator-token-0123456789")
+    assert status == 202, body
+
+
+def reading(sensor, metric, minute, value, **extra):
+    r = {"sensor": sensor, "metric": metric, "value": value, "unit": "Cel",
+         "time": "2026-11-21T10:%02d:00.000Z" % minute}
+    r.update(extra)
+    return r
+
+
+class Store(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(store_config(free_port())).start()
+        batch = [reading("lhota-1", "temperature", m, 10 + m, lat=49.59, lon=17.25) for m in range(30)]
+        batch += [reading("lhota-2", "temperature", m, 20 + m, lat=50.08, lon=14.42) for m in range(30)]
+        batch += [reading("lhota-1", "humidity", m, 50, unit="%RH") for m in range(30)]
+        publish(cls.d, batch)
+        publish(cls.d, [reading("lhota-1", "temperature", 59, 99, time="2026-11-22T08:00:00+01:00")])
+        publish(cls.d, [{"sensor": "x"}, {"sensor": "y", "metric": "m", "value": 1, "time": "yesterday"}, "nonsense"])
+        eventually(lambda: cls.assert_count(cls.d, 91))
+
+    @staticmethod
+    def assert_count(d, n):
+        status, r = ask(d, "store/query", {"limit": 1000})
+        assert status == 200 and len(r["readings"]) == n, (status, r)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def test_by_sensor_metric_and_time(self):
+        status, r = ask(self.d, "store/query", {"sensors": ["lhota-2"], "metrics": ["temperature"],
+                                                 "from": "2026-11-21T10:10:00Z", "to": "2026-11-21T10:13:00Z"})
+        self.assertEqual(status, 200)
+        self.assertEqual([(x["sensor"], x["time"], x["value"]) for x in r["readings"]],
+                         [("lhota-2", "2026-11-21T10:%02d:00.000Z" % m, 20 + m) for m in (10, 11, 12)])
+        self.assertEqual(r["readings"][0]["unit"], "Cel")
+        self.assertIsNone(r["next"])
+
+    def test_time_zones_are_respected(self):
+        status, r = ask(self.d, "store/query", {"from": "2026-11-22T07:00:00Z", "to": "2026-11-22T07:00:01Z"})
+        self.assertEqual([x["value"] for x in r["readings"]], [99])
+
+    def test_bbox(self):
+        status, r = ask(self.d, "store/query", {"bbox": [14.0, 49.9, 15.0, 50.2], "limit": 100})
+        self.assertEqual({x["sensor"] for x in r["readings"]}, {"lhota-2"})
+
+    def test_latest_and_hourly(self):
+        status, r = ask(self.d, "store/query", {"latest": True, "sensors": ["lhota-1"]})
+        latest = {x["metric"]: (x["time"], x["value"]) for x in r["latest"]}
+        self.assertEqual(latest, {"temperature": ("2026-11-22T07:00:00.000Z", 99), "humidity": ("2026-11-21T10:29:00.000Z", 50)})
+        status, r = ask(self.d, "store/query", {"aggregate": "hour", "sensors": ["lhota-2"]})
+        self.assertEqual(len(r["hourly"]), 1)
+        h = r["hourly"][0]
+        self.assertEqual((h["hour"], h["min"], h["max"], h["count"]), ("2026-11-21T10:00:00.000Z", 20, 49, 30))
+        self.assertAlmostEqual(h["avg"], 34.5)
+
+    def test_keyset_paging_while_readings_arrive(self):
+        seen, cursor, pages = [], None, 0
+        while True:
+            q = {"limit": 7, "to": "2026-11-21T23:59:59Z"}
+            if cursor:
+                q["cursor"] = cursor
+            status, r = ask(self.d, "store/query", q)
+            self.assertEqual(status, 200, r)
+            seen += [(x["sensor"], x["metric"], x["time"]) for x in r["readings"]]
+            cursor = r["next"]
+            pages += 1
+            if pages == 2:  # new readings while we walk
+                publish(self.d, [reading("lhota-0", "temperature", m, 0) for m in range(5)] +
+                                [reading("lhota-9", "temperature", m, 0) for m in range(5)])
+                time.sleep(0.3)
+            if not cursor:
+                break
+        original = [s for s in seen if s[0] not in ("lhota-0", "lhota-9")]
+        self.assertEqual(len(original), 90)
+        self.assertEqual(len(set(seen)), len(seen), "a row came twice")
+
+    def test_bad_queries(self):
+        for q, word in (({"limit": 0}, "limit"), ({"from": "yesterday"}, "from/to"),
+                        ({"from": "2026-11-22T00:00:00Z", "to": "2026-11-21T00:00:00Z"}, "from/to"),
+                        ({"bbox": [1, 2, 3]}, "bbox"), ({"cursor": "abc"}, "cursor"), ({"aggregate": "week"}, "aggregate")):
+            status, r = ask(self.d, "store/query", q)
+            self.assertEqual(status, 502, q)
+            self.assertIn(word, r["error"])
+
+    def test_bad_readings_counted(self):
+        text = self.d.get("/metrics")[2].decode()
+        self.assertIn('mestys_store_readings_refused_total{plugin="store",instance="store"} 3', text)
+
+
+class Durability(unittest.TestCase):
+    def test_kill_9_loses_at_most_the_last_commit_interval(self):
+        cfg = store_config(free_port(), commit_ms=200)
+        d = Daemon(cfg).start()
+        sent = 0
+        for batch in range(20):
+            publish(d, [reading("s%d" % i, "temperature", batch, i) for i in range(100)])
+            sent += 100
+        time.sleep(0.6)  # three commit intervals after the last publish
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        db_path = os.path.join(d.dir, "state", "store", "store.sqlite")
+        db = sqlite3.connect(db_path)
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        days = [r[0] for r in db.execute("SELECT day FROM partition")]
+        rows = sum(db.execute("SELECT count(*) FROM r_%d" % day).fetchone()[0] for day in days)
+        db.close()
+        self.assertEqual(rows, sent)
+        # and it carries on after a restart
+        again = Daemon(cfg)
+        again.dir, again.path, again.log_path = d.dir, d.path, d.log_path + ".2"
+        again.start()
+        publish(again, [reading("s0", "temperature", 59, 1)])
+        eventually(lambda: self.assertEqual(
+            len(ask(again, "store/query", {"sensors": ["s0"], "limit": 100})[1]["readings"]), 21))
+        again.stop()
+
+
+if __name__ == "__main__":
+    main()
