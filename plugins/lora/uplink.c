@@ -350,8 +350,9 @@ void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, co
 static void add_reading(struct lora *l, const struct pending *p, const char *time, const struct lpp_value *v)
 {
     struct text t = {l->readings, l->readings_len, l->readings_cap};
-    put(&t, "%s{\"sensor\":\"%016" PRIX64 "\",\"metric\":", l->readings_count ? "," : "[", p->dev->dev_eui);
-    put_json_string(&t, v->metric);
+    /* Cayenne channels are separate probes: "temperature_3", as TTN names them */
+    put(&t, "%s{\"sensor\":\"%016" PRIX64 "\",\"metric\":\"%s_%u\"", l->readings_count ? "," : "[",
+        p->dev->dev_eui, v->metric, v->channel);
     put(&t, ",\"value\":%.10g,\"unit\":", v->value);
     put_json_string(&t, v->unit);
     put(&t, ",\"time\":\"%s\",\"channel\":%u,\"source\":\"lora\"", time, v->channel);

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import OPERATOR, TEST_LUA, Daemon, config, eventually, free_port, main
+from harness import OPERATOR, TEST_LUA, Daemon, ask, config, eventually, free_port, main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NWK = "44024241ed4ce9a68c6a8bc055233fd3"
@@ -92,6 +92,8 @@ class Lora(unittest.TestCase):
             {"use": "lora", "config": {"listen": "127.0.0.1", "port": cls.udp, "dedup_ms": 150, "max_payload": 64,
                                        "devices": [ABP, OTAA]}},
             {"use": os.path.join(TEST_LUA, "capture.lua"), "name": "capture"},
+            {"use": "store", "config": {"commit_ms": 50}},
+            {"use": os.path.join(TEST_LUA, "asker.lua")},
         ])
         cls.d = Daemon(cfg).start()
         cls.f = Frames()
@@ -137,11 +139,19 @@ class Lora(unittest.TestCase):
         self.assertEqual(up["name"], "teploměr náměstí")
         readings = [r for batch in self.messages("reading") for r in batch]
         self.assertEqual([(r["sensor"], r["metric"], r["value"], r["unit"], r["channel"]) for r in readings[:2]],
-                         [("0004A30B001C0530", "temperature", 27.2, "Cel", 3),
-                          ("0004A30B001C0530", "temperature", 25.5, "Cel", 5)])
+                         [("0004A30B001C0530", "temperature_3", 27.2, "Cel", 3),
+                          ("0004A30B001C0530", "temperature_5", 25.5, "Cel", 5)])
         self.assertAlmostEqual(readings[0]["lat"], 49.5938)
         self.assertTrue(readings[0]["time"].endswith("Z"))
         self.assertGreaterEqual(self.metric('mestys_lora_duplicates_total{plugin="lora",instance="lora"}'), 2)
+
+        def stored():
+            status, r = ask(self.d, "store/query", {"sensors": ["0004A30B001C0530"],
+                                                     "metrics": ["temperature_3", "temperature_5"]})
+            self.assertEqual(status, 200)
+            self.assertEqual(sorted(x["value"] for x in r["readings"])[:2], [25.5, 27.2])
+            self.assertAlmostEqual(r["readings"][0]["lat"], 49.5938)
+        eventually(stored)
 
     def test_2_bad_input_is_counted_and_harmless(self):
         gw = self.gws[0]
