@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "script.h"
 #include "udp.h"
 #include "util.h"
 
@@ -316,4 +317,7 @@ const struct mst_host mst__host = {
     .udp_send = mst__udp_send,
     .udp_close = mst__udp_close,
     .udp_port = mst__udp_port,
+    .script_open = mst__script_open,
+    .script_call = mst__script_call,
+    .script_close = mst__script_close,
 };

@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "timer.h"
+#include "script.h"
 #include "udp.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ struct mst_instance *mst__instance_new(struct mst__daemon *d, const struct mst__
     mst__list_init(&inst->link);
     mst__list_init(&inst->timers);
     mst__list_init(&inst->udp_sockets);
+    mst__list_init(&inst->scripts);
     inst->d = d;
     inst->name = mst__xstrdup(ic->name);
     inst->module = ic->module;
@@ -147,6 +149,7 @@ static void instance_free(struct mst_instance *inst)
     inst->state = NULL;
     /* fini may have stopped timers or dropped subscriptions; catch the rest */
     mst__instance_stop(inst);
+    mst__script_close_all(&inst->scripts);
     mst__module_release(inst->module);
     mst__strmap_free(&inst->refusals_logged, NULL);
     cJSON_Delete(inst->config);

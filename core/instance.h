@@ -42,6 +42,7 @@ struct mst_instance {
     char *error;
     struct mst__list timers;
     struct mst__list udp_sockets;
+    struct mst__list scripts;
     int works;       /* queued work items not yet back on the loop */
     int destroying;  /* fini and free once works reaches 0 */
     struct mst__strmap refusals_logged;

@@ -26,6 +26,7 @@ enum lora_reject {
     REJ_REPLAY,        /* frame counter not above the last accepted one */
     REJ_DEVNONCE,      /* Join-request with a DevNonce used before */
     REJ_NO_DOWNLINK,   /* a downlink was due but the gateway never sent PULL_DATA */
+    REJ_DECODER,       /* the payload decoder failed, looped or ran out of memory */
     REJ_COUNT
 };
 
@@ -70,6 +71,13 @@ struct pending {
     struct rx_gateway gw[MAX_RX_GATEWAYS];
 };
 
+/* A Lua decoder, opened once and shared by the devices that name it. */
+struct decoder {
+    struct decoder *next;
+    char *name; /* "lua:decoders/air-quality.lua" */
+    mst_script *script; /* NULL if it could not be opened */
+};
+
 struct lora {
     mst_instance *inst;
     const struct mst_host *host;
@@ -88,6 +96,7 @@ struct lora {
     const char *rx2_datr;
     int64_t max_payload;
     unsigned logged; /* one bit per reject reason already logged */
+    struct decoder *decoders;
     char *readings;  /* a JSON array being filled for the next `reading` message */
     size_t readings_len, readings_cap, readings_count;
     mst_metric *rejected[REJ_COUNT];
@@ -95,6 +104,7 @@ struct lora {
 };
 
 /* uplink.c */
+extern const char *const lora_reject_names[REJ_COUNT];
 void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, const struct sockaddr *from);
 void lora_flush_pending(void *arg);
 void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)

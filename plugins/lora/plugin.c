@@ -23,7 +23,8 @@ static const struct mst_config_key device_keys[] = {
     {.key = "app_skey", .type = MST_CFG_STRING, .flags = MST_CFG_SECRET, .description = "ABP: AppSKey"},
     {.key = "relax_fcnt", .type = MST_CFG_BOOL, .description = "ABP device that restarts its counter at reboot"},
     {.key = "name", .type = MST_CFG_STRING, .description = "what the town calls it"},
-    {.key = "decoder", .type = MST_CFG_STRING, .choices = "none|cayenne", .description = "payload decoder"},
+    {.key = "decoder", .type = MST_CFG_STRING,
+     .description = "payload decoder: none, cayenne, or lua:<file> (TTN decodeUplink contract)"},
     {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
     {.key = "lon", .type = MST_CFG_NUMBER},
     {.key = "tags", .type = MST_CFG_OBJECT, .description = "free-form labels"},
@@ -201,13 +202,11 @@ static int import_config_devices(struct lora *l)
 
 static int metrics(struct lora *l)
 {
-    static const char *const reasons[REJ_COUNT] = {"datagram", "json", "rxpk", "crc", "frame", "unknown_device",
-                                                   "mic", "replay", "devnonce", "no_downlink"};
     const struct mst_host *h = l->host;
     int rc = 0;
     for (int i = 0; i < REJ_COUNT; i++) {
         char name[64];
-        snprintf(name, sizeof name, "rejected_total{reason=\"%s\"}", reasons[i]);
+        snprintf(name, sizeof name, "rejected_total{reason=\"%s\"}", lora_reject_names[i]);
         rc |= h->metric(l->inst, MST_METRIC_COUNTER, name, "input refused, per reason", &l->rejected[i]);
     }
     rc |= h->metric(l->inst, MST_METRIC_COUNTER, "uplinks_total", "uplinks accepted (once per frame)", &l->uplinks);
@@ -302,6 +301,18 @@ static void lora_stop(void *state)
     registry_flush(&l->reg);
 }
 
+static void free_decoders(struct lora *l)
+{
+    while (l->decoders) {
+        struct decoder *d = l->decoders;
+        l->decoders = d->next;
+        if (d->script)
+            l->host->script_close(d->script);
+        free(d->name);
+        free(d);
+    }
+}
+
 static void free_gateway(uint64_t key, void *v, void *arg)
 {
     (void)key, (void)arg;
@@ -312,6 +323,7 @@ static void lora_fini(void *state)
 {
     struct lora *l = state;
     lora_drop_all_pending(l);
+    free_decoders(l);
     if (l->db) {
         registry_close(&l->reg);
         sqlite3_close(l->db);

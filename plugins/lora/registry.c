@@ -262,8 +262,9 @@ int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, s
         return MST_EINVAL;
     }
     const char *decoder = str(j, "decoder") ? str(j, "decoder") : "none";
-    if (strcmp(decoder, "none") != 0 && strcmp(decoder, "cayenne") != 0) {
-        *why = "decoder: \"cayenne\" or \"none\"";
+    if (strcmp(decoder, "none") != 0 && strcmp(decoder, "cayenne") != 0 &&
+        (strncmp(decoder, "lua:", 4) != 0 || !decoder[4] || strstr(decoder, ".."))) {
+        *why = "decoder: \"cayenne\", \"none\" or \"lua:<file>\" (e.g. lua:decoders/air-quality.lua)";
         return MST_EINVAL;
     }
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(j, "lon");

@@ -12,8 +12,9 @@
 #include "gwmp.h"
 #include "lora.h"
 
-static const char *const reject_names[REJ_COUNT] = {
+const char *const lora_reject_names[REJ_COUNT] = {
     "datagram", "json", "rxpk", "crc", "frame", "unknown_device", "mic", "replay", "devnonce", "no_downlink",
+    "decoder",
 };
 
 void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
@@ -27,7 +28,7 @@ void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    l->host->log(l->inst, level, "refused (%s): %s%s", reject_names[why], msg,
+    l->host->log(l->inst, level, "refused (%s): %s%s", lora_reject_names[why], msg,
                  level == MST_LOG_WARN ? " (further ones are counted in /metrics)" : "");
 }
 
@@ -347,22 +348,6 @@ void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, co
 
 /* --- after the dedup window --------------------------------------------- */
 
-static void add_reading(struct lora *l, const struct pending *p, const char *time, const struct lpp_value *v)
-{
-    struct text t = {l->readings, l->readings_len, l->readings_cap};
-    /* Cayenne channels are separate probes: "temperature_3", as TTN names them */
-    put(&t, "%s{\"sensor\":\"%016" PRIX64 "\",\"metric\":\"%s_%u\"", l->readings_count ? "," : "[",
-        p->dev->dev_eui, v->metric, v->channel);
-    put(&t, ",\"value\":%.10g,\"unit\":", v->value);
-    put_json_string(&t, v->unit);
-    put(&t, ",\"time\":\"%s\",\"channel\":%u,\"source\":\"lora\"", time, v->channel);
-    if (p->dev->has_location)
-        put(&t, ",\"lat\":%.6f,\"lon\":%.6f", p->dev->lat, p->dev->lon);
-    put(&t, "}");
-    l->readings = t.p, l->readings_len = t.len, l->readings_cap = t.cap;
-    l->readings_count++;
-}
-
 static void publish_readings(struct lora *l)
 {
     if (!l->readings_count)
@@ -379,6 +364,115 @@ static void publish_readings(struct lora *l)
     l->readings_count = 0;
 }
 
+static struct decoder *decoder(struct lora *l, const char *name)
+{
+    struct decoder *d;
+    for (d = l->decoders; d; d = d->next)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    d = calloc(1, sizeof *d);
+    d->name = strdup(name);
+    if (l->host->script_open(l->inst, name + 4, &d->script) != 0)
+        d->script = NULL; /* logged by the host; every uplink for it counts as a decoder failure */
+    d->next = l->decoders;
+    l->decoders = d;
+    return d;
+}
+
+/* What a decoder made of the payload: readings, and the object for the
+ * uplink message ("decoded"), or an error. */
+struct decoded {
+    struct lpp_value values[64];
+    char names[64][48];
+    int n;
+    char *object;     /* JSON text for "decoded" */
+    char *error;
+};
+
+static void decode_cayenne(struct pending *p, struct decoded *out)
+{
+    const char *why = NULL;
+    out->n = lpp_decode(p->payload, p->payload_len, out->values, 64, &why);
+    if (out->n < 0) {
+        out->n = 0;
+        out->error = strdup(why);
+        return;
+    }
+    struct text t = {0};
+    put(&t, "{");
+    for (int i = 0; i < out->n; i++) {
+        snprintf(out->names[i], sizeof out->names[i], "%s_%u", out->values[i].metric, out->values[i].channel);
+        out->values[i].metric = out->names[i];
+        put(&t, "%s\"%s\":%.10g", i ? "," : "", out->names[i], out->values[i].value);
+    }
+    put(&t, "}");
+    out->object = t.p;
+}
+
+static void decode_lua(struct lora *l, struct pending *p, const char *time, struct decoded *out)
+{
+    struct decoder *d = decoder(l, p->dev->decoder);
+    if (!d->script) {
+        out->error = strdup("the decoder could not be loaded (see the log)");
+        return;
+    }
+    struct text in = {0};
+    put(&in, "{\"fPort\":%u,\"recvTime\":\"%s\",\"bytes\":[", p->fport, time);
+    for (size_t i = 0; i < p->payload_len; i++)
+        put(&in, "%s%u", i ? "," : "", p->payload[i]);
+    put(&in, "]}");
+    char *result = NULL;
+    int rc = l->host->script_call(d->script, "decodeUplink", in.p, in.len, &result);
+    free(in.p);
+    cJSON *r = cJSON_Parse(result ? result : "null");
+    l->host->free(result);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(r, "errors");
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(r, "units");
+    if (rc != 0 || !cJSON_IsObject(data) || (cJSON_IsArray(errors) && cJSON_GetArraySize(errors) > 0)) {
+        const cJSON *e = rc != 0 ? cJSON_GetObjectItemCaseSensitive(r, "error") : cJSON_GetArrayItem(errors, 0);
+        out->error = strdup(cJSON_IsString(e) ? e->valuestring : "the decoder returned no \"data\" object");
+        cJSON_Delete(r);
+        return;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, data)
+    {
+        if (out->n == 64 || !(cJSON_IsNumber(v) || cJSON_IsBool(v)))
+            continue;
+        struct lpp_value *x = &out->values[out->n];
+        snprintf(out->names[out->n], sizeof out->names[out->n], "%s", v->string);
+        x->metric = out->names[out->n];
+        x->value = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(units, v->string);
+        x->unit = cJSON_IsString(u) ? u->valuestring : "1";
+        x->channel = 0;
+        out->n++;
+    }
+    out->object = cJSON_PrintUnformatted(data);
+    /* the units point into r, which goes now */
+    for (int i = 0; i < out->n; i++)
+        out->values[i].unit = strcmp(out->values[i].unit, "1") ? strdup(out->values[i].unit) : "1";
+    cJSON_Delete(r);
+}
+
+static void add_reading(struct lora *l, const struct pending *p, const char *time, const struct lpp_value *v)
+{
+    struct text t = {l->readings, l->readings_len, l->readings_cap};
+    put(&t, "%s{\"sensor\":\"%016" PRIX64 "\",\"metric\":", l->readings_count ? "," : "[", p->dev->dev_eui);
+    put_json_string(&t, v->metric);
+    put(&t, ",\"value\":%.10g,\"unit\":", v->value);
+    put_json_string(&t, v->unit);
+    put(&t, ",\"time\":\"%s\",\"source\":\"lora\"", time);
+    if (v->channel)
+        put(&t, ",\"channel\":%u", v->channel);
+    if (p->dev->has_location)
+        put(&t, ",\"lat\":%.6f,\"lon\":%.6f", p->dev->lat, p->dev->lon);
+    put(&t, "}");
+    l->readings = t.p, l->readings_len = t.len, l->readings_cap = t.cap;
+    l->readings_count++;
+}
+
 static void finish(struct lora *l, struct pending *p)
 {
     struct device *d = p->dev;
@@ -387,12 +481,15 @@ static void finish(struct lora *l, struct pending *p)
                          d->dev_addr, p->fcnt, 0);
     char time[32];
     iso_time(p->received_at_ms, time);
-    struct lpp_value values[64];
-    int n = 0;
-    const char *why = NULL;
-    int decode = p->has_port && p->fport > 0 && d->decoder && strcmp(d->decoder, "cayenne") == 0;
-    if (decode && (n = lpp_decode(p->payload, p->payload_len, values, 64, &why)) < 0)
-        l->host->log(l->inst, MST_LOG_WARN, "device %016" PRIX64 ": %s", d->dev_eui, why);
+    struct decoded dec = {0};
+    int lua = d->decoder && strncmp(d->decoder, "lua:", 4) == 0;
+    int decode = p->has_port && p->fport > 0 && d->decoder && (lua || strcmp(d->decoder, "cayenne") == 0);
+    if (decode && lua)
+        decode_lua(l, p, time, &dec);
+    else if (decode)
+        decode_cayenne(p, &dec);
+    if (dec.error)
+        lora_reject(l, REJ_DECODER, "device %016" PRIX64 " (%s): %s", d->dev_eui, d->decoder, dec.error);
 
     struct text t = {0};
     char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
@@ -410,20 +507,22 @@ static void finish(struct lora *l, struct pending *p)
         put(&t, ",\"name\":");
         put_json_string(&t, d->name);
     }
-    if (decode && n >= 0) {
-        put(&t, ",\"decoded\":{");
-        for (int i = 0; i < n; i++)
-            put(&t, "%s\"%s_%u\":%.10g", i ? "," : "", values[i].metric, values[i].channel, values[i].value);
-        put(&t, "}");
-    } else if (decode) {
+    if (dec.object)
+        put(&t, ",\"decoded\":%s", dec.object);
+    if (dec.error) {
         put(&t, ",\"decode_error\":");
-        put_json_string(&t, why);
+        put_json_string(&t, dec.error);
     }
     put(&t, "}");
     l->host->publish(l->inst, "lora/uplink", t.p, t.len);
     free(t.p);
-    for (int i = 0; i < n; i++)
-        add_reading(l, p, time, &values[i]);
+    for (int i = 0; i < dec.n; i++) {
+        add_reading(l, p, time, &dec.values[i]);
+        if (lua && strcmp(dec.values[i].unit, "1") != 0)
+            free((char *)dec.values[i].unit);
+    }
+    free(dec.object);
+    free(dec.error);
     l->host->metric_add(l->uplinks, 1);
     l->host->metric_observe(l->latency, (double)(mono_ns() - p->received_ns) / 1e9);
     if (p->mtype == LW_CONFIRMED_UP)

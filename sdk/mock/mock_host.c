@@ -394,6 +394,15 @@ static int h_udp_send(mst_udp *u, const struct sockaddr *t, const void *d, size_
 static void h_udp_close(mst_udp *u) { (void)u; }
 static int h_udp_port(mst_udp *u) { (void)u; return -1; }
 
+static int h_script_open(mst_instance *i, const char *p, mst_script **o) { (void)i, (void)p, (void)o; return MST_ENOTSUP; }
+static int h_script_call(mst_script *s, const char *f, const char *j, size_t l, char **r)
+{
+    (void)s, (void)f, (void)j, (void)l;
+    *r = NULL;
+    return MST_ENOTSUP;
+}
+static void h_script_close(mst_script *s) { (void)s; }
+
 static const struct mst_host mock_host = {
     .abi_version = MST_PLUGIN_ABI, .struct_size = sizeof(struct mst_host),
     .instance_name = h_instance_name, .node_name = h_node_name, .state_dir = h_state_dir,
@@ -411,6 +420,7 @@ static const struct mst_host mock_host = {
     .metric_set = h_metric_set, .metric_observe = h_metric_observe,
     .http_query_param = h_http_query_param,
     .udp_bind = h_udp_bind, .udp_send = h_udp_send, .udp_close = h_udp_close, .udp_port = h_udp_port,
+    .script_open = h_script_open, .script_call = h_script_call, .script_close = h_script_close,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */

@@ -17,6 +17,10 @@ APP = "ec925802ae430ca77fd3dd73cb2cc588"
 APP_KEY = "98929b92c49edba9676d646d3b612456"
 ABP = {"dev_eui": "0004A30B001C0530", "dev_addr": "26011BDA", "nwk_skey": NWK, "app_skey": APP,
        "decoder": "cayenne", "name": "teploměr náměstí", "lat": 49.5938, "lon": 17.2509}
+LUA_DEV = {"dev_eui": "0004A30B001C0AAA", "dev_addr": "260B0AAA", "nwk_skey": NWK, "app_skey": APP,
+           "decoder": "lua:decoders/temperature-humidity.lua"}
+BAD_DEV = {"dev_eui": "0004A30B001C0BAD", "dev_addr": "260B0BAD", "nwk_skey": NWK, "app_skey": APP,
+           "decoder": "lua:" + os.path.join(TEST_LUA, "bad_decoders.lua")}
 OTAA = {"dev_eui": "0004A30B001C0999", "join_eui": "70B3D57ED0000001", "app_key": APP_KEY, "decoder": "cayenne"}
 
 
@@ -90,7 +94,8 @@ class Lora(unittest.TestCase):
         cls.udp = free_port()
         cfg = config(free_port(), [
             {"use": "lora", "config": {"listen": "127.0.0.1", "port": cls.udp, "dedup_ms": 150, "max_payload": 64,
-                                       "devices": [ABP, OTAA]}},
+                                       "devices": [ABP, OTAA, LUA_DEV, BAD_DEV]},
+             "lua": {"instructions": 100000, "memory_mb": 8}},
             {"use": os.path.join(TEST_LUA, "capture.lua"), "name": "capture"},
             {"use": "store", "config": {"commit_ms": 50}},
             {"use": os.path.join(TEST_LUA, "asker.lua")},
@@ -229,6 +234,37 @@ class Lora(unittest.TestCase):
         before = self.rejected("devnonce")
         gw.push([rxpk(join, tmst=20000000)])
         eventually(lambda: self.assertEqual(self.rejected("devnonce"), before + 1))
+
+    def test_8_lua_decoder(self):
+        # 21.50 °C, 40 %RH, battery 2 + 50 * 0.02 = 3.0 V
+        self.gws[0].push([rxpk(self.f.data(1, "086650" + "32", dev=LUA_DEV))])
+
+        def decoded():
+            ups = [u for u in self.messages("lora/uplink") if u["dev_eui"] == LUA_DEV["dev_eui"]]
+            self.assertEqual(len(ups), 1)
+            self.assertEqual(ups[0]["decoded"], {"temperature": 21.5, "humidity": 40, "battery": 3})
+            readings = [r for batch in self.messages("reading") for r in batch if r["sensor"] == LUA_DEV["dev_eui"]]
+            self.assertEqual(sorted((r["metric"], r["value"], r["unit"]) for r in readings),
+                             [("battery", 3, "V"), ("humidity", 40, "%RH"), ("temperature", 21.5, "Cel")])
+        eventually(decoded)
+
+    def test_9_bad_decoders_are_contained(self):
+        before = self.rejected("decoder")
+        for fcnt, port in ((1, 1), (2, 2), (3, 3), (4, 9)):
+            self.gws[1].push([rxpk(self.f.data(fcnt, "00", dev=BAD_DEV, fport=port))])
+
+        def contained():
+            ups = {u["fcnt"]: u for u in self.messages("lora/uplink") if u["dev_eui"] == BAD_DEV["dev_eui"]}
+            self.assertEqual(sorted(ups), [1, 2, 3, 4])
+            self.assertIn("instruction budget", ups[1]["decode_error"])
+            self.assertIn("the vendor's decoder threw", ups[2]["decode_error"])
+            self.assertIn("decode_error", ups[3])
+            self.assertEqual(ups[4]["decoded"], {"ok": 1})
+        eventually(contained, timeout=15)
+        self.assertEqual(self.rejected("decoder"), before + 3)
+        text = self.d.get("/metrics")[2].decode()
+        self.assertIn('mestys_lua_budget_exceeded_total{plugin="lora",instance="lora",kind="instructions"} 1', text)
+        self.assertIn('mestys_lua_budget_exceeded_total{plugin="lora",instance="lora",kind="memory"} 1', text)
 
     def test_6_device_api_never_returns_keys(self):
         status, _, body = self.d.request("POST", "/api/lora/devices", json.dumps(

@@ -33,6 +33,7 @@ typedef struct mst_http_request mst_http_request;
 typedef struct mst_ws_conn mst_ws_conn;
 typedef struct mst_metric mst_metric;
 typedef struct mst_udp mst_udp;
+typedef struct mst_script mst_script;
 
 enum mst_log_level {
     MST_LOG_ERROR = 0,
@@ -189,6 +190,20 @@ struct mst_host {
     void (*udp_close)(mst_udp *sock);
     /* The port a socket is bound to (useful after binding port 0). */
     int (*udp_port)(mst_udp *sock);
+
+    /* Lua scripts a C plugin runs for its users (payload decoders): each
+     * in its own sandbox with the instance's instruction budget per call
+     * and memory cap (node.lua / plugins[].lua).  `path` is absolute, or
+     * relative to the SDK's lua/ folder, or to the config file.  The
+     * script's top level runs once, at open. */
+    int (*script_open)(mst_instance *inst, const char *path, mst_script **out);
+    /* Calls the global `function` with the JSON value decoded to Lua, and
+     * gives back its result as JSON (free with host->free).  On error the
+     * result is {"error": "..."} and the return MST_ETIMEDOUT (budget),
+     * MST_ENOMEM (memory cap) or MST_EPLUGIN (the script failed). */
+    int (*script_call)(mst_script *script, const char *function, const char *json, size_t len,
+                       char **result);
+    void (*script_close)(mst_script *script);
 
     void *reserved[16];
 };

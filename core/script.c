@@ -1,0 +1,135 @@
+#include "script.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "lua_vm.h"
+#include "metrics.h"
+#include "util.h"
+
+struct mst_script {
+    struct mst__list link;
+    struct mst__lua_vm vm;
+    char *what;
+};
+
+static char *resolve(struct mst_instance *inst, const char *path)
+{
+    if (path[0] == '/')
+        return mst__xstrdup(path);
+    const char *dirs[] = {inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i])
+            continue;
+        char *p = mst__path_join(dirs[i], path);
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+static void budget_metric(struct mst_instance *inst, const char *kind, struct mst_metric **out)
+{
+    char *labels = mst__xasprintf("plugin=\"%s\",instance=\"%s\",kind=\"%s\"", inst->plugin->name, inst->name, kind);
+    mst__metrics_get(&inst->d->metrics, MST_METRIC_COUNTER, "mestys_lua_budget_exceeded_total",
+                     "Lua calls stopped for running past their instruction budget or memory cap", labels, out);
+    free(labels);
+}
+
+int mst__script_open(struct mst_instance *inst, const char *path, mst_script **out)
+{
+    if (!path || strstr(path, ".."))
+        return MST_EINVAL;
+    char *file = resolve(inst, path);
+    if (!file) {
+        mst__log(MST_LOG_ERROR, inst->source, "script %s: not found in the lua/ folder or next to the config", path);
+        return MST_ENOENT;
+    }
+    struct mst_script *s = mst__xcalloc(1, sizeof *s);
+    size_t limit = (size_t)(inst->lua_memory_mb > 0 ? inst->lua_memory_mb : 16) << 20;
+    int64_t budget = inst->lua_instructions > 0 ? inst->lua_instructions : 1000000;
+    char *dir = mst__dirname(file);
+    int rc = mst__lua_vm_open(&s->vm, limit, budget, dir, inst->d->loader.lua_dir);
+    free(dir);
+    if (rc != 0) {
+        free(s);
+        free(file);
+        return rc;
+    }
+    s->vm.source = inst->source;
+    s->what = mst__xasprintf("script %s", path);
+    budget_metric(inst, "instructions", &s->vm.instr_hits);
+    budget_metric(inst, "memory", &s->vm.mem_hits);
+    s->vm.errors = inst->errors;
+    rc = mst__lua_vm_loadfile(&s->vm, file);
+    if (rc == 0)
+        rc = mst__lua_vm_call(&s->vm, 0, 0, s->what);
+    else
+        mst__log(MST_LOG_ERROR, inst->source, "%s", lua_tostring(s->vm.L, -1));
+    free(file);
+    if (rc != 0) {
+        mst__script_close(s);
+        return rc == MST_EPLUGIN || rc == MST_ETIMEDOUT || rc == MST_ENOMEM ? MST_EPLUGIN : rc;
+    }
+    mst__list_init(&s->link);
+    mst__list_push(&inst->scripts, &s->link);
+    *out = s;
+    return 0;
+}
+
+static char *error_json(const char *msg)
+{
+    struct mst__buf b = {0};
+    mst__buf_puts(&b, "{\"error\":");
+    mst__buf_json_string(&b, msg ? msg : "error");
+    mst__buf_puts(&b, "}");
+    return b.data;
+}
+
+int mst__script_call(mst_script *s, const char *function, const char *json, size_t len, char **result)
+{
+    lua_State *L = s->vm.L;
+    *result = NULL;
+    if (lua_getglobal(L, function) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        *result = error_json("the script has no such function");
+        return MST_ENOENT;
+    }
+    mst__lua_push_json(L, json, len);
+    int rc = mst__lua_vm_call(&s->vm, 1, 1, s->what);
+    if (rc != 0) {
+        *result = error_json(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return rc;
+    }
+    *result = mst__lua_to_json(L, -1, 0);
+    if (!*result) {
+        *result = error_json(lua_tostring(L, -1));
+        lua_pop(L, 2);
+        return MST_EPLUGIN;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+void mst__script_close(mst_script *s)
+{
+    if (!s)
+        return;
+    if (s->link.next)
+        mst__list_remove(&s->link);
+    mst__lua_vm_close(&s->vm);
+    free(s->what);
+    free(s);
+}
+
+void mst__script_close_all(struct mst__list *owner_scripts)
+{
+    struct mst__list *pos, *tmp;
+    mst__list_foreach_safe(pos, tmp, owner_scripts)
+        mst__script_close(mst__container_of(pos, struct mst_script, link));
+}
