@@ -25,6 +25,8 @@
 #define MESTYS_TEMPLATE_DIR "/usr/local/share/mestys/template"
 #endif
 
+int mst__cli_simulate(int argc, char **argv);
+
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage:\n"
@@ -32,6 +34,9 @@ static int usage(FILE *f, int rc)
                "  mestys plugins [DIR...]   describe the plugins in DIR (default: the search path)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
                "  mestys config-keys        every key of the core config sections\n"
+               "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
+               "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
+               "                       [--devices-json FILE]   gateways sending real uplinks\n"
                "  mestys version\n");
     return rc;
 }
@@ -252,6 +257,8 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(cmd, "new-plugin") == 0 && argc == 3)
         return cmd_new_plugin(argv[2]);
+    if (strcmp(cmd, "simulate") == 0 && argc >= 3 && strcmp(argv[2], "lora") == 0)
+        return mst__cli_simulate(argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;

@@ -52,8 +52,8 @@ void lora_send_ack(struct lora *l, struct pending *p)
 {
     struct device *d = p->dev;
     uint8_t phy[32];
-    int n = lw_data_down(l->crypto, d->nwk_skey, d->app_skey, 0, d->dev_addr, d->fcnt_down, 1, -1, NULL, 0, phy,
-                         sizeof phy);
+    int n = lw_data_frame(l->crypto, d->nwk_skey, d->app_skey, LW_UNCONFIRMED_DOWN, d->dev_addr, d->fcnt_down, 0x20,
+                          -1, NULL, 0, phy, sizeof phy);
     if (n < 0)
         return;
     d->fcnt_down++;

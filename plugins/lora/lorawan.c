@@ -222,27 +222,28 @@ int lw_join_accept(struct lw_crypto *c, const uint8_t app_key[16], uint32_t app_
     return aes_ecb(c, app_key, 0, m + 1, out + 1, len - 1) == 0 ? (int)len : -1;
 }
 
-int lw_data_down(struct lw_crypto *c, const uint8_t nwk_skey[16], const uint8_t app_skey[16], int confirmed,
-                 uint32_t dev_addr, uint32_t fcnt, int ack, int fport, const uint8_t *payload, size_t len,
-                 uint8_t *out, size_t out_len)
+int lw_data_frame(struct lw_crypto *c, const uint8_t nwk_skey[16], const uint8_t app_skey[16], enum lw_mtype mtype,
+                  uint32_t dev_addr, uint32_t fcnt, uint8_t fctrl, int fport, const uint8_t *payload, size_t len,
+                  uint8_t *out, size_t out_len)
 {
     size_t total = 1 + 7 + (fport >= 0 ? 1 + len : 0) + 4;
-    if (total > out_len || len > 222)
+    int dir = mtype == LW_UNCONFIRMED_DOWN || mtype == LW_CONFIRMED_DOWN;
+    if (total > out_len || len > 242 || (fctrl & 0x0f))
         return -1;
-    out[0] = (uint8_t)((confirmed ? LW_CONFIRMED_DOWN : LW_UNCONFIRMED_DOWN) << 5);
+    out[0] = (uint8_t)(mtype << 5);
     put_le32(out + 1, dev_addr);
-    out[5] = ack ? 0x20 : 0x00;
+    out[5] = fctrl;
     out[6] = (uint8_t)fcnt, out[7] = (uint8_t)(fcnt >> 8);
     size_t pos = 8;
     if (fport >= 0) {
         out[pos++] = (uint8_t)fport;
         memcpy(out + pos, payload, len);
-        if (lw_crypt_payload(c, fport == 0 ? nwk_skey : app_skey, out + pos, len, dev_addr, fcnt, 1) != 0)
+        if (lw_crypt_payload(c, fport == 0 ? nwk_skey : app_skey, out + pos, len, dev_addr, fcnt, dir) != 0)
             return -1;
         pos += len;
     }
     uint32_t mic;
-    if (lw_data_mic(c, nwk_skey, out, pos, dev_addr, fcnt, 1, &mic) != 0)
+    if (lw_data_mic(c, nwk_skey, out, pos, dev_addr, fcnt, dir, &mic) != 0)
         return -1;
     put_le32(out + pos, mic);
     return (int)(pos + 4);

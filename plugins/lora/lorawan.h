@@ -69,11 +69,12 @@ int lw_derive_keys(struct lw_crypto *c, const uint8_t app_key[16], uint32_t app_
 int lw_join_accept(struct lw_crypto *c, const uint8_t app_key[16], uint32_t app_nonce, uint32_t net_id,
                    uint32_t dev_addr, uint8_t dl_settings, uint8_t rx_delay, const uint8_t *cflist,
                    uint8_t *out, size_t out_len);
-/* Builds a data down frame (ACK and/or FRMPayload) into out; returns its
- * length or -1. */
-int lw_data_down(struct lw_crypto *c, const uint8_t nwk_skey[16], const uint8_t app_skey[16], int confirmed,
-                 uint32_t dev_addr, uint32_t fcnt, int ack, int fport, const uint8_t *payload, size_t len,
-                 uint8_t *out, size_t out_len);
+/* Builds a data frame of any direction (from mtype) into out: FCtrl as
+ * given (e.g. 0x20 for ACK), FPort -1 for none, payload encrypted and the
+ * MIC computed with the full counter.  Returns its length or -1. */
+int lw_data_frame(struct lw_crypto *c, const uint8_t nwk_skey[16], const uint8_t app_skey[16], enum lw_mtype mtype,
+                  uint32_t dev_addr, uint32_t fcnt, uint8_t fctrl, int fport, const uint8_t *payload, size_t len,
+                  uint8_t *out, size_t out_len);
 
 /* The 32-bit counter the 16 bits on the air most likely stand for, given
  * the last one accepted (LoRaWAN 1.0: the next one, within MAX_FCNT_GAP). */

@@ -148,7 +148,7 @@ static void downlink_ack_verifies(void **state)
     uint8_t nwk[16], app[16], out[64];
     unhex("44024241ed4ce9a68c6a8bc055233fd3", nwk);
     unhex("ec925802ae430ca77fd3dd73cb2cc588", app);
-    int n = lw_data_down(c, nwk, app, 0, 0x26011bda, 7, 1, -1, NULL, 0, out, sizeof out);
+    int n = lw_data_frame(c, nwk, app, LW_UNCONFIRMED_DOWN, 0x26011bda, 7, 0x20, -1, NULL, 0, out, sizeof out);
     assert_int_equal(n, 12);
     struct lw_frame f;
     const char *why;
@@ -158,6 +158,19 @@ static void downlink_ack_verifies(void **state)
     uint32_t mic;
     lw_data_mic(c, nwk, out, (size_t)n - 4, 0x26011bda, 7, 1, &mic);
     assert_int_equal(mic, f.mic);
+}
+
+static void uplink_builder_matches_the_vector(void **state)
+{
+    (void)state;
+    uint8_t nwk[16], app[16], want[32], out[64];
+    unhex("44024241ed4ce9a68c6a8bc055233fd3", nwk);
+    unhex("ec925802ae430ca77fd3dd73cb2cc588", app);
+    size_t len = unhex("40F17DBE4900020001954378762B11FF0D", want);
+    int n = lw_data_frame(c, nwk, app, LW_UNCONFIRMED_UP, 0x49BE7DF1, 2, 0, 1, (const uint8_t *)"test", 4, out,
+                          sizeof out);
+    assert_int_equal(n, (int)len);
+    assert_memory_equal(out, want, len);
 }
 
 static void malformed_frames(void **state)
@@ -214,6 +227,7 @@ int main(void)
         cmocka_unit_test(otaa_session_keys),
         cmocka_unit_test(join_accept_round_trip),
         cmocka_unit_test(downlink_ack_verifies),
+        cmocka_unit_test(uplink_builder_matches_the_vector),
         cmocka_unit_test(malformed_frames),
         cmocka_unit_test(cayenne_lpp),
     };
