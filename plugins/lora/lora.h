@@ -60,6 +60,7 @@ struct pending {
     uint64_t deadline_ms;
     struct device *dev;
     uint32_t fcnt;
+    uint32_t mic; /* a copy with the same MIC is the same frame: no CMAC for it */
     enum lw_mtype mtype;
     int has_port;
     uint8_t fport;
@@ -99,6 +100,8 @@ struct lora {
     struct decoder *decoders;
     char *readings;  /* a JSON array being filled for the next `reading` message */
     size_t readings_len, readings_cap, readings_count;
+    char *uplinks_out; /* likewise for `lora/uplink` */
+    size_t uplinks_len, uplinks_cap, uplinks_count;
     mst_metric *rejected[REJ_COUNT];
     mst_metric *uplinks, *duplicates, *joins, *readings_metric, *downlinks, *latency;
 };

@@ -186,6 +186,19 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
         lora_reject(l, REJ_UNKNOWN_DEVICE, "no device has DevAddr %08" PRIX32, f.dev_addr);
         return;
     }
+    /* A copy from another gateway, within the window: same device, same
+     * counter, same MIC.  Checked before any CMAC, which it makes needless. */
+    for (struct device *d = dev; d; d = d->next_same_addr) {
+        if (d->fcnt_up < 0)
+            continue;
+        uint32_t full = lw_fcnt_full((uint32_t)d->fcnt_up, f.fcnt16);
+        struct pending *p = u64map_get(&l->pending_by_key, dedup_key(d, full));
+        if (p && p->dev == d && p->fcnt == full && p->mic == f.mic) {
+            add_gateway(p, gw_eui, r);
+            l->host->metric_add(l->duplicates, 1);
+            return;
+        }
+    }
     struct device *match = NULL;
     uint32_t fcnt = 0;
     int reset = 0;
@@ -221,6 +234,7 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     p->key = key;
     p->dev = match;
     p->fcnt = fcnt;
+    p->mic = f.mic;
     p->mtype = f.mtype;
     p->has_port = f.has_port;
     p->fport = f.fport;
@@ -348,20 +362,29 @@ void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, co
 
 /* --- after the dedup window --------------------------------------------- */
 
+/* Publishes a filled JSON array (high-rate topics go out in batches). */
+static void publish_batch(struct lora *l, const char *topic, char **buf, size_t *len, size_t *cap, size_t *count,
+                          mst_metric *counter)
+{
+    if (!*count)
+        return;
+    struct text t = {*buf, *len, *cap};
+    put(&t, "]");
+    int rc = l->host->publish(l->inst, topic, t.p, t.len);
+    if (rc == 0)
+        l->host->metric_add(counter, (double)*count);
+    else
+        l->host->log(l->inst, MST_LOG_WARN, "%zu %s records not published: %s", *count, topic, mst_strerror(rc));
+    *buf = t.p, *cap = t.cap;
+    *len = 0;
+    *count = 0;
+}
+
 static void publish_readings(struct lora *l)
 {
-    if (!l->readings_count)
-        return;
-    struct text t = {l->readings, l->readings_len, l->readings_cap};
-    put(&t, "]");
-    int rc = l->host->publish(l->inst, "reading", t.p, t.len);
-    if (rc == 0)
-        l->host->metric_add(l->readings_metric, (double)l->readings_count);
-    else
-        l->host->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", l->readings_count, mst_strerror(rc));
-    l->readings = t.p, l->readings_cap = t.cap;
-    l->readings_len = 0;
-    l->readings_count = 0;
+    publish_batch(l, "lora/uplink", &l->uplinks_out, &l->uplinks_len, &l->uplinks_cap, &l->uplinks_count, NULL);
+    publish_batch(l, "reading", &l->readings, &l->readings_len, &l->readings_cap, &l->readings_count,
+                  l->readings_metric);
 }
 
 static struct decoder *decoder(struct lora *l, const char *name)
@@ -491,10 +514,10 @@ static void finish(struct lora *l, struct pending *p)
     if (dec.error)
         lora_reject(l, REJ_DECODER, "device %016" PRIX64 " (%s): %s", d->dev_eui, d->decoder, dec.error);
 
-    struct text t = {0};
+    struct text t = {l->uplinks_out, l->uplinks_len, l->uplinks_cap};
     char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
-    put(&t, "{\"dev_eui\":\"%016" PRIX64 "\",\"dev_addr\":\"%08" PRIX32 "\",\"fcnt\":%u,\"confirmed\":%s,",
-        d->dev_eui, d->dev_addr, p->fcnt, p->mtype == LW_CONFIRMED_UP ? "true" : "false");
+    put(&t, "%s{\"dev_eui\":\"%016" PRIX64 "\",\"dev_addr\":\"%08" PRIX32 "\",\"fcnt\":%u,\"confirmed\":%s,",
+        l->uplinks_count ? "," : "[", d->dev_eui, d->dev_addr, p->fcnt, p->mtype == LW_CONFIRMED_UP ? "true" : "false");
     if (p->has_port)
         put(&t, "\"fport\":%u,", p->fport);
     put(&t, "\"payload\":\"%s\",\"time\":\"%s\",\"gateways\":[", b64 ? b64 : "", time);
@@ -514,8 +537,8 @@ static void finish(struct lora *l, struct pending *p)
         put_json_string(&t, dec.error);
     }
     put(&t, "}");
-    l->host->publish(l->inst, "lora/uplink", t.p, t.len);
-    free(t.p);
+    l->uplinks_out = t.p, l->uplinks_len = t.len, l->uplinks_cap = t.cap;
+    l->uplinks_count++;
     for (int i = 0; i < dec.n; i++) {
         add_reading(l, p, time, &dec.values[i]);
         if (lua && strcmp(dec.values[i].unit, "1") != 0)
@@ -541,7 +564,7 @@ void lora_flush_pending(void *arg)
         u64map_del(&l->pending_by_key, p->key);
         finish(l, p);
         free(p);
-        if (l->readings_count >= 500)
+        if (l->readings_count >= 500 || l->uplinks_count >= 200)
             publish_readings(l);
     }
     publish_readings(l);
@@ -559,4 +582,7 @@ void lora_drop_all_pending(struct lora *l)
     free(l->readings);
     l->readings = NULL;
     l->readings_len = l->readings_cap = l->readings_count = 0;
+    free(l->uplinks_out);
+    l->uplinks_out = NULL;
+    l->uplinks_len = l->uplinks_cap = l->uplinks_count = 0;
 }

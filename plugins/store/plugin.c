@@ -296,6 +296,7 @@ static void store_fini(void *state)
         free(s->commit_error);
     }
     store_queries_free(s);
+    store_writer_close(s);
     batch_free(&s->filling);
     batch_free(&s->committing);
     sqlite3_close(s->reader);

@@ -35,6 +35,7 @@ struct store {
     mst_instance *inst;
     const struct mst_host *host;
     sqlite3 *writer, *reader;
+    sqlite3_stmt *find_id[2], *add_id[2]; /* writer.c: sensor, metric */
     struct batch filling;   /* the loop appends here */
     struct batch committing;/* a worker writes this one */
     int commit_busy;
@@ -50,6 +51,7 @@ struct store {
 
 /* writer.c */
 int store_writer_open(struct store *s, char **err);
+void store_writer_close(struct store *s);
 /* The work and after-work halves of a commit of s->committing. */
 void store_commit_work(void *arg);
 void store_apply_retention(struct store *s, int64_t now_ms);

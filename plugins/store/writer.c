@@ -38,29 +38,43 @@ static int by_key(const void *a, const void *b)
     return c;
 }
 
-static int64_t id_of(sqlite3 *db, const char *table, const char *name, const char *unit)
+enum { SENSOR, METRIC };
+
+/* The id of a sensor or metric name, added if new; statements kept across
+ * commits, since a batch meets thousands of names. */
+static int64_t id_of(struct store *s, int which, const char *name, const char *unit)
 {
-    char sql[160];
-    sqlite3_stmt *st;
+    static const char *const find[2] = {"SELECT id FROM sensor WHERE name = ?1", "SELECT id FROM metric WHERE name = ?1"};
+    static const char *const add[2] = {"INSERT INTO sensor (name) VALUES (?1)",
+                                       "INSERT INTO metric (name, unit) VALUES (?1, ?2)"};
+    if (!s->find_id[which] && (sqlite3_prepare_v2(s->writer, find[which], -1, &s->find_id[which], NULL) != SQLITE_OK ||
+                               sqlite3_prepare_v2(s->writer, add[which], -1, &s->add_id[which], NULL) != SQLITE_OK))
+        return -1;
+    sqlite3_stmt *st = s->find_id[which];
     int64_t id = -1;
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE name = ?1", table);
-    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (id >= 0)
         return id;
-    snprintf(sql, sizeof sql, strcmp(table, "metric") == 0 ? "INSERT INTO metric (name, unit) VALUES (?1, ?2)"
-                                                           : "INSERT INTO sensor (name) VALUES (?1)");
-    sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    st = s->add_id[which];
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (unit)
+    if (which == METRIC)
         sqlite3_bind_text(st, 2, unit, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_DONE)
-        id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(st);
+        id = sqlite3_last_insert_rowid(s->writer);
+    sqlite3_reset(st);
     return id;
+}
+
+void store_writer_close(struct store *s)
+{
+    for (int i = 0; i < 2; i++) {
+        sqlite3_finalize(s->find_id[i]);
+        sqlite3_finalize(s->add_id[i]);
+        s->find_id[i] = s->add_id[i] = NULL;
+    }
 }
 
 /* The insert statement of a day's partition, creating the table if new. */
@@ -116,8 +130,9 @@ static void flush_hour(sqlite3_stmt *st, const struct hour_acc *h)
     sqlite3_reset(st);
 }
 
-static int write_batch(sqlite3 *db, struct batch *b)
+static int write_batch(struct store *s, struct batch *b)
 {
+    sqlite3 *db = s->writer;
     /* sorted by key, the B-tree inserts land next to each other */
     qsort(b->v, b->len, sizeof *b->v, by_key);
     struct day_stmt days[4] = {{0}};
@@ -140,7 +155,7 @@ static int write_batch(sqlite3 *db, struct batch *b)
         int new_sensor = i == 0 || strcmp(r->sensor, b->v[i - 1].sensor) != 0;
         int new_metric = new_sensor || strcmp(r->metric, b->v[i - 1].metric) != 0;
         if (new_sensor) {
-            sensor_id = id_of(db, "sensor", r->sensor, NULL);
+            sensor_id = id_of(s, SENSOR, r->sensor, NULL);
             if (r->has_location) {
                 sqlite3_bind_int64(where, 1, sensor_id);
                 sqlite3_bind_double(where, 2, r->lat);
@@ -150,7 +165,7 @@ static int write_batch(sqlite3 *db, struct batch *b)
             }
         }
         if (new_metric)
-            metric_id = id_of(db, "metric", r->metric, r->unit);
+            metric_id = id_of(s, METRIC, r->metric, r->unit);
         if (sensor_id < 0 || metric_id < 0) {
             rc = -1;
             break;
@@ -226,7 +241,7 @@ void store_apply_retention(struct store *s, int64_t now_ms)
 void store_commit_work(void *arg)
 {
     struct store *s = arg;
-    if (write_batch(s->writer, &s->committing) != 0)
+    if (write_batch(s, &s->committing) != 0)
         s->commit_error = strdup(sqlite3_errmsg(s->writer));
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -110,9 +110,10 @@ class Lora(unittest.TestCase):
         cls.d.stop()
 
     def messages(self, topic):
+        """Every record published on topic; batches (JSON arrays) flattened."""
         status, msgs = self.d.json("/api/capture/messages?topic=" + topic)
         self.assertEqual(status, 200)
-        return msgs
+        return [r for m in msgs for r in (m if isinstance(m, list) else [m])]
 
     def metric(self, name):
         text = self.d.get("/metrics")[2].decode()
@@ -142,7 +143,7 @@ class Lora(unittest.TestCase):
         self.assertEqual(sorted(g["gateway"] for g in up["gateways"]), [g.eui for g in self.gws])
         self.assertEqual(up["decoded"], {"temperature_3": 27.2, "temperature_5": 25.5})
         self.assertEqual(up["name"], "teploměr náměstí")
-        readings = [r for batch in self.messages("reading") for r in batch]
+        readings = self.messages("reading")
         self.assertEqual([(r["sensor"], r["metric"], r["value"], r["unit"], r["channel"]) for r in readings[:2]],
                          [("0004A30B001C0530", "temperature_3", 27.2, "Cel", 3),
                           ("0004A30B001C0530", "temperature_5", 25.5, "Cel", 5)])
@@ -243,7 +244,7 @@ class Lora(unittest.TestCase):
             ups = [u for u in self.messages("lora/uplink") if u["dev_eui"] == LUA_DEV["dev_eui"]]
             self.assertEqual(len(ups), 1)
             self.assertEqual(ups[0]["decoded"], {"temperature": 21.5, "humidity": 40, "battery": 3})
-            readings = [r for batch in self.messages("reading") for r in batch if r["sensor"] == LUA_DEV["dev_eui"]]
+            readings = [r for r in self.messages("reading") if r["sensor"] == LUA_DEV["dev_eui"]]
             self.assertEqual(sorted((r["metric"], r["value"], r["unit"]) for r in readings),
                              [("battery", 3, "V"), ("humidity", 40, "%RH"), ("temperature", 21.5, "Cel")])
         eventually(decoded)
