@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "lora.h"
 
 static const struct mst_config_key device_keys[] = {
@@ -108,17 +109,18 @@ static void api_devices(void *arg, mst_http_request *req)
         }
         return;
     }
-    /* POST: one device object or an array of them; all or nothing */
+    /* POST: one device object, an array of them, or CSV; all or nothing */
     size_t len;
     const char *body = l->host->http_body(req, &len);
-    cJSON *j = cJSON_ParseWithLength(body, len);
+    const char *ctype = l->host->http_header(req, "content-type");
+    const char *why = NULL;
+    cJSON *j = ctype && strstr(ctype, "text/csv") ? csv_devices(body, len, &why) : cJSON_ParseWithLength(body, len);
     if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
         cJSON_Delete(j);
-        respond_error(l, req, 400, "send a JSON device object, or an array of them");
+        respond_error(l, req, 400, why ? why : "send a JSON device object, an array of them, or text/csv with a header row");
         return;
     }
     cJSON *list = cJSON_IsArray(j) ? j : NULL, *one;
-    const char *why = NULL;
     int count = 0;
     sqlite3_exec(l->db, "SAVEPOINT import", NULL, NULL, NULL);
     if (list) {

@@ -283,6 +283,17 @@ class Lora(unittest.TestCase):
         status, _, body = self.d.request("POST", "/api/lora/devices", b'[{"dev_eui": "12"}]', token=OPERATOR)
         self.assertEqual(status, 400)
         self.assertIn("dev_eui", json.loads(body)["error"])
+        csv = ("\ufeffdev_eui,dev_addr,nwk_skey,app_skey,decoder,name,lat,lon\r\n"
+               "0004A30B001C0778,260B0002,%s,%s,cayenne,\"Náměstí, u \"\"kašny\"\"\",49.5,17.2\r\n"
+               "0004A30B001C0779,260B0003,%s,%s,none,,,\r\n" % ("33" * 16, "44" * 16, "55" * 16, "66" * 16))
+        status, _, body = self.d.request("POST", "/api/lora/devices", csv.encode(), token=OPERATOR,
+                                         headers={"Content-Type": "text/csv"})
+        self.assertEqual((status, json.loads(body)), (201, {"stored": 2}))
+        status, dev = self.d.json("/api/lora/devices/0004A30B001C0778", token=OPERATOR)
+        self.assertEqual((dev["name"], dev["lat"], dev["decoder"]), ('Náměstí, u "kašny"', 49.5, "cayenne"))
+        status, _, body = self.d.request("POST", "/api/lora/devices", b'dev_eui,dev_addr\n"0004A30B001C0780,26', token=OPERATOR,
+                                         headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 400)
         status, _, _ = self.d.request("DELETE", "/api/lora/devices/0004A30B001C0777", token=OPERATOR)
         self.assertEqual(status, 204)
         status, _ = self.d.json("/api/lora/devices/0004A30B001C0777", token=OPERATOR)
