@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double bucket_bounds[MST__HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                            0.025,  0.05,  0.1,    0.25,  1,
-                                                            5};
+static const double bucket_bounds[MST__HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,    0.25,  0.5,    1,     2.5,  5};
 
 void mst__metrics_init(struct mst__metrics *r)
 {

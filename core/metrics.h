@@ -10,7 +10,7 @@
 #include "strmap.h"
 #include "util.h"
 
-#define MST__HIST_BUCKETS 12
+#define MST__HIST_BUCKETS 14
 
 struct mst_metric {
     struct mst__list link; /* in its family */

@@ -18,8 +18,8 @@ static const struct mst_config_key config[] = {
      .description = "the database, in the instance's state directory"},
     {.key = "commit_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1000", .min = 10,
      .max = 60000, .description = "commit interval: at most this much is lost on a crash"},
-    {.key = "max_pending", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "2000000",
-     .min = 1000, .max = 100000000, .description = "readings held in memory before new ones are dropped (counted)"},
+    {.key = "max_pending_mb", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "256",
+     .min = 1, .max = 65536, .description = "MiB of readings held in memory before new ones are dropped (counted)"},
     {.key = "retention_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "90", .min = 1,
      .max = 36500, .description = "raw readings older than this are dropped, a day at a time"},
     {.key = "hourly_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "3650", .min = 1,
@@ -92,15 +92,17 @@ static void batch_clear(struct batch *b)
         free(b->v[i].metric);
         free(b->v[i].unit);
     }
-    b->len = 0;
+    for (size_t i = 0; i < b->n_msgs; i++)
+        free(b->msgs[i].body);
+    b->len = b->n_msgs = b->bytes = b->refused = 0;
 }
 
 static void batch_free(struct batch *b)
 {
     batch_clear(b);
     free(b->v);
-    b->v = NULL;
-    b->cap = 0;
+    free(b->msgs);
+    memset(b, 0, sizeof *b);
 }
 
 static uint64_t mono_ns(void)
@@ -110,79 +112,28 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int add_reading(struct store *s, const cJSON *o, const char **why)
-{
-    const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(o, "sensor");
-    const cJSON *metric = cJSON_GetObjectItemCaseSensitive(o, "metric");
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
-    const cJSON *time = cJSON_GetObjectItemCaseSensitive(o, "time");
-    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(o, "unit");
-    if (!cJSON_IsString(sensor) || !*sensor->valuestring || !cJSON_IsString(metric) || !*metric->valuestring ||
-        !cJSON_IsNumber(value)) {
-        *why = "a reading needs \"sensor\", \"metric\" (strings) and \"value\" (a number)";
-        return -1;
-    }
-    int ok = 1;
-    int64_t t = cJSON_IsNumber(time) ? (int64_t)time->valuedouble
-                                     : store_parse_time(cJSON_IsString(time) ? time->valuestring : NULL, &ok);
-    if (!ok) {
-        *why = "\"time\" must be ISO 8601 with a zone (2026-11-22T10:00:00Z) or Unix milliseconds";
-        return -1;
-    }
-    if ((int64_t)s->filling.len + (int64_t)s->committing.len >= s->max_pending) {
-        *why = NULL;
-        return -2;
-    }
-    if (s->filling.len == s->filling.cap) {
-        s->filling.cap = s->filling.cap ? s->filling.cap * 2 : 4096;
-        s->filling.v = realloc(s->filling.v, s->filling.cap * sizeof *s->filling.v);
-    }
-    if (!s->filling.len)
-        s->filling.oldest_ns = mono_ns();
-    struct reading *r = &s->filling.v[s->filling.len++];
-    r->sensor = strdup(sensor->valuestring);
-    r->metric = strdup(metric->valuestring);
-    r->unit = cJSON_IsString(unit) ? strdup(unit->valuestring) : NULL;
-    r->time_ms = t;
-    r->value = value->valuedouble;
-    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
-    r->has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
-    r->lat = r->has_location ? lat->valuedouble : 0;
-    r->lon = r->has_location ? lon->valuedouble : 0;
-    return 0;
-}
-
+/* The loop only keeps the bytes; the worker parses them at commit time. */
 static void on_reading(void *arg, const char *topic, const char *body, size_t len)
 {
     struct store *s = arg;
-    cJSON *root = cJSON_ParseWithLength(body, len), *o;
-    const char *why = "not JSON";
-    int bad = 0, dropped = 0;
-    if (cJSON_IsArray(root)) {
-        cJSON_ArrayForEach(o, root)
-        {
-            int rc = add_reading(s, o, &why);
-            bad += rc == -1;
-            dropped += rc == -2;
-        }
-    } else if (cJSON_IsObject(root)) {
-        int rc = add_reading(s, root, &why);
-        bad += rc == -1;
-        dropped += rc == -2;
-    } else {
-        bad = 1;
+    struct batch *b = &s->filling;
+    if ((int64_t)(b->bytes + s->committing.bytes + len) > s->max_pending_bytes) {
+        s->host->metric_add(s->dropped, 1);
+        s->host->log(s->inst, MST_LOG_WARN, "a %s message dropped: %zu bytes wait for the disk (max_pending_mb)",
+                     topic, b->bytes + s->committing.bytes);
+        return;
     }
-    cJSON_Delete(root);
-    if (bad) {
-        s->host->metric_add(s->bad, bad);
-        s->host->log(s->inst, MST_LOG_DEBUG, "%d reading(s) on %s refused: %s", bad, topic, why ? why : "");
+    if (b->n_msgs == b->cap_msgs) {
+        b->cap_msgs = b->cap_msgs ? b->cap_msgs * 2 : 256;
+        b->msgs = realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
     }
-    if (dropped) {
-        s->host->metric_add(s->dropped, dropped);
-        s->host->log(s->inst, MST_LOG_WARN, "%d reading(s) dropped: %zu waiting for the disk (max_pending)",
-                     dropped, s->filling.len + s->committing.len);
-    }
-    s->host->metric_set(s->pending_gauge, (double)(s->filling.len + s->committing.len));
+    if (!b->n_msgs)
+        b->oldest_ns = mono_ns();
+    char *copy = malloc(len ? len : 1);
+    memcpy(copy, body, len);
+    b->msgs[b->n_msgs++] = (struct message){copy, len};
+    b->bytes += len;
+    s->host->metric_set(s->pending_gauge, (double)(b->bytes + s->committing.bytes));
 }
 
 static void commit_now(struct store *s);
@@ -197,18 +148,29 @@ static void after_commit(void *arg, int status)
         free(s->commit_error);
         s->commit_error = NULL;
     } else {
+        if (s->committing.refused) {
+            s->host->metric_add(s->bad, (double)s->committing.refused);
+            s->host->log(s->inst, MST_LOG_DEBUG, "%zu reading(s) refused: a reading needs \"sensor\", "
+                         "\"metric\", a numeric \"value\" and an ISO 8601 or Unix-ms \"time\"", s->committing.refused);
+        }
         s->host->metric_add(s->stored, (double)s->committing.len);
         s->host->metric_add(s->commits, 1);
         s->host->metric_observe(s->commit_seconds, (double)(mono_ns() - s->committing.oldest_ns) / 1e9);
     }
     batch_clear(&s->committing);
-    s->host->metric_set(s->pending_gauge, (double)s->filling.len);
-    (void)status;
+    s->host->metric_set(s->pending_gauge, (double)s->filling.bytes);
+    /* a tick came while this commit ran: the next batch is due now */
+    if (status == 0 && s->tick_missed) {
+        s->tick_missed = 0;
+        commit_now(s);
+    }
 }
 
 static void commit_now(struct store *s)
 {
-    if (s->commit_busy || !s->filling.len || s->stopping)
+    if (s->commit_busy)
+        s->tick_missed = 1;
+    if (s->commit_busy || !s->filling.n_msgs || s->stopping)
         return;
     struct batch t = s->committing;
     s->committing = s->filling;
@@ -238,7 +200,8 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
     s->host = host;
     *state = s;
     host->config_int(inst, "commit_ms", &s->commit_ms);
-    host->config_int(inst, "max_pending", &s->max_pending);
+    host->config_int(inst, "max_pending_mb", &s->max_pending_bytes);
+    s->max_pending_bytes <<= 20;
     host->config_int(inst, "retention_days", &s->retention_days);
     host->config_int(inst, "hourly_days", &s->hourly_days);
     host->config_int(inst, "max_page", &s->max_page);
@@ -251,14 +214,15 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
     if (rc == 0)
         rc = host->db_open(inst, file, migrations, &s->reader);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_stored_total", "readings committed", &s->stored);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_dropped_total",
-                       "readings dropped because max_pending were waiting", &s->dropped);
+    rc |= host->metric(inst, MST_METRIC_COUNTER, "messages_dropped_total",
+                       "reading messages dropped because max_pending_mb were waiting for the disk", &s->dropped);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_refused_total", "readings that were not valid", &s->bad);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "commits_total", "transactions committed", &s->commits);
     rc |= host->metric(inst, MST_METRIC_HISTOGRAM, "commit_delay_seconds",
                        "from the first reading of a batch to its commit", &s->commit_seconds);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "queries_total", "store/query requests answered", &s->queries_metric);
-    rc |= host->metric(inst, MST_METRIC_GAUGE, "readings_pending", "readings waiting for a commit", &s->pending_gauge);
+    rc |= host->metric(inst, MST_METRIC_GAUGE, "pending_bytes", "bytes of readings waiting for a commit",
+                       &s->pending_gauge);
     if (rc == 0)
         rc = host->subscribe(inst, "reading", on_reading, s);
     if (rc == 0)
@@ -286,7 +250,7 @@ static void store_fini(void *state)
 {
     struct store *s = state;
     /* every worker job is back: commit what is left, here, before closing */
-    if (s->writer && s->filling.len) {
+    if (s->writer && s->filling.n_msgs) {
         struct batch t = s->committing;
         s->committing = s->filling;
         s->filling = t;

@@ -25,10 +25,20 @@ struct reading {
     int has_location;
 };
 
+struct message {
+    char *body;
+    size_t len;
+};
+
+/* Bodies of `reading` messages as they came: the worker parses them, so
+ * the loop only copies bytes. */
 struct batch {
-    struct reading *v;
+    struct message *msgs;
+    size_t n_msgs, cap_msgs, bytes;
+    struct reading *v; /* filled by the worker */
     size_t len, cap;
-    uint64_t oldest_ns; /* when its first reading arrived, for latency */
+    size_t refused;    /* records the worker found invalid */
+    uint64_t oldest_ns; /* when its first message arrived, for latency */
 };
 
 struct store {
@@ -39,9 +49,10 @@ struct store {
     struct batch filling;   /* the loop appends here */
     struct batch committing;/* a worker writes this one */
     int commit_busy;
+    int tick_missed; /* a commit was due while one was still running */
     int query_busy;
     struct query *queries, *queries_tail; /* waiting for the reader */
-    int64_t commit_ms, max_pending, retention_days, hourly_days, max_page;
+    int64_t commit_ms, max_pending_bytes, retention_days, hourly_days, max_page;
     int64_t last_retention_ms;
     mst_timer *commit_timer;
     mst_metric *stored, *dropped, *bad, *commits, *commit_seconds, *queries_metric, *pending_gauge;
@@ -49,7 +60,8 @@ struct store {
     int stopping;
 };
 
-/* writer.c */
+/* writer.c (parse.c) */
+void store_parse_batch(struct batch *b);
 int store_writer_open(struct store *s, char **err);
 void store_writer_close(struct store *s);
 /* The work and after-work halves of a commit of s->committing. */

@@ -241,6 +241,7 @@ void store_apply_retention(struct store *s, int64_t now_ms)
 void store_commit_work(void *arg)
 {
     struct store *s = arg;
+    store_parse_batch(&s->committing);
     if (write_batch(s, &s->committing) != 0)
         s->commit_error = strdup(sqlite3_errmsg(s->writer));
     struct timespec ts;

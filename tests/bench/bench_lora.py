@@ -90,19 +90,23 @@ def run(rate):
     uplinks, stored = last[2], last[1]
     start = progress[0][0]
     done_at = next(t for t, s, _, _ in samples if s >= stored)
-    latencies = []
+    latencies, steady = [], []
     sent_times, sent_counts = [t for t, _ in progress], [n for _, n in progress]
     for t, s, _, _ in samples:
         k = int(s // 3)  # this many uplinks are committed at t
         i = bisect.bisect_left(sent_counts, k)
         if 0 < k and i < len(progress) and t > start:
             latencies.append(t - sent_times[i])
+            if sent_times[i] - start >= 1.0:
+                steady.append(t - sent_times[i])
     latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+    steady.sort()
+    p = lambda q, v=latencies: v[min(len(v) - 1, int(q * len(v)))] * 1000 if v else float("nan")
     dropped_kernel = metric(last[3], "mestys_lora_rejected_total")
     return {"rate": rate, "sent": sent, "uplinks": uplinks, "stored": stored,
             "uplinks_s": uplinks / (done_at - start), "readings_s": stored / (done_at - start),
-            "sim_rate": sent / (progress[-1][0] - start), "loss": sent - uplinks, "p50": p(0.5), "p99": p(0.99)}
+            "sim_rate": sent / (progress[-1][0] - start), "loss": sent - uplinks, "p50": p(0.5), "p99": p(0.99),
+            "steady_p50": p(0.5, steady), "steady_p99": p(0.99, steady)}
 
 
 def main():
@@ -114,8 +118,9 @@ def main():
     for rate in RATES:
         r = run(rate)
         print("offered %6d uplinks/s (simulator reached %6.0f): %7.0f uplinks/s, %7.0f readings/s, "
-              "loss %d of %d, latency datagram->commit p50 %.0f ms p99 %.0f ms"
-              % (r["rate"], r["sim_rate"], r["uplinks_s"], r["readings_s"], r["loss"], r["sent"], r["p50"], r["p99"]))
+              "loss %d of %d, latency datagram->commit p50 %.0f ms p99 %.0f ms (after the first second: %.0f / %.0f ms)"
+              % (r["rate"], r["sim_rate"], r["uplinks_s"], r["readings_s"], r["loss"], r["sent"], r["p50"], r["p99"],
+                 r["steady_p50"], r["steady_p99"]))
     print("targets: 50,000 uplinks/s (150,000 readings/s), zero loss, p99 under 250 ms")
 
 
