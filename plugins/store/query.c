@@ -240,23 +240,30 @@ static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
     return 0;
 }
 
+char *store_query(struct store *s, const char *body, size_t len, int *status)
+{
+    cJSON *req = cJSON_ParseWithLength(body, len);
+    const char *why = "the query must be a JSON object";
+    char *reply = NULL;
+    int rc = 400;
+    if (cJSON_IsObject(req)) {
+        cJSON *out = cJSON_CreateObject();
+        rc = run(s, req, out, &why);
+        if (rc == 0)
+            reply = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+    }
+    if (rc != 0)
+        reply = error_reply(why);
+    *status = rc == 0 ? 0 : MST_EINVAL;
+    cJSON_Delete(req);
+    return reply;
+}
+
 static void query_work(void *arg)
 {
     struct query *q = arg;
-    cJSON *req = cJSON_ParseWithLength(q->body, q->len);
-    const char *why = "the query must be a JSON object";
-    int status = 400;
-    if (cJSON_IsObject(req)) {
-        cJSON *out = cJSON_CreateObject();
-        status = run(q->s, req, out, &why);
-        if (status == 0)
-            q->reply = cJSON_PrintUnformatted(out);
-        cJSON_Delete(out);
-    }
-    if (status != 0)
-        q->reply = error_reply(why);
-    q->status = status == 0 ? 0 : MST_EINVAL;
-    cJSON_Delete(req);
+    q->reply = store_query(q->s, q->body, q->len, &q->status);
 }
 
 static void start_next(struct store *s);

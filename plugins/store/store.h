@@ -72,6 +72,8 @@ void store_apply_retention(struct store *s, int64_t now_ms);
 struct query;
 void store_serve_query(void *arg, mst_request *req, const char *topic, const char *body, size_t len);
 void store_queries_free(struct store *s);
+/* Runs one query on the read connection (worker thread); the reply is JSON. */
+char *store_query(struct store *s, const char *body, size_t len, int *status);
 
 /* Day number (days since 1970-01-01 UTC) and its table name. */
 static inline int64_t store_day(int64_t time_ms)
