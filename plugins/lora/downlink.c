@@ -23,20 +23,15 @@ static const struct rx_gateway *best(const struct pending *p)
 
 /* txpk at tmst + delay, on the uplink's frequency and data rate (EU868 RX1
  * with RX1DROffset 0). */
-static void send_txpk(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, uint32_t delay_s,
-                      const uint8_t *phy, size_t len)
+static uint16_t send_at(struct lora *l, struct gateway *gw, uint32_t tmst, double freq, const char *datr,
+                        const uint8_t *phy, size_t len)
 {
-    if (!gw || !gw->has_pull_addr) {
-        lora_reject(l, REJ_NO_DOWNLINK, "gateway %016" PRIX64 " has not sent PULL_DATA: no downlink path",
-                    rx->eui);
-        return;
-    }
     char *b64 = gwmp_base64_encode(phy, len);
     char json[640];
     snprintf(json, sizeof json,
              "{\"txpk\":{\"imme\":false,\"tmst\":%" PRIu32 ",\"freq\":%.6f,\"rfch\":0,\"powe\":14,"
              "\"modu\":\"LORA\",\"datr\":\"%s\",\"codr\":\"4/5\",\"ipol\":true,\"size\":%zu,\"data\":\"%s\"}}",
-             rx->tmst + delay_s * 1000000u, rx->freq, rx->datr, len, b64 ? b64 : "");
+             tmst, freq, datr, len, b64 ? b64 : "");
     free(b64);
     uint8_t dgram[700];
     uint16_t token;
@@ -46,6 +41,45 @@ static void send_txpk(struct lora *l, struct gateway *gw, const struct rx_gatewa
         gw->tx_packets++;
         l->host->metric_add(l->downlinks, 1);
     }
+    return token;
+}
+
+static void send_txpk(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, uint32_t delay_s,
+                      const uint8_t *phy, size_t len)
+{
+    if (!gw || !gw->has_pull_addr) {
+        lora_reject(l, REJ_NO_DOWNLINK, "gateway %016" PRIX64 " has not sent PULL_DATA: no downlink path",
+                    rx->eui);
+        return;
+    }
+    uint32_t tmst = rx->tmst + delay_s * 1000000u;
+    uint16_t token = send_at(l, gw, tmst, rx->freq, rx->datr, phy, len);
+    struct sent_downlink *s = &l->sent[token % MAX_SENT_DOWNLINKS];
+    if (len <= sizeof s->phy) {
+        *s = (struct sent_downlink){token, gw->eui, tmst, l->host->now_ms(l->inst), {0}, len};
+        memcpy(s->phy, phy, len);
+    }
+}
+
+void lora_tx_ack(struct lora *l, uint64_t gateway, uint16_t token, const char *json, size_t len)
+{
+    struct sent_downlink *s = &l->sent[token % MAX_SENT_DOWNLINKS];
+    int error = len && !memmem(json, len, "\"NONE\"", 6);
+    if (!s->len || s->token != token || s->gateway != gateway) {
+        if (error)
+            l->host->log(l->inst, MST_LOG_WARN, "gateway %016" PRIX64 " could not send a downlink: %.*s", gateway,
+                         (int)(len > 200 ? 200 : len), json);
+        return;
+    }
+    struct gateway *gw = u64map_get(&l->gateways, gateway);
+    if (error && gw && gw->has_pull_addr) {
+        /* RX2: one second after RX1, on the fixed RX2 channel */
+        l->host->log(l->inst, MST_LOG_INFO, "gateway %016" PRIX64 " refused RX1 (%.*s): sending in RX2", gateway,
+                     (int)(len > 120 ? 120 : len), json);
+        send_at(l, gw, s->rx1_tmst + 1000000u, l->rx2_freq, l->rx2_datr, s->phy, s->len);
+        l->host->metric_add(l->rx2_fallbacks, 1);
+    }
+    s->len = 0;
 }
 
 void lora_send_ack(struct lora *l, struct pending *p)

@@ -79,6 +79,19 @@ struct decoder {
     mst_script *script; /* NULL if it could not be opened */
 };
 
+/* A downlink sent for RX1, kept until the gateway's TX_ACK: if RX1 could
+ * not be sent (TOO_LATE, COLLISION...), it goes again in RX2. */
+struct sent_downlink {
+    uint16_t token;
+    uint64_t gateway;
+    uint32_t rx1_tmst;
+    uint64_t sent_ms;
+    uint8_t phy[64];
+    size_t len;
+};
+
+#define MAX_SENT_DOWNLINKS 256
+
 struct lora {
     mst_instance *inst;
     const struct mst_host *host;
@@ -98,6 +111,8 @@ struct lora {
     int64_t max_payload;
     unsigned logged; /* one bit per reject reason already logged */
     struct decoder *decoders;
+    struct sent_downlink sent[MAX_SENT_DOWNLINKS]; /* a ring, by token */
+    mst_metric *rx2_fallbacks;
     char *readings;  /* a JSON array being filled for the next `reading` message */
     size_t readings_len, readings_cap, readings_count;
     char *uplinks_out; /* likewise for `lora/uplink` */
@@ -118,5 +133,7 @@ void lora_drop_all_pending(struct lora *l);
 void lora_send_ack(struct lora *l, struct pending *p);
 void lora_answer_join(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, struct device *d,
                       uint16_t dev_nonce);
+/* A TX_ACK: on an error for an RX1 downlink, sends it again in RX2. */
+void lora_tx_ack(struct lora *l, uint64_t gateway, uint16_t token, const char *json, size_t len);
 
 #endif

@@ -44,6 +44,10 @@ static const struct mst_config_key config[] = {
     {.key = "net_id", .type = MST_CFG_STRING, .default_json = "\"000000\"", .description = "NetID, 6 hex digits"},
     {.key = "rx1_delay_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1", .min = 1, .max = 15,
      .description = "RECEIVE_DELAY1 given to joining devices"},
+    {.key = "rx2_freq", .type = MST_CFG_NUMBER, .default_json = "869.525",
+     .description = "RX2 frequency, MHz (EU868: 869.525)"},
+    {.key = "rx2_datr", .type = MST_CFG_STRING, .default_json = "\"SF12BW125\"",
+     .description = "RX2 data rate (EU868 default DR0: SF12BW125)"},
     {.key = "max_payload", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "242", .min = 11, .max = 242,
      .description = "largest FRMPayload accepted, bytes"},
     {.key = "save_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "100", .min = 10, .max = 10000,
@@ -217,6 +221,8 @@ static int metrics(struct lora *l)
     rc |= h->metric(l->inst, MST_METRIC_COUNTER, "joins_total", "OTAA joins accepted", &l->joins);
     rc |= h->metric(l->inst, MST_METRIC_COUNTER, "readings_total", "readings published", &l->readings_metric);
     rc |= h->metric(l->inst, MST_METRIC_COUNTER, "downlinks_total", "downlinks sent to gateways", &l->downlinks);
+    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "rx2_fallbacks_total",
+                    "downlinks sent again in RX2 after a gateway refused RX1", &l->rx2_fallbacks);
     rc |= h->metric(l->inst, MST_METRIC_HISTOGRAM, "uplink_seconds",
                     "from the first copy of a frame to its publication (includes dedup_ms)", &l->latency);
     return rc ? MST_EINVAL : 0;
@@ -235,6 +241,8 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     host->config_int(inst, "dedup_ms", &l->dedup_ms);
     host->config_int(inst, "rx1_delay_s", &l->rx1_delay_s);
     host->config_int(inst, "max_payload", &l->max_payload);
+    host->config_number(inst, "rx2_freq", &l->rx2_freq);
+    l->rx2_datr = host->config_string(inst, "rx2_datr");
     uint8_t nid[3];
     if (hex_to_bytes(host->config_string(inst, "net_id"), nid, 3) != 0) {
         host->log(inst, MST_LOG_ERROR, "net_id must be 6 hex digits");

@@ -351,9 +351,7 @@ void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, co
         break;
     }
     case GWMP_TX_ACK:
-        if (pk.json_len && !memmem(pk.json, pk.json_len, "\"NONE\"", 6))
-            l->host->log(l->inst, MST_LOG_WARN, "gateway %016" PRIX64 " could not send a downlink: %.*s",
-                         pk.gateway_eui, (int)(pk.json_len > 200 ? 200 : pk.json_len), pk.json);
+        lora_tx_ack(l, pk.gateway_eui, pk.token, pk.json, pk.json_len);
         break;
     default:
         lora_reject(l, REJ_DATAGRAM, "a gateway sent packet kind %d, which only servers send", pk.kind);

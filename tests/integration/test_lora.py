@@ -79,6 +79,7 @@ class Gateway:
     def pull_resp(self):
         data = self.s.recv(2048)
         assert data[0] == 2 and data[3] == 3, data
+        self.last_token = struct.unpack(">H", data[1:3])[0]
         return json.loads(data[4:])["txpk"]
 
 
@@ -212,6 +213,11 @@ class Lora(unittest.TestCase):
         down = self.f.ask(op="down", phy=txpk["data"], nwk_skey=NWK)
         self.assertEqual((down["mtype"], down["ack"], down["dev_addr"], down["mic_ok"]),
                          ("Unconfirmed Data Down", True, "26011bda", True))
+        # the gateway could not make RX1: the same frame again in RX2
+        gw.send(struct.pack(">BHB", 2, gw.last_token, 5) + bytes.fromhex(gw.eui) +
+                b'{"txpk_ack":{"error":"TOO_LATE"}}')
+        rx2 = gw.pull_resp()
+        self.assertEqual((rx2["tmst"], rx2["freq"], rx2["datr"], rx2["data"]), (7000000, 869.525, "SF12BW125", txpk["data"]))
 
     def test_5_otaa_join_then_uplink(self):
         gw = self.gws[0]
