@@ -197,7 +197,8 @@ static int run(struct sim *s)
         double due = start + (double)sent / s->rate;
         double now = now_s();
         if (now < due) {
-            struct timespec ts = {0, (long)((due - now) * 1e9)};
+            double wait = due - now;
+            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
             nanosleep(&ts, NULL);
         }
         int k = s->batch;
@@ -277,6 +278,8 @@ int mst__cli_simulate(int argc, char **argv)
         default: return 2;
         }
     }
+    if (s.rate < s.batch)
+        s.batch = s.rate < 1 ? 1 : (int)s.rate; /* slow rates: one frame at a time, evenly spaced */
     if (s.gateways < 1 || s.gateways > 64 || s.devices < 1 || s.otaa < 0 || s.otaa > s.devices || s.rate <= 0 ||
         s.batch < 1 || s.batch > 64) {
         fprintf(stderr, "mestys simulate lora: --gateways 1..64, --devices >= 1, --otaa <= devices, --rate > 0, --batch 1..64\n");
