@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lua_vm.h"
+#include "util.h"
 
 static void push_node(lua_State *L, const cJSON *n, int depth)
 {
@@ -55,8 +56,6 @@ void mst__lua_push_json(lua_State *L, const char *text, size_t len)
     cJSON_Delete(root);
 }
 
-static cJSON *to_node(lua_State *L, int idx, int depth, const char **err);
-
 static int is_sequence(lua_State *L, int idx, lua_Integer *n)
 {
     lua_Integer count = 0, max = 0;
@@ -76,62 +75,94 @@ static int is_sequence(lua_State *L, int idx, lua_Integer *n)
     return count > 0 && count == max;
 }
 
-static cJSON *table_node(lua_State *L, int idx, int depth, const char **err)
+/* Writes a Lua value as JSON straight into a buffer: no cJSON tree, and
+ * one snprintf per non-integral number (cJSON prints, then sscanfs the
+ * result back to check it, then prints again). */
+static int write_value(lua_State *L, int idx, struct mst__buf *b, int depth, const char **err);
+
+static void write_number(lua_State *L, int idx, struct mst__buf *b)
+{
+    if (lua_isinteger(L, idx)) {
+        lua_Integer v = lua_tointeger(L, idx);
+        char tmp[24];
+        size_t n = sizeof tmp;
+        uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        do
+            tmp[--n] = (char)('0' + u % 10);
+        while (u /= 10);
+        if (v < 0)
+            tmp[--n] = '-';
+        mst__buf_append(b, tmp + n, sizeof tmp - n);
+        return;
+    }
+    double d = lua_tonumber(L, idx);
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        snprintf(tmp, sizeof tmp, "%.17g", d);
+    mst__buf_puts(b, tmp);
+}
+
+static int write_table(lua_State *L, int idx, struct mst__buf *b, int depth, const char **err)
 {
     lua_Integer n;
     if (is_sequence(L, idx, &n)) {
-        cJSON *arr = cJSON_CreateArray();
+        mst__buf_puts(b, "[");
         for (lua_Integer i = 1; i <= n; i++) {
+            if (i > 1)
+                mst__buf_puts(b, ",");
             lua_rawgeti(L, idx, i);
-            cJSON *c = to_node(L, lua_gettop(L), depth + 1, err);
+            int rc = write_value(L, lua_gettop(L), b, depth + 1, err);
             lua_pop(L, 1);
-            if (!c)
-                return cJSON_Delete(arr), NULL;
-            cJSON_AddItemToArray(arr, c);
+            if (rc)
+                return rc;
         }
-        return arr;
+        mst__buf_puts(b, "]");
+        return 0;
     }
-    cJSON *obj = cJSON_CreateObject();
+    mst__buf_puts(b, "{");
+    int first = 1;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2)) {
             *err = "JSON object keys must be strings";
             lua_pop(L, 2);
-            return cJSON_Delete(obj), NULL;
+            return -1;
         }
         lua_pushvalue(L, -2);
-        const char *key = lua_tostring(L, -1); /* converts the copy, not the key */
-        cJSON *c = to_node(L, lua_gettop(L) - 1, depth + 1, err);
-        if (!c) {
-            lua_pop(L, 3);
-            return cJSON_Delete(obj), NULL;
-        }
-        cJSON_AddItemToObject(obj, key, c);
+        if (!first)
+            mst__buf_puts(b, ",");
+        first = 0;
+        mst__buf_json_string(b, lua_tostring(L, -1)); /* converts the copy, not the key */
+        mst__buf_puts(b, ":");
+        int rc = write_value(L, lua_gettop(L) - 1, b, depth + 1, err);
         lua_pop(L, 2);
+        if (rc)
+            return rc;
     }
-    return obj;
+    mst__buf_puts(b, "}");
+    return 0;
 }
 
-static cJSON *to_node(lua_State *L, int idx, int depth, const char **err)
+static int write_value(lua_State *L, int idx, struct mst__buf *b, int depth, const char **err)
 {
     if (depth > 200) {
         *err = "value nested too deeply (a cycle?)";
-        return NULL;
+        return -1;
     }
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return cJSON_CreateNull();
-    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNIL: mst__buf_puts(b, "null"); return 0;
+    case LUA_TBOOLEAN: mst__buf_puts(b, lua_toboolean(L, idx) ? "true" : "false"); return 0;
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return cJSON_CreateNumber((double)lua_tointeger(L, idx));
-        if (!isfinite(lua_tonumber(L, idx))) {
+        if (!lua_isinteger(L, idx) && !isfinite(lua_tonumber(L, idx))) {
             *err = "NaN and infinity have no JSON form";
-            return NULL;
+            return -1;
         }
-        return cJSON_CreateNumber(lua_tonumber(L, idx));
-    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-    case LUA_TTABLE: return table_node(L, idx, depth, err);
-    default: *err = "functions, userdata and threads have no JSON form"; return NULL;
+        write_number(L, idx, b);
+        return 0;
+    case LUA_TSTRING: mst__buf_json_string(b, lua_tostring(L, idx)); return 0;
+    case LUA_TTABLE: return write_table(L, idx, b, depth, err);
+    default: *err = "functions, userdata and threads have no JSON form"; return -1;
     }
 }
 
@@ -149,14 +180,14 @@ char *mst__lua_to_json(lua_State *L, int idx, int raw_strings)
         return copy;
     }
     const char *err = NULL;
-    cJSON *n = to_node(L, idx, 0, &err);
-    if (!n) {
+    struct mst__buf b = {0};
+    luaL_checkstack(L, 8, "JSON encoding");
+    if (write_value(L, idx, &b, 0, &err) != 0) {
+        mst__buf_free(&b);
         lua_pushstring(L, err ? err : "cannot encode as JSON");
         return NULL;
     }
-    char *text = cJSON_PrintUnformatted(n);
-    cJSON_Delete(n);
-    return text;
+    return b.data;
 }
 
 static int json_encode(lua_State *L)

@@ -113,19 +113,23 @@ void mst__buf_printf(struct mst__buf *b, const char *fmt, ...)
 void mst__buf_json_string(struct mst__buf *b, const char *s)
 {
     mst__buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    for (;; p++) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        mst__buf_append(b, run, (size_t)(p - run)); /* the plain stretch before it, at once */
+        if (!c)
+            break;
+        switch (c) {
         case '"': mst__buf_puts(b, "\\\""); break;
         case '\\': mst__buf_puts(b, "\\\\"); break;
         case '\n': mst__buf_puts(b, "\\n"); break;
         case '\r': mst__buf_puts(b, "\\r"); break;
         case '\t': mst__buf_puts(b, "\\t"); break;
-        default:
-            if (*p < 0x20)
-                mst__buf_printf(b, "\\u%04x", *p);
-            else
-                mst__buf_append(b, p, 1);
+        default: mst__buf_printf(b, "\\u%04x", c);
         }
+        run = p + 1;
     }
     mst__buf_append(b, "\"", 1);
 }

@@ -138,17 +138,22 @@ static void put_hex(struct text *t, uint64_t v, int digits)
 
 static void put_json_string(struct text *t, const char *s)
 {
-    put(t, "\"");
-    for (; *s; s++) {
+    PUT(t, "\"");
+    const char *run = s;
+    for (;; s++) {
         unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put_raw(t, run, (size_t)(s - run));
+        if (!c)
+            break;
         if (c == '"' || c == '\\')
             put(t, "\\%c", c);
-        else if (c < 0x20)
-            put(t, "\\u%04x", c);
         else
-            put(t, "%c", c);
+            put(t, "\\u%04x", c);
+        run = s + 1;
     }
-    put(t, "\"");
+    PUT(t, "\"");
 }
 
 /* --- gateways ------------------------------------------------------------ */
@@ -521,10 +526,19 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
         return;
     }
     const cJSON *v;
+    struct text obj = {0};
+    PUT(&obj, "{");
     cJSON_ArrayForEach(v, data)
     {
         if (out->n == 64 || !(cJSON_IsNumber(v) || cJSON_IsBool(v)))
             continue;
+        if (out->n)
+            PUT(&obj, ",");
+        put_json_string(&obj, v->string);
+        if (cJSON_IsBool(v))
+            put_str(&obj, cJSON_IsTrue(v) ? ":true" : ":false");
+        else
+            put(&obj, ":%.10g", v->valuedouble);
         struct lpp_value *x = &out->values[out->n];
         snprintf(out->names[out->n], sizeof out->names[out->n], "%s", v->string);
         x->metric = out->names[out->n];
@@ -534,7 +548,8 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
         x->channel = 0;
         out->n++;
     }
-    out->object = cJSON_PrintUnformatted(data);
+    PUT(&obj, "}");
+    out->object = obj.p; /* the numbers and booleans of data: what became readings */
     /* the units point into r, which goes now */
     for (int i = 0; i < out->n; i++)
         out->values[i].unit = strcmp(out->values[i].unit, "1") ? strdup(out->values[i].unit) : "1";
