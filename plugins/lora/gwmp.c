@@ -86,49 +86,82 @@ char *gwmp_base64_encode(const uint8_t *in, size_t len)
     return out;
 }
 
-static int copy_string(const cJSON *o, const char *key, char *dst, size_t n, int required)
+static int copy_string(const cJSON *v, char *dst, size_t n)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsString(v) || strlen(v->valuestring) >= n)
-        return required ? -1 : 0;
+        return -1;
     memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
     return 0;
 }
 
-static double number(const cJSON *o, const char *key, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
+/* One pass over the members: at a hundred thousand rxpk a second, a
+ * lookup per field (each a string compare down the list) added up. */
 int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
 {
     memset(r, 0, sizeof *r);
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
-    const cJSON *tmst = cJSON_GetObjectItemCaseSensitive(o, "tmst");
-    if (!cJSON_IsObject(o) || !cJSON_IsString(data) || !cJSON_IsNumber(tmst)) {
+    r->stat = 1;
+    const cJSON *data = NULL, *tmst = NULL, *size = NULL, *v;
+    if (!cJSON_IsObject(o)) {
+        *why = "rxpk is not an object";
+        return -1;
+    }
+    int bad = 0;
+    cJSON_ArrayForEach(v, o)
+    {
+        const char *k = v->string;
+        double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
+        switch (k[0]) {
+        case 'd':
+            if (!strcmp(k, "data"))
+                data = v;
+            else if (!strcmp(k, "datr"))
+                bad |= cJSON_IsString(v) && copy_string(v, r->datr, sizeof r->datr);
+            break;
+        case 't':
+            if (!strcmp(k, "tmst"))
+                tmst = v;
+            else if (!strcmp(k, "time"))
+                bad |= cJSON_IsString(v) && copy_string(v, r->time, sizeof r->time);
+            break;
+        case 'f': if (!strcmp(k, "freq")) r->freq = d; break;
+        case 'c':
+            if (!strcmp(k, "chan"))
+                r->chan = (int)d;
+            else if (!strcmp(k, "codr"))
+                bad |= cJSON_IsString(v) && copy_string(v, r->codr, sizeof r->codr);
+            break;
+        case 'r':
+            if (!strcmp(k, "rfch"))
+                r->rfch = (int)d;
+            else if (!strcmp(k, "rssi"))
+                r->rssi = (int)d;
+            break;
+        case 's':
+            if (!strcmp(k, "stat") && cJSON_IsNumber(v))
+                r->stat = (int)d;
+            else if (!strcmp(k, "size"))
+                size = v;
+            break;
+        case 'l': if (!strcmp(k, "lsnr")) r->lsnr = d; break;
+        default: break;
+        }
+    }
+    if (bad) {
+        *why = "rxpk field too long";
+        return -1;
+    }
+    if (!cJSON_IsString(data) || !cJSON_IsNumber(tmst)) {
         *why = "rxpk without \"data\" or \"tmst\"";
         return -1;
     }
     r->tmst = (uint32_t)tmst->valuedouble;
-    r->freq = number(o, "freq", 0);
-    r->chan = (int)number(o, "chan", 0);
-    r->rfch = (int)number(o, "rfch", 0);
-    r->stat = (int)number(o, "stat", 1);
-    r->rssi = (int)number(o, "rssi", 0);
-    r->lsnr = number(o, "lsnr", 0);
-    if (copy_string(o, "datr", r->datr, sizeof r->datr, 0) || copy_string(o, "codr", r->codr, sizeof r->codr, 0) ||
-        copy_string(o, "time", r->time, sizeof r->time, 0)) {
-        *why = "rxpk field too long";
-        return -1;
-    }
     int n = gwmp_base64_decode(data->valuestring, r->phy, sizeof r->phy);
     if (n < 0) {
         *why = "rxpk \"data\" is not valid base64 of at most 256 bytes";
         return -1;
     }
     r->phy_len = (size_t)n;
-    if (number(o, "size", (double)n) != (double)n) {
+    if (size && (!cJSON_IsNumber(size) || size->valuedouble != (double)n)) {
         *why = "rxpk \"size\" does not match \"data\"";
         return -1;
     }

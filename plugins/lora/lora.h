@@ -103,6 +103,7 @@ struct lora {
     struct u64map gateways;
     struct u64map pending_by_key;
     struct pending *head, *tail;
+    struct pending *spare; /* finished entries, for reuse */
     int64_t dedup_ms;
     uint32_t net_id;
     int64_t rx1_delay_s;

@@ -292,7 +292,14 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
                      match->dev_eui);
     match->fcnt_up = fcnt;
     match->dirty = 1;
-    p = calloc(1, sizeof *p);
+    /* recycled: one per uplink at tens of thousands a second */
+    if (l->spare) {
+        p = l->spare;
+        l->spare = p->next;
+        memset(p, 0, sizeof *p);
+    } else {
+        p = calloc(1, sizeof *p);
+    }
     p->key = key;
     p->dev = match;
     p->fcnt = fcnt;
@@ -662,7 +669,8 @@ void lora_flush_pending(void *arg)
             l->tail = NULL;
         u64map_del(&l->pending_by_key, p->key);
         finish(l, p);
-        free(p);
+        p->next = l->spare;
+        l->spare = p;
         if (l->readings_count >= 500 || l->uplinks_count >= 200)
             publish_readings(l);
     }
@@ -674,6 +682,11 @@ void lora_drop_all_pending(struct lora *l)
     while (l->head) {
         struct pending *p = l->head;
         l->head = p->next;
+        free(p);
+    }
+    while (l->spare) {
+        struct pending *p = l->spare;
+        l->spare = p->next;
         free(p);
     }
     l->tail = NULL;
