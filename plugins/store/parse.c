@@ -39,6 +39,8 @@ static int add(struct batch *b, const cJSON *o)
 void store_parse_batch(struct batch *b)
 {
     for (size_t i = 0; i < b->n_msgs; i++) {
+        if (b->msgs[i].topic)
+            continue; /* an event: kept as it came, by the writer */
         cJSON *root = cJSON_ParseWithLength(b->msgs[i].body, b->msgs[i].len), *o;
         if (cJSON_IsArray(root)) {
             cJSON_ArrayForEach(o, root) b->refused += add(b, o) != 0;

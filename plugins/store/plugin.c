@@ -24,12 +24,16 @@ static const struct mst_config_key config[] = {
      .max = 36500, .description = "raw readings older than this are dropped, a day at a time"},
     {.key = "hourly_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "3650", .min = 1,
      .max = 36500, .description = "hourly min/max/avg/count are kept this long"},
+    {.key = "topics", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "other topics (patterns) whose messages are kept as events, e.g. charging/session"},
     {.key = "max_page", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10000", .min = 1,
      .max = 1000000, .description = "largest page store/query returns"},
     {0},
 };
 
-static const char *const subscribes[] = {"reading", NULL};
+/* "#": the config may name any topic to keep (`topics`); the store
+ * subscribes to nothing but `reading` and those. */
+static const char *const subscribes[] = {"#", NULL};
 static const char *const serves[] = {"store/query", NULL};
 static const char *const migrations[] = {"SELECT 1", NULL}; /* writer.c creates the tables */
 
@@ -92,8 +96,10 @@ static void batch_clear(struct batch *b)
         free(b->v[i].metric);
         free(b->v[i].unit);
     }
-    for (size_t i = 0; i < b->n_msgs; i++)
+    for (size_t i = 0; i < b->n_msgs; i++) {
         free(b->msgs[i].body);
+        free(b->msgs[i].topic);
+    }
     b->len = b->n_msgs = b->bytes = b->refused = 0;
 }
 
@@ -112,10 +118,16 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The loop only keeps the bytes; the worker parses them at commit time. */
-static void on_reading(void *arg, const char *topic, const char *body, size_t len)
+static int64_t wall_ms(void)
 {
-    struct store *s = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The loop only keeps the bytes; the worker parses them at commit time. */
+static void keep(struct store *s, const char *topic, const char *body, size_t len, int is_event)
+{
     struct batch *b = &s->filling;
     if ((int64_t)(b->bytes + s->committing.bytes + len) > s->max_pending_bytes) {
         s->host->metric_add(s->dropped, 1);
@@ -131,9 +143,19 @@ static void on_reading(void *arg, const char *topic, const char *body, size_t le
         b->oldest_ns = mono_ns();
     char *copy = malloc(len ? len : 1);
     memcpy(copy, body, len);
-    b->msgs[b->n_msgs++] = (struct message){copy, len};
+    b->msgs[b->n_msgs++] = (struct message){copy, len, is_event ? strdup(topic) : NULL, wall_ms()};
     b->bytes += len;
     s->host->metric_set(s->pending_gauge, (double)(b->bytes + s->committing.bytes));
+}
+
+static void on_reading(void *arg, const char *topic, const char *body, size_t len)
+{
+    keep(arg, topic, body, len, 0);
+}
+
+static void on_event(void *arg, const char *topic, const char *body, size_t len)
+{
+    keep(arg, topic, body, len, 1);
 }
 
 static void commit_now(struct store *s);
@@ -225,6 +247,14 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
                        &s->pending_gauge);
     if (rc == 0)
         rc = host->subscribe(inst, "reading", on_reading, s);
+    size_t n_topics = host->config_count(inst, "topics");
+    for (size_t i = 0; rc == 0 && i < n_topics; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "topics[%zu]", i);
+        const char *pattern = host->config_string(inst, path);
+        if (strcmp(pattern, "reading") != 0)
+            rc = host->subscribe(inst, pattern, on_event, s);
+    }
     if (rc == 0)
         rc = host->serve(inst, "store/query", store_serve_query, s);
     if (rc != 0) {

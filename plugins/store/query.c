@@ -125,11 +125,88 @@ static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
     cJSON_AddItemToArray(list, o);
 }
 
+/* Events: {"events": "<topic>", from, to, limit, cursor} -> the kept
+ * messages of a topic (or "prefix/#"), oldest first, keyset by id. */
+static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON *out, const char **why)
+{
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
+    int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
+    int ok = 1, ok2 = 1;
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(q, "from"), *to = cJSON_GetObjectItemCaseSensitive(q, "to");
+    int64_t t0 = from ? store_parse_time(cJSON_IsString(from) ? from->valuestring : NULL, &ok) : INT64_MIN / 2;
+    int64_t t1 = to ? store_parse_time(cJSON_IsString(to) ? to->valuestring : NULL, &ok2) : INT64_MAX / 2;
+    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
+    long long after = 0;
+    if (limit < 1 || limit > s->max_page) {
+        *why = "limit is out of range (1 to max_page)";
+        return 400;
+    }
+    if (!ok || !ok2 || t0 > t1) {
+        *why = "from/to must be ISO 8601 times with a zone, from before to";
+        return 400;
+    }
+    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "e%lld", &after) != 1)) {
+        *why = "cursor: give back the \"next\" of the previous page";
+        return 400;
+    }
+    size_t tl = strlen(topic);
+    int prefix = tl >= 2 && !strcmp(topic + tl - 2, "/#");
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(s->reader,
+                       prefix ? "SELECT id, topic, time, body FROM event WHERE topic > ?1 AND topic < ?1 || x'ff'"
+                                " AND time >= ?2 AND time < ?3 AND id > ?4 ORDER BY id LIMIT ?5"
+                              : "SELECT id, topic, time, body FROM event WHERE topic = ?1"
+                                " AND time >= ?2 AND time < ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+                       -1, &st, NULL);
+    sqlite3_bind_text(st, 1, topic, prefix ? (int)tl - 1 : -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, t0);
+    sqlite3_bind_int64(st, 3, t1);
+    sqlite3_bind_int64(st, 4, after);
+    sqlite3_bind_int64(st, 5, limit + 1);
+    cJSON *list = cJSON_AddArrayToObject(out, "events");
+    int64_t n = 0, last = 0;
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == limit) {
+            more = 1;
+            break;
+        }
+        cJSON *o = cJSON_CreateObject();
+        char t[32];
+        cJSON_AddStringToObject(o, "topic", (const char *)sqlite3_column_text(st, 1));
+        store_format_time(sqlite3_column_int64(st, 2), t);
+        cJSON_AddStringToObject(o, "time", t);
+        const char *body = (const char *)sqlite3_column_text(st, 3);
+        cJSON *parsed = cJSON_Parse(body);
+        cJSON_AddItemToObject(o, "body", parsed ? parsed : cJSON_CreateString(body));
+        cJSON_AddItemToArray(list, o);
+        last = sqlite3_column_int64(st, 0);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "e%lld", (long long)last);
+        cJSON_AddStringToObject(out, "next", next);
+    } else {
+        cJSON_AddNullToObject(out, "next");
+    }
+    return 0;
+}
+
 /* The cursor: "<part>.<sensor_id>.<metric_id>.<time>" of the last row sent;
  * part is the day (raw), or 0 for latest/hourly. */
 static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
 {
     sqlite3 *db = s->reader;
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(q, "events");
+    if (events) {
+        if (!cJSON_IsString(events) || !*events->valuestring) {
+            *why = "events: the topic (or prefix/#) whose kept messages you want";
+            return 400;
+        }
+        return run_events(s, q, events->valuestring, out, why);
+    }
     int latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "latest"));
     const cJSON *agg = cJSON_GetObjectItemCaseSensitive(q, "aggregate");
     int hourly = cJSON_IsString(agg) && strcmp(agg->valuestring, "hour") == 0;

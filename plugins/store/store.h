@@ -28,6 +28,8 @@ struct reading {
 struct message {
     char *body;
     size_t len;
+    char *topic;        /* NULL for `reading`; else an event to keep as is */
+    int64_t received_ms;
 };
 
 /* Bodies of `reading` messages as they came: the worker parses them, so

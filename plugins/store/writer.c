@@ -14,7 +14,10 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS latest (sensor_id INTEGER, metric_id INTEGER, time INTEGER, value REAL,"
     " PRIMARY KEY (sensor_id, metric_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS hourly (sensor_id INTEGER, metric_id INTEGER, hour INTEGER, min REAL, max REAL,"
-    " sum REAL, count INTEGER, PRIMARY KEY (sensor_id, metric_id, hour)) WITHOUT ROWID;";
+    " sum REAL, count INTEGER, PRIMARY KEY (sensor_id, metric_id, hour)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS event (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, time INTEGER NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS event_topic_time ON event (topic, time);";
 
 int store_writer_open(struct store *s, char **err)
 {
@@ -130,6 +133,27 @@ static void flush_hour(sqlite3_stmt *st, const struct hour_acc *h)
     sqlite3_reset(st);
 }
 
+static int write_events(sqlite3 *db, const struct batch *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_msgs; i++) {
+        const struct message *m = &b->msgs[i];
+        if (!m->topic)
+            continue;
+        if (!st && sqlite3_prepare_v2(db, "INSERT INTO event (topic, time, body) VALUES (?1, ?2, ?3)", -1, &st,
+                                      NULL) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_text(st, 1, m->topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, m->received_ms);
+        sqlite3_bind_text(st, 3, m->body, (int)m->len, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int write_batch(struct store *s, struct batch *b)
 {
     sqlite3 *db = s->writer;
@@ -203,6 +227,8 @@ static int write_batch(struct store *s, struct batch *b)
     }
     if (rc == 0)
         flush_hour(hourly, &h);
+    if (rc == 0)
+        rc = write_events(db, b);
     rc = rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc != 0)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -232,9 +258,9 @@ void store_apply_retention(struct store *s, int64_t now_ms)
                  (long long)days[i], (long long)days[i]);
         sqlite3_exec(s->writer, sql, NULL, NULL, NULL);
     }
-    char sql[128];
-    snprintf(sql, sizeof sql, "DELETE FROM hourly WHERE hour < %lld",
-             (long long)((store_day(now_ms) - s->hourly_days) * 24));
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM hourly WHERE hour < %lld; DELETE FROM event WHERE time < %lld;",
+             (long long)((store_day(now_ms) - s->hourly_days) * 24), (long long)(keep_from * 86400000));
     sqlite3_exec(s->writer, sql, NULL, NULL, NULL);
 }
 

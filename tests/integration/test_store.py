@@ -14,13 +14,13 @@ ASKER = os.path.join(TEST_LUA, "asker.lua")
 
 def store_config(port, commit_ms=100, **extra):
     return config(port, [
-        {"use": "store", "config": dict({"commit_ms": commit_ms}, **extra)},
+        {"use": "store", "config": dict({"commit_ms": commit_ms, "topics": ["charging/#"]}, **extra)},
         {"use": INJECT}, {"use": ASKER},
     ], tokens=[{"token": "operator-token-0123456789", "role": "operator"}])
 
 
-def publish(d, readings):
-    status, _, body = d.request("POST", "/api/inject/publish/reading", json.dumps(readings).encode(),
+def publish(d, readings, topic="reading"):
+    status, _, body = d.request("POST", "/api/inject/publish/" + topic, json.dumps(readings).encode(),
                                 token="operator-token-0123456789")
     assert status == 202, body
 
@@ -109,9 +109,41 @@ class Store(unittest.TestCase):
             self.assertEqual(status, 502, q)
             self.assertIn(word, r["error"])
 
+    def test_other_topics_kept_as_events(self):
+        for i in range(3):
+            publish(self.d, {"charge_point": "CP-%d" % i, "kwh": 7.5 + i}, topic="charging/session")
+        publish(self.d, {"connector": 1, "status": "Available"}, topic="charging/status")
+
+        def kept():
+            status, r = ask(self.d, "store/query", {"events": "charging/session", "limit": 2})
+            self.assertEqual(status, 200, r)
+            self.assertEqual([e["body"]["charge_point"] for e in r["events"]], ["CP-0", "CP-1"])
+            status, r2 = ask(self.d, "store/query", {"events": "charging/session", "cursor": r["next"]})
+            self.assertEqual([e["body"]["kwh"] for e in r2["events"]], [9.5])
+            self.assertIsNone(r2["next"])
+            status, r3 = ask(self.d, "store/query", {"events": "charging/#"})
+            self.assertEqual(sorted({e["topic"] for e in r3["events"]}), ["charging/session", "charging/status"])
+        eventually(kept)
+
     def test_bad_readings_counted(self):
         text = self.d.get("/metrics")[2].decode()
         self.assertIn('mestys_store_readings_refused_total{plugin="store",instance="store"} 3', text)
+
+
+class Retention(unittest.TestCase):
+    def test_old_days_are_dropped_hourly_kept(self):
+        d = Daemon(store_config(free_port(), retention_days=30, hourly_days=3650)).start()
+        old = time.strftime("%Y-%m-%dT10:00:00Z", time.gmtime(time.time() - 45 * 86400))
+        new = time.strftime("%Y-%m-%dT10:00:00Z", time.gmtime(time.time() - 3600))
+        publish(d, [reading("r-1", "temperature", 0, 5, time=old), reading("r-1", "temperature", 0, 6, time=new)])
+
+        def applied():
+            status, r = ask(d, "store/query", {"sensors": ["r-1"]})
+            self.assertEqual([x["value"] for x in r["readings"]], [6])
+            status, h = ask(d, "store/query", {"sensors": ["r-1"], "aggregate": "hour"})
+            self.assertEqual(sorted(x["max"] for x in h["hourly"]), [5, 6])
+        eventually(applied)
+        d.stop()
 
 
 class Durability(unittest.TestCase):
