@@ -82,9 +82,8 @@ void lora_tx_ack(struct lora *l, uint64_t gateway, uint16_t token, const char *j
     s->len = 0;
 }
 
-void lora_send_ack(struct lora *l, struct pending *p)
+void lora_send_ack(struct lora *l, struct pending *p, struct device *d)
 {
-    struct device *d = p->dev;
     uint8_t phy[32];
     int n = lw_data_frame(l->crypto, d->nwk_skey, d->app_skey, LW_UNCONFIRMED_DOWN, d->dev_addr, d->fcnt_down, 0x20,
                           -1, NULL, 0, phy, sizeof phy);

@@ -53,12 +53,22 @@ struct rx_gateway {
 
 #define MAX_RX_GATEWAYS 8
 
-/* A frame accepted and waiting out the dedup window for its other copies. */
+/* A frame accepted and waiting out the dedup window for its other copies.
+ * It carries a copy of what finishing it needs from its device, because it
+ * is finished on a worker thread while the registry may change. */
 struct pending {
     struct pending *next;
     uint64_t key;
     uint64_t deadline_ms;
-    struct device *dev;
+    struct device *dev; /* identity only, for dedup on the loop: never read on the worker */
+    uint64_t dev_eui;
+    uint32_t dev_addr;
+    uint8_t nwk_skey[16], app_skey[16];
+    char name[64];
+    double lat, lon;
+    int has_location;
+    int cayenne;
+    struct decoder *decoder; /* a Lua decoder, or NULL */
     uint32_t fcnt;
     uint32_t mic; /* a copy with the same MIC is the same frame: no CMAC for it */
     enum lw_mtype mtype;
@@ -104,6 +114,8 @@ struct lora {
     struct u64map pending_by_key;
     struct pending *head, *tail;
     struct pending *spare; /* finished entries, for reuse */
+    struct lw_crypto *worker_crypto; /* contexts are per thread */
+    int finishing;                    /* a finish job is on the worker */
     int64_t dedup_ms;
     uint32_t net_id;
     int64_t rx1_delay_s;
@@ -114,10 +126,7 @@ struct lora {
     struct decoder *decoders;
     struct sent_downlink sent[MAX_SENT_DOWNLINKS]; /* a ring, by token */
     mst_metric *rx2_fallbacks;
-    char *readings;  /* a JSON array being filled for the next `reading` message */
-    size_t readings_len, readings_cap, readings_count;
-    char *uplinks_out; /* likewise for `lora/uplink` */
-    size_t uplinks_len, uplinks_cap, uplinks_count;
+
     mst_metric *rejected[REJ_COUNT];
     mst_metric *uplinks, *duplicates, *joins, *readings_metric, *downlinks, *latency;
 };
@@ -125,13 +134,18 @@ struct lora {
 /* uplink.c */
 extern const char *const lora_reject_names[REJ_COUNT];
 void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, const struct sockaddr *from);
-void lora_flush_pending(void *arg);
 void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void lora_drop_all_pending(struct lora *l);
 
+/* finish.c: after the dedup window, on a worker thread: decrypt, decode,
+ * write the JSON; back on the loop: publish, ACK, count. */
+void lora_flush_pending(void *arg);
+void lora_finish_all(struct lora *l);
+struct decoder *lora_decoder(struct lora *l, const char *name);
+
 /* downlink.c */
-void lora_send_ack(struct lora *l, struct pending *p);
+void lora_send_ack(struct lora *l, struct pending *p, struct device *d);
 void lora_answer_join(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, struct device *d,
                       uint16_t dev_nonce);
 /* A TX_ACK: on an error for an RX1 downlink, sends it again in RX2. */

@@ -252,7 +252,7 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     l->net_id = (uint32_t)nid[0] << 16 | (uint32_t)nid[1] << 8 | nid[2];
     char *err = NULL;
     int rc = metrics(l);
-    if (rc == 0 && !(l->crypto = lw_crypto_new()))
+    if (rc == 0 && (!(l->crypto = lw_crypto_new()) || !(l->worker_crypto = lw_crypto_new())))
         rc = MST_ENOMEM;
     if (rc == 0)
         rc = host->db_open(inst, "lora.sqlite", migrations, &l->db);
@@ -303,11 +303,7 @@ static void lora_stop(void *state)
 {
     struct lora *l = state;
     /* what is waiting in the dedup window is published, not lost */
-    while (l->head) {
-        for (struct pending *p = l->head; p; p = p->next)
-            p->deadline_ms = 0;
-        lora_flush_pending(l);
-    }
+    lora_finish_all(l);
     registry_flush(&l->reg);
 }
 
@@ -341,6 +337,7 @@ static void lora_fini(void *state)
     u64map_each(&l->gateways, free_gateway, NULL);
     u64map_free(&l->gateways);
     lw_crypto_free(l->crypto);
+    lw_crypto_free(l->worker_crypto);
     free(l);
 }
 

@@ -8,7 +8,8 @@
  *
  * Threading: every callback runs on the daemon's single loop thread, except a
  * work function passed to queue_work, which runs on a worker thread and must
- * not call the host.  A plugin never needs a lock for its own state.
+ * not call the host (script_call excepted, see there).  A plugin never needs
+ * a lock for its own state.
  *
  * Ownership: strings and buffers handed to a callback are valid only during
  * that callback; copy what you keep.  Strings returned by the host are owned by
@@ -200,7 +201,10 @@ struct mst_host {
     /* Calls the global `function` with the JSON value decoded to Lua, and
      * gives back its result as JSON (free with host->free).  On error the
      * result is {"error": "..."} and the return MST_ETIMEDOUT (budget),
-     * MST_ENOMEM (memory cap) or MST_EPLUGIN (the script failed). */
+     * MST_ENOMEM (memory cap) or MST_EPLUGIN (the script failed).
+     * The one host call allowed in a queue_work function: a script is its
+     * own Lua state, so it may run on a worker thread, as long as only one
+     * thread uses a given script at a time. */
     int (*script_call)(mst_script *script, const char *function, const char *json, size_t len,
                        char **result);
     void (*script_close)(mst_script *script);

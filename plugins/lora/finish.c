@@ -1,0 +1,402 @@
+/* finish.c - uplinks after their dedup window.  A job takes the due
+ * entries to a worker thread, which decrypts, decodes and writes the
+ * `lora/uplink` and `reading` batches; back on the loop the job publishes
+ * them, sends ACKs and counts.  One job at a time: the Lua decoders and the
+ * worker's crypto contexts are used by one thread at a time. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cayenne.h"
+#include "gwmp.h"
+#include "lora.h"
+#include "text.h"
+
+struct decode_error {
+    uint64_t dev_eui;
+    char decoder[80];
+    char *message;
+};
+
+struct finish_job {
+    struct lora *l;
+    struct pending *list;
+    struct text uplinks, readings;
+    size_t n_uplinks, n_readings;
+    struct decode_error *errors;
+    size_t n_errors;
+    uint64_t done_ns;
+};
+
+/* What a decoder made of the payload. */
+struct decoded {
+    struct lpp_value values[64];
+    char names[64][48];
+    char *units[64];
+    int n;
+    char *object; /* JSON text for "decoded" */
+    char *error;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void iso_time(int64_t ms, char out[32])
+{
+    /* thousands of uplinks share a second: format it once (one thread: the job's) */
+    static time_t cached = -1;
+    static char prefix[24];
+    time_t s = (time_t)(ms / 1000);
+    if (s != cached) {
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached = s;
+    }
+    int frac = (int)(ms % 1000);
+    memcpy(out, prefix, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + frac / 100);
+    out[21] = (char)('0' + frac / 10 % 10);
+    out[22] = (char)('0' + frac % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+}
+
+struct decoder *lora_decoder(struct lora *l, const char *name)
+{
+    struct decoder *d;
+    for (d = l->decoders; d; d = d->next)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    d = calloc(1, sizeof *d);
+    d->name = strdup(name);
+    if (l->host->script_open(l->inst, name + 4, &d->script) != 0)
+        d->script = NULL; /* logged by the host; every uplink for it counts as a decoder failure */
+    d->next = l->decoders;
+    l->decoders = d;
+    return d;
+}
+
+static void decode_cayenne(struct pending *p, struct decoded *out)
+{
+    const char *why = NULL;
+    out->n = lpp_decode(p->payload, p->payload_len, out->values, 64, &why);
+    if (out->n < 0) {
+        out->n = 0;
+        out->error = strdup(why);
+        return;
+    }
+    struct text t = {0};
+    PUT(&t, "{");
+    for (int i = 0; i < out->n; i++) {
+        snprintf(out->names[i], sizeof out->names[i], "%s_%u", out->values[i].metric, out->values[i].channel);
+        out->values[i].metric = out->names[i];
+        if (i)
+            PUT(&t, ",");
+        put_json_string(&t, out->names[i]);
+        put(&t, ":%.10g", out->values[i].value);
+    }
+    PUT(&t, "}");
+    out->object = t.p;
+}
+
+static void decode_lua(struct lora *l, struct pending *p, const char *time, struct decoded *out)
+{
+    if (!p->decoder->script) {
+        out->error = strdup("the decoder could not be loaded (see the log)");
+        return;
+    }
+    struct text in = {0};
+    PUT(&in, "{\"fPort\":");
+    put_uint(&in, p->fport);
+    PUT(&in, ",\"recvTime\":\"");
+    put_str(&in, time);
+    PUT(&in, "\",\"bytes\":[");
+    for (size_t i = 0; i < p->payload_len; i++) {
+        if (i)
+            PUT(&in, ",");
+        put_uint(&in, p->payload[i]);
+    }
+    PUT(&in, "]}");
+    char *result = NULL;
+    /* from this worker thread: the script is used by one job at a time */
+    int rc = l->host->script_call(p->decoder->script, "decodeUplink", in.p, in.len, &result);
+    free(in.p);
+    cJSON *r = cJSON_Parse(result ? result : "null");
+    l->host->free(result);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(r, "errors");
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(r, "units");
+    if (rc != 0 || !cJSON_IsObject(data) || (cJSON_IsArray(errors) && cJSON_GetArraySize(errors) > 0)) {
+        const cJSON *e = rc != 0 ? cJSON_GetObjectItemCaseSensitive(r, "error") : cJSON_GetArrayItem(errors, 0);
+        out->error = strdup(cJSON_IsString(e) ? e->valuestring : "the decoder returned no \"data\" object");
+        cJSON_Delete(r);
+        return;
+    }
+    struct text obj = {0};
+    PUT(&obj, "{");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, data)
+    {
+        if (out->n == 64 || !(cJSON_IsNumber(v) || cJSON_IsBool(v)))
+            continue;
+        if (out->n)
+            PUT(&obj, ",");
+        put_json_string(&obj, v->string);
+        if (cJSON_IsBool(v))
+            put_str(&obj, cJSON_IsTrue(v) ? ":true" : ":false");
+        else
+            put(&obj, ":%.10g", v->valuedouble);
+        struct lpp_value *x = &out->values[out->n];
+        snprintf(out->names[out->n], sizeof out->names[out->n], "%s", v->string);
+        x->metric = out->names[out->n];
+        x->value = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(units, v->string);
+        out->units[out->n] = strdup(cJSON_IsString(u) ? u->valuestring : "1");
+        x->unit = out->units[out->n];
+        x->channel = 0;
+        out->n++;
+    }
+    PUT(&obj, "}");
+    out->object = obj.p;
+    cJSON_Delete(r);
+}
+
+static void add_reading(struct finish_job *j, const struct pending *p, const char *time, const struct lpp_value *v)
+{
+    struct text *t = &j->readings;
+    put_str(t, j->n_readings ? ",{\"sensor\":\"" : "[{\"sensor\":\"");
+    put_hex(t, p->dev_eui, 16);
+    PUT(t, "\",\"metric\":");
+    put_json_string(t, v->metric);
+    put(t, ",\"value\":%.10g,\"unit\":", v->value);
+    put_json_string(t, v->unit);
+    PUT(t, ",\"time\":\"");
+    put_str(t, time);
+    PUT(t, "\",\"source\":\"lora\"");
+    if (v->channel) {
+        PUT(t, ",\"channel\":");
+        put_uint(t, v->channel);
+    }
+    if (p->has_location)
+        put(t, ",\"lat\":%.6f,\"lon\":%.6f", p->lat, p->lon);
+    PUT(t, "}");
+    j->n_readings++;
+}
+
+static void add_uplink(struct finish_job *j, const struct pending *p, const char *time, const struct decoded *dec)
+{
+    struct text *t = &j->uplinks;
+    char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
+    put_str(t, j->n_uplinks ? ",{\"dev_eui\":\"" : "[{\"dev_eui\":\"");
+    put_hex(t, p->dev_eui, 16);
+    PUT(t, "\",\"dev_addr\":\"");
+    put_hex(t, p->dev_addr, 8);
+    PUT(t, "\",\"fcnt\":");
+    put_uint(t, p->fcnt);
+    put_str(t, p->mtype == LW_CONFIRMED_UP ? ",\"confirmed\":true," : ",\"confirmed\":false,");
+    if (p->has_port) {
+        PUT(t, "\"fport\":");
+        put_uint(t, p->fport);
+        PUT(t, ",");
+    }
+    PUT(t, "\"payload\":\"");
+    put_str(t, b64 ? b64 : "");
+    PUT(t, "\",\"time\":\"");
+    put_str(t, time);
+    PUT(t, "\",\"gateways\":[");
+    free(b64);
+    for (int i = 0; i < p->n_gw; i++) {
+        put_str(t, i ? ",{\"gateway\":\"" : "{\"gateway\":\"");
+        put_hex(t, p->gw[i].eui, 16);
+        put(t, "\",\"rssi\":%d,\"snr\":%.1f,\"freq\":%.6f,\"datr\":\"", p->gw[i].rssi, p->gw[i].snr, p->gw[i].freq);
+        put_str(t, p->gw[i].datr);
+        PUT(t, "\"}");
+    }
+    PUT(t, "]");
+    if (p->name[0]) {
+        PUT(t, ",\"name\":");
+        put_json_string(t, p->name);
+    }
+    if (dec->object) {
+        PUT(t, ",\"decoded\":");
+        put_str(t, dec->object);
+    }
+    if (dec->error) {
+        PUT(t, ",\"decode_error\":");
+        put_json_string(t, dec->error);
+    }
+    PUT(t, "}");
+    j->n_uplinks++;
+}
+
+static void finish_one(struct finish_job *j, struct pending *p)
+{
+    struct lora *l = j->l;
+    if (p->has_port && p->payload_len)
+        lw_crypt_payload(l->worker_crypto, p->fport == 0 ? p->nwk_skey : p->app_skey, p->payload, p->payload_len,
+                         p->dev_addr, p->fcnt, 0);
+    char time[32];
+    iso_time(p->received_at_ms, time);
+    struct decoded dec = {0};
+    int decode = p->has_port && p->fport > 0 && (p->decoder || p->cayenne);
+    if (decode && p->decoder)
+        decode_lua(l, p, time, &dec);
+    else if (decode)
+        decode_cayenne(p, &dec);
+    if (dec.error) {
+        j->errors = realloc(j->errors, (j->n_errors + 1) * sizeof *j->errors);
+        struct decode_error *e = &j->errors[j->n_errors++];
+        e->dev_eui = p->dev_eui;
+        snprintf(e->decoder, sizeof e->decoder, "%s", p->decoder ? p->decoder->name : "cayenne");
+        e->message = strdup(dec.error);
+    }
+    add_uplink(j, p, time, &dec);
+    for (int i = 0; i < dec.n; i++) {
+        add_reading(j, p, time, &dec.values[i]);
+        free(dec.units[i]);
+    }
+    free(dec.object);
+    free(dec.error);
+}
+
+static void job_work(void *arg)
+{
+    struct finish_job *j = arg;
+    for (struct pending *p = j->list; p; p = p->next)
+        finish_one(j, p);
+    if (j->n_uplinks)
+        PUT(&j->uplinks, "]");
+    if (j->n_readings)
+        PUT(&j->readings, "]");
+    j->done_ns = mono_ns();
+}
+
+static void start_job(struct lora *l, int all);
+static struct finish_job *take(struct lora *l, int all);
+
+static void job_done(void *arg, int status)
+{
+    struct finish_job *j = arg;
+    struct lora *l = j->l;
+    const struct mst_host *h = l->host;
+    if (j->n_uplinks && h->publish(l->inst, "lora/uplink", j->uplinks.p, j->uplinks.len) != 0 && status == 0)
+        h->log(l->inst, MST_LOG_WARN, "%zu uplinks not published", j->n_uplinks);
+    if (j->n_readings) {
+        int rc = h->publish(l->inst, "reading", j->readings.p, j->readings.len);
+        if (rc == 0)
+            h->metric_add(l->readings_metric, (double)j->n_readings);
+        else if (status == 0)
+            h->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", j->n_readings, mst_strerror(rc));
+    }
+    for (size_t i = 0; i < j->n_errors; i++) {
+        lora_reject(l, REJ_DECODER, "device %016" PRIX64 " (%s): %s", j->errors[i].dev_eui, j->errors[i].decoder,
+                    j->errors[i].message);
+        free(j->errors[i].message);
+    }
+    free(j->errors);
+    h->metric_add(l->uplinks, (double)j->n_uplinks);
+    while (j->list) {
+        struct pending *p = j->list;
+        j->list = p->next;
+        h->metric_observe(l->latency, (double)(j->done_ns - p->received_ns) / 1e9);
+        struct device *d = status == 0 ? registry_by_eui(&l->reg, p->dev_eui) : NULL;
+        if (p->mtype == LW_CONFIRMED_UP && d && d->has_session && d->dev_addr == p->dev_addr)
+            lora_send_ack(l, p, d);
+        p->next = l->spare;
+        l->spare = p;
+    }
+    free(j->uplinks.p);
+    free(j->readings.p);
+    free(j);
+    l->finishing = 0;
+    if (status == 0) {
+        start_job(l, 0); /* what fell due meanwhile goes at once, not at the next tick */
+    } else {
+        /* the instance stopped while this job ran: finish the rest here */
+        struct finish_job *rest = take(l, 1);
+        if (rest) {
+            l->finishing = 1;
+            job_work(rest);
+            job_done(rest, status);
+        }
+    }
+}
+
+/* Takes the due entries (all of them if `all`) off the dedup queue. */
+static struct finish_job *take(struct lora *l, int all)
+{
+    uint64_t now = l->host->now_ms(l->inst);
+    struct pending *first = NULL, **tail = &first;
+    while (l->head && (all || l->head->deadline_ms <= now)) {
+        struct pending *p = l->head;
+        l->head = p->next;
+        u64map_del(&l->pending_by_key, p->key); /* later copies are now replays */
+        p->next = NULL;
+        *tail = p;
+        tail = &p->next;
+    }
+    if (!l->head)
+        l->tail = NULL;
+    if (!first)
+        return NULL;
+    struct finish_job *j = calloc(1, sizeof *j);
+    j->l = l;
+    j->list = first;
+    return j;
+}
+
+static void start_job(struct lora *l, int all)
+{
+    if (l->finishing)
+        return;
+    struct finish_job *j = take(l, all);
+    if (!j)
+        return;
+    l->finishing = 1;
+    if (l->host->queue_work(l->inst, job_work, job_done, j) != 0) {
+        job_work(j); /* the instance is stopping: finish here */
+        job_done(j, 0);
+    }
+}
+
+void lora_flush_pending(void *arg)
+{
+    start_job(arg, 0);
+}
+
+void lora_finish_all(struct lora *l)
+{
+    /* at stop: a job in flight finishes on its own; the rest, here */
+    if (l->finishing)
+        return;
+    struct finish_job *j = take(l, 1);
+    if (j) {
+        l->finishing = 1;
+        job_work(j);
+        job_done(j, 0);
+    }
+}
+
+void lora_drop_all_pending(struct lora *l)
+{
+    while (l->head) {
+        struct pending *p = l->head;
+        l->head = p->next;
+        free(p);
+    }
+    while (l->spare) {
+        struct pending *p = l->spare;
+        l->spare = p->next;
+        free(p);
+    }
+    l->tail = NULL;
+    u64map_free(&l->pending_by_key);
+}

@@ -1,0 +1,98 @@
+/* text.h - a small growable text buffer for the JSON the lora plugin
+ * writes on its hot path, with appends that avoid printf where it counts. */
+#ifndef LORA_TEXT_H
+#define LORA_TEXT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static inline void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
+        t->p = realloc(t->p, t->cap);
+    }
+}
+
+static inline void reserve(struct text *t, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->cap + n + 256) * 2;
+        t->p = realloc(t->p, t->cap);
+    }
+}
+
+/* Appends without printf: on the per-uplink path printf was a fifth of
+ * the loop's time. */
+static inline void put_raw(struct text *t, const char *s, size_t n)
+{
+    reserve(t, n);
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+#define PUT(t, lit) put_raw(t, lit, sizeof lit - 1)
+
+static inline void put_str(struct text *t, const char *s)
+{
+    put_raw(t, s, strlen(s));
+}
+
+static inline void put_uint(struct text *t, uint64_t v)
+{
+    char buf[24];
+    size_t n = sizeof buf;
+    do
+        buf[--n] = (char)('0' + v % 10);
+    while (v /= 10);
+    put_raw(t, buf + n, sizeof buf - n);
+}
+
+static inline void put_hex(struct text *t, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char buf[16];
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        buf[i] = hex[v & 15];
+    put_raw(t, buf, (size_t)digits);
+}
+
+static inline void put_json_string(struct text *t, const char *s)
+{
+    PUT(t, "\"");
+    const char *run = s;
+    for (;; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put_raw(t, run, (size_t)(s - run));
+        if (!c)
+            break;
+        if (c == '"' || c == '\\')
+            put(t, "\\%c", c);
+        else
+            put(t, "\\u%04x", c);
+        run = s + 1;
+    }
+    PUT(t, "\"");
+}
+
+#endif
