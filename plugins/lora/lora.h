@@ -106,6 +106,9 @@ struct lora {
     mst_instance *inst;
     const struct mst_host *host;
     sqlite3 *db;
+    sqlite3 *checkpoint_db; /* a second connection: checkpoints run on a worker */
+    int checkpointing;
+    mst_timer *checkpoint_timer;
     struct registry reg;
     struct lw_crypto *crypto;
     mst_udp *udp;

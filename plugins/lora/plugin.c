@@ -186,6 +186,28 @@ static void save_counters(void *arg)
     registry_flush(&l->reg);
 }
 
+/* The WAL is checkpointed (and fsynced) from a worker, not by whichever
+ * write on the loop happens to cross the auto-checkpoint size: that fsync
+ * stalled the loop for hundreds of milliseconds. */
+static void checkpoint_work(void *arg)
+{
+    struct lora *l = arg;
+    sqlite3_wal_checkpoint_v2(l->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+static void checkpoint_done(void *arg, int status)
+{
+    (void)status;
+    ((struct lora *)arg)->checkpointing = 0;
+}
+
+static void checkpoint(void *arg)
+{
+    struct lora *l = arg;
+    if (!l->checkpointing && l->host->queue_work(l->inst, checkpoint_work, checkpoint_done, l) == 0)
+        l->checkpointing = 1;
+}
+
 static int import_config_devices(struct lora *l)
 {
     char *json = l->host->config_json(l->inst, "devices");
@@ -256,6 +278,10 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
         rc = MST_ENOMEM;
     if (rc == 0)
         rc = host->db_open(inst, "lora.sqlite", migrations, &l->db);
+    if (rc == 0) {
+        sqlite3_exec(l->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
+        rc = host->db_open(inst, "lora.sqlite", migrations, &l->checkpoint_db);
+    }
     if (rc == 0 && (rc = registry_open(&l->reg, l->db, &err)) != 0)
         host->log(inst, MST_LOG_ERROR, "device registry: %s", err);
     free(err);
@@ -293,6 +319,8 @@ static int lora_start(void *state)
     rc = h->timer_start(l->inst, tick, tick, lora_flush_pending, l, &l->dedup_timer);
     if (rc == 0)
         rc = h->timer_start(l->inst, (uint64_t)save_ms, (uint64_t)save_ms, save_counters, l, &l->save_timer);
+    if (rc == 0)
+        rc = h->timer_start(l->inst, 1000, 1000, checkpoint, l, &l->checkpoint_timer);
     if (rc == 0)
         h->log(l->inst, MST_LOG_INFO, "listening for packet forwarders on UDP %s:%d, %zu device(s) registered",
                h->config_string(l->inst, "listen"), h->udp_port(l->udp), l->reg.by_eui.len);
@@ -333,6 +361,10 @@ static void lora_fini(void *state)
     if (l->db) {
         registry_close(&l->reg);
         sqlite3_close(l->db);
+    }
+    if (l->checkpoint_db) {
+        sqlite3_wal_checkpoint_v2(l->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        sqlite3_close(l->checkpoint_db);
     }
     u64map_each(&l->gateways, free_gateway, NULL);
     u64map_free(&l->gateways);

@@ -90,9 +90,17 @@ def run(rate):
     uplinks, stored = last[2], last[1]
     start = progress[0][0]
     done_at = next(t for t, s, _, _ in samples if s >= stored)
+    # Latency of the uplinks a commit made visible: the first sample at which
+    # the stored count reached them, minus when the simulator sent them.
+    # (A later sample with the same count says nothing new: counting those
+    # would charge the idle time after the run as latency.)
     latencies, steady = [], []
     sent_times, sent_counts = [t for t, _ in progress], [n for _, n in progress]
+    seen = 0
     for t, s, _, _ in samples:
+        if s <= seen:
+            continue
+        seen = s
         k = int(s // 3)  # this many uplinks are committed at t
         i = bisect.bisect_left(sent_counts, k)
         if 0 < k and i < len(progress) and t > start:
