@@ -40,18 +40,26 @@ struct decoded {
     char *error;
 };
 
-static uint64_t mono_ns(void)
+int64_t lora_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t lora_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void iso_time(int64_t ms, char out[32])
+void lora_iso_time(int64_t ms, char out[32])
 {
-    /* thousands of uplinks share a second: format it once (one thread: the job's) */
-    static time_t cached = -1;
-    static char prefix[24];
+    /* thousands of uplinks share a second: format it once per thread (the
+     * loop and the finishing worker both write times) */
+    static _Thread_local time_t cached = -1;
+    static _Thread_local char prefix[24];
     time_t s = (time_t)(ms / 1000);
     if (s != cached) {
         struct tm tm;
@@ -244,7 +252,7 @@ static void finish_one(struct finish_job *j, struct pending *p)
         lw_crypt_payload(l->worker_crypto, p->fport == 0 ? p->nwk_skey : p->app_skey, p->payload, p->payload_len,
                          p->dev_addr, p->fcnt, 0);
     char time[32];
-    iso_time(p->received_at_ms, time);
+    lora_iso_time(p->received_at_ms, time);
     struct decoded dec = {0};
     int decode = p->has_port && p->fport > 0 && (p->decoder || p->cayenne);
     if (decode && p->decoder)
@@ -276,7 +284,7 @@ static void job_work(void *arg)
         PUT(&j->uplinks, "]");
     if (j->n_readings)
         PUT(&j->readings, "]");
-    j->done_ns = mono_ns();
+    j->done_ns = lora_mono_ns();
 }
 
 static void start_job(struct lora *l, int all);

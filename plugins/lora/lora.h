@@ -146,6 +146,10 @@ void lora_drop_all_pending(struct lora *l);
 void lora_flush_pending(void *arg);
 void lora_finish_all(struct lora *l);
 struct decoder *lora_decoder(struct lora *l, const char *name);
+int64_t lora_wall_ms(void);
+uint64_t lora_mono_ns(void);
+/* "2026-11-22T10:00:00.123Z"; safe on any thread. */
+void lora_iso_time(int64_t ms, char out[32]);
 
 /* downlink.c */
 void lora_send_ack(struct lora *l, struct pending *p, struct device *d);

@@ -33,42 +33,6 @@ void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
                  level == MST_LOG_WARN ? " (further ones are counted in /metrics)" : "");
 }
 
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void iso_time(int64_t ms, char out[32])
-{
-    /* thousands of uplinks share a second: format it once */
-    static time_t cached = -1;
-    static char prefix[24];
-    time_t s = (time_t)(ms / 1000);
-    if (s != cached) {
-        struct tm tm;
-        gmtime_r(&s, &tm);
-        strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
-        cached = s;
-    }
-    int frac = (int)(ms % 1000);
-    memcpy(out, prefix, 19);
-    out[19] = '.';
-    out[20] = (char)('0' + frac / 100);
-    out[21] = (char)('0' + frac / 10 % 10);
-    out[22] = (char)('0' + frac % 10);
-    out[23] = 'Z';
-    out[24] = '\0';
-}
-
 /* --- gateways ------------------------------------------------------------ */
 
 static struct gateway *gateway(struct lora *l, uint64_t eui, uint8_t version)
@@ -87,7 +51,7 @@ static struct gateway *gateway(struct lora *l, uint64_t eui, uint8_t version)
         l->host->log(l->inst, MST_LOG_INFO, "new gateway %016" PRIX64, eui);
     }
     g->version = version;
-    g->last_seen_ms = (uint64_t)wall_ms();
+    g->last_seen_ms = (uint64_t)lora_wall_ms();
     l->host->metric_set(g->last_seen_metric, (double)g->last_seen_ms / 1000.0);
     return g;
 }
@@ -109,7 +73,7 @@ static void gateway_stat(struct lora *l, struct gateway *g, const cJSON *stat)
     }
     struct text t = {0};
     char seen[32];
-    iso_time((int64_t)g->last_seen_ms, seen);
+    lora_iso_time((int64_t)g->last_seen_ms, seen);
     put(&t, "{\"gateway\":\"%016" PRIX64 "\",\"last_seen\":\"%s\",\"rxnb\":%.0f,\"rxok\":%.0f,\"rxfw\":%.0f,"
             "\"ackr\":%g,\"dwnb\":%.0f,\"txnb\":%.0f",
         g->eui, seen, num(stat, "rxnb"), num(stat, "rxok"), num(stat, "rxfw"), num(stat, "ackr"),
@@ -233,8 +197,8 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     p->fport = f.fport;
     p->payload_len = f.payload_len;
     memcpy(p->payload, f.payload, f.payload_len);
-    p->received_at_ms = wall_ms();
-    p->received_ns = mono_ns();
+    p->received_at_ms = lora_wall_ms();
+    p->received_ns = lora_mono_ns();
     p->deadline_ms = l->host->now_ms(l->inst) + (uint64_t)l->dedup_ms;
     add_gateway(p, gw_eui, r);
     if (l->tail)
