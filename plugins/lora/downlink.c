@@ -39,6 +39,7 @@ static uint16_t send_at(struct lora *l, struct gateway *gw, uint32_t tmst, doubl
     int n = gwmp_pull_resp(gw->version ? gw->version : 2, token, json, dgram, sizeof dgram);
     if (n > 0 && l->host->udp_send(l->udp, (const struct sockaddr *)&gw->pull_addr, dgram, (size_t)n) == 0) {
         gw->tx_packets++;
+        l->host->metric_add(gw->tx_metric, 1);
         l->host->metric_add(l->downlinks, 1);
     }
     return token;

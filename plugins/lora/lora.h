@@ -39,7 +39,7 @@ struct gateway {
     uint64_t rx_packets, tx_packets;
     double lat, lon, alt;
     int has_location;
-    mst_metric *rx_metric, *last_seen_metric;
+    mst_metric *rx_metric, *tx_metric, *last_seen_metric;
 };
 
 struct rx_gateway {

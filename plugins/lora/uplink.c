@@ -44,6 +44,8 @@ static struct gateway *gateway(struct lora *l, uint64_t eui, uint8_t version)
         char name[96];
         snprintf(name, sizeof name, "gateway_rx_total{gateway=\"%016" PRIX64 "\"}", eui);
         l->host->metric(l->inst, MST_METRIC_COUNTER, name, "LoRa packets a gateway forwarded", &g->rx_metric);
+        snprintf(name, sizeof name, "gateway_tx_total{gateway=\"%016" PRIX64 "\"}", eui);
+        l->host->metric(l->inst, MST_METRIC_COUNTER, name, "downlinks sent through a gateway", &g->tx_metric);
         snprintf(name, sizeof name, "gateway_last_seen_seconds{gateway=\"%016" PRIX64 "\"}", eui);
         l->host->metric(l->inst, MST_METRIC_GAUGE, name, "Unix time a gateway was last heard from",
                         &g->last_seen_metric);

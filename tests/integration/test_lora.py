@@ -219,6 +219,8 @@ class Lora(unittest.TestCase):
                 b'{"txpk_ack":{"error":"TOO_LATE"}}')
         rx2 = gw.pull_resp()
         self.assertEqual((rx2["tmst"], rx2["freq"], rx2["datr"], rx2["data"]), (7000000, 869.525, "SF12BW125", txpk["data"]))
+        self.assertGreaterEqual(
+            self.metric('mestys_lora_gateway_tx_total{plugin="lora",instance="lora",gateway="%s"}' % gw.eui), 2)
 
     def test_5_otaa_join_then_uplink(self):
         gw = self.gws[0]
