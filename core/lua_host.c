@@ -18,7 +18,6 @@ struct lua_module {
     struct mst_plugin plugin;
     char *dir;
     char *lua_dir;
-    struct mst__buf strings; /* unused; strings below are owned one by one */
     char **owned;
     size_t n_owned;
     struct mst_config_key *keys;

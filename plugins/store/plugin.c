@@ -41,7 +41,6 @@ int64_t store_parse_time(const char *iso, int *ok)
 {
     struct tm tm = {0};
     int ms = 0;
-    char tz[8] = "";
     *ok = 0;
     if (!iso)
         return 0;
@@ -70,7 +69,6 @@ int64_t store_parse_time(const char *iso, int *ok)
     } else {
         return 0;
     }
-    (void)tz;
     if (*rest)
         return 0;
     tm.tm_year -= 1900;
