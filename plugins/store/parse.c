@@ -13,10 +13,10 @@ static int add(struct batch *b, const cJSON *o)
     if (!cJSON_IsString(sensor) || !*sensor->valuestring || !cJSON_IsString(metric) || !*metric->valuestring ||
         !cJSON_IsNumber(value))
         return -1;
-    int ok = 1;
-    int64_t t = cJSON_IsNumber(time) ? (int64_t)time->valuedouble
-                                     : store_parse_time(cJSON_IsString(time) ? time->valuestring : NULL, &ok);
-    if (!ok)
+    int64_t t;
+    if (cJSON_IsNumber(time))
+        t = (int64_t)time->valuedouble;
+    else if (!cJSON_IsString(time) || mst_time_parse(time->valuestring, &t) != 0)
         return -1;
     if (b->len == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 4096;

@@ -37,56 +37,6 @@ static const char *const subscribes[] = {"#", NULL};
 static const char *const serves[] = {"store/query", NULL};
 static const char *const migrations[] = {"SELECT 1", NULL}; /* writer.c creates the tables */
 
-int64_t store_parse_time(const char *iso, int *ok)
-{
-    struct tm tm = {0};
-    int ms = 0;
-    *ok = 0;
-    if (!iso)
-        return 0;
-    int n = sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                   &tm.tm_sec);
-    if (n != 6)
-        return 0;
-    const char *rest = iso + 19;
-    if (*rest == '.') {
-        int digits = 0;
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
-            if (digits < 3)
-                ms = ms * 10 + (*rest - '0');
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    int offset_min = 0;
-    if (*rest == 'Z') {
-        rest++;
-    } else if (*rest == '+' || *rest == '-') {
-        int hh, mm;
-        if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
-            return 0;
-        offset_min = (hh * 60 + mm) * (*rest == '-' ? -1 : 1);
-        rest += 6;
-    } else {
-        return 0;
-    }
-    if (*rest)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    *ok = 1;
-    return ((int64_t)t - offset_min * 60) * 1000 + ms;
-}
-
-void store_format_time(int64_t ms, char out[32])
-{
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
-}
-
 static void batch_clear(struct batch *b)
 {
     for (size_t i = 0; i < b->len; i++) {

@@ -100,6 +100,19 @@ static int bbox_filter(const cJSON *bbox, const char *col, struct sql *out)
     return 0;
 }
 
+/* from/to of a query; absent ends are open. */
+static int time_range(const cJSON *q, int64_t *t0, int64_t *t1)
+{
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(q, "from"), *to = cJSON_GetObjectItemCaseSensitive(q, "to");
+    *t0 = INT64_MIN / 2;
+    *t1 = INT64_MAX / 2;
+    if (from && (!cJSON_IsString(from) || mst_time_parse(from->valuestring, t0) != 0))
+        return -1;
+    if (to && (!cJSON_IsString(to) || mst_time_parse(to->valuestring, t1) != 0))
+        return -1;
+    return *t0 > *t1 ? -1 : 0;
+}
+
 static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
 {
     cJSON *o = cJSON_CreateObject();
@@ -108,7 +121,7 @@ static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
     cJSON_AddStringToObject(o, "metric", (const char *)sqlite3_column_text(st, 1));
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
         cJSON_AddStringToObject(o, "unit", (const char *)sqlite3_column_text(st, 2));
-    store_format_time(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
+    mst_time_format(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
     cJSON_AddStringToObject(o, aggregate ? "hour" : "time", t);
     if (aggregate) {
         cJSON_AddNumberToObject(o, "min", sqlite3_column_double(st, 4));
@@ -131,17 +144,14 @@ static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON 
 {
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
     int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
-    int ok = 1, ok2 = 1;
-    const cJSON *from = cJSON_GetObjectItemCaseSensitive(q, "from"), *to = cJSON_GetObjectItemCaseSensitive(q, "to");
-    int64_t t0 = from ? store_parse_time(cJSON_IsString(from) ? from->valuestring : NULL, &ok) : INT64_MIN / 2;
-    int64_t t1 = to ? store_parse_time(cJSON_IsString(to) ? to->valuestring : NULL, &ok2) : INT64_MAX / 2;
     const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
     long long after = 0;
     if (limit < 1 || limit > s->max_page) {
         *why = "limit is out of range (1 to max_page)";
         return 400;
     }
-    if (!ok || !ok2 || t0 > t1) {
+    int64_t t0, t1;
+    if (time_range(q, &t0, &t1) != 0) {
         *why = "from/to must be ISO 8601 times with a zone, from before to";
         return 400;
     }
@@ -174,7 +184,7 @@ static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON 
         cJSON *o = cJSON_CreateObject();
         char t[32];
         cJSON_AddStringToObject(o, "topic", (const char *)sqlite3_column_text(st, 1));
-        store_format_time(sqlite3_column_int64(st, 2), t);
+        mst_time_format(sqlite3_column_int64(st, 2), t);
         cJSON_AddStringToObject(o, "time", t);
         const char *body = (const char *)sqlite3_column_text(st, 3);
         cJSON *parsed = cJSON_Parse(body);
@@ -220,11 +230,8 @@ static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
         *why = "limit is out of range (1 to max_page)";
         return 400;
     }
-    int ok = 1, ok2 = 1;
-    const cJSON *from = cJSON_GetObjectItemCaseSensitive(q, "from"), *to = cJSON_GetObjectItemCaseSensitive(q, "to");
-    int64_t t0 = from ? store_parse_time(cJSON_IsString(from) ? from->valuestring : NULL, &ok) : INT64_MIN / 2;
-    int64_t t1 = to ? store_parse_time(cJSON_IsString(to) ? to->valuestring : NULL, &ok2) : INT64_MAX / 2;
-    if (!ok || !ok2 || t0 > t1) {
+    int64_t t0, t1;
+    if (time_range(q, &t0, &t1) != 0) {
         *why = "from/to must be ISO 8601 times with a zone, from before to";
         return 400;
     }

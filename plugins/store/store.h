@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <mestys/mestys.h>
+#include <mestys/time.h>
 
 /* A reading as it waits for its commit: names are resolved to ids in the
  * writer, which owns the sensor and metric tables. */
@@ -83,7 +84,5 @@ static inline int64_t store_day(int64_t time_ms)
     return time_ms >= 0 ? time_ms / 86400000 : (time_ms - 86399999) / 86400000;
 }
 
-int64_t store_parse_time(const char *iso, int *ok);
-void store_format_time(int64_t ms, char out[32]);
 
 #endif

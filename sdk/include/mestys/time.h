@@ -1,0 +1,107 @@
+/*
+ * mestys/time.h - ISO 8601 times <-> Unix milliseconds, header-only.
+ *
+ * Every plugin that takes a time from a person or a message and gives one
+ * back needs the same two functions; they live here so each plugin does not
+ * grow its own.  Both are pure and thread-safe (worker threads may call them).
+ */
+#ifndef MESTYS_TIME_H
+#define MESTYS_TIME_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil): no timegm, no TZ, no locale. */
+static inline int64_t mst_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static inline int mst__time_digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*s)++) {
+        if (**s < '0' || **s > '9')
+            return 0;
+        v = v * 10 + (**s - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Parses "2026-11-21T10:00:00Z", "…T10:00:00.250+01:00" (a zone is
+ * required: a time without one means nothing to a server) or a bare date
+ * "2026-11-21" (midnight UTC).  Fields are range-checked.  Returns 0 and
+ * sets *ms, or -1. */
+static inline int mst_time_parse(const char *s, int64_t *ms)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
+    if (!s || !mst__time_digits(&s, 4, &y) || *s++ != '-' || !mst__time_digits(&s, 2, &mo) || *s++ != '-' ||
+        !mst__time_digits(&s, 2, &d))
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+        return -1;
+    if (*s) {
+        if ((*s != 'T' && *s != 't' && *s != ' ') || (s++, !mst__time_digits(&s, 2, &h)) || *s++ != ':' ||
+            !mst__time_digits(&s, 2, &mi) || *s++ != ':' || !mst__time_digits(&s, 2, &sec))
+            return -1;
+        if (h > 23 || mi > 59 || sec > 60)
+            return -1;
+        if (*s == '.') {
+            int digits = 0;
+            for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+                if (digits < 3)
+                    frac = frac * 10 + (*s - '0');
+            if (digits == 0)
+                return -1;
+            for (; digits < 3; digits++)
+                frac *= 10;
+        }
+        if (*s == 'Z' || *s == 'z') {
+            s++;
+        } else if (*s == '+' || *s == '-') {
+            int sign = *s++ == '-' ? -1 : 1, oh, om;
+            if (!mst__time_digits(&s, 2, &oh) || *s++ != ':' || !mst__time_digits(&s, 2, &om) || oh > 23 ||
+                om > 59)
+                return -1;
+            off = sign * (oh * 60 + om);
+        } else {
+            return -1;
+        }
+        if (*s)
+            return -1;
+    }
+    int64_t days = mst_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + frac;
+    return 0;
+}
+
+/* "2026-11-21T10:00:00.000Z" (24 characters and a NUL). */
+static inline void mst_time_format(int64_t ms, char out[32])
+{
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char t[80]; /* room for any year gmtime can give, so no truncation */
+    snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(((ms % 1000) + 1000) % 1000));
+    snprintf(out, 32, "%.31s", t);
+}
+
+/* "2026-11-21" of the UTC day that holds ms. */
+static inline void mst_date_format(int64_t ms, char out[16])
+{
+    char t[32];
+    mst_time_format(ms, t);
+    snprintf(out, 16, "%.10s", t);
+}
+
+#endif /* MESTYS_TIME_H */
