@@ -320,4 +320,5 @@ const struct mst_host mst__host = {
     .script_open = mst__script_open,
     .script_call = mst__script_call,
     .script_close = mst__script_close,
+    .http_peer = mst__http_peer,
 };

@@ -17,6 +17,7 @@ struct route {
     struct mst__list link;
     void *owner;
     char method[8];
+    char peer[64];
     char *path;  /* without the trailing "*" for prefix routes */
     int prefix;  /* path ends in "/" and takes everything below */
     enum mst_role role;
@@ -46,6 +47,7 @@ struct mst_http_request {
     struct lws *wsi;       /* NULL once the client has gone */
     void *owner;
     char method[8];
+    char peer[64];
     char *path;
     char *query;
     const char *subpath;
@@ -220,6 +222,7 @@ const char *mst__http_method(mst_http_request *req) { return req->method; }
 const char *mst__http_path(mst_http_request *req) { return req->path; }
 const char *mst__http_subpath(mst_http_request *req) { return req->subpath ? req->subpath : ""; }
 const char *mst__http_query(mst_http_request *req) { return req->query ? req->query : ""; }
+const char *mst__http_peer(mst_http_request *req) { return req->peer; }
 
 const char *mst__http_header(mst_http_request *req, const char *name)
 {
@@ -490,6 +493,7 @@ static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const
         }
     }
     req->head_only = strcmp(req->method, "HEAD") == 0;
+    lws_get_peer_simple(wsi, req->peer, sizeof req->peer);
     read_query(req, wsi);
     size_t nk = sizeof known_headers / sizeof known_headers[0];
     req->headers = mst__xcalloc(nk, sizeof *req->headers);

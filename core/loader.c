@@ -23,8 +23,9 @@
 #define MESTYS_LUA_RELDIR "share/mestys/lua"
 #endif
 
-/* The smallest struct mst_plugin of ABI 1: everything up to reserved[]. */
-#define MST__PLUGIN_ABI1_SIZE offsetof(struct mst_plugin, reserved)
+/* The smallest struct mst_plugin of ABI 1: what it first had, up to
+ * reload (fields appended since are read only when struct_size has them). */
+#define MST__PLUGIN_ABI1_SIZE (offsetof(struct mst_plugin, reload) + sizeof(void (*)(void)))
 
 void mst__loader_init(struct mst__loader *l)
 {

@@ -393,6 +393,7 @@ static int h_udp_bind(mst_instance *i, const char *a, uint16_t p, size_t r, mst_
 static int h_udp_send(mst_udp *u, const struct sockaddr *t, const void *d, size_t l) { (void)u, (void)t, (void)d, (void)l; return MST_ENOTSUP; }
 static void h_udp_close(mst_udp *u) { (void)u; }
 static int h_udp_port(mst_udp *u) { (void)u; return -1; }
+static const char *h_http_peer(mst_http_request *r) { (void)r; return "127.0.0.1"; }
 
 static int h_script_open(mst_instance *i, const char *p, mst_script **o) { (void)i, (void)p, (void)o; return MST_ENOTSUP; }
 static int h_script_call(mst_script *s, const char *f, const char *j, size_t l, char **r)
@@ -421,6 +422,7 @@ static const struct mst_host mock_host = {
     .http_query_param = h_http_query_param,
     .udp_bind = h_udp_bind, .udp_send = h_udp_send, .udp_close = h_udp_close, .udp_port = h_udp_port,
     .script_open = h_script_open, .script_call = h_script_call, .script_close = h_script_close,
+    .http_peer = h_http_peer,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */

@@ -209,7 +209,11 @@ struct mst_host {
                        char **result);
     void (*script_close)(mst_script *script);
 
-    void *reserved[16];
+    /* The address the request came from ("192.0.2.7", "2001:db8::1"), as
+     * the socket says: behind a proxy, that is the proxy. */
+    const char *(*http_peer)(mst_http_request *req);
+
+    void *reserved[15];
 };
 
 #define MST_HOST_HAS(host, field)                                                                  \

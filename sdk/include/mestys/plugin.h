@@ -88,8 +88,18 @@ struct mst_plugin {
     void (*stop)(void *state);
     void (*fini)(void *state);
     int (*reload)(void *state);
-    void *reserved[8];
+    /* Optional, appended (read only when struct_size covers it): checks
+     * what a schema table cannot say (IRIs, "one of these two", ...), for
+     * `mestys check` and before init.  `config` is the instance's config as
+     * JSON with the defaults filled in; no instance exists yet.  On a
+     * problem, write the key's path relative to the config
+     * ("datasets[0].themes") and a sentence, and return MST_EINVAL. */
+    int (*check)(const char *config, char *path, size_t path_len, char *msg, size_t msg_len);
+    void *reserved[7];
 };
+
+#define MST_PLUGIN_HAS(p, field)                                                                   \
+    ((p)->struct_size >= offsetof(struct mst_plugin, field) + sizeof((p)->field))
 
 #define MST_PLUGIN_SYMBOL "mestys_plugin"
 

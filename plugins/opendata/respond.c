@@ -1,0 +1,131 @@
+/* respond.c - conditional answers (ETag / If-None-Match, Last-Modified /
+ * If-Modified-Since, RFC 9110 section 13), Cache-Control and JSON errors. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "opendata.h"
+
+void od_etag(const void *data, size_t len, char out[24])
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: a fingerprint, not a secret */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
+static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+void od_http_date(int64_t unix_s, char out[40])
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if it is not one. */
+static int64_t parse_http_date(const char *s)
+{
+    char wd[4], mon[4];
+    int d, y, h, mi, sec;
+    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7)
+        return -1;
+    for (unsigned m = 0; m < 12; m++)
+        if (strcmp(mon, months[m]) == 0)
+            return mst_days_from_civil(y, m + 1, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    return -1;
+}
+
+/* If-None-Match: a list of entity tags (weak ones compare weakly) or "*". */
+static int etag_listed(const char *header, const char *etag)
+{
+    size_t el = strlen(etag);
+    for (const char *p = header; *p;) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return 1;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' ' || p[el] == '\t'))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+static int not_modified(mst_http_request *req, const struct mst_host *host, const char *etag, int64_t modified_s)
+{
+    const char *inm = host->http_header(req, "if-none-match");
+    if (inm)
+        return etag_listed(inm, etag); /* If-Modified-Since is then ignored */
+    const char *ims = host->http_header(req, "if-modified-since");
+    if (ims && modified_s > 0) {
+        int64_t since = parse_http_date(ims);
+        return since >= 0 && modified_s <= since;
+    }
+    return 0;
+}
+
+void od_respond_answer(struct opendata *od, mst_http_request *req, const struct od_answer *a)
+{
+    const struct mst_host *host = od->host;
+    char date[40], cc[48];
+    host->http_set_header(req, "ETag", a->etag);
+    if (a->modified_s > 0) {
+        od_http_date(a->modified_s, date);
+        host->http_set_header(req, "Last-Modified", date);
+    }
+    snprintf(cc, sizeof cc, "public, max-age=%d", a->max_age_s);
+    host->http_set_header(req, "Cache-Control", cc);
+    host->http_set_header(req, "Access-Control-Allow-Origin", "*");
+    if (a->link)
+        host->http_set_header(req, "Link", a->link);
+    if (not_modified(req, host, a->etag, a->modified_s)) {
+        host->metric_add(od->m_not_modified, 1);
+        host->http_respond(req, 304, a->content_type, NULL, 0);
+        return;
+    }
+    host->http_respond(req, 200, a->content_type, a->body, a->len);
+}
+
+void od_respond_static(struct opendata *od, mst_http_request *req, const char *body, const char *type,
+                       const char *etag)
+{
+    struct od_answer a = {.body = (char *)body, .len = strlen(body), .content_type = type,
+                          .modified_s = od->started_s, .max_age_s = 300};
+    memcpy(a.etag, etag, sizeof a.etag);
+    od_respond_answer(od, req, &a);
+}
+
+void od_respond_error(struct opendata *od, mst_http_request *req, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNumberToObject(o, "status", status);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (status >= 400 && status < 500 && status != 404 && status != 429) {
+        od->host->metric_add(od->m_bad, 1);
+        if (!od->logged_bad) {
+            od->logged_bad = 1; /* once: a crawler with a bad link must not flood the log */
+            od->host->log(od->inst, MST_LOG_WARN, "refused a request (%d): %s (further ones are only counted)",
+                          status, msg);
+        }
+    }
+    od->host->http_set_header(req, "Access-Control-Allow-Origin", "*");
+    od->host->http_respond(req, status, "application/json", body, strlen(body));
+    free(body);
+}
