@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libnng-dev libsqlite3-dev libcjson-dev liblua5.4-dev
   libwebsockets-dev libwebsockets-evlib-uv libssl-dev
-  libcmocka-dev python3 curl sqlite3 openssl
+  libcmocka-dev python3 curl sqlite3 openssl wrk
 )
 # The integration tests' independent clients run on Node.js; any node and
 # npm on PATH will do, else Debian's.

@@ -267,17 +267,17 @@ static int metrics(struct opendata *od)
         const char *name, *help;
         mst_metric **out;
     } m[] = {
-        {MST_METRIC_COUNTER, "opendata_requests_total", "requests to the datasets and catalogue", &od->m_requests},
-        {MST_METRIC_COUNTER, "opendata_cache_hits_total", "answers served from memory", &od->m_hits},
-        {MST_METRIC_COUNTER, "opendata_cache_misses_total", "answers that had to be made", &od->m_misses},
-        {MST_METRIC_COUNTER, "opendata_not_modified_total", "conditional requests answered 304", &od->m_not_modified},
-        {MST_METRIC_COUNTER, "opendata_rate_limited_total", "requests answered 429", &od->m_limited},
-        {MST_METRIC_COUNTER, "opendata_bad_requests_total", "requests refused for bad parameters", &od->m_bad},
-        {MST_METRIC_COUNTER, "opendata_store_errors_total", "store/query failures (answered 503)",
+        {MST_METRIC_COUNTER, "requests_total", "requests to the datasets and catalogue", &od->m_requests},
+        {MST_METRIC_COUNTER, "cache_hits_total", "answers served from memory", &od->m_hits},
+        {MST_METRIC_COUNTER, "cache_misses_total", "answers that had to be made", &od->m_misses},
+        {MST_METRIC_COUNTER, "not_modified_total", "conditional requests answered 304", &od->m_not_modified},
+        {MST_METRIC_COUNTER, "rate_limited_total", "requests answered 429", &od->m_limited},
+        {MST_METRIC_COUNTER, "bad_requests_total", "requests refused for bad parameters", &od->m_bad},
+        {MST_METRIC_COUNTER, "store_errors_total", "store/query failures (answered 503)",
          &od->m_store_errors},
-        {MST_METRIC_COUNTER, "opendata_bulk_files_total", "daily files written", &od->m_bulk_files},
-        {MST_METRIC_COUNTER, "opendata_bulk_errors_total", "daily files that failed", &od->m_bulk_errors},
-        {MST_METRIC_GAUGE, "opendata_cache_bytes", "memory held by kept answers", &od->m_cache_bytes},
+        {MST_METRIC_COUNTER, "bulk_files_total", "daily files written", &od->m_bulk_files},
+        {MST_METRIC_COUNTER, "bulk_errors_total", "daily files that failed", &od->m_bulk_errors},
+        {MST_METRIC_GAUGE, "cache_bytes", "memory held by kept answers", &od->m_cache_bytes},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         int rc = h->metric(od->inst, m[i].kind, m[i].name, m[i].help, m[i].out);
