@@ -158,7 +158,8 @@ static int write_batch(struct store *s, struct batch *b)
 {
     sqlite3 *db = s->writer;
     /* sorted by key, the B-tree inserts land next to each other */
-    qsort(b->v, b->len, sizeof *b->v, by_key);
+    if (b->len) /* a batch of events only has no readings array */
+        qsort(b->v, b->len, sizeof *b->v, by_key);
     struct day_stmt days[4] = {{0}};
     sqlite3_stmt *latest, *hourly, *where;
     sqlite3_prepare_v2(db,
