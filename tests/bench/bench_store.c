@@ -2,8 +2,11 @@
  * insert rate while it grows, then query latency for the queries the
  * open-data API makes, with the store's own writer and query code.
  *   build/tests/bench/bench_store [readings] [dir]
+ *   build/tests/bench/bench_store fill <readings> <file> <first-day>
  * Default 10,000,000 readings: 2,000 sensors x 5 metrics, one reading a
- * minute each, i.e. 1,000 minutes (~17 h, two daily partitions). */
+ * minute each, i.e. 1,000 minutes (~17 h, from midnight UTC of one day).
+ * `fill` only writes them into <file> (a store database other benchmarks
+ * serve), starting at <first-day> (YYYY-MM-DD), and keeps it. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +44,24 @@ static void time_query(struct store *s, const char *what, const char *q, int run
 
 int main(int argc, char **argv)
 {
+    int fill = argc > 4 && strcmp(argv[1], "fill") == 0;
+    if (fill) {
+        argv++;
+        argc--;
+    }
     long total = argc > 1 ? atol(argv[1]) : 10000000;
     const char *dir = argc > 2 ? argv[2] : "/tmp";
     char path[512];
-    snprintf(path, sizeof path, "%s/mestys-bench-store-%d.sqlite", dir, (int)getpid());
+    int64_t t0 = 1795305600000; /* 2026-11-22T00:00:00Z */
+    if (fill) {
+        snprintf(path, sizeof path, "%s", argv[2]);
+        if (mst_time_parse(argv[3], &t0) != 0) {
+            fprintf(stderr, "bench_store fill: %s is not a day (YYYY-MM-DD)\n", argv[3]);
+            return 2;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s/mestys-bench-store-%d.sqlite", dir, (int)getpid());
+    }
     struct store s = {0};
     sqlite3_open(path, &s.writer);
     sqlite3_exec(s.writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
@@ -58,7 +75,6 @@ int main(int argc, char **argv)
     char (*names)[24] = malloc((size_t)sensors * sizeof *names);
     for (int i = 0; i < sensors; i++)
         snprintf(names[i], sizeof names[i], "sensor-%04d", i);
-    const int64_t t0 = 1795305600000; /* 2026-11-22T00:00:00Z */
     const long per_batch = 100000;    /* 10 minutes of all sensors */
     struct batch *b = &s.committing;
     b->cap = (size_t)per_batch;
@@ -88,6 +104,12 @@ int main(int argc, char **argv)
     printf("insert: %.0f readings/s over %ld rows (batches of %ld, sorted, WAL, synchronous=NORMAL)\n",
            total / (now_s() - start), total, per_batch);
     store_writer_close(&s);
+    if (fill) {
+        sqlite3_close(s.writer);
+        free(b->v);
+        free(names);
+        return 0;
+    }
     sqlite3_open_v2(path, &s.reader, SQLITE_OPEN_READONLY, NULL);
     printf("queries on %ld rows (the same code store/query runs):\n", total);
     time_query(&s, "one sensor+metric, 1 hour, 60 rows", "{\"sensors\":[\"sensor-1234\"],\"metrics\":[\"co2\"],"

@@ -1,6 +1,8 @@
 /* benchplug - the two ends of bench_bus: a producer that publishes
  * `count` messages of `size` bytes as fast as the bus takes them, and a
- * consumer that counts them.  Both use only the SDK. */
+ * consumer that counts them; and, for the HTTP benchmarks, "static": a
+ * route answering `size` fixed bytes, the cheapest answer the server can
+ * give.  All use only the SDK. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +19,7 @@ struct bench {
 };
 
 static const struct mst_config_key config[] = {
-    {.key = "role", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED, .choices = "producer|consumer"},
+    {.key = "role", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED, .choices = "producer|consumer|static"},
     {.key = "count", .type = MST_CFG_INT, .default_json = "1000000"},
     {.key = "size", .type = MST_CFG_INT, .default_json = "200"},
     {0},
@@ -48,6 +50,12 @@ static void consume(void *arg, const char *topic, const char *body, size_t len)
     b->host->metric_set(b->got, (double)b->received);
 }
 
+static void serve_static(void *arg, mst_http_request *req)
+{
+    struct bench *b = arg;
+    b->host->http_respond(req, 200, "text/plain", b->body, (size_t)b->size);
+}
+
 static int bench_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
     struct bench *b = calloc(1, sizeof *b);
@@ -59,6 +67,10 @@ static int bench_init(mst_instance *inst, const struct mst_host *host, void **st
     b->body = calloc(1, (size_t)b->size);
     host->metric(inst, MST_METRIC_GAUGE, "received", "messages received", &b->got);
     *state = b;
+    if (strcmp(host->config_string(inst, "role"), "static") == 0) {
+        memset(b->body, 'x', (size_t)b->size);
+        return host->http_route(inst, "GET", "static", MST_ROLE_PUBLIC, serve_static, b);
+    }
     return b->producer ? 0 : host->subscribe(inst, "bench/msg", consume, b);
 }
 
