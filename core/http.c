@@ -258,13 +258,21 @@ const void *mst__http_body(mst_http_request *req, size_t *len)
 
 /* --- writing ------------------------------------------------------------ */
 
+/* Small answers leave in one write with their headers: one syscall and
+ * one loop turn instead of two.  Only over plain HTTP/1: on TLS the
+ * connection may be HTTP/2, where headers and data are separate frames. */
+#define INLINE_BODY (64 * 1024)
+
 static int write_headers(mst_http_request *req)
 {
-    unsigned char buf[LWS_PRE + 8192];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    int inline_body = req->out.len && req->out.len <= INLINE_BODY && !lws_is_ssl(req->wsi);
+    size_t size = LWS_PRE + 8192 + (inline_body ? req->out.len : 0);
+    unsigned char *buf = mst__xmalloc(size);
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + 8192 - 1;
+    int rc = -1;
     if (lws_add_http_common_headers(req->wsi, (unsigned)req->status, req->content_type,
                                     req->head_only ? 0 : req->out.len, &p, end))
-        return -1;
+        goto out;
     for (size_t off = 0; off < req->out_headers.len;) {
         const char *name = req->out_headers.data + off;
         const char *value = name + strlen(name) + 1;
@@ -273,16 +281,28 @@ static int write_headers(mst_http_request *req)
         snprintf(lname, sizeof lname, "%s:", name);
         if (lws_add_http_header_by_name(req->wsi, (const unsigned char *)lname,
                                         (const unsigned char *)value, (int)strlen(value), &p, end))
-            return -1;
+            goto out;
     }
     if (req->close_after &&
         lws_add_http_header_by_name(req->wsi, (const unsigned char *)"connection:",
                                     (const unsigned char *)"close", 5, &p, end))
-        return -1;
-    if (lws_finalize_write_http_header(req->wsi, start, &p, end))
-        return -1;
+        goto out;
+    if (inline_body) {
+        if (lws_finalize_http_header(req->wsi, &p, end))
+            goto out;
+        memcpy(p, req->out.data, req->out.len);
+        p += req->out.len;
+        if (lws_write(req->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+            goto out;
+        req->out_sent = req->out.len;
+    } else if (lws_finalize_write_http_header(req->wsi, start, &p, end)) {
+        goto out;
+    }
     req->headers_sent = 1;
-    return 0;
+    rc = 0;
+out:
+    free(buf);
+    return rc;
 }
 
 /* Returns -1 to close the connection, 0 to keep it. */
@@ -292,7 +312,7 @@ static int write_response(struct session *s)
     if (!req->headers_sent) {
         if (write_headers(req))
             return -1;
-        if (req->out.len) {
+        if (req->out_sent < req->out.len) {
             lws_callback_on_writable(req->wsi);
             return 0;
         }

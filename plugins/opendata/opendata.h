@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <mestys/mestys.h>
+#include <mestys/number.h>
 #include <mestys/time.h>
 
 /* The public fields a reading may have, in CSV column order. */
@@ -122,7 +123,7 @@ void od_answer_free(void *answer); /* an od_lru free callback */
 /* render.c: a store/query reply as the format asked for.  Returns a
  * malloc'd body and its length. */
 enum od_format { OD_JSON, OD_CSV, OD_GEOJSON };
-char *od_render(const struct od_dataset *ds, enum od_format f, const cJSON *reply, const char *next_url, int bom,
+char *od_render(const struct od_dataset *ds, enum od_format f, cJSON *reply, const char *next_url, int bom,
                 size_t *len);
 /* Writes a reply's rows as CSV rows (no header). */
 void od_render_csv_rows(const struct od_dataset *ds, const cJSON *reply, FILE *out);

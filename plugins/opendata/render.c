@@ -33,19 +33,15 @@ static const cJSON *field(const struct od_dataset *ds, const cJSON *row, const c
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(row, "body"), name);
 }
 
-static const cJSON *rows_of(const struct od_dataset *ds, const cJSON *reply)
+static cJSON *rows_of(const struct od_dataset *ds, const cJSON *reply)
 {
     return cJSON_GetObjectItemCaseSensitive(reply, ds->topic ? "events" : "readings");
 }
 
-/* The shortest text that reads back as the same double. */
 static void number(FILE *f, double v)
 {
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, sizeof buf, "%.17g", v);
-    fputs(buf, f);
+    char buf[32];
+    fwrite(buf, 1, (size_t)mst_number_format(v, buf), f);
 }
 
 static void csv_text(FILE *f, const char *s)
@@ -113,26 +109,39 @@ void od_render_csv_rows(const struct od_dataset *ds, const cJSON *reply, FILE *f
     }
 }
 
-static cJSON *public_object(const struct od_dataset *ds, const cJSON *row, int skip_position)
+/* The row's public fields, moved (not copied) into a new object: the reply
+ * is thrown away after rendering.  Numbers become raw text, written once
+ * by mst_number_format instead of cJSON's printf-and-check. */
+static cJSON *public_object(const struct od_dataset *ds, cJSON *row, int skip_position)
 {
     const char *cols[64];
     size_t n = columns(ds, cols, 64);
     cJSON *o = cJSON_CreateObject();
+    cJSON *body = ds->topic ? cJSON_GetObjectItemCaseSensitive(row, "body") : NULL;
     for (size_t i = 0; i < n; i++) {
         if (skip_position && (strcmp(cols[i], "lat") == 0 || strcmp(cols[i], "lon") == 0))
             continue;
-        const cJSON *v = field(ds, row, cols[i]);
-        cJSON_AddItemToObject(o, cols[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+        cJSON *from = ds->topic && strcmp(cols[i], "time") != 0 ? body : row;
+        cJSON *v = cJSON_IsObject(from) ? cJSON_DetachItemFromObjectCaseSensitive(from, cols[i]) : NULL;
+        if (!v) {
+            v = cJSON_CreateNull();
+        } else if (cJSON_IsNumber(v)) {
+            char text[32];
+            mst_number_format(v->valuedouble, text);
+            v->type = cJSON_Raw;
+            v->valuestring = strdup(text);
+        }
+        cJSON_AddItemToObjectCS(o, cols[i], v); /* the names outlive o */
     }
     return o;
 }
 
-static char *render_json(const struct od_dataset *ds, const cJSON *reply, const char *next_url)
+static char *render_json(const struct od_dataset *ds, cJSON *reply, const char *next_url)
 {
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "dataset", ds->id);
     cJSON *data = cJSON_AddArrayToObject(out, "data");
-    const cJSON *row;
+    cJSON *row;
     cJSON_ArrayForEach(row, rows_of(ds, reply)) cJSON_AddItemToArray(data, public_object(ds, row, 0));
     if (next_url)
         cJSON_AddStringToObject(out, "next", next_url);
@@ -146,13 +155,13 @@ static char *render_json(const struct od_dataset *ds, const cJSON *reply, const 
 /* RFC 7946: a Point per reading at its sensor's position (null geometry
  * when the position is unknown or not public); the next page as an OGC
  * API style link. */
-static char *render_geojson(const struct od_dataset *ds, const cJSON *reply, const char *next_url)
+static char *render_geojson(const struct od_dataset *ds, cJSON *reply, const char *next_url)
 {
     int positions = (ds->fields & OD_LAT) && (ds->fields & OD_LON);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "type", "FeatureCollection");
     cJSON *features = cJSON_AddArrayToObject(out, "features");
-    const cJSON *row;
+    cJSON *row;
     cJSON_ArrayForEach(row, rows_of(ds, reply)) {
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "type", "Feature");
@@ -160,8 +169,12 @@ static char *render_geojson(const struct od_dataset *ds, const cJSON *reply, con
         if (positions && cJSON_IsNumber(lat) && cJSON_IsNumber(lon)) {
             cJSON *g = cJSON_AddObjectToObject(f, "geometry");
             cJSON_AddStringToObject(g, "type", "Point");
-            double c[2] = {lon->valuedouble, lat->valuedouble};
-            cJSON_AddItemToObject(g, "coordinates", cJSON_CreateDoubleArray(c, 2));
+            char lon_text[32], lat_text[32];
+            mst_number_format(lon->valuedouble, lon_text);
+            mst_number_format(lat->valuedouble, lat_text);
+            cJSON *c = cJSON_AddArrayToObject(g, "coordinates");
+            cJSON_AddItemToArray(c, cJSON_CreateRaw(lon_text));
+            cJSON_AddItemToArray(c, cJSON_CreateRaw(lat_text));
         } else {
             cJSON_AddNullToObject(f, "geometry");
         }
@@ -181,7 +194,7 @@ static char *render_geojson(const struct od_dataset *ds, const cJSON *reply, con
     return s;
 }
 
-char *od_render(const struct od_dataset *ds, enum od_format f, const cJSON *reply, const char *next_url, int bom,
+char *od_render(const struct od_dataset *ds, enum od_format f, cJSON *reply, const char *next_url, int bom,
                 size_t *len)
 {
     char *s;

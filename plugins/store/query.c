@@ -113,6 +113,15 @@ static int time_range(const cJSON *q, int64_t *t0, int64_t *t1)
     return *t0 > *t1 ? -1 : 0;
 }
 
+/* Numbers go in as raw text: cJSON would print each with printf and check
+ * it with sscanf, the largest cost of a page of readings. */
+static void add_number(cJSON *o, const char *key, double v)
+{
+    char text[32];
+    mst_number_format(v, text);
+    cJSON_AddRawToObject(o, key, text);
+}
+
 static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
 {
     cJSON *o = cJSON_CreateObject();
@@ -124,16 +133,16 @@ static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
     mst_time_format(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
     cJSON_AddStringToObject(o, aggregate ? "hour" : "time", t);
     if (aggregate) {
-        cJSON_AddNumberToObject(o, "min", sqlite3_column_double(st, 4));
-        cJSON_AddNumberToObject(o, "max", sqlite3_column_double(st, 5));
-        cJSON_AddNumberToObject(o, "avg", sqlite3_column_double(st, 6) / (double)sqlite3_column_int64(st, 7));
-        cJSON_AddNumberToObject(o, "count", (double)sqlite3_column_int64(st, 7));
+        add_number(o, "min", sqlite3_column_double(st, 4));
+        add_number(o, "max", sqlite3_column_double(st, 5));
+        add_number(o, "avg", sqlite3_column_double(st, 6) / (double)sqlite3_column_int64(st, 7));
+        add_number(o, "count", (double)sqlite3_column_int64(st, 7));
     } else {
-        cJSON_AddNumberToObject(o, "value", sqlite3_column_double(st, 4));
+        add_number(o, "value", sqlite3_column_double(st, 4));
     }
     if (sqlite3_column_type(st, aggregate ? 8 : 5) != SQLITE_NULL) {
-        cJSON_AddNumberToObject(o, "lat", sqlite3_column_double(st, aggregate ? 8 : 5));
-        cJSON_AddNumberToObject(o, "lon", sqlite3_column_double(st, aggregate ? 9 : 6));
+        add_number(o, "lat", sqlite3_column_double(st, aggregate ? 8 : 5));
+        add_number(o, "lon", sqlite3_column_double(st, aggregate ? 9 : 6));
     }
     cJSON_AddItemToArray(list, o);
 }

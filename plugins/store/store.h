@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <mestys/mestys.h>
+#include <mestys/number.h>
 #include <mestys/time.h>
 
 /* A reading as it waits for its commit: names are resolved to ids in the

@@ -7,6 +7,9 @@
 #include "metrics.h"
 #include "strmap.h"
 
+#include <mestys/number.h>
+#include <mestys/time.h>
+
 static void topic_patterns(void **state)
 {
     (void)state;
@@ -141,10 +144,70 @@ static void json_positions(void **state)
     cJSON_Delete(root);
 }
 
+/* mestys/time.h: every day of 1900..2200 round-trips, and a person's typos are refused */
+static void iso_times(void **state)
+{
+    (void)state;
+    char out[32];
+    for (int64_t day = -25567; day < 84000; day += 1) {
+        int64_t ms = day * 86400000 + 45296789, back;
+        mst_time_format(ms, out);
+        time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+        char want[32];
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S.789Z", &tm);
+        assert_string_equal(out, want);
+        assert_int_equal(mst_time_parse(out, &back), 0);
+        assert_true(back == ms);
+    }
+    int64_t ms;
+    assert_int_equal(mst_time_parse("2026-11-21T10:00:00+01:00", &ms), 0);
+    assert_true(ms == 1795251600000); /* 09:00Z, as Python reads it */
+    assert_int_equal(mst_time_parse("2026-11-21", &ms), 0);
+    assert_true(ms == 1795219200000);
+    assert_int_equal(mst_time_parse("2026-11-21T10:00:00.5Z", &ms), 0);
+    assert_true(ms == 1795255200500);
+    static const char *const bad[] = {"yesterday", "2026-11-21T10:00:00", "2026-13-01", "2026-02-30",
+                                      "2026-11-21T24:00:00Z", "2026-11-21T10:00Z", "2026-11-21T10:00:00.Z",
+                                      "2026-11-21T10:00:00+1:00", "2026-11-21T10:00:00Zjunk", "", NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_int_equal(mst_time_parse(bad[i], &ms), -1);
+    mst_time_format(-1, out);
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+}
+
+/* mestys/number.h: what it writes reads back as the same double */
+static void number_text(void **state)
+{
+    (void)state;
+    char out[32];
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {{0, "0"}, {21.5, "21.5"}, {-3.25, "-3.25"}, {0.1, "0.1"}, {49.5938, "49.5938"},
+                 {1e15, "1e+15"}, {123456789012, "123456789012"}, {0.000001, "0.000001"},
+                 {1e-7, "1e-07"}, {0.1 + 0.2, "0.30000000000000004"}, {-0.5, "-0.5"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mst_number_format(cases[i].v, out);
+        assert_string_equal(out, cases[i].text);
+    }
+    unsigned seed = 7;
+    for (int i = 0; i < 200000; i++) {
+        double v = (double)(int)(rand_r(&seed) % 2000000 - 1000000) / (double)(1 + rand_r(&seed) % 100000);
+        mst_number_format(v, out);
+        assert_true(strtod(out, NULL) == v);
+    }
+    mst_number_format(NAN, out);
+    assert_string_equal(out, "null");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(topic_patterns),
+        cmocka_unit_test(iso_times),
+        cmocka_unit_test(number_text),
         cmocka_unit_test(strmap_put_get_del),
         cmocka_unit_test(metrics_render_prometheus),
         cmocka_unit_test(mailbox_across_threads),

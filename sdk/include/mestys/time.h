@@ -9,8 +9,7 @@
 #define MESTYS_TIME_H
 
 #include <stdint.h>
-#include <stdio.h>
-#include <time.h>
+#include <string.h>
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (H. Hinnant's days_from_civil): no timegm, no TZ, no locale. */
@@ -84,16 +83,55 @@ static inline int mst_time_parse(const char *s, int64_t *ms)
     return 0;
 }
 
-/* "2026-11-21T10:00:00.000Z" (24 characters and a NUL). */
+/* y-m-d of a day number (the inverse of mst_days_from_civil). */
+static inline void mst_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static inline char *mst__time_put(char *p, unsigned v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + digits;
+}
+
+/* "2026-11-21T10:00:00.000Z" (24 characters and a NUL).  Written digit by
+ * digit: it runs for every row of every page, and printf would be most of
+ * the cost.  Years outside 0..9999 are clamped to them. */
 static inline void mst_time_format(int64_t ms, char out[32])
 {
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char t[80]; /* room for any year gmtime can give, so no truncation */
-    snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(((ms % 1000) + 1000) % 1000));
-    snprintf(out, 32, "%.31s", t);
+    int64_t day = (ms >= 0 ? ms : ms - 86399999) / 86400000, y;
+    int64_t rest = ms - day * 86400000;
+    unsigned m, d;
+    mst_civil_from_days(day, &y, &m, &d);
+    if (y < 0)
+        y = 0;
+    if (y > 9999)
+        y = 9999;
+    char *p = mst__time_put(out, (unsigned)y, 4);
+    *p++ = '-';
+    p = mst__time_put(p, m, 2);
+    *p++ = '-';
+    p = mst__time_put(p, d, 2);
+    *p++ = 'T';
+    p = mst__time_put(p, (unsigned)(rest / 3600000), 2);
+    *p++ = ':';
+    p = mst__time_put(p, (unsigned)(rest / 60000 % 60), 2);
+    *p++ = ':';
+    p = mst__time_put(p, (unsigned)(rest / 1000 % 60), 2);
+    *p++ = '.';
+    p = mst__time_put(p, (unsigned)(rest % 1000), 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* "2026-11-21" of the UTC day that holds ms. */
@@ -101,7 +139,8 @@ static inline void mst_date_format(int64_t ms, char out[16])
 {
     char t[32];
     mst_time_format(ms, t);
-    snprintf(out, 16, "%.10s", t);
+    memcpy(out, t, 10);
+    out[10] = '\0';
 }
 
 #endif /* MESTYS_TIME_H */
