@@ -198,6 +198,8 @@ int mst__http_respond(mst_http_request *req, int status, const char *content_typ
         request_free(req); /* the client went away meanwhile */
         return 0;
     }
+    if (req->h->answering == req)
+        return 0; /* answered inside its own LWS_CALLBACK_HTTP: written when that returns */
     lws_callback_on_writable(req->wsi);
     return 0;
 }
@@ -528,11 +530,33 @@ static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const
     return req;
 }
 
+/* An answer given while lws was still in the request's own callback is
+ * written right away: lws_write is allowed there for HTTP/1, as
+ * lws_return_http_status does, and it saves asking for POLLOUT (two
+ * epoll_ctl calls and a loop turn per request). */
+static int write_now(struct session *s)
+{
+    if (s->req && s->req->responded && !s->req->headers_sent)
+        return write_response(s);
+    return 0;
+}
+
+static int handle_http(struct mst__http *h, struct session *s);
+
 /* LWS_CALLBACK_HTTP: headers are in.  Returns what the callback returns. */
 static int on_http(struct mst__http *h, struct session *s, struct lws *wsi, const char *uri)
 {
     mst_http_request *req = request_new(h, wsi, uri);
     s->req = req;
+    h->answering = req;
+    int rc = handle_http(h, s);
+    h->answering = NULL;
+    return rc ? rc : write_now(s);
+}
+
+static int handle_http(struct mst__http *h, struct session *s)
+{
+    mst_http_request *req = s->req;
     if (!req->method[0]) {
         mst__metric_add(h->bad_requests, 1);
         req->close_after = 1;
@@ -787,8 +811,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(h, s, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (s->req && !s->req->responded)
+        if (s->req && !s->req->responded) {
+            h->answering = s->req;
             dispatch(h, s->req);
+            h->answering = NULL;
+            return write_now(s);
+        }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!s || !s->req || !s->req->responded)

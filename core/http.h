@@ -34,6 +34,7 @@ struct mst__http {
     struct mst__list routes;
     struct mst__list ws_endpoints;
     struct mst__list pending;  /* requests handed to a route, not answered */
+    mst_http_request *answering; /* the request whose LWS_CALLBACK_HTTP is running */
     struct mst__list ws_conns;
     const struct mst__token *tokens;
     size_t n_tokens;

@@ -30,6 +30,7 @@ DURATION = os.environ.get("BENCH_SECONDS", "10")
 DAY = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=2)
 DAY_NO = (DAY - datetime.date(1970, 1, 1)).days
 T0_MS = DAY_NO * 86400000
+PAGE_BYTES = 12 * 1024  # about what a 100-row JSON page weighs
 
 
 def free_port():
@@ -82,6 +83,8 @@ def start(port):
                 dataset("teplota", {"metrics": ["temperature"], "sensors": sensors20})])},
             {"use": os.path.join(BUILD, "tests", "bench", "benchplug.so"), "name": "bench",
              "config": {"role": "static", "size": 2048}},
+            {"use": os.path.join(BUILD, "tests", "bench", "benchplug.so"), "name": "bench12k",
+             "config": {"role": "static", "size": PAGE_BYTES}},
         ],
     }
     path = os.path.join(d, "mestys.json")
@@ -152,9 +155,9 @@ def main():
         print("bulk: %s of 'teplota' (20 sensors x 1 metric, %d rows, %d bytes) written off the loop in %.2f s" % (
             DAY, body.count(b"\n") - 1, len(body), time.monotonic() - t))
         page = "/api/opendata/datasets/all/data.json?limit=100&from=%sT06:00:00Z" % DAY.isoformat()
-        _, headers, body = get(port, page)
+        _, headers, body_page = get(port, page)
         etag = headers["ETag"]
-        assert len(json.loads(body)["data"]) == 100
+        assert len(json.loads(body_page)["data"]) == 100
         script = os.path.join(d, "cursor.lua")
         with open(script, "w") as f:
             f.write("""
@@ -173,7 +176,9 @@ end
         static = wrk(port, "/api/bench/static")
         report("limit: static 2-KiB answer (plugin route)", static)
         limit = static[0]
-        report("100-row JSON page, cached", wrk(port, page), limit)
+        same = wrk(port, "/api/bench12k/static")
+        report("limit: static %d-KiB answer (a page's size)" % (PAGE_BYTES // 1024), same, limit)
+        report("100-row JSON page (%d KiB), cached" % (len(body_page) // 1024), wrk(port, page), limit)
         report("100-row JSON page, uncached (keyset cursor)", wrk(port, "/", script=script), limit)
         report("conditional request answered 304", wrk(port, page, headers=["If-None-Match: " + etag]), limit)
         report("CSV day file (bulk, %d KiB)" % (len(get(port, bulk)[2]) // 1024), wrk(port, bulk), limit)
