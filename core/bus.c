@@ -24,12 +24,6 @@ struct mst__sub {
     int dead;
 };
 
-struct mst__server {
-    void *owner;
-    mst_serve_cb cb;
-    void *arg;
-};
-
 struct mst__topic_stats {
     struct mst_metric *messages, *bytes, *backpressure, *dropped, *received;
 };
@@ -41,12 +35,6 @@ struct mst__rep_ctx {
     nng_ctx ctx;
     nng_aio *aio;
     enum { REP_RECV, REP_SERVE, REP_SEND } state;
-};
-
-struct mst_request {
-    struct mst__list link;
-    struct mst__rep_ctx *rc;
-    void *owner;
 };
 
 /* An outgoing request: SEND -> RECV -> done (posted to the loop). */
@@ -330,7 +318,7 @@ static int open_sockets(struct mst__bus *bus, const struct mst__bus_opts *o, cha
 {
     int rv;
     if ((rv = nng_pub0_open(&bus->pub)) || (rv = nng_sub0_open(&bus->local_sub)) ||
-        (rv = nng_rep0_open(&bus->rep)) || (rv = nng_req0_open(&bus->local_req)))
+        (rv = nng_rep0_open(&bus->rep)))
         return set_err(err, errlen, "open", "socket", rv);
     /* Deep buffers: publish is refused (MST_EAGAIN) at queue_depth, before
      * nng would have to drop anything on the inproc path. */
@@ -343,14 +331,10 @@ static int open_sockets(struct mst__bus *bus, const struct mst__bus_opts *o, cha
     nng_pipe_notify(bus->pub, NNG_PIPE_EV_ADD_POST, on_pipe_added, bus);
     if ((rv = nng_listen(bus->pub, bus->inproc_events, &bus->inproc_listener, 0)))
         return set_err(err, errlen, "listen", bus->inproc_events, rv);
-    if ((rv = nng_listen(bus->rep, bus->inproc_queries, NULL, 0)))
-        return set_err(err, errlen, "listen", bus->inproc_queries, rv);
     if ((rv = nng_dial(bus->local_sub, bus->inproc_events, NULL, 0)))
         return set_err(err, errlen, "dial", bus->inproc_events, rv);
     if (wait_local_pipe(bus) != 0)
         return set_err(err, errlen, "connect", bus->inproc_events, NNG_ETIMEDOUT);
-    if ((rv = nng_dial(bus->local_req, bus->inproc_queries, NULL, 0)))
-        return set_err(err, errlen, "dial", bus->inproc_queries, rv);
     for (size_t i = 0; i < o->n_events_listen; i++)
         if ((rv = nng_listen(bus->pub, o->events_listen[i], NULL, 0)))
             return set_err(err, errlen, "listen for events on", o->events_listen[i], rv);
@@ -398,10 +382,10 @@ int mst__bus_init(struct mst__bus *bus, uv_loop_t *loop, struct mst__metrics *me
     /* Unique per bus, so tests may run several in one process. */
     int n = atomic_fetch_add(&seq, 1);
     bus->inproc_events = mst__xasprintf("inproc://mestys/%s/%d/events", o->node_name, n);
-    bus->inproc_queries = mst__xasprintf("inproc://mestys/%s/%d/queries", o->node_name, n);
     mst__metrics_get(metrics, MST_METRIC_GAUGE, "mestys_bus_queue_depth",
                      "local events published and not yet delivered", "", &bus->queue_gauge);
     mst__mailbox_init(loop, &bus->mailbox, on_letters, bus);
+    mst__bus_local_init(bus);
 
     int rc = open_sockets(bus, o, err, errlen);
     if (rc == 0) {
@@ -444,6 +428,7 @@ void mst__bus_close(struct mst__bus *bus)
     if (bus->rep_ctx)
         for (int i = 0; i < MST__REP_CONTEXTS; i++)
             nng_aio_stop(bus->rep_ctx[i].aio);
+    mst__bus_local_close(bus);
     /* Answer what plugins still hold, then deliver what the mailbox has. */
     mst__list_foreach_safe(pos, tmp, &bus->serving)
     {
@@ -464,7 +449,6 @@ void mst__bus_close(struct mst__bus *bus)
     nng_close(bus->pub);
     nng_close(bus->local_sub);
     nng_close(bus->rep);
-    nng_close(bus->local_req);
     if (bus->has_remote_sub)
         nng_close(bus->remote_sub);
     if (bus->has_remote_req)
@@ -478,7 +462,6 @@ void mst__bus_close(struct mst__bus *bus)
     mst__strmap_free(&bus->servers, free);
     mst__strmap_free(&bus->topics, free);
     free(bus->inproc_events);
-    free(bus->inproc_queries);
 }
 
 /* --- API ---------------------------------------------------------------- */
@@ -573,10 +556,13 @@ int mst__bus_respond(mst_request *req, int status, const void *body, size_t len)
         return MST_EINVAL;
     struct mst__rep_ctx *rc = req->rc;
     mst__list_remove(&req->link);
-    free(req);
     if (status > 0)
         status = MST_EINVAL;
-    reply_now(rc, status, body ? body : "", body ? len : 0);
+    if (rc)
+        reply_now(rc, status, body ? body : "", body ? len : 0);
+    else
+        mst__bus_local_respond(req, status, body ? body : "", body ? len : 0);
+    free(req);
     return 0;
 }
 
@@ -589,15 +575,13 @@ int mst__bus_request(struct mst__bus *bus, void *owner, const char *topic, const
         return MST_EINVAL;
     if (len > bus->max_message)
         return MST_ETOOBIG;
-    nng_socket sock;
-    if (mst__strmap_get(&bus->servers, topic))
-        sock = bus->local_req;
-    else if (bus->has_remote_req)
-        sock = bus->remote_req;
-    else
-        return MST_ENOSERVER;
     if (bus->n_requests >= MST__MAX_REQUESTS)
         return MST_EAGAIN;
+    if (mst__strmap_get(&bus->servers, topic)) /* served on this node: no nng (bus_local.c) */
+        return mst__bus_local_request(bus, owner, topic, body, len, timeout_ms, cb, arg);
+    if (!bus->has_remote_req)
+        return MST_ENOSERVER;
+    nng_socket sock = bus->remote_req;
     struct mst__req_op *op = mst__xcalloc(1, sizeof *op);
     size_t tl = strlen(topic) + 1;
     nng_msg *msg = NULL;
@@ -647,14 +631,18 @@ void mst__bus_drop_owner(struct mst__bus *bus, void *owner)
         if (op->owner == owner)
             op->cb = NULL; /* the reply, when it comes, goes nowhere */
     }
+    mst__bus_local_drop_owner(bus, owner);
     mst__list_foreach_safe(pos, tmp, &bus->serving)
     {
         struct mst_request *req = mst__container_of(pos, struct mst_request, link);
         if (req->owner == owner) {
             struct mst__rep_ctx *rc = req->rc;
             mst__list_remove(&req->link);
+            if (rc)
+                reply_error(rc, MST_ECLOSED, "the serving plugin instance stopped");
+            else
+                mst__bus_local_fail(req, MST_ECLOSED, "the serving plugin instance stopped");
             free(req);
-            reply_error(rc, MST_ECLOSED, "the serving plugin instance stopped");
         }
     }
 }

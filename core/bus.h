@@ -3,7 +3,9 @@
  * Inside a node, events go through an inproc pub socket to an inproc sub
  * socket whose completions reach the loop through a mailbox; other nodes
  * join through the `bus.listen` URLs and `bus.peers`.  A message is
- * topic "\0" body.  A reply is "<status>\0" body, status 0 or an MST_E code. */
+ * topic "\0" body.  A reply is "<status>\0" body, status 0 or an MST_E code.
+ * A request to a topic served on this node does not touch nng: the loop
+ * hands it over (bus_local.c). */
 #ifndef MST__BUS_H
 #define MST__BUS_H
 
@@ -38,12 +40,27 @@ struct mst__bus_opts {
 
 struct mst__rep_ctx;
 struct mst__topic_stats;
+struct mst__local_op;
+
+struct mst__server {
+    void *owner;
+    mst_serve_cb cb;
+    void *arg;
+};
+
+/* A query a plugin serves: from nng (rc) or from this node (local). */
+struct mst_request {
+    struct mst__list link; /* bus->serving */
+    struct mst__rep_ctx *rc;
+    struct mst__local_op *local; /* NULL once the requester stopped waiting */
+    void *owner;
+};
 
 struct mst__bus {
     uv_loop_t *loop;
     struct mst__metrics *metrics;
     struct mst__mailbox mailbox;
-    nng_socket pub, local_sub, remote_sub, rep, local_req, remote_req;
+    nng_socket pub, local_sub, remote_sub, rep, remote_req;
     nng_aio *local_sub_aio, *remote_sub_aio;
     int has_remote_sub, has_remote_req;
     struct mst__rep_ctx *rep_ctx;
@@ -57,6 +74,11 @@ struct mst__bus {
     struct mst__strmap servers; /* topic -> struct mst__server */
     struct mst__list requests;  /* struct mst__req_op in flight */
     struct mst__list serving;   /* struct mst_request handed to plugins */
+    struct mst__list local_ops; /* bus_local.c: requests served on this node */
+    struct mst__list local_due; /* ... waiting for the next loop turn */
+    uv_idle_t local_idle;
+    uv_timer_t local_timer;
+    uint64_t local_timer_at;    /* the deadline local_timer is set for, 0 if none */
     size_t n_requests;
     size_t in_flight; /* local events published, not yet delivered */
     size_t queue_depth;
@@ -65,7 +87,7 @@ struct mst__bus {
     struct mst__strmap topics; /* topic -> struct mst__topic_stats */
     struct mst_metric *queue_gauge;
     struct mst_metric *remote_dropped;
-    char *inproc_events, *inproc_queries;
+    char *inproc_events;
 };
 
 int mst__bus_init(struct mst__bus *bus, uv_loop_t *loop, struct mst__metrics *metrics,
@@ -86,6 +108,15 @@ int mst__bus_respond(mst_request *req, int status, const void *body, size_t len)
 /* Drops owner's subscriptions and servers, forgets its requests, answers
  * what it was serving with MST_ECLOSED. */
 void mst__bus_drop_owner(struct mst__bus *bus, void *owner);
+
+/* bus_local.c: requests to a server on this node, handed over by the loop. */
+void mst__bus_local_init(struct mst__bus *bus);
+void mst__bus_local_close(struct mst__bus *bus);
+int mst__bus_local_request(struct mst__bus *bus, void *owner, const char *topic, const void *body, size_t len,
+                           uint32_t timeout_ms, mst_reply_cb cb, void *arg);
+void mst__bus_local_respond(struct mst_request *req, int status, const void *body, size_t len);
+void mst__bus_local_fail(struct mst_request *req, int status, const char *why);
+void mst__bus_local_drop_owner(struct mst__bus *bus, void *owner);
 
 /* Counts a refusal (ACL or bad topic) against a topic in /metrics. */
 void mst__bus_count_refused(struct mst__bus *bus, const char *topic, const char *reason);

@@ -23,6 +23,9 @@ struct od_pending {
     int max_age_s;
     char *cache_key;
     char *page_url; /* this page's URL without cursor, for the next link */
+    char *reply;    /* the store's answer, rendered on a worker into answer */
+    size_t reply_len;
+    struct od_answer *answer;
 };
 
 static void pending_free(struct od_pending *p)
@@ -34,6 +37,7 @@ static void pending_free(struct od_pending *p)
     }
     free(p->cache_key);
     free(p->page_url);
+    free(p->reply);
     free(p);
 }
 
@@ -280,16 +284,74 @@ static char *page_url(struct opendata *od, mst_http_request *req, struct od_data
 
 /* --- the reply ------------------------------------------------------------ */
 
+/* Worker thread: the page is parsed and written in the format asked for
+ * here, so the loop only moves bytes (this was most of its time). */
+static void render_work(void *arg)
+{
+    struct od_pending *p = arg;
+    cJSON *reply = cJSON_ParseWithLength(p->reply, p->reply_len);
+    const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "next"));
+    char *next_url = NULL;
+    if (next) {
+        next_url = malloc(strlen(p->page_url) + strlen(next) + 8);
+        sprintf(next_url, "%scursor=%s", p->page_url, next);
+    }
+    struct od_answer *a = calloc(1, sizeof *a);
+    a->body = od_render(p->ds, p->fmt, reply, next_url, p->bom, &a->len);
+    a->content_type = od_format_type(p->fmt);
+    a->max_age_s = p->max_age_s;
+    od_etag(a->body, a->len, a->etag);
+    if (next_url) {
+        a->link = malloc(strlen(next_url) + 16);
+        sprintf(a->link, "<%s>; rel=\"next\"", next_url);
+    }
+    free(next_url);
+    cJSON_Delete(reply);
+    p->answer = a;
+}
+
+static void render_done(void *arg, int status)
+{
+    struct od_pending *p = arg;
+    struct opendata *od = p->od;
+    struct od_answer *a = p->answer;
+    if (status != 0 || od->stopping) { /* the core has answered the request (503) */
+        od_answer_free(a);
+        pending_free(p);
+        return;
+    }
+    struct od_answer *before = od_lru_get(od->cache, p->cache_key);
+    a->modified_s = before && !strcmp(before->etag, a->etag) ? before->modified_s : (int64_t)time(NULL);
+    a->expires_ms = (int64_t)od->host->now_ms(od->inst) + od->cache_ms;
+    od->host->http_set_header(p->req, "Vary", "Accept");
+    od_respond_answer(od, p->req, a);
+    if (od->cache_ms > 0)
+        od_lru_put(od->cache, p->cache_key, a, a->len + (a->link ? strlen(a->link) : 0));
+    else
+        od_answer_free(a);
+    od->host->metric_set(od->m_cache_bytes, (double)od_lru_bytes(od->cache));
+    pending_free(p);
+}
+
 static void on_store_reply(void *arg, int status, const char *body, size_t len)
 {
     struct od_pending *p = arg;
     struct opendata *od = p->od;
     mst_http_request *req = p->req;
-    cJSON *reply = cJSON_ParseWithLength(body, len);
+    if (status == 0) {
+        p->reply = malloc(len ? len : 1);
+        memcpy(p->reply, body, len);
+        p->reply_len = len;
+        if (od->host->queue_work(od->inst, render_work, render_done, p) == 0)
+            return;
+        status = MST_ECLOSED;
+    }
     if (status == MST_EINVAL) {
+        cJSON *reply = cJSON_ParseWithLength(body, len);
         const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
         od_respond_error(od, req, 400, "%s", why ? why : "the store refused the query");
-    } else if (status != 0 || !cJSON_IsObject(reply)) {
+        cJSON_Delete(reply);
+    } else {
         od->host->metric_add(od->m_store_errors, 1);
         if (!od->logged_store) {
             od->logged_store = 1;
@@ -299,35 +361,7 @@ static void on_store_reply(void *arg, int status, const char *body, size_t len)
         }
         od->host->http_set_header(req, "Retry-After", "5");
         od_respond_error(od, req, 503, "the data store is not answering right now; try again in a few seconds");
-    } else {
-        const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "next"));
-        char *next_url = NULL;
-        if (next) {
-            next_url = malloc(strlen(p->page_url) + strlen(next) + 8);
-            sprintf(next_url, "%scursor=%s", p->page_url, next);
-        }
-        struct od_answer *a = calloc(1, sizeof *a);
-        a->body = od_render(p->ds, p->fmt, reply, next_url, p->bom, &a->len);
-        a->content_type = od_format_type(p->fmt);
-        od_etag(a->body, a->len, a->etag);
-        struct od_answer *before = od_lru_get(od->cache, p->cache_key);
-        a->modified_s = before && !strcmp(before->etag, a->etag) ? before->modified_s : (int64_t)time(NULL);
-        a->expires_ms = (int64_t)od->host->now_ms(od->inst) + od->cache_ms;
-        a->max_age_s = p->max_age_s;
-        if (next_url) {
-            a->link = malloc(strlen(next_url) + 16);
-            sprintf(a->link, "<%s>; rel=\"next\"", next_url);
-        }
-        free(next_url);
-        od->host->http_set_header(req, "Vary", "Accept");
-        od_respond_answer(od, req, a);
-        if (od->cache_ms > 0)
-            od_lru_put(od->cache, p->cache_key, a, a->len + (a->link ? strlen(a->link) : 0));
-        else
-            od_answer_free(a);
-        od->host->metric_set(od->m_cache_bytes, (double)od_lru_bytes(od->cache));
     }
-    cJSON_Delete(reply);
     pending_free(p);
 }
 

@@ -28,6 +28,8 @@ static const struct mst_config_key config[] = {
      .description = "other topics (patterns) whose messages are kept as events, e.g. charging/session"},
     {.key = "max_page", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10000", .min = 1,
      .max = 1000000, .description = "largest page store/query returns"},
+    {.key = "query_threads", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "2", .min = 1,
+     .max = STORE_MAX_READERS, .description = "queries answered at once, each on its own read connection"},
     {0},
 };
 
@@ -181,8 +183,9 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
     if (rc == 0 && (rc = store_writer_open(s, &err)) != 0)
         host->log(inst, MST_LOG_ERROR, "%s: %s", file, err);
     free(err);
-    if (rc == 0)
-        rc = host->db_open(inst, file, migrations, &s->reader);
+    host->config_int(inst, "query_threads", &s->n_readers);
+    for (int64_t r = 0; rc == 0 && r < s->n_readers; r++)
+        rc = host->db_open(inst, file, migrations, &s->readers[r]);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_stored_total", "readings committed", &s->stored);
     rc |= host->metric(inst, MST_METRIC_COUNTER, "messages_dropped_total",
                        "reading messages dropped because max_pending_mb were waiting for the disk", &s->dropped);
@@ -241,7 +244,8 @@ static void store_fini(void *state)
     store_writer_close(s);
     batch_free(&s->filling);
     batch_free(&s->committing);
-    sqlite3_close(s->reader);
+    for (int r = 0; r < STORE_MAX_READERS; r++)
+        sqlite3_close(s->readers[r]);
     sqlite3_close(s->writer);
     free(s);
 }

@@ -13,6 +13,7 @@
 struct query {
     struct query *next;
     struct store *s;
+    int reader; /* which of s->readers runs it */
     mst_request *req;
     char *body;
     size_t len;
@@ -149,7 +150,7 @@ static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
 
 /* Events: {"events": "<topic>", from, to, limit, cursor} -> the kept
  * messages of a topic (or "prefix/#"), oldest first, keyset by id. */
-static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON *out, const char **why)
+static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *topic, cJSON *out, const char **why)
 {
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
     int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
@@ -171,7 +172,7 @@ static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON 
     size_t tl = strlen(topic);
     int prefix = tl >= 2 && !strcmp(topic + tl - 2, "/#");
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(s->reader,
+    sqlite3_prepare_v2(db,
                        prefix ? "SELECT id, topic, time, body FROM event WHERE topic > ?1 AND topic < ?1 || x'ff'"
                                 " AND time >= ?2 AND time < ?3 AND id > ?4 ORDER BY id LIMIT ?5"
                               : "SELECT id, topic, time, body FROM event WHERE topic = ?1"
@@ -215,16 +216,15 @@ static int run_events(struct store *s, const cJSON *q, const char *topic, cJSON 
 
 /* The cursor: "<part>.<sensor_id>.<metric_id>.<time>" of the last row sent;
  * part is the day (raw), or 0 for latest/hourly. */
-static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
+static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const char **why)
 {
-    sqlite3 *db = s->reader;
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(q, "events");
     if (events) {
         if (!cJSON_IsString(events) || !*events->valuestring) {
             *why = "events: the topic (or prefix/#) whose kept messages you want";
             return 400;
         }
-        return run_events(s, q, events->valuestring, out, why);
+        return run_events(s, db, q, events->valuestring, out, why);
     }
     int latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "latest"));
     const cJSON *agg = cJSON_GetObjectItemCaseSensitive(q, "aggregate");
@@ -333,7 +333,7 @@ static int run(struct store *s, const cJSON *q, cJSON *out, const char **why)
     return 0;
 }
 
-char *store_query(struct store *s, const char *body, size_t len, int *status)
+char *store_query(struct store *s, sqlite3 *db, const char *body, size_t len, int *status)
 {
     cJSON *req = cJSON_ParseWithLength(body, len);
     const char *why = "the query must be a JSON object";
@@ -341,7 +341,7 @@ char *store_query(struct store *s, const char *body, size_t len, int *status)
     int rc = 400;
     if (cJSON_IsObject(req)) {
         cJSON *out = cJSON_CreateObject();
-        rc = run(s, req, out, &why);
+        rc = run(s, db, req, out, &why);
         if (rc == 0)
             reply = cJSON_PrintUnformatted(out);
         cJSON_Delete(out);
@@ -356,7 +356,7 @@ char *store_query(struct store *s, const char *body, size_t len, int *status)
 static void query_work(void *arg)
 {
     struct query *q = arg;
-    q->reply = store_query(q->s, q->body, q->len, &q->status);
+    q->reply = store_query(q->s, q->s->readers[q->reader], q->body, q->len, &q->status);
 }
 
 static void start_next(struct store *s);
@@ -365,7 +365,7 @@ static void query_done(void *arg, int status)
 {
     struct query *q = arg;
     struct store *s = q->s;
-    s->query_busy = 0;
+    s->reader_busy[q->reader] = 0;
     /* MST_ECLOSED: the instance is stopping and the core has answered for us */
     if (status == 0) {
         s->host->respond(q->req, q->status, q->reply, strlen(q->reply));
@@ -378,21 +378,26 @@ static void query_done(void *arg, int status)
         start_next(s);
 }
 
+/* Queries run in the order they came, as many at once as there are read
+ * connections (WAL lets readers run beside each other and the writer). */
 static void start_next(struct store *s)
 {
-    if (s->query_busy || !s->queries)
-        return;
-    struct query *q = s->queries;
-    s->queries = q->next;
-    if (!s->queries)
-        s->queries_tail = NULL;
-    s->query_busy = 1;
-    if (s->host->queue_work(s->inst, query_work, query_done, q) != 0) {
-        s->query_busy = 0;
-        const char err[] = "{\"error\":\"the store is stopping\"}";
-        s->host->respond(q->req, MST_ECLOSED, err, sizeof err - 1);
-        free(q->body);
-        free(q);
+    for (int r = 0; r < s->n_readers && s->queries; r++) {
+        if (s->reader_busy[r])
+            continue;
+        struct query *q = s->queries;
+        s->queries = q->next;
+        if (!s->queries)
+            s->queries_tail = NULL;
+        q->reader = r;
+        s->reader_busy[r] = 1;
+        if (s->host->queue_work(s->inst, query_work, query_done, q) != 0) {
+            s->reader_busy[r] = 0;
+            const char err[] = "{\"error\":\"the store is stopping\"}";
+            s->host->respond(q->req, MST_ECLOSED, err, sizeof err - 1);
+            free(q->body);
+            free(q);
+        }
     }
 }
 

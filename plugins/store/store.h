@@ -45,17 +45,21 @@ struct batch {
     uint64_t oldest_ns; /* when its first message arrived, for latency */
 };
 
+#define STORE_MAX_READERS 16
+
 struct store {
     mst_instance *inst;
     const struct mst_host *host;
-    sqlite3 *writer, *reader;
+    sqlite3 *writer;
+    sqlite3 *readers[STORE_MAX_READERS]; /* one per query running at once (WAL readers) */
+    int reader_busy[STORE_MAX_READERS];
+    int64_t n_readers;
     sqlite3_stmt *find_id[2], *add_id[2]; /* writer.c: sensor, metric */
     struct batch filling;   /* the loop appends here */
     struct batch committing;/* a worker writes this one */
     int commit_busy;
     int tick_missed; /* a commit was due while one was still running */
-    int query_busy;
-    struct query *queries, *queries_tail; /* waiting for the reader */
+    struct query *queries, *queries_tail; /* waiting for a free reader */
     int64_t commit_ms, max_pending_bytes, retention_days, hourly_days, max_page;
     int64_t last_retention_ms;
     mst_timer *commit_timer;
@@ -76,8 +80,8 @@ void store_apply_retention(struct store *s, int64_t now_ms);
 struct query;
 void store_serve_query(void *arg, mst_request *req, const char *topic, const char *body, size_t len);
 void store_queries_free(struct store *s);
-/* Runs one query on the read connection (worker thread); the reply is JSON. */
-char *store_query(struct store *s, const char *body, size_t len, int *status);
+/* Runs one query on a read connection (worker thread); the reply is JSON. */
+char *store_query(struct store *s, sqlite3 *db, const char *body, size_t len, int *status);
 
 /* Day number (days since 1970-01-01 UTC) and its table name. */
 static inline int64_t store_day(int64_t time_ms)

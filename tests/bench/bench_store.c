@@ -30,7 +30,7 @@ static void time_query(struct store *s, const char *what, const char *q, int run
     for (int i = 0; i < runs; i++) {
         int status;
         double t0 = now_s();
-        char *reply = store_query(s, q, strlen(q), &status);
+        char *reply = store_query(s, s->readers[0], q, strlen(q), &status);
         double dt = now_s() - t0;
         bytes = strlen(reply);
         if (status != 0)
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         free(names);
         return 0;
     }
-    sqlite3_open_v2(path, &s.reader, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_open_v2(path, &s.readers[0], SQLITE_OPEN_READONLY, NULL);
     printf("queries on %ld rows (the same code store/query runs):\n", total);
     time_query(&s, "one sensor+metric, 1 hour, 60 rows", "{\"sensors\":[\"sensor-1234\"],\"metrics\":[\"co2\"],"
                "\"from\":\"2026-11-22T05:00:00Z\",\"to\":\"2026-11-22T06:00:00Z\"}", 50);
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     time_query(&s, "hourly aggregates, one sensor+metric, 1 day", "{\"aggregate\":\"hour\",\"sensors\":[\"sensor-0007\"],"
                "\"metrics\":[\"temperature\"]}", 50);
     time_query(&s, "bounding box (no sensor has a position)", "{\"bbox\":[14,49,15,50],\"limit\":100}", 20);
-    sqlite3_close(s.reader);
+    sqlite3_close(s.readers[0]);
     sqlite3_close(s.writer);
     free(b->v);
     free(names);
