@@ -244,6 +244,7 @@ static void store_fini(void *state)
     store_writer_close(s);
     batch_free(&s->filling);
     batch_free(&s->committing);
+    store_query_close(s);
     for (int r = 0; r < STORE_MAX_READERS; r++)
         sqlite3_close(s->readers[r]);
     sqlite3_close(s->writer);

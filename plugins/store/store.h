@@ -53,6 +53,7 @@ struct store {
     sqlite3 *writer;
     sqlite3 *readers[STORE_MAX_READERS]; /* one per query running at once (WAL readers) */
     int reader_busy[STORE_MAX_READERS];
+    void *stmt_caches[STORE_MAX_READERS]; /* query.c: statements kept per reader */
     int64_t n_readers;
     sqlite3_stmt *find_id[2], *add_id[2]; /* writer.c: sensor, metric */
     struct batch filling;   /* the loop appends here */
@@ -80,6 +81,8 @@ void store_apply_retention(struct store *s, int64_t now_ms);
 struct query;
 void store_serve_query(void *arg, mst_request *req, const char *topic, const char *body, size_t len);
 void store_queries_free(struct store *s);
+/* Finalizes the kept statements (before the readers are closed). */
+void store_query_close(struct store *s);
 /* Runs one query on a read connection (worker thread); the reply is JSON. */
 char *store_query(struct store *s, sqlite3 *db, const char *body, size_t len, int *status);
 

@@ -75,7 +75,7 @@ def start(port):
         "node": {"name": "bench", "state_dir": "state", "log_level": "warn",
                  "http": {"listen": "127.0.0.1:%d" % port}},
         "plugins": [
-            {"use": "store", "config": {"retention_days": 36500}},
+            {"use": "store", "config": {"retention_days": 36500, "query_threads": int(os.environ.get("QT", "2"))}},
             {"use": "opendata", "config": opendata(60000, 1, [dataset("all", {})])},
             {"use": "opendata", "name": "nocache", "config": opendata(0, 1, [
                 dataset("all", {}), dataset("teplota", {"metrics": ["temperature"], "sensors": sensors20})])},

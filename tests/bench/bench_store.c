@@ -122,6 +122,7 @@ int main(int argc, char **argv)
     time_query(&s, "hourly aggregates, one sensor+metric, 1 day", "{\"aggregate\":\"hour\",\"sensors\":[\"sensor-0007\"],"
                "\"metrics\":[\"temperature\"]}", 50);
     time_query(&s, "bounding box (no sensor has a position)", "{\"bbox\":[14,49,15,50],\"limit\":100}", 20);
+    store_query_close(&s);
     sqlite3_close(s.readers[0]);
     sqlite3_close(s.writer);
     free(b->v);
