@@ -166,25 +166,31 @@ static int time_range(const cJSON *q, int64_t *t0, int64_t *t1)
     return *t0 > *t1 ? -1 : 0;
 }
 
-/* Numbers go in as raw text: cJSON would print each with printf and check
- * it with sscanf, the largest cost of a page of readings. */
+/* Keys are constants (no copy each) and numbers go in as raw text: cJSON
+ * would print each with printf and check it with sscanf, the largest cost
+ * of a page of readings. */
 static void add_number(cJSON *o, const char *key, double v)
 {
     char text[32];
     mst_number_format(v, text);
-    cJSON_AddRawToObject(o, key, text);
+    cJSON_AddItemToObjectCS(o, key, cJSON_CreateRaw(text));
+}
+
+static void add_text(cJSON *o, const char *key, const unsigned char *v)
+{
+    cJSON_AddItemToObjectCS(o, key, cJSON_CreateString((const char *)v));
 }
 
 static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
 {
     cJSON *o = cJSON_CreateObject();
     char t[32];
-    cJSON_AddStringToObject(o, "sensor", (const char *)sqlite3_column_text(st, 0));
-    cJSON_AddStringToObject(o, "metric", (const char *)sqlite3_column_text(st, 1));
+    add_text(o, "sensor", sqlite3_column_text(st, 0));
+    add_text(o, "metric", sqlite3_column_text(st, 1));
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-        cJSON_AddStringToObject(o, "unit", (const char *)sqlite3_column_text(st, 2));
+        add_text(o, "unit", sqlite3_column_text(st, 2));
     mst_time_format(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
-    cJSON_AddStringToObject(o, aggregate ? "hour" : "time", t);
+    add_text(o, aggregate ? "hour" : "time", (const unsigned char *)t);
     if (aggregate) {
         add_number(o, "min", sqlite3_column_double(st, 4));
         add_number(o, "max", sqlite3_column_double(st, 5));
