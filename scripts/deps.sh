@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev libnng-dev libsqlite3-dev libcjson-dev liblua5.4-dev
-  libwebsockets-dev libwebsockets-evlib-uv libssl-dev
+  libwebsockets-dev libwebsockets-evlib-uv libssl-dev zlib1g-dev
   libcmocka-dev python3 curl sqlite3 openssl wrk
 )
 # The integration tests' independent clients run on Node.js; any node and

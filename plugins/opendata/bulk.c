@@ -365,6 +365,8 @@ static void read_file(void *arg)
     if (ferror(f))
         r->error = EIO;
     fclose(f);
+    if (!r->error)
+        od_answer_compress(a);
 }
 
 static void file_read(void *arg, int status)
@@ -378,7 +380,7 @@ static void file_read(void *arg, int status)
         } else {
             od->host->http_set_header(r->req, "Content-Disposition", r->filename);
             od_respond_answer(od, r->req, r->answer);
-            od_lru_put(od->cache, r->key, r->answer, r->answer->len);
+            od_lru_put(od->cache, r->key, r->answer, r->answer->len + r->answer->gz_len);
         }
     } else {
         od_answer_free(r->answer);

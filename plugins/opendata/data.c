@@ -20,6 +20,7 @@ struct od_pending {
     struct od_dataset *ds;
     enum od_format fmt;
     int bom;
+    int gzip; /* the client takes gzip */
     int max_age_s;
     char *cache_key;
     char *page_url; /* this page's URL without cursor, for the next link */
@@ -51,6 +52,7 @@ void od_answer_free(void *value)
 {
     struct od_answer *a = value;
     free(a->body);
+    free(a->gz);
     free(a->link);
     free(a);
 }
@@ -301,6 +303,8 @@ static void render_work(void *arg)
     a->content_type = od_format_type(p->fmt);
     a->max_age_s = p->max_age_s;
     od_etag(a->body, a->len, a->etag);
+    if (p->gzip) /* only when asked: compressing costs more than sending, on a LAN */
+        od_answer_compress(a);
     if (next_url) {
         a->link = malloc(strlen(next_url) + 16);
         sprintf(a->link, "<%s>; rel=\"next\"", next_url);
@@ -377,6 +381,8 @@ void od_data_get(struct opendata *od, mst_http_request *req, struct od_dataset *
     struct od_answer *hit = od->cache_ms > 0 ? od_lru_get(od->cache, key) : NULL;
     if (hit && hit->expires_ms > (int64_t)h->now_ms(od->inst)) {
         h->metric_add(od->m_hits, 1);
+        if (!hit->gz && od_takes_gzip(od, req))
+            od_answer_compress(hit); /* the first client that wants it pays, once */
         h->http_set_header(req, "Vary", "Accept");
         od_respond_answer(od, req, hit);
         free(key);
@@ -396,6 +402,7 @@ void od_data_get(struct opendata *od, mst_http_request *req, struct od_dataset *
     p->fmt = fmt;
     p->bom = bom && strcmp(bom, "0") != 0 && fmt == OD_CSV;
     p->max_age_s = max_age_s;
+    p->gzip = od_takes_gzip(od, req);
     p->cache_key = key;
     p->page_url = page_url(od, req, ds, ext);
     p->next = od->pending;

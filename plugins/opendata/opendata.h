@@ -72,6 +72,9 @@ struct od_answer {
     int64_t expires_ms;  /* loop clock */
     char *link;          /* Link header (next page), or NULL */
     int max_age_s;
+    char *gz;            /* the body gzipped, for clients that take it, or NULL */
+    size_t gz_len;
+    char gz_etag[24];
 };
 
 struct od_lru;
@@ -131,6 +134,11 @@ char *od_csv_header(const struct od_dataset *ds, int bom);
 const char *od_format_type(enum od_format f);
 
 /* respond.c */
+/* Adds the gzip form of a->body when it is worth it (thread-safe: workers
+ * call it once per answer they make). */
+void od_answer_compress(struct od_answer *a);
+/* The request's Accept-Encoding takes gzip. */
+int od_takes_gzip(const struct opendata *od, mst_http_request *req);
 void od_etag(const void *data, size_t len, char out[24]);
 void od_http_date(int64_t unix_s, char out[40]);
 /* Answers 304 if the request's conditions match etag/modified, else the

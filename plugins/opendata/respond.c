@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "opendata.h"
 
@@ -16,6 +17,53 @@ void od_etag(const void *data, size_t len, char out[24])
     for (size_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
     snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
+void od_answer_compress(struct od_answer *a)
+{
+    if (a->len < 1024)
+        return; /* a packet either way */
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) /* 15 + 16: gzip */
+        return;
+    uLong bound = deflateBound(&z, (uLong)a->len);
+    char *out = malloc(bound);
+    z.next_in = (Bytef *)a->body;
+    z.avail_in = (uInt)a->len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < a->len) {
+        a->gz = realloc(out, z.total_out);
+        a->gz_len = z.total_out;
+        /* a strong ETag names one representation: the gzip one has its own */
+        snprintf(a->gz_etag, sizeof a->gz_etag, "%.17s-gz\"", a->etag);
+    } else {
+        free(out);
+    }
+    deflateEnd(&z);
+}
+
+/* Accept-Encoding names gzip (or *) without q=0. */
+static int takes_gzip(const char *accept);
+
+int od_takes_gzip(const struct opendata *od, mst_http_request *req)
+{
+    return takes_gzip(od->host->http_header(req, "accept-encoding"));
+}
+
+static int takes_gzip(const char *accept)
+{
+    for (const char *p = accept; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",;");
+        const char *end = p + strcspn(p, ",");
+        const char *q = strstr(p, "q=");
+        int refused = q && q < end && strtod(q + 2, NULL) == 0;
+        if (!refused && ((n == 4 && !strncasecmp(p, "gzip", 4)) || (n == 1 && *p == '*')))
+            return 1;
+        p = end;
+    }
+    return 0;
 }
 
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -78,7 +126,13 @@ void od_respond_answer(struct opendata *od, mst_http_request *req, const struct 
 {
     const struct mst_host *host = od->host;
     char date[40], cc[48];
-    host->http_set_header(req, "ETag", a->etag);
+    int gz = a->gz && takes_gzip(host->http_header(req, "accept-encoding"));
+    const char *etag = gz ? a->gz_etag : a->etag;
+    if (a->gz)
+        host->http_set_header(req, "Vary", "Accept-Encoding");
+    if (gz)
+        host->http_set_header(req, "Content-Encoding", "gzip");
+    host->http_set_header(req, "ETag", etag);
     if (a->modified_s > 0) {
         od_http_date(a->modified_s, date);
         host->http_set_header(req, "Last-Modified", date);
@@ -88,12 +142,12 @@ void od_respond_answer(struct opendata *od, mst_http_request *req, const struct 
     host->http_set_header(req, "Access-Control-Allow-Origin", "*");
     if (a->link)
         host->http_set_header(req, "Link", a->link);
-    if (not_modified(req, host, a->etag, a->modified_s)) {
+    if (not_modified(req, host, etag, a->modified_s)) {
         host->metric_add(od->m_not_modified, 1);
         host->http_respond(req, 304, a->content_type, NULL, 0);
         return;
     }
-    host->http_respond(req, 200, a->content_type, a->body, a->len);
+    host->http_respond(req, 200, a->content_type, gz ? a->gz : a->body, gz ? a->gz_len : a->len);
 }
 
 void od_respond_static(struct opendata *od, mst_http_request *req, const char *body, const char *type,

@@ -2,6 +2,7 @@
 clients nobody here wrote (curl, Python's csv module, ajv and jsonld)."""
 import csv
 import datetime
+import gzip
 import io
 import json
 import os
@@ -380,6 +381,22 @@ class OpenData(unittest.TestCase):
             status, _, _ = curl(self.d, doc, "-H", "If-None-Match: " + h["etag"])
             self.assertEqual(status, 304, doc)
 
+    def test_gzip_for_clients_that_take_it(self):
+        path = "/api/opendata/datasets/ovzdusi/data.json?limit=100"
+        _, plain_h, plain = curl(self.d, path)
+        status, h, body = curl(self.d, path, "-H", "Accept-Encoding: gzip, deflate")
+        self.assertEqual(status, 200)
+        self.assertEqual(h["content-encoding"], "gzip")
+        self.assertIn("Accept-Encoding", h["vary"])
+        self.assertEqual(gzip.decompress(body), plain)
+        self.assertLess(len(body), len(plain))
+        self.assertNotEqual(h["etag"], plain_h["etag"], "each representation has its own ETag")
+        status, _, _ = curl(self.d, path, "-H", "Accept-Encoding: gzip", "-H", "If-None-Match: " + h["etag"])
+        self.assertEqual(status, 304)
+        status, h, body = curl(self.d, path, "-H", "Accept-Encoding: gzip;q=0, identity")
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(body, plain)
+
     def test_rate_limit(self):
         codes = [curl(self.d, "/api/limited/datasets")[0] for _ in range(4)]
         self.assertEqual(codes[:3], [200, 200, 200])
@@ -414,6 +431,8 @@ class OpenData(unittest.TestCase):
         status, h, latest = curl(self.d, "/api/opendata/datasets/ovzdusi/bulk/latest.csv")
         self.assertEqual(status, 200)
         self.assertEqual(latest, body)
+        status, _, packed = curl(self.d, "/api/opendata/datasets/ovzdusi/bulk/latest.csv", "-H", "Accept-Encoding: gzip")
+        self.assertEqual(gzip.decompress(packed), body)
         self.assertIn('filename="ovzdusi-%s.csv"' % DAY, h["content-disposition"])
         status, h304, _ = curl(self.d, "/api/opendata/datasets/ovzdusi/bulk/%s.csv" % DAY, "-H",
                                "If-None-Match: " + h["etag"])
