@@ -181,7 +181,57 @@ static void add_text(cJSON *o, const char *key, const unsigned char *v)
     cJSON_AddItemToObjectCS(o, key, cJSON_CreateString((const char *)v));
 }
 
-static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
+/* The members of a reading, as "fields" names them, in the order of the
+ * SELECT's first seven columns. */
+enum field { F_SENSOR, F_METRIC, F_UNIT, F_TIME, F_VALUE, F_LAT, F_LON, F_COUNT };
+static const char *const field_names[F_COUNT] = {"sensor", "metric", "unit", "time", "value", "lat", "lon"};
+
+/* "fields": which members each reading has, in that order (a proxy can then
+ * pass the rows on as they are); requested and unknown is null. */
+static int read_fields(const cJSON *list, int out[F_COUNT], int *n)
+{
+    *n = 0;
+    if (!list) {
+        for (int f = 0; f < F_COUNT; f++)
+            out[(*n)++] = -1 - f; /* negative: the default, members left out when unknown */
+        return 0;
+    }
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > F_COUNT)
+        return -1;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list) {
+        int f = 0;
+        while (f < F_COUNT && !(cJSON_IsString(v) && strcmp(v->valuestring, field_names[f]) == 0))
+            f++;
+        if (f == F_COUNT)
+            return -1;
+        out[(*n)++] = f;
+    }
+    return 0;
+}
+
+static void add_reading(cJSON *list, sqlite3_stmt *st, const int *fields, int n)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    for (int i = 0; i < n; i++) {
+        int f = fields[i] < 0 ? -1 - fields[i] : fields[i], col = (int)f; /* the SELECT has them in this order */
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+            if (fields[i] >= 0)
+                cJSON_AddItemToObjectCS(o, field_names[f], cJSON_CreateNull());
+        } else if (f == F_TIME) {
+            mst_time_format(sqlite3_column_int64(st, 3), t);
+            add_text(o, "time", (const unsigned char *)t);
+        } else if (f >= F_VALUE) {
+            add_number(o, field_names[f], sqlite3_column_double(st, col));
+        } else {
+            add_text(o, field_names[f], sqlite3_column_text(st, col));
+        }
+    }
+    cJSON_AddItemToArray(list, o);
+}
+
+static void add_hour(cJSON *list, sqlite3_stmt *st)
 {
     cJSON *o = cJSON_CreateObject();
     char t[32];
@@ -189,19 +239,15 @@ static void add_row(cJSON *list, sqlite3_stmt *st, int aggregate)
     add_text(o, "metric", sqlite3_column_text(st, 1));
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
         add_text(o, "unit", sqlite3_column_text(st, 2));
-    mst_time_format(sqlite3_column_int64(st, 3) * (aggregate ? 3600000 : 1), t);
-    add_text(o, aggregate ? "hour" : "time", (const unsigned char *)t);
-    if (aggregate) {
-        add_number(o, "min", sqlite3_column_double(st, 4));
-        add_number(o, "max", sqlite3_column_double(st, 5));
-        add_number(o, "avg", sqlite3_column_double(st, 6) / (double)sqlite3_column_int64(st, 7));
-        add_number(o, "count", (double)sqlite3_column_int64(st, 7));
-    } else {
-        add_number(o, "value", sqlite3_column_double(st, 4));
-    }
-    if (sqlite3_column_type(st, aggregate ? 8 : 5) != SQLITE_NULL) {
-        add_number(o, "lat", sqlite3_column_double(st, aggregate ? 8 : 5));
-        add_number(o, "lon", sqlite3_column_double(st, aggregate ? 9 : 6));
+    mst_time_format(sqlite3_column_int64(st, 3) * 3600000, t);
+    add_text(o, "hour", (const unsigned char *)t);
+    add_number(o, "min", sqlite3_column_double(st, 4));
+    add_number(o, "max", sqlite3_column_double(st, 5));
+    add_number(o, "avg", sqlite3_column_double(st, 6) / (double)sqlite3_column_int64(st, 7));
+    add_number(o, "count", (double)sqlite3_column_int64(st, 7));
+    if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+        add_number(o, "lat", sqlite3_column_double(st, 8));
+        add_number(o, "lon", sqlite3_column_double(st, 9));
     }
     cJSON_AddItemToArray(list, o);
 }
@@ -309,6 +355,11 @@ static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const c
         *why = "cursor: give back the \"next\" of the previous page";
         return 400;
     }
+    int fields[F_COUNT], n_fields;
+    if (read_fields(cJSON_GetObjectItemCaseSensitive(q, "fields"), fields, &n_fields) != 0) {
+        *why = "fields: a list of sensor, metric, unit, time, value, lat, lon";
+        return 400;
+    }
     struct sql filter = {0};
     char *names[2] = {NULL, NULL};
     double bbox[4] = {0};
@@ -373,7 +424,10 @@ static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const c
                 more = 1;
                 break;
             }
-            add_row(list, st, hourly);
+            if (hourly)
+                add_hour(list, st);
+            else
+                add_reading(list, st, fields, n_fields);
             last[0] = (long long)part;
             last[1] = sqlite3_column_int64(st, key);
             last[2] = sqlite3_column_int64(st, key + 1);
