@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import MESTYS, MESTYSD, SOURCE, TEST_PLUGINS, config, free_port, main, run_daemon_once, testplug
+from harness import BUILD, MESTYS, MESTYSD, SOURCE, TEST_PLUGINS, config, free_port, main, run_daemon_once, testplug
 
 ENV = dict(os.environ, MESTYS_PLUGIN_PATH=TEST_PLUGINS)
 
@@ -101,6 +101,30 @@ class Cli(unittest.TestCase):
         leaves = [k for k in keys if not any(o.startswith(k + ".") or o.startswith(k + "[]") for o in keys)]
         missing = [k for k in leaves if "`%s`" % k not in doc]
         self.assertEqual(missing, [], "keys missing from docs/config.md")
+
+    def test_every_plugin_key_is_documented(self):
+        """docs/plugins/<name>.md names every config key of <name> (its leaves)."""
+        rc, out, err = run(MESTYS, "plugins", os.path.join(BUILD, "plugins"))
+        self.assertEqual(rc, 0, err)
+        plugins, name, in_keys = {}, None, False
+        for line in out.splitlines():
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "name":
+                name, in_keys = words[1], False
+                plugins[name] = []
+            elif words[0] == "config" and words[1:2] == ["keys:"]:
+                in_keys = True
+            elif in_keys and line.startswith("    "):
+                plugins[name].append(words[0])
+        self.assertIn("opendata", plugins)
+        for name, keys in plugins.items():
+            with open(os.path.join(SOURCE, "docs", "plugins", name + ".md")) as f:
+                doc = f.read()
+            leaves = [k for k in keys if not any(o.startswith(k + ".") or o.startswith(k + "[]") for o in keys)]
+            missing = [k for k in leaves if "`%s`" % k not in doc and "`%s`" % k.split(".")[-1] not in doc]
+            self.assertEqual(missing, [], "keys missing from docs/plugins/%s.md" % name)
 
     def test_usage(self):
         rc, out, err = run(MESTYS)
