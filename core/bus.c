@@ -200,12 +200,17 @@ static void reply_now(struct mst__rep_ctx *rc, int status, const void *body, siz
     nng_ctx_send(rc->ctx, rc->aio);
 }
 
+void mst__bus_error_body(struct mst__buf *b, int status, const char *why)
+{
+    mst__buf_puts(b, "{\"error\":");
+    mst__buf_json_string(b, why);
+    mst__buf_printf(b, ",\"code\":\"%s\"}", mst_err_name(status));
+}
+
 static void reply_error(struct mst__rep_ctx *rc, int status, const char *why)
 {
     struct mst__buf b = {0};
-    mst__buf_puts(&b, "{\"error\":");
-    mst__buf_json_string(&b, why);
-    mst__buf_printf(&b, ",\"code\":\"%s\"}", mst_err_name(status));
+    mst__bus_error_body(&b, status, why);
     reply_now(rc, status, b.data, b.len);
     mst__buf_free(&b);
 }

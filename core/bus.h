@@ -109,6 +109,10 @@ int mst__bus_respond(mst_request *req, int status, const void *body, size_t len)
  * what it was serving with MST_ECLOSED. */
 void mst__bus_drop_owner(struct mst__bus *bus, void *owner);
 
+/* The body of an error reply: {"error": why, "code": "MST_E..."}. */
+struct mst__buf;
+void mst__bus_error_body(struct mst__buf *b, int status, const char *why);
+
 /* bus_local.c: requests to a server on this node, handed over by the loop. */
 void mst__bus_local_init(struct mst__bus *bus);
 void mst__bus_local_close(struct mst__bus *bus);

@@ -78,7 +78,6 @@ static void due_next_turn(struct mst__local_op *op)
         uv_idle_start(&bus->local_idle, on_local_turn); /* keeps the loop from blocking in poll */
 }
 
-/* The error body a remote server would send (bus.c reply_error). */
 static void set_reply(struct mst__local_op *op, int status, const void *body, size_t len)
 {
     free(op->data);
@@ -99,9 +98,7 @@ static void set_reply(struct mst__local_op *op, int status, const void *body, si
 static void set_error(struct mst__local_op *op, int status, const char *why)
 {
     struct mst__buf b = {0};
-    mst__buf_puts(&b, "{\"error\":");
-    mst__buf_json_string(&b, why);
-    mst__buf_printf(&b, ",\"code\":\"%s\"}", mst_err_name(status));
+    mst__bus_error_body(&b, status, why);
     set_reply(op, status, b.data, b.len);
     mst__buf_free(&b);
 }

@@ -21,13 +21,7 @@ struct od_lru {
     od_lru_free_cb free_value;
 };
 
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
+static uint64_t hash_key(const char *s) { return od_hash(s, strlen(s)); }
 
 struct od_lru *od_lru_new(size_t max_entries, size_t max_bytes, od_lru_free_cb free_value)
 {

@@ -139,6 +139,7 @@ const char *od_format_type(enum od_format f);
 void od_answer_compress(struct od_answer *a);
 /* The request's Accept-Encoding takes gzip. */
 int od_takes_gzip(const struct opendata *od, mst_http_request *req);
+uint64_t od_hash(const void *data, size_t len); /* FNV-1a */
 void od_etag(const void *data, size_t len, char out[24]);
 void od_http_date(int64_t unix_s, char out[40]);
 /* Answers 304 if the request's conditions match etag/modified, else the

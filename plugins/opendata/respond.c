@@ -10,13 +10,18 @@
 
 #include "opendata.h"
 
-void od_etag(const void *data, size_t len, char out[24])
+uint64_t od_hash(const void *data, size_t len)
 {
     const unsigned char *p = data;
     uint64_t h = 1469598103934665603ull; /* FNV-1a: a fingerprint, not a secret */
     for (size_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211ull;
-    snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+    return h;
+}
+
+void od_etag(const void *data, size_t len, char out[24])
+{
+    snprintf(out, 24, "\"%016llx\"", (unsigned long long)od_hash(data, len));
 }
 
 void od_answer_compress(struct od_answer *a)
