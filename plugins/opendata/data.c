@@ -400,6 +400,11 @@ static void on_store_reply(void *arg, int status, const char *body, size_t len)
         p->reply = malloc(len ? len : 1);
         memcpy(p->reply, body, len);
         p->reply_len = len;
+        if (p->fmt == OD_JSON && !p->ds->topic && !p->gzip) {
+            render_work(p); /* rows pass through as text: cheaper than a thread hand-off */
+            render_done(p, 0);
+            return;
+        }
         if (od->host->queue_work(od->inst, render_work, render_done, p) == 0)
             return;
         status = MST_ECLOSED;
