@@ -142,6 +142,57 @@ static void request_timeout_and_owner_drop(void **state)
     close_bus(f);
 }
 
+/* Served on this node, a request never crosses nng; what a plugin sees must
+ * not change: the server sees the query on a later loop turn than request(),
+ * the requester its reply on a later turn than respond(); an answer after
+ * the timeout, or to a requester that went away, goes nowhere. */
+static int serving_now;
+static void serve_inline_check(void *arg, mst_request *req, const char *topic, const char *body, size_t len)
+{
+    struct reply *r = arg;
+    assert_int_equal(serving_now, 0); /* not from inside request() */
+    serving_now = 1;
+    int before = r->done;
+    mst__bus_respond(req, 0, body, len);
+    assert_int_equal(r->done, before); /* not from inside respond() */
+    serving_now = 0;
+}
+
+static void local_requests_stay_asynchronous(void **state)
+{
+    (void)state;
+    struct fixture *f = open_bus(0);
+    int server, client, gone;
+    struct reply r = {0};
+    assert_int_equal(mst__bus_serve(&f->bus, &server, "echo", serve_inline_check, &r), 0);
+    serving_now = 1;
+    assert_int_equal(mst__bus_request(&f->bus, &client, "echo", "ahoj", 4, 0, on_reply, &r), 0);
+    serving_now = 0;
+    assert_int_equal(r.done, 0);
+    assert_true(run_until(&f->loop, &r.done, 2000));
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.body, "ahoj");
+    /* a reply after the timeout is dropped, and the held request freed */
+    assert_int_equal(mst__bus_serve(&f->bus, &server, "late", serve_never, NULL), 0);
+    struct reply late = {0};
+    held = NULL;
+    assert_int_equal(mst__bus_request(&f->bus, &client, "late", "x", 1, 20, on_reply, &late), 0);
+    assert_true(run_until(&f->loop, &late.done, 2000));
+    assert_int_equal(late.status, MST_ETIMEDOUT);
+    assert_non_null(held);
+    assert_int_equal(mst__bus_respond(held, 0, "too late", 8), 0);
+    int one = 0;
+    run_until(&f->loop, &one, 50);
+    assert_int_equal(late.done, 1);
+    /* a requester that went away gets nothing */
+    struct reply lost = {0};
+    assert_int_equal(mst__bus_request(&f->bus, &gone, "echo", "y", 1, 0, on_reply, &lost), 0);
+    mst__bus_drop_owner(&f->bus, &gone);
+    run_until(&f->loop, &one, 100);
+    assert_int_equal(lost.done, 0);
+    close_bus(f);
+}
+
 static void backpressure_refuses_and_counts(void **state)
 {
     (void)state;
@@ -185,6 +236,7 @@ int main(void)
         cmocka_unit_test(pubsub_patterns),
         cmocka_unit_test(request_reply),
         cmocka_unit_test(request_timeout_and_owner_drop),
+        cmocka_unit_test(local_requests_stay_asynchronous),
         cmocka_unit_test(backpressure_refuses_and_counts),
         cmocka_unit_test(oversized_and_invalid),
     };
