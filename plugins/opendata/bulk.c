@@ -150,8 +150,11 @@ static void job_done(struct od_bulk_job *j, const char *error)
     mst_date_format(j->day * DAY_MS, date);
     if (error) {
         od->host->metric_add(od->m_bulk_errors, 1);
-        od->host->log(od->inst, MST_LOG_WARN, "bulk file %s of dataset %s not written: %s (tried again later)",
-                      date, j->ds->id, error);
+        if (!od->logged_bulk) /* once until a file is written again: it is retried every minute */
+            od->host->log(od->inst, MST_LOG_WARN, "bulk file %s of dataset %s not written: %s (retried every "
+                                                  "minute; further failures are only counted)",
+                          date, j->ds->id, error);
+        od->logged_bulk = 1;
         unlink(j->tmp_path);
     } else if (j->empty) {
         struct od_dataset *ds = j->ds;
@@ -159,6 +162,7 @@ static void job_done(struct od_bulk_job *j, const char *error)
         ds->empty_days[ds->n_empty++] = j->day;
         unlink(j->final_path); /* a day written again that has nothing now */
     } else {
+        od->logged_bulk = 0;
         od->host->metric_add(od->m_bulk_files, 1);
         od->host->log(od->inst, MST_LOG_INFO, "bulk file %s of dataset %s written", date, j->ds->id);
         if (j->day > j->ds->latest_day)

@@ -423,7 +423,11 @@ static void on_store_reply(void *arg, int status, const char *body, size_t len)
                           mst_strerror(status));
         }
         od->host->http_set_header(req, "Retry-After", "5");
-        od_respond_error(od, req, 503, "the data store is not answering right now; try again in a few seconds");
+        if (status == MST_ENOSERVER)
+            od_respond_error(od, req, 503, "no plugin on this node serves store/query: the town's config needs "
+                                           "the store plugin");
+        else
+            od_respond_error(od, req, 503, "the data store is not answering right now; try again in a few seconds");
     }
     pending_free(p);
 }

@@ -102,7 +102,7 @@ struct opendata {
     int stopping;
     mst_metric *m_requests, *m_hits, *m_misses, *m_not_modified, *m_limited, *m_bad, *m_store_errors,
         *m_bulk_files, *m_bulk_errors, *m_cache_bytes;
-    int logged_bad, logged_limited, logged_store;
+    int logged_bad, logged_limited, logged_store, logged_bulk;
 };
 
 /* config.c: reads and checks the whole config; on a problem sets path

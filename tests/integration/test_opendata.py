@@ -492,6 +492,21 @@ class OpenData(unittest.TestCase):
         self.assertRegex(text, r'mestys_opendata_bad_requests_total\{[^}]*instance="opendata"[^}]*\} [1-9]')
 
 
+class WithoutStore(unittest.TestCase):
+    def test_no_store_is_a_503_that_says_why(self):
+        d = Daemon(config(free_port(), [{"use": "opendata", "config": opendata_config()}])).start()
+        try:
+            status, headers, body = d.get("/api/opendata/datasets/ovzdusi/data.json")
+            self.assertEqual(status, 503)
+            self.assertEqual(headers["retry-after"], "5")
+            self.assertIn("store plugin", json.loads(body)["error"])
+            status, _, _ = d.get("/api/opendata/catalog")
+            self.assertEqual(status, 200, "the catalogue needs no store")
+        finally:
+            out = d.stop()
+        self.assertEqual(out.count("store/query failed"), 1, "logged once")
+
+
 class Check(unittest.TestCase):
     """`mestys check` refuses metadata NKOD would refuse, naming the key."""
 
