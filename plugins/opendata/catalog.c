@@ -34,6 +34,13 @@ static void add_copy(cJSON *to, const char *name, const cJSON *v)
         cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
 }
 
+/* Copies config members under the record's names: {record key, config key}. */
+static void add_copies(cJSON *to, const cJSON *from, const char *const map[][2], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        add_copy(to, map[i][0], od_get(from, map[i][1]));
+}
+
 static void add_url(cJSON *to, const char *name, char *url)
 {
     cJSON_AddStringToObject(to, name, url);
@@ -67,13 +74,16 @@ static cJSON *contact_point(const cJSON *c)
 static cJSON *terms_of_use(const cJSON *t)
 {
     cJSON *u = cJSON_CreateObject();
+    static const char *const map[][2] = {
+        {"autorské_dílo", "author_work"},
+        {"autor", "author"},
+        {"databáze_jako_autorské_dílo", "database_work"},
+        {"autor_databáze", "database_author"},
+        {"databáze_chráněná_zvláštními_právy", "special_rights"},
+        {"osobní_údaje", "personal_data"},
+    };
     cJSON_AddStringToObject(u, "typ", "Specifikace podmínek užití");
-    add_copy(u, "autorské_dílo", od_get(t, "author_work"));
-    add_copy(u, "autor", od_get(t, "author"));
-    add_copy(u, "databáze_jako_autorské_dílo", od_get(t, "database_work"));
-    add_copy(u, "autor_databáze", od_get(t, "database_author"));
-    add_copy(u, "databáze_chráněná_zvláštními_právy", od_get(t, "special_rights"));
-    add_copy(u, "osobní_údaje", od_get(t, "personal_data"));
+    add_copies(u, t, map, sizeof map / sizeof map[0]);
     return u;
 }
 
@@ -140,13 +150,13 @@ static char *dataset_record(const struct opendata *od, const struct od_dataset *
     cJSON_AddStringToObject(r, "@context", CONTEXT);
     add_url(r, "iri", od_url(od, "/catalog/datasets/%s", ds->id));
     cJSON_AddStringToObject(r, "typ", "Datová sada");
-    add_copy(r, "název", od_get(c, "title"));
-    add_copy(r, "popis", od_get(c, "description"));
+    static const char *const map[][2] = {
+        {"název", "title"},      {"popis", "description"},
+        {"téma", "themes"},      {"periodicita_aktualizace", "frequency"},
+        {"klíčové_slovo", "keywords"}, {"prvek_rúian", "ruian"},
+    };
+    add_copies(r, c, map, sizeof map / sizeof map[0]);
     add_copy(r, "poskytovatel", od_get(c, "publisher") ? od_get(c, "publisher") : od_get(cat, "publisher"));
-    add_copy(r, "téma", od_get(c, "themes"));
-    add_copy(r, "periodicita_aktualizace", od_get(c, "frequency"));
-    add_copy(r, "klíčové_slovo", od_get(c, "keywords"));
-    add_copy(r, "prvek_rúian", od_get(c, "ruian"));
     cJSON *contact = contact_point(od_get(c, "contact") ? od_get(c, "contact") : od_get(cat, "contact"));
     if (contact)
         cJSON_AddItemToObject(r, "kontaktní_bod", contact);
@@ -189,13 +199,12 @@ static cJSON *metadata(const struct opendata *od, const struct od_dataset *ds)
 {
     const cJSON *c = ds->conf;
     cJSON *m = cJSON_CreateObject();
+    static const char *const map[][2] = {
+        {"title", "title"},   {"description", "description"}, {"keywords", "keywords"},
+        {"themes", "themes"}, {"frequency", "frequency"},     {"ruian", "ruian"},
+    };
     cJSON_AddStringToObject(m, "id", ds->id);
-    add_copy(m, "title", od_get(c, "title"));
-    add_copy(m, "description", od_get(c, "description"));
-    add_copy(m, "keywords", od_get(c, "keywords"));
-    add_copy(m, "themes", od_get(c, "themes"));
-    add_copy(m, "frequency", od_get(c, "frequency"));
-    add_copy(m, "ruian", od_get(c, "ruian"));
+    add_copies(m, c, map, sizeof map / sizeof map[0]);
     cJSON *fields = cJSON_AddArrayToObject(m, "fields");
     if (ds->topic) {
         cJSON_AddItemToArray(fields, cJSON_CreateString("time"));
