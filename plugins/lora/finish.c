@@ -195,6 +195,10 @@ static void add_reading(struct finish_job *j, const struct pending *p, const cha
     }
     if (p->has_location)
         put(t, ",\"lat\":%.6f,\"lon\":%.6f", p->lat, p->lon);
+    if (p->tags[0]) {
+        PUT(t, ",\"tags\":");
+        put_str(t, p->tags); /* cJSON's text of the device's tags */
+    }
     PUT(t, "}");
     j->n_readings++;
 }

@@ -65,6 +65,7 @@ struct pending {
     uint32_t dev_addr;
     uint8_t nwk_skey[16], app_skey[16];
     char name[64];
+    char tags[LORA_TAGS_MAX]; /* the device's tags as JSON, "" if none: they go on every reading */
     double lat, lon;
     int has_location;
     int cayenne;

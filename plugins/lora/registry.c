@@ -275,6 +275,19 @@ int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, s
     }
     n.relax_fcnt = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "relax_fcnt"));
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
+    if (tags && !cJSON_IsObject(tags)) {
+        *why = "tags: an object of labels, e.g. {\"street\": \"Husova\"}";
+        return MST_EINVAL;
+    }
+    if (tags) {
+        char *text = cJSON_PrintUnformatted(tags);
+        size_t len = strlen(text);
+        free(text);
+        if (len >= LORA_TAGS_MAX) {
+            *why = "tags: at most 255 bytes of JSON (they travel with every reading)";
+            return MST_EINVAL;
+        }
+    }
     struct device *d = registry_by_eui(r, n.dev_eui);
     if (d && d->has_session && n.has_session && d->dev_addr == n.dev_addr &&
         !memcmp(d->nwk_skey, n.nwk_skey, 16)) {

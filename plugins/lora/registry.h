@@ -10,6 +10,9 @@
 
 #include "u64map.h"
 
+/* Tags travel with every reading: they are kept short. */
+#define LORA_TAGS_MAX 256
+
 struct device {
     uint64_t dev_eui;
     uint64_t join_eui;
@@ -26,7 +29,7 @@ struct device {
     char *decoder;        /* "cayenne", "none" */
     double lat, lon;
     int has_location;
-    char *tags;           /* JSON object text */
+    char *tags;           /* JSON object text, shorter than LORA_TAGS_MAX */
     int dirty;            /* counters to write */
     struct device *next_same_addr;
 };

@@ -189,6 +189,8 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     memcpy(p->app_skey, match->app_skey, 16);
     if (match->name)
         snprintf(p->name, sizeof p->name, "%s", match->name);
+    if (match->tags)
+        snprintf(p->tags, sizeof p->tags, "%s", match->tags);
     p->has_location = match->has_location;
     p->lat = match->lat;
     p->lon = match->lon;

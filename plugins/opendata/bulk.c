@@ -226,6 +226,8 @@ static void request_page(struct od_bulk_job *j)
     if (j->ds->n_sensors)
         cJSON_AddItemToObject(q, "sensors", cJSON_CreateStringArray((const char *const *)j->ds->sensors,
                                                                     (int)j->ds->n_sensors));
+    if (j->ds->tags)
+        cJSON_AddItemToObject(q, "tags", cJSON_Duplicate(j->ds->tags, 1));
     if (j->ds->n_metrics)
         cJSON_AddItemToObject(q, "metrics", cJSON_CreateStringArray((const char *const *)j->ds->metrics,
                                                                     (int)j->ds->n_metrics));

@@ -232,8 +232,17 @@ static int read_dataset(struct opendata *od, struct problem *p, const cJSON *c, 
         return MST_EINVAL;
     const cJSON *src = od_get(c, "source");
     const char *topic = str(src, "topic");
-    if (topic && (od_get(src, "sensors") || od_get(src, "metrics")))
-        return fail(p, SUB("source"), "a source is either a topic or a selection of sensors and metrics, not both");
+    if (topic && (od_get(src, "sensors") || od_get(src, "metrics") || od_get(src, "tags")))
+        return fail(p, SUB("source"), "a source is either a topic or a selection of sensors, metrics and tags, "
+                                      "not both");
+    const cJSON *tags = od_get(src, "tags"), *t;
+    cJSON_ArrayForEach(t, tags) {
+        if (!(cJSON_IsString(t) || cJSON_IsNumber(t) || cJSON_IsBool(t)) || !*t->string ||
+            strspn(t->string, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(t->string))
+            return fail(p, SUB("source.tags"), "tags are word: value pairs (letters, digits, '-', '_'), e.g. "
+                                               "{\"kind\": \"parking\"}");
+    }
+    ds->tags = od_get(od_get(ds->conf, "source"), "tags"); /* ds->conf lives as long as ds */
     if (topic) {
         if (!*topic || strchr(topic, '#'))
             return fail(p, SUB("source.topic"), "name one topic whose messages the store keeps (store's "

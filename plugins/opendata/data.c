@@ -219,7 +219,8 @@ static cJSON *store_query_body(struct opendata *od, mst_http_request *req, struc
                                  ds->id, not_here[i]);
                 goto fail;
             }
-    } else if (names(od, req, "sensor", ds->sensors, ds->n_sensors, "sensor", body, "sensors") ||
+    } else if ((ds->tags && !cJSON_AddItemToObject(body, "tags", cJSON_Duplicate(ds->tags, 1))) ||
+               names(od, req, "sensor", ds->sensors, ds->n_sensors, "sensor", body, "sensors") ||
                names(od, req, "metric", ds->metrics, ds->n_metrics, "metric", body, "metrics") ||
                bbox_param(od, req, body)) {
         goto fail;

@@ -47,6 +47,7 @@ struct od_dataset {
     cJSON *conf; /* the dataset's config block (metadata is rendered from it) */
     char **sensors, **metrics;
     size_t n_sensors, n_metrics;
+    const cJSON *tags; /* source.tags in conf: sensors labelled so, or NULL */
     char *topic;       /* a topic source (kept by the store as events) */
     unsigned fields;   /* readings: the public ones (enum od_field) */
     char **body_fields;/* topic source: the public keys of a message body */

@@ -74,6 +74,8 @@ static const struct mst_config_key terms_keys[] = {
 static const struct mst_config_key source_keys[] = {
     {.key = "sensors", .type = MST_CFG_STRING_LIST, .description = "sensors whose readings belong (none: all)"},
     {.key = "metrics", .type = MST_CFG_STRING_LIST, .description = "metrics that belong (none: all)"},
+    {.key = "tags", .type = MST_CFG_OBJECT,
+     .description = "sensors whose tags have all of these, e.g. {\"kind\": \"parking\"} (lora devices' tags)"},
     {.key = "topic", .type = MST_CFG_STRING,
      .description = "instead: a topic whose messages the store keeps (store's topics)"},
     {0},

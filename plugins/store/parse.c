@@ -31,6 +31,8 @@ static int add(struct batch *b, const cJSON *o)
     r->value = value->valuedouble;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
     r->has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
+    r->tags = cJSON_IsObject(tags) ? cJSON_PrintUnformatted(tags) : NULL;
     r->lat = r->has_location ? lat->valuedouble : 0;
     r->lon = r->has_location ? lon->valuedouble : 0;
     return 0;

@@ -45,6 +45,7 @@ static void batch_clear(struct batch *b)
         free(b->v[i].sensor);
         free(b->v[i].metric);
         free(b->v[i].unit);
+        free(b->v[i].tags);
     }
     for (size_t i = 0; i < b->n_msgs; i++) {
         free(b->msgs[i].body);

@@ -135,6 +135,27 @@ static int names_filter(const cJSON *names, const char *table, const char *col, 
     return 0;
 }
 
+/* {"street": "Husova", "kind": "parking"}: sensors whose tags have all of
+ * these; bound to ?13 as JSON.  Keys are plain words (they go into a JSON
+ * path). */
+static int tags_filter(const cJSON *tags, const char *col, struct sql *out, char **bound)
+{
+    if (!tags)
+        return 0;
+    if (!cJSON_IsObject(tags) || !tags->child)
+        return -1;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tags) {
+        if (!(cJSON_IsString(t) || cJSON_IsNumber(t) || cJSON_IsBool(t)) || !*t->string ||
+            strspn(t->string, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(t->string))
+            return -1;
+    }
+    sqlf(out, " AND %s IN (SELECT t.id FROM sensor t WHERE NOT EXISTS (SELECT 1 FROM json_each(?13) f"
+              " WHERE json_extract(t.tags, '$.\"' || f.key || '\"') IS NOT f.value))", col);
+    *bound = cJSON_PrintUnformatted(tags);
+    return 0;
+}
+
 static int bbox_filter(const cJSON *bbox, const char *col, struct sql *out, double b[4])
 {
     if (!bbox)
@@ -361,16 +382,19 @@ static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const c
         return 400;
     }
     struct sql filter = {0};
-    char *names[2] = {NULL, NULL};
+    char *names[2] = {NULL, NULL}, *tags = NULL;
     double bbox[4] = {0};
     sqlf(&filter, "1");
     if (names_filter(cJSON_GetObjectItemCaseSensitive(q, "sensors"), "sensor", "r.sensor_id", 1, &filter, &names[0]) ||
         names_filter(cJSON_GetObjectItemCaseSensitive(q, "metrics"), "metric", "r.metric_id", 2, &filter, &names[1]) ||
-        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &filter, bbox)) {
+        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &filter, bbox) ||
+        tags_filter(cJSON_GetObjectItemCaseSensitive(q, "tags"), "r.sensor_id", &filter, &tags)) {
         free(filter.p);
         free(names[0]);
         free(names[1]);
-        *why = "sensors and metrics are arrays of names; bbox is [min_lon, min_lat, max_lon, max_lat]";
+        free(tags);
+        *why = "sensors and metrics are arrays of names; bbox is [min_lon, min_lat, max_lon, max_lat]; tags is an "
+               "object of word: value";
         return 400;
     }
     cJSON *list = cJSON_AddArrayToObject(out, latest ? "latest" : hourly ? "hourly" : "readings");
@@ -412,6 +436,8 @@ static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const c
                 sqlite3_bind_text(st, 1 + i, names[i], -1, SQLITE_STATIC);
         for (int i = 0; i < 4; i++)
             sqlite3_bind_double(st, 3 + i, bbox[i]);
+        if (tags)
+            sqlite3_bind_text(st, 13, tags, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, hourly ? t0 / 3600000 : t0);
         sqlite3_bind_int64(st, 8, hourly ? t1 / 3600000 : t1);
         sqlite3_bind_int64(st, 9, c_sensor);
@@ -447,6 +473,7 @@ static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const c
     free(filter.p);
     free(names[0]);
     free(names[1]);
+    free(tags);
     if (more) {
         char next[96];
         snprintf(next, sizeof next, "%lld.%lld.%lld.%lld", last[0], last[1], last[2], last[3]);

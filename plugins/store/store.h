@@ -25,6 +25,7 @@ struct reading {
     double value;
     double lat, lon;
     int has_location;
+    char *tags; /* the sensor's labels as JSON text, or NULL */
 };
 
 struct message {

@@ -8,7 +8,8 @@
 #include "store.h"
 
 static const char *const schema =
-    "CREATE TABLE IF NOT EXISTS sensor (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, lat REAL, lon REAL);"
+    "CREATE TABLE IF NOT EXISTS sensor (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, lat REAL, lon REAL,"
+    " tags TEXT);"
     "CREATE TABLE IF NOT EXISTS metric (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, unit TEXT);"
     "CREATE TABLE IF NOT EXISTS partition (day INTEGER PRIMARY KEY);"
     "CREATE TABLE IF NOT EXISTS latest (sensor_id INTEGER, metric_id INTEGER, time INTEGER, value REAL,"
@@ -27,6 +28,15 @@ int store_writer_open(struct store *s, char **err)
         sqlite3_free(msg);
         return MST_EDB;
     }
+    /* a store from before sensors had tags */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->writer, "SELECT tags FROM sensor", -1, &st, NULL) != SQLITE_OK &&
+        sqlite3_exec(s->writer, "ALTER TABLE sensor ADD COLUMN tags TEXT", NULL, NULL, &msg) != SQLITE_OK) {
+        *err = strdup(msg ? msg : "ALTER TABLE sensor");
+        sqlite3_free(msg);
+        return MST_EDB;
+    }
+    sqlite3_finalize(st);
     return 0;
 }
 
@@ -172,6 +182,8 @@ static int write_batch(struct store *s, struct batch *b)
                        " count = count + excluded.count",
                        -1, &hourly, NULL);
     sqlite3_prepare_v2(db, "UPDATE sensor SET lat = ?2, lon = ?3 WHERE id = ?1", -1, &where, NULL);
+    sqlite3_stmt *labels;
+    sqlite3_prepare_v2(db, "UPDATE sensor SET tags = ?2 WHERE id = ?1 AND tags IS NOT ?2", -1, &labels, NULL);
     int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     int64_t sensor_id = -1, metric_id = -1;
     struct hour_acc h = {0};
@@ -187,6 +199,12 @@ static int write_batch(struct store *s, struct batch *b)
                 sqlite3_bind_double(where, 3, r->lon);
                 sqlite3_step(where);
                 sqlite3_reset(where);
+            }
+            if (r->tags) {
+                sqlite3_bind_int64(labels, 1, sensor_id);
+                sqlite3_bind_text(labels, 2, r->tags, -1, SQLITE_STATIC);
+                sqlite3_step(labels);
+                sqlite3_reset(labels);
             }
         }
         if (new_metric)
@@ -237,6 +255,7 @@ static int write_batch(struct store *s, struct batch *b)
         sqlite3_finalize(days[i].insert);
     sqlite3_finalize(latest);
     sqlite3_finalize(hourly);
+    sqlite3_finalize(labels);
     sqlite3_finalize(where);
     return rc;
 }

@@ -16,7 +16,8 @@ NWK = "44024241ed4ce9a68c6a8bc055233fd3"
 APP = "ec925802ae430ca77fd3dd73cb2cc588"
 APP_KEY = "98929b92c49edba9676d646d3b612456"
 ABP = {"dev_eui": "0004A30B001C0530", "dev_addr": "26011BDA", "nwk_skey": NWK, "app_skey": APP,
-       "decoder": "cayenne", "name": "teploměr náměstí", "lat": 49.5938, "lon": 17.2509}
+       "decoder": "cayenne", "name": "teploměr náměstí", "lat": 49.5938, "lon": 17.2509,
+       "tags": {"street": "Husova", "kind": "weather"}}
 LUA_DEV = {"dev_eui": "0004A30B001C0AAA", "dev_addr": "260B0AAA", "nwk_skey": NWK, "app_skey": APP,
            "decoder": "lua:decoders/temperature-humidity.lua"}
 BAD_DEV = {"dev_eui": "0004A30B001C0BAD", "dev_addr": "260B0BAD", "nwk_skey": NWK, "app_skey": APP,
@@ -149,6 +150,7 @@ class Lora(unittest.TestCase):
                          [("0004A30B001C0530", "temperature_3", 27.2, "Cel", 3),
                           ("0004A30B001C0530", "temperature_5", 25.5, "Cel", 5)])
         self.assertAlmostEqual(readings[0]["lat"], 49.5938)
+        self.assertEqual(readings[0]["tags"], {"street": "Husova", "kind": "weather"})
         self.assertTrue(readings[0]["time"].endswith("Z"))
         self.assertGreaterEqual(self.metric('mestys_lora_duplicates_total{plugin="lora",instance="lora"}'), 2)
 
@@ -158,6 +160,8 @@ class Lora(unittest.TestCase):
             self.assertEqual(status, 200)
             self.assertEqual(sorted(x["value"] for x in r["readings"])[:2], [25.5, 27.2])
             self.assertAlmostEqual(r["readings"][0]["lat"], 49.5938)
+            status, r = ask(self.d, "store/query", {"tags": {"street": "Husova"}})
+            self.assertEqual({x["sensor"] for x in r["readings"]}, {"0004A30B001C0530"}, "the device's tags, kept")
         eventually(stored)
 
     def test_2_bad_input_is_counted_and_harmless(self):

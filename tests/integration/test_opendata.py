@@ -57,6 +57,7 @@ def opendata_config(**extra):
             dataset("nabijeni", {"topic": "charging/session"}, fields=["station", "kwh"],
                     themes=["http://publications.europa.eu/resource/authority/data-theme/TRAN"]),
             dataset("teploty", {"metrics": ["temperature"]}, fields=["time", "sensor", "value"]),
+            dataset("husova", {"tags": {"street": "Husova"}}, fields=["time", "sensor", "metric", "value"]),
         ],
         "rate_limit": {"per_second": 0},
         "max_page": 500,
@@ -116,6 +117,7 @@ class OpenData(unittest.TestCase):
             batch.append(reading("lhota-2", "temperature", m, -3.25 + m, lat=50.08, lon=14.42))
             batch.append(reading("lhota-1", "humidity", m, 50 + m, lat=49.5938, lon=17.2509))
             batch.append(reading("lhota-3", "temperature", m, 99))  # not in "ovzdusi"
+        batch.append(reading("husova-7", "noise", 0, 55.5, tags={"street": "Husova", "kind": "noise"}))
         publish(cls.d, batch)
         for i in range(5):
             publish(cls.d, {"station": "náměstí-%d" % i, "kwh": 10.5 + i, "user": "Jan Novák",
@@ -149,7 +151,7 @@ class OpenData(unittest.TestCase):
     def test_list_and_metadata(self):
         status, body = self.d.json("/api/opendata/datasets")
         self.assertEqual(status, 200)
-        self.assertEqual([x["id"] for x in body["datasets"]], ["ovzdusi", "nabijeni", "teploty"])
+        self.assertEqual([x["id"] for x in body["datasets"]], ["ovzdusi", "nabijeni", "teploty", "husova"])
         status, meta = self.d.json("/api/opendata/datasets/ovzdusi")
         self.assertEqual(meta["title"]["cs"], "Data ovzdusi")
         self.assertEqual(meta["links"]["csv"], BASE + "/datasets/ovzdusi/data.csv")
@@ -160,7 +162,7 @@ class OpenData(unittest.TestCase):
         self.assertEqual(status, 404)
         err = json.loads(body)
         self.assertIn("no dataset \"nic\"", err["error"])
-        self.assertIn("ovzdusi, nabijeni, teploty", err["error"])
+        self.assertIn("ovzdusi, nabijeni, teploty, husova", err["error"])
 
     # --- formats ----------------------------------------------------------
 
@@ -239,6 +241,11 @@ class OpenData(unittest.TestCase):
         status, body = self.d.json("/api/opendata/datasets/teploty/data.json?limit=500")
         self.assertEqual(set(body["data"][0]), {"time", "sensor", "value"})
         self.assertIn("lhota-3", {r["sensor"] for r in body["data"]})
+
+    def test_dataset_by_tags(self):
+        status, body = self.d.json("/api/opendata/datasets/husova/data.json")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([(r["sensor"], r["metric"], r["value"]) for r in body["data"]], [("husova-7", "noise", 55.5)])
 
     # --- filters and paging -----------------------------------------------
 
@@ -472,15 +479,16 @@ class OpenData(unittest.TestCase):
                              capture_output=True, text=True, timeout=60, cwd=HERE)
         self.assertEqual(out.returncode, 0, out.stderr)
         results = [json.loads(line) for line in out.stdout.splitlines()]
-        self.assertEqual(len(results), 5)
+        self.assertEqual(len(results), len(files))
         self.assertEqual(results[0]["types"], ["http://www.w3.org/ns/dcat#Catalog"])
-        for r in results[:4]:
+        for r in results[:-1]:
             self.assertTrue(r["valid"], r)
             self.assertGreater(r["triples"], 10)
-        for r in results[1:4]:
+        self.assertEqual(len(results) - 2, 4, "one record per dataset")
+        for r in results[1:-1]:
             self.assertEqual(r["types"], ["http://www.w3.org/ns/dcat#Dataset"])
-        self.assertFalse(results[4]["valid"], "the validator must refuse a broken record")
-        self.assertTrue(any("téma" in e for e in results[4]["errors"]), results[4]["errors"])
+        self.assertFalse(results[-1]["valid"], "the validator must refuse a broken record")
+        self.assertTrue(any("téma" in e for e in results[-1]["errors"]), results[-1]["errors"])
 
     def test_metrics(self):
         self.d.get("/api/opendata/datasets/ovzdusi/data.json?limit=9999")
@@ -543,6 +551,9 @@ class Check(unittest.TestCase):
             ({"contact": {"email": "nobody"}}, "datasets[0].contact.email", "not an e-mail"),
             ({"fields": ["time", "value", "owner"]}, "datasets[0].fields[2]", "not a field of a reading"),
             ({"terms": {"personal_data": "maybe"}}, "datasets[0].terms.personal_data", "is not one of"),
+            ({"source": {"tags": {"street name": "Husova"}}}, "datasets[0].source.tags", "word: value"),
+            ({"source": {"topic": "charging/session", "tags": {"a": "b"}}, "fields": ["kwh"]}, "datasets[0].source",
+             "not both"),
         ]
         for change, key, words in cases:
             rc, out = self.check(**change)

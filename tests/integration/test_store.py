@@ -66,6 +66,22 @@ class Store(unittest.TestCase):
         status, r = ask(self.d, "store/query", {"from": "2026-11-22T07:00:00Z", "to": "2026-11-22T07:00:01Z"})
         self.assertEqual([x["value"] for x in r["readings"]], [99])
 
+    def test_tags(self):
+        publish(self.d, [reading("tag-1", "co2", 1, 400, tags={"street": "Husova", "kind": "air"}),
+                         reading("tag-2", "co2", 1, 410, tags={"street": "Husova", "kind": "parking"}),
+                         reading("tag-3", "co2", 1, 420)])
+        def husova_air():
+            status, r = ask(self.d, "store/query", {"tags": {"street": "Husova", "kind": "air"}})
+            self.assertEqual(status, 200, r)
+            self.assertEqual([x["sensor"] for x in r["readings"]], ["tag-1"])
+        eventually(husova_air)
+        status, r = ask(self.d, "store/query", {"tags": {"street": "Husova"}, "metrics": ["co2"]})
+        self.assertEqual(sorted(x["sensor"] for x in r["readings"]), ["tag-1", "tag-2"])
+        for bad in ({"street": ["a"]}, {"a'b": "x"}, {}, ["street"]):
+            status, r = ask(self.d, "store/query", {"tags": bad})
+            self.assertEqual(status, 502, bad)  # the asker's status for a refused query
+            self.assertIn("tags", r["error"])
+
     def test_bbox(self):
         status, r = ask(self.d, "store/query", {"bbox": [14.0, 49.9, 15.0, 50.2], "limit": 100})
         self.assertEqual({x["sensor"] for x in r["readings"]}, {"lhota-2"})
