@@ -10,6 +10,7 @@ Needs a build with -DMESTYS_BENCH=ON (benchplug, bench_store) and wrk
 size by bench_store and reused from /tmp.  Prints, for each case,
 requests/s and p50/p99 latency as wrk measures them."""
 import datetime
+import glob
 import json
 import os
 import re
@@ -59,6 +60,8 @@ def store_file():
     if os.path.exists(path):
         print("store: reusing %s" % path)
         return path
+    for old in glob.glob("/tmp/mestys-bench-opendata-*.sqlite"):  # another day's: 600 MB each
+        os.unlink(old)
     print("store: filling %s with %d readings from %s (once per day; takes a minute)" % (path, READINGS, DAY))
     subprocess.run([os.path.join(BUILD, "tests", "bench", "bench_store"), "fill", str(READINGS), path + ".tmp",
                     DAY.isoformat()], check=True, stdout=subprocess.DEVNULL)
