@@ -294,8 +294,6 @@ static char *page_url(struct opendata *od, mst_http_request *req, struct od_data
 
 /* --- the reply ------------------------------------------------------------ */
 
-/* Worker thread: the page is parsed and written in the format asked for
- * here, so the loop only moves bytes (this was most of its time). */
 /* JSON of readings: the store wrote the rows with the public fields in our
  * order ("fields"), so they pass through as text; only the envelope is new.
  * The store's reply is {"readings":[...],"next":<string or null>} exactly
@@ -340,6 +338,9 @@ static char *next_cursor(const char *reply, size_t len)
     return NULL;
 }
 
+/* The answer from the store's reply: on a worker thread when the page must
+ * be parsed (CSV, GeoJSON, topic datasets, gzip), so the loop only moves
+ * bytes; on the loop when the rows pass through. */
 static void render_work(void *arg)
 {
     struct od_pending *p = arg;
