@@ -26,10 +26,13 @@ struct od_bulk_job {
     struct od_dataset *ds;
     int64_t day;
     char *tmp_path, *final_path;
-    char *next; /* the store's cursor for the following page */
+    char *next;   /* the store's cursor for the following page */
+    char *reply;  /* the store's page as it came; parsed on the worker */
+    size_t reply_len;
     cJSON *page;
     int first, last;
-    int empty; /* the day has no rows: no file is written */
+    int empty;     /* the day has no rows: no file is written */
+    int on_worker; /* write_page queued or running: page_written frees the job */
     int error; /* errno of a failed write */
 };
 
@@ -107,6 +110,7 @@ static void job_free(struct od_bulk_job *j)
     free(j->tmp_path);
     free(j->final_path);
     free(j->next);
+    free(j->reply);
     cJSON_Delete(j->page);
     free(j);
 }
@@ -116,6 +120,11 @@ static void write_page(void *arg)
 {
     struct od_bulk_job *j = arg;
     const char *rows = j->ds->topic ? "events" : "readings";
+    j->page = cJSON_ParseWithLength(j->reply, j->reply_len);
+    const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j->page, "next"));
+    free(j->next);
+    j->next = next ? strdup(next) : NULL;
+    j->last = next == NULL;
     if (j->first && j->last && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j->page, rows)) == 0) {
         j->empty = 1;
         return;
@@ -180,6 +189,7 @@ static void job_done(struct od_bulk_job *j, const char *error)
 static void page_written(void *arg, int status)
 {
     struct od_bulk_job *j = arg;
+    j->on_worker = 0;
     if (status != 0 || j->od->stopping) { /* the instance is going away */
         unlink(j->tmp_path);
         if (j->od->bulk_job == j)
@@ -204,16 +214,20 @@ static void on_page(void *arg, int status, const char *body, size_t len)
 {
     struct od_bulk_job *j = arg;
     if (status != 0) {
-        job_done(j, status == MST_EINVAL ? body : mst_strerror(status));
+        char why[200]; /* the store's {"error": ...}, as text for the log */
+        snprintf(why, sizeof why, "%.*s", (int)(len < sizeof why ? len : sizeof why - 1), body);
+        job_done(j, status == MST_EINVAL ? why : mst_strerror(status));
         return;
     }
-    j->page = cJSON_ParseWithLength(body, len);
-    const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j->page, "next"));
-    free(j->next);
-    j->next = next ? strdup(next) : NULL;
-    j->last = next == NULL;
-    if (j->od->host->queue_work(j->od->inst, write_page, page_written, j) != 0)
+    free(j->reply);
+    j->reply = malloc(len ? len : 1);
+    memcpy(j->reply, body, len);
+    j->reply_len = len;
+    j->on_worker = 1;
+    if (j->od->host->queue_work(j->od->inst, write_page, page_written, j) != 0) {
+        j->on_worker = 0;
         job_done(j, "no worker");
+    }
 }
 
 static void request_page(struct od_bulk_job *j)
@@ -337,7 +351,7 @@ void od_bulk_stop(struct opendata *od)
 {
     /* a job waiting for the store is dropped with the instance's requests;
      * one on a worker is freed by page_written(MST_ECLOSED) */
-    if (od->bulk_job && !od->bulk_job->page) {
+    if (od->bulk_job && !od->bulk_job->on_worker) {
         unlink(od->bulk_job->tmp_path);
         job_free(od->bulk_job);
     }
