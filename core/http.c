@@ -17,7 +17,6 @@ struct route {
     struct mst__list link;
     void *owner;
     char method[8];
-    char peer[64];
     char *path;  /* without the trailing "*" for prefix routes */
     int prefix;  /* path ends in "/" and takes everything below */
     enum mst_role role;
