@@ -1,5 +1,5 @@
-/* cli_simulate.c - `mestys simulate lora`: gateways and devices in one
- * process, sending real PUSH_DATA with valid MICs and encrypted payloads
+/* simulate.c - `mestys-lora-simulate` (run as `mestys simulate lora`):
+ * gateways and devices in one process, sending real PUSH_DATA with valid MICs and encrypted payloads
  * (the lora plugin's own LoRaWAN code), answering Join-accepts. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,9 +14,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../plugins/lora/gwmp.h"
-#include "../plugins/lora/lorawan.h"
-#include "util.h"
+#include "gwmp.h"
+#include "lorawan.h"
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p) {
+        fprintf(stderr, "mestys simulate lora: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
 
 struct sim_device {
     uint64_t dev_eui;
@@ -249,7 +259,7 @@ static int run(struct sim *s)
     return 0;
 }
 
-int mst__cli_simulate(int argc, char **argv)
+int main(int argc, char **argv)
 {
     struct sim s = {.gateways = 3, .devices = 100, .rate = 100, .count = 0, .seconds = 10, .to = "127.0.0.1:1700",
                     .batch = 8};
@@ -294,7 +304,7 @@ int mst__cli_simulate(int argc, char **argv)
     s.server.sin_family = AF_INET;
     s.server.sin_port = htons((uint16_t)port);
     s.crypto = lw_crypto_new();
-    s.dev = mst__xcalloc((size_t)s.devices, sizeof *s.dev);
+    s.dev = xcalloc((size_t)s.devices, sizeof *s.dev);
     for (int i = 0; i < s.devices; i++) {
         struct sim_device *d = &s.dev[i];
         d->dev_eui = 0x00AA000000000000ull + (uint64_t)i;
@@ -310,7 +320,7 @@ int mst__cli_simulate(int argc, char **argv)
         free(s.dev);
         return rc == 0 ? 0 : 1;
     }
-    s.sock = mst__xcalloc((size_t)s.gateways, sizeof *s.sock);
+    s.sock = xcalloc((size_t)s.gateways, sizeof *s.sock);
     for (int g = 0; g < s.gateways; g++) {
         s.sock[g] = socket(AF_INET, SOCK_DGRAM, 0);
         int size = 4 << 20;

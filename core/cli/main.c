@@ -1,4 +1,4 @@
-/* cli.c - mestys, the command line companion of mestysd:
+/* cli/main.c - mestys, the command line companion of mestysd:
  *   mestys check FILE        the daemon's own validation, same messages
  *   mestys plugins [DIR...]  what each plugin file is, or why it is not one
  *   mestys new-plugin NAME   a new plugin folder from the SDK template */
@@ -25,7 +25,6 @@
 #define MESTYS_TEMPLATE_DIR "/usr/local/share/mestys/template"
 #endif
 
-int mst__cli_simulate(int argc, char **argv);
 
 static int usage(FILE *f, int rc)
 {
@@ -189,6 +188,32 @@ static char *template_dir(void)
     return mst__xstrdup(MESTYS_TEMPLATE_DIR);
 }
 
+/* `mestys VERB PLUGIN ARGS...` runs the plugin's own tool, installed beside
+ * this binary as mestys-PLUGIN-VERB (the LoRa simulator is mestys-lora-simulate):
+ * a plugin's tools live in the plugin's folder and never in the core. */
+static int cmd_plugin_tool(const char *verb, int argc, char **argv)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "mestys: cannot find my own binary: %s\n", strerror(errno));
+        return 1;
+    }
+    self[n] = '\0';
+    char *dir = mst__dirname(self);
+    char name[256];
+    snprintf(name, sizeof name, "mestys-%s-%s", argv[0], verb);
+    char *tool = mst__path_join(dir, name);
+    free(dir);
+    argv[0] = tool;
+    execv(tool, argv);
+    int err = errno;
+    fprintf(stderr, "mestys: %s: cannot run %s: %s%s\n", verb, tool, strerror(err),
+            err == ENOENT ? " (is that plugin's tool built and installed?)" : "");
+    free(tool);
+    return err == ENOENT ? 2 : 1;
+}
+
 /* Copies a template file, replacing every "TEMPLATE_NAME" by name. */
 static int copy_with_name(const char *from, const char *to, const char *name)
 {
@@ -257,8 +282,8 @@ int main(int argc, char **argv)
         return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(cmd, "new-plugin") == 0 && argc == 3)
         return cmd_new_plugin(argv[2]);
-    if (strcmp(cmd, "simulate") == 0 && argc >= 3 && strcmp(argv[2], "lora") == 0)
-        return mst__cli_simulate(argc - 2, argv + 2);
+    if (strcmp(cmd, "simulate") == 0 && argc >= 3)
+        return cmd_plugin_tool("simulate", argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;
