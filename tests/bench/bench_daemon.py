@@ -7,9 +7,16 @@ mestysd on the example town config, each next to its limit.
 Start-up is measured from fork/exec to the first 200 from /health, median
 of 15 runs, next to the same wait for `true` (what exec alone costs here).
 RSS is VmRSS of the idle daemon after 2 s, next to VmRSS of a bare
-libuv+libwebsockets process measured as the daemon with no plugins."""
+libuv+libwebsockets process measured as the daemon with no plugins; then
+where it goes: anonymous memory (the daemon's own heap, stacks and library
+data it wrote) apart from file pages (shared-library code and read-only data
+mapped from the page cache, which every process using the library shares),
+what each plugin of the town adds when the plugins are started one more at a
+time, and the largest mappings."""
+import collections
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -46,6 +53,14 @@ def town_config(port, plugins=True):
     return d, path
 
 
+def town_plugins():
+    """The example town's config as data (its // comments removed)."""
+    with open(os.path.join(SOURCE, "examples", "town", "mestys.json")) as f:
+        text = f.read()
+    # a comment starts at // outside a string and runs to the end of its line
+    return json.loads(re.sub(r'("(?:\\.|[^"\\])*")|//[^\n]*', lambda m: m.group(1) or "", text))
+
+
 def health_ok(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
@@ -77,19 +92,59 @@ def exec_floor():
     return time.perf_counter() - t0
 
 
-def rss_kb(plugins=True):
+def smaps(pid):
+    """VmRSS split by kind and by mapping, in kB."""
+    rollup = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                rollup[parts[0].rstrip(":")] = int(parts[1])
+    by_map, name = collections.Counter(), None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            m = re.match(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                name = os.path.basename(m.group(1)) or "[anon: thread stacks, malloc arenas]"
+            elif line.startswith("Rss:"):
+                by_map[name] += int(line.split()[1])
+    return rollup, by_map
+
+
+def idle_memory(plugins=True, config=None):
     port = free_port()
     d, path = town_config(port, plugins)
+    if config is not None:
+        config["node"]["http"]["listen"] = "127.0.0.1:%d" % port
+        with open(path, "w") as f:
+            json.dump(config, f)
     p = subprocess.Popen([MESTYSD, "-c", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not health_ok(port):
+        if p.poll() is not None:
+            raise SystemExit("mestysd exited early")
         time.sleep(0.005)
     time.sleep(2)
-    with open("/proc/%d/status" % p.pid) as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    rollup, by_map = smaps(p.pid)
     p.terminate()
     p.wait()
     shutil.rmtree(d)
-    return rss
+    return rollup, by_map
+
+
+def memory_by_plugin():
+    """Each plugin's share: the town started with its first k plugins, k = 0..n."""
+    town = town_plugins()
+    rows, before = [], None
+    for k in range(len(town["plugins"]) + 1):
+        cfg = json.loads(json.dumps(town))
+        cfg["plugins"] = cfg["plugins"][:k]
+        rollup, _ = idle_memory(config=cfg)
+        if before is not None:
+            plugin = town["plugins"][k - 1]
+            rows.append((plugin.get("name", plugin["use"]), rollup["Rss"] - before["Rss"],
+                         rollup["Anonymous"] - before["Anonymous"]))
+        before = rollup
+    return rows
 
 
 def main():
@@ -100,9 +155,21 @@ def main():
     print("start-up to /health   median %6.1f ms  p90 %6.1f ms  (target: under 100 ms)"
           % (1000 * statistics.median(starts), 1000 * starts[int(len(starts) * 0.9)]))
     print("  limit: exec of `true` %.1f ms; mestysd with no plugins %.1f ms" % (1000 * floor, 1000 * bare))
-    town, empty = rss_kb(), rss_kb(plugins=False)
-    print("idle RSS              %6.1f MB  (target: under 8 MB)" % (town / 1024))
-    print("  limit: the same daemon with no plugins %.1f MB (libc, libuv, nng, lws, Lua, SQLite mapped)" % (empty / 1024))
+    (town, by_map), (empty, _) = idle_memory(), idle_memory(plugins=False)
+    print("idle RSS              %6.1f MB  (target: under 8 MB)" % (town["Rss"] / 1024))
+    print("  limit: the same daemon with no plugins %.1f MB (libc, libuv, nng, lws, Lua, SQLite mapped)"
+          % (empty["Rss"] / 1024))
+    print("  of which anonymous  %6.1f MB (heap, stacks, written library data); no plugins %.1f MB"
+          % (town["Anonymous"] / 1024, empty["Anonymous"] / 1024))
+    print("  of which file pages %6.1f MB (library code and read-only data, shared through the page cache)"
+          % ((town["Rss"] - town["Anonymous"]) / 1024))
+    print("  proportional (PSS)  %6.1f MB; private dirty %.1f MB" % (town["Pss"] / 1024, town["Private_Dirty"] / 1024))
+    print("  what each plugin adds, started one more at a time (RSS / of it anonymous):")
+    for name, rss, anon in memory_by_plugin():
+        print("    %-12s %+6.2f MB / %+6.2f MB" % (name, rss / 1024, anon / 1024))
+    print("  largest mappings of the whole town:")
+    for name, kb in by_map.most_common(10):
+        print("    %6.2f MB  %s" % (kb / 1024, name))
 
 
 if __name__ == "__main__":
