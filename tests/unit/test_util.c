@@ -9,6 +9,7 @@
 
 #include <mestys/number.h>
 #include <mestys/time.h>
+#include <mestys/utf8.h>
 
 static void topic_patterns(void **state)
 {
@@ -202,12 +203,56 @@ static void number_text(void **state)
     assert_string_equal(out, "null");
 }
 
+/* Markus Kuhn's UTF-8 decoder capability and stress test, sections 1-5 */
+static void utf8_validation(void **state)
+{
+    (void)state;
+    static const char *good[] = {
+        "", "plain ASCII", "\x00", "\x7f",
+        "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", /* 1: Greek "kosme" */
+        "\xc2\x80", "\xe0\xa0\x80", "\xf0\x90\x80\x80",  /* 2.1: first of each length */
+        "\xdf\xbf", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",  /* 2.2/2.3: last, U+10FFFF */
+        "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbd",  /* 2.3: around surrogates */
+        "\xef\xbf\xbe",                                  /* 5.3: U+FFFE is a code point */
+        "P\xc5\x99\xc3\xad\x62ram",                      /* Czech: Příbram */
+    };
+    static const char *bad[] = {
+        "\xf8\x88\x80\x80\x80", "\xfc\x84\x80\x80\x80\x80", /* 2.1: 5 and 6 bytes */
+        "\xf7\xbf\xbf\xbf", "\xf4\x90\x80\x80",             /* 2.2: > U+10FFFF */
+        "\x80", "\xbf", "\x80\xbf", "\x80\xbf\x80",         /* 3.1: lone continuations */
+        "\xc0 ", "\xe0 ", "\xf0 ", "\xf8 ", "\xfc ",        /* 3.2: lead then space */
+        "\xc0", "\xe0\x80", "\xf0\x80\x80",                 /* 3.3: last byte missing */
+        "\xdf", "\xef\xbf", "\xf7\xbf\xbf", "\xe1\x80", "\xf1\x80\x80",
+        "\xfe", "\xff", "\xfe\xfe\xff\xff",                 /* 3.5: impossible bytes */
+        "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",     /* 4.1: overlong "/" */
+        "\xc1\xbf", "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf",     /* 4.2: largest overlongs */
+        "\xc0\x80", "\xe0\x80\x80", "\xf0\x80\x80\x80",     /* 4.3: overlong NUL */
+        "\xed\xa0\x80", "\xed\xad\xbf", "\xed\xae\x80",     /* 5.1: single surrogates */
+        "\xed\xaf\xbf", "\xed\xb0\x80", "\xed\xbe\x80", "\xed\xbf\xbf",
+        "\xed\xa0\x80\xed\xb0\x80",                         /* 5.2: surrogate pair */
+        "ok\xc3(", "ok\xe2\x82(", "\xe2\x28\xa1",           /* bad continuation */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(mst_utf8_valid(good[i], i == 2 ? 1 : strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (mst_utf8_valid(bad[i], strlen(bad[i])))
+            fail_msg("bad[%zu] accepted", i);
+    }
+    /* 3.4: every truncated sequence of the longest forms, concatenated */
+    const char cut[] = "\xc0\xe0\x80\xf0\x80\x80\xdf\xef\xbf\xf7\xbf\xbf";
+    assert_false(mst_utf8_valid(cut, sizeof cut - 1));
+    /* a valid sequence cut by len, not by a NUL */
+    assert_false(mst_utf8_valid("\xe2\x82\xac", 2));
+    assert_true(mst_utf8_valid("\xe2\x82\xac", 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(topic_patterns),
         cmocka_unit_test(iso_times),
         cmocka_unit_test(number_text),
+        cmocka_unit_test(utf8_validation),
         cmocka_unit_test(strmap_put_get_del),
         cmocka_unit_test(metrics_render_prometheus),
         cmocka_unit_test(mailbox_across_threads),
