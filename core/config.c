@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_listen.h"
 #include "log.h"
 #include "schema.h"
 
@@ -206,6 +207,26 @@ static int parse_text(struct mst__config *cfg, struct mst__diag *d)
     return 0;
 }
 
+/* What the HTTP server would fail on at start: an address that does not
+ * parse or resolve, or one that is not on this machine.  A port in use is
+ * only a warning: `mestys check` runs beside the daemon that holds it. */
+static void check_listen(struct mst__diag *d, const cJSON *at, const char *text)
+{
+    struct mst__listen l;
+    char err[384];
+    if (mst__listen_parse(text, &l, err, sizeof err) != 0) {
+        mst__diag_error(d, at, MST__AT_VALUE, "node.http.listen", "%s", err);
+        return;
+    }
+    int rc = mst__listen_probe(&l);
+    if (rc == -EADDRINUSE || rc == -EACCES)
+        mst__diag_warn(d, at, MST__AT_VALUE, "node.http.listen", "cannot bind %s now: %s", text,
+                       strerror(-rc));
+    else if (rc != 0)
+        mst__diag_error(d, at, MST__AT_VALUE, "node.http.listen", "cannot bind %s: %s", text,
+                        strerror(-rc));
+}
+
 static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
 {
     cJSON *node = cJSON_GetObjectItemCaseSensitive(cfg->root, "node");
@@ -220,6 +241,8 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
     cfg->state_dir = mst__path_join(cfg->dir, get_str(node, "state_dir"));
     cfg->log_level = mst__log_level_parse(get_str(node, "log_level"));
     cfg->http_listen = get_str(http, "listen");
+    if (cfg->http_listen && *cfg->http_listen)
+        check_listen(d, cJSON_GetObjectItemCaseSensitive(http, "listen"), cfg->http_listen);
     if (get_str(http, "tls_cert"))
         cfg->tls_cert = mst__path_join(cfg->dir, get_str(http, "tls_cert"));
     if (get_str(http, "tls_key"))

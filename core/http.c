@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "config.h"
+#include "http_chunked.h"
+#include "http_listen.h"
 #include "log.h"
 #include "util.h"
 
@@ -65,6 +67,9 @@ struct mst_http_request {
     int head_only;
     int close_after;
     int body_too_large;
+    int chunked;              /* the body comes in chunks, decoded here */
+    struct mst__chunked chunks;
+    const char *nul_header;   /* a header holding a NUL byte: refused */
     struct route *route;
     uint64_t start_ns;
 };
@@ -89,6 +94,7 @@ struct mst_ws_conn {
 struct session {
     mst_http_request *req;
     mst_ws_conn *ws;
+    int refused; /* a request line lws could not parse: answered 501 */
 };
 
 static const struct {
@@ -122,7 +128,9 @@ static const struct {
     {"HEAD", WSI_TOKEN_HEAD_URI},
 };
 
-static char *copy_token(struct lws *wsi, enum lws_token_indexes t)
+/* The header's value, NUL-terminated; *len (if asked) is its whole length,
+ * which is more than strlen when the value holds a NUL byte. */
+static char *copy_token_len(struct lws *wsi, enum lws_token_indexes t, size_t *len)
 {
     int n = lws_hdr_total_length(wsi, t);
     if (n <= 0)
@@ -132,7 +140,14 @@ static char *copy_token(struct lws *wsi, enum lws_token_indexes t)
         free(s);
         return NULL;
     }
+    if (len)
+        *len = (size_t)n;
     return s;
+}
+
+static char *copy_token(struct lws *wsi, enum lws_token_indexes t)
+{
+    return copy_token_len(wsi, t, NULL);
 }
 
 /* --- request life ------------------------------------------------------- */
@@ -158,17 +173,17 @@ static void request_free(mst_http_request *req)
     free(req);
 }
 
-static void count_response(struct mst__http *h, mst_http_request *req)
+static void count_response(struct mst__http *h, int status, uint64_t start_ns)
 {
     struct mst_metric *m;
     char labels[32];
-    snprintf(labels, sizeof labels, "code=\"%d\"", req->status);
+    snprintf(labels, sizeof labels, "code=\"%d\"", status);
     if (mst__metrics_get(h->metrics, MST_METRIC_COUNTER, "mestys_http_requests_total",
                          "HTTP requests answered, per status code", labels, &m) == 0)
         mst__metric_add(m, 1);
     if (mst__metrics_get(h->metrics, MST_METRIC_HISTOGRAM, "mestys_http_request_seconds",
                          "time from request to response, in seconds", "", &m) == 0)
-        mst__metric_observe(m, (double)(mst__now_ns() - req->start_ns) / 1e9);
+        mst__metric_observe(m, (double)(mst__now_ns() - start_ns) / 1e9);
 }
 
 int mst__http_set_header(mst_http_request *req, const char *name, const char *value)
@@ -191,7 +206,7 @@ int mst__http_respond(mst_http_request *req, int status, const char *content_typ
     if (len && !req->head_only)
         mst__buf_append(&req->out, body, len);
     req->out_sent = 0;
-    count_response(req->h, req);
+    count_response(req->h, req->status, req->start_ns);
     mst__list_remove(&req->link);
     if (!req->wsi) {
         request_free(req); /* the client went away meanwhile */
@@ -203,6 +218,13 @@ int mst__http_respond(mst_http_request *req, int status, const char *content_typ
     return 0;
 }
 
+void mst__http_error_body(struct mst__buf *body, int status, const char *message)
+{
+    mst__buf_puts(body, "{\"error\":");
+    mst__buf_json_string(body, message ? message : "");
+    mst__buf_printf(body, ",\"status\":%d}\n", status);
+}
+
 int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
 {
     struct mst__buf msg = {0}, body = {0};
@@ -210,9 +232,7 @@ int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
     va_start(ap, fmt);
     mst__buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    mst__buf_puts(&body, "{\"error\":");
-    mst__buf_json_string(&body, msg.data ? msg.data : "");
-    mst__buf_printf(&body, ",\"status\":%d}\n", status);
+    mst__http_error_body(&body, status, msg.data);
     int rc = mst__http_respond(req, status, "application/json", body.data, body.len);
     mst__buf_free(&msg);
     mst__buf_free(&body);
@@ -385,16 +405,18 @@ static void split_pattern(const char *path, char **out, int *prefix)
 #define UNKNOWN_TOKEN (-2)
 
 /* The role the request's bearer token grants, NO_TOKEN or UNKNOWN_TOKEN. */
-static int token_role(struct mst__http *h, const char *auth)
+/* auth_len is the header's whole length: a NUL byte inside it (and what
+ * follows) is part of what is compared, so "token\0junk" is not "token". */
+static int token_role(struct mst__http *h, const char *auth, size_t auth_len)
 {
-    if (!auth || !*auth)
+    if (!auth || !auth_len)
         return NO_TOKEN;
-    if (strncasecmp(auth, "Bearer ", 7) != 0)
+    if (auth_len < 7 || strncasecmp(auth, "Bearer ", 7) != 0)
         return UNKNOWN_TOKEN;
-    const char *tok = auth + 7;
-    while (*tok == ' ')
+    const char *tok = auth + 7, *end = auth + auth_len;
+    while (tok < end && *tok == ' ')
         tok++;
-    size_t tl = strlen(tok);
+    size_t tl = (size_t)(end - tok);
     for (size_t i = 0; i < h->n_tokens; i++) {
         const char *want = h->tokens[i].token;
         size_t wl = strlen(want);
@@ -413,7 +435,8 @@ static int authorize(struct mst__http *h, mst_http_request *req, enum mst_role n
 {
     if (need == MST_ROLE_PUBLIC)
         return 0;
-    int role = token_role(h, mst__http_header(req, "authorization"));
+    const char *auth = mst__http_header(req, "authorization");
+    int role = token_role(h, auth, auth ? strlen(auth) : 0); /* no NUL inside: refused before */
     if (role >= (int)need)
         return 0;
     mst__metric_add(h->unauthorized, 1);
@@ -519,7 +542,10 @@ static mst_http_request *request_new(struct mst__http *h, struct lws *wsi, const
     size_t nk = sizeof known_headers / sizeof known_headers[0];
     req->headers = mst__xcalloc(nk, sizeof *req->headers);
     for (size_t i = 0; i < nk; i++) {
-        char *v = copy_token(wsi, known_headers[i].token);
+        size_t n = 0;
+        char *v = copy_token_len(wsi, known_headers[i].token, &n);
+        if (v && memchr(v, '\0', n))
+            req->nul_header = known_headers[i].name;
         if (v) {
             req->headers[req->n_headers].name = mst__xstrdup(known_headers[i].name);
             req->headers[req->n_headers].value = v;
@@ -561,6 +587,14 @@ static int handle_http(struct mst__http *h, struct session *s)
         req->close_after = 1;
         return mst__http_error(req, 501, "method not supported"), 0;
     }
+    if (req->nul_header) {
+        /* RFC 9110 5.5: a NUL in a field value is refused, never cut at */
+        mst__metric_add(h->bad_requests, 1);
+        req->close_after = 1;
+        mst__log_info("http: refused a request from %s: header %s holds a NUL byte", req->peer,
+                      req->nul_header);
+        return mst__http_error(req, 400, "the %s header holds a NUL byte", req->nul_header), 0;
+    }
     struct mst__buf allow = {0};
     req->route = find_route(h, req, &allow);
     if (!req->route) {
@@ -587,9 +621,44 @@ static int handle_http(struct mst__http *h, struct session *s)
                         h->body_limit);
         return 0;
     }
-    if (clen > 0 || (te && strcasestr(te, "chunked")))
+    if (te && strcasestr(te, "chunked")) {
+        /* lws reads it as a body of unknown length that never ends: the
+         * connection closes after the answer, since lws cannot tell where
+         * the next request would begin */
+        req->chunked = 1;
+        req->close_after = 1;
+        return 0;
+    }
+    if (clen > 0)
         return 0; /* the body comes next */
     dispatch(h, req);
+    return 0;
+}
+
+static void body_complete(struct mst__http *h, struct session *s);
+
+static int refuse_too_large(struct mst__http *h, mst_http_request *req)
+{
+    req->body_too_large = 1;
+    req->close_after = 1;
+    mst__metric_add(h->too_large, 1);
+    return mst__http_error(req, 413, "the body is larger than this server takes (%zu bytes)", h->body_limit);
+}
+
+static int on_chunk(struct mst__http *h, struct session *s, const void *in, size_t len)
+{
+    mst_http_request *req = s->req;
+    int rc = mst__chunked_feed(&req->chunks, in, len, &req->body, h->body_limit);
+    if (rc == MST_ETOOBIG) {
+        refuse_too_large(h, req);
+    } else if (rc == MST_EINVAL) {
+        req->body_too_large = 1; /* read no more of it */
+        mst__metric_add(h->bad_requests, 1);
+        mst__log_info("http: refused a request from %s: broken chunked encoding", req->peer);
+        mst__http_error(req, 400, "the chunked body is not well-formed");
+    } else if (rc == 1) {
+        body_complete(h, s);
+    }
     return 0;
 }
 
@@ -598,15 +667,24 @@ static int on_body(struct mst__http *h, struct session *s, const void *in, size_
     mst_http_request *req = s->req;
     if (!req || req->responded || req->body_too_large)
         return 0;
+    if (req->chunked)
+        return on_chunk(h, s, in, len);
     if (req->body.len + len > h->body_limit) {
-        req->body_too_large = 1;
-        req->close_after = 1;
-        mst__metric_add(h->too_large, 1);
-        mst__http_error(req, 413, "the body is larger than this server takes (%zu bytes)", h->body_limit);
+        refuse_too_large(h, req);
         return 0;
     }
     mst__buf_append(&req->body, in, len);
     return 0;
+}
+
+/* The whole body is in: the route gets the request. */
+static void body_complete(struct mst__http *h, struct session *s)
+{
+    if (!s->req || s->req->responded)
+        return;
+    h->answering = s->req;
+    dispatch(h, s->req);
+    h->answering = NULL;
 }
 
 static void on_http_closed(struct session *s)
@@ -681,8 +759,9 @@ static int on_ws_confirm(struct mst__http *h, struct lws *wsi)
         lws_return_http_status(wsi, 404, "no WebSocket endpoint here for that subprotocol");
         rc = 1;
     } else if (found->role != MST_ROLE_PUBLIC) {
-        char *auth = copy_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-        int role = token_role(h, auth);
+        size_t auth_len = 0;
+        char *auth = copy_token_len(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, &auth_len);
+        int role = token_role(h, auth, auth_len);
         free(auth);
         if (role < (int)found->role) {
             mst__metric_add(h->unauthorized, 1);
@@ -701,8 +780,9 @@ static int on_ws_filter(struct mst__http *h, struct lws *wsi)
     struct ws_endpoint *ep = uri ? find_endpoint(h, uri, chosen_subprotocol(wsi)) : NULL;
     int ok = ep != NULL;
     if (ep && ep->role != MST_ROLE_PUBLIC) {
-        char *auth = copy_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-        ok = token_role(h, auth) >= (int)ep->role;
+        size_t auth_len = 0;
+        char *auth = copy_token_len(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, &auth_len);
+        ok = token_role(h, auth, auth_len) >= (int)ep->role;
         if (!ok)
             mst__metric_add(h->unauthorized, 1);
         free(auth);
@@ -798,6 +878,40 @@ void mst__ws_close(mst_ws_conn *c)
     lws_callback_on_writable(c->wsi);
 }
 
+/* --- request lines lws cannot parse --------------------------------------- */
+
+/* lws 4.1 answers a method it does not know (PROPFIND, FOO) with its own
+ * HTML 403.  With LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG
+ * it hands the connection over raw instead, and the documented JSON 501 is
+ * written here, once, before closing. */
+static int on_raw_rx(struct mst__http *h, struct session *s, struct lws *wsi, size_t len)
+{
+    if (!s || !len)
+        return -1; /* plain text on the TLS port: closed, as before */
+    if (!s->refused) {
+        s->refused = 1;
+        mst__metric_add(h->bad_requests, 1);
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+static int on_raw_writeable(struct mst__http *h, struct lws *wsi)
+{
+    struct mst__buf body = {0}, out = {0};
+    mst__http_error_body(&body, 501, "method not supported");
+    mst__buf_reserve(&out, LWS_PRE);
+    out.len = LWS_PRE;
+    mst__buf_printf(&out, "HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\n"
+                          "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+                    body.len, body.data);
+    lws_write(wsi, (unsigned char *)out.data + LWS_PRE, out.len - LWS_PRE, LWS_WRITE_RAW);
+    count_response(h, 501, mst__now_ns());
+    mst__buf_free(&body);
+    mst__buf_free(&out);
+    return -1;
+}
+
 /* --- the libwebsockets callback ----------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -808,15 +922,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return on_http(h, s, wsi, in);
     case LWS_CALLBACK_HTTP_BODY:
-        return on_body(h, s, in, len);
+        return on_body(h, s, in, len) ? -1 : write_now(s);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (s->req && !s->req->responded) {
-            h->answering = s->req;
-            dispatch(h, s->req);
-            h->answering = NULL;
-            return write_now(s);
-        }
-        return 0;
+        body_complete(h, s);
+        return write_now(s);
+    case LWS_CALLBACK_RAW_RX:
+        return on_raw_rx(h, s, wsi, len);
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        return on_raw_writeable(h, wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!s || !s->req || !s->req->responded)
             return 0;
@@ -899,13 +1012,20 @@ int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *
     if (!o->listen || !*o->listen)
         return 0;
     h->body_limit = o->body_limit;
-    const char *colon = strrchr(o->listen, ':');
-    if (!colon) {
-        snprintf(err, errlen, "node.http.listen \"%s\" must be host:port", o->listen);
+    struct mst__listen l;
+    char why[384];
+    if (mst__listen_parse(o->listen, &l, why, sizeof why) != 0) {
+        snprintf(err, errlen, "node.http.listen %s", why);
         return MST_ECONFIG;
     }
-    char *iface = mst__xstrndup(o->listen, (size_t)(colon - o->listen));
-    int port = atoi(colon + 1);
+    /* lws reports a failed bind only as "cannot create the vhost": try it
+     * first, for the operator's sake, with the OS's reason. */
+    int rc = mst__listen_probe(&l);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(-rc));
+        return MST_EIO;
+    }
+    snprintf(h->listen_ip, sizeof h->listen_ip, "%s", l.ip); /* lws keeps the pointer */
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
     add_protocol(h, "http");
@@ -932,22 +1052,29 @@ int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *
     h->ctx = lws_create_context(&info);
     if (!h->ctx) {
         snprintf(err, errlen, "cannot start the HTTP server (libwebsockets context)");
-        free(iface);
         return MST_EIO;
     }
     memset(&info, 0, sizeof info);
-    info.port = port;
-    info.iface = strcmp(iface, "0.0.0.0") == 0 || !*iface ? NULL : iface;
+    info.port = l.port;
     info.protocols = h->protocols;
     info.vhost_name = "mestys";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+    /* lws takes an IP literal as iface, but on an IPv6 socket it writes an
+     * IPv4 literal where the IPv6 address belongs and binds [::], every
+     * interface: an IPv4 address gets an IPv4-only vhost. */
+    if (!l.any)
+        info.iface = h->listen_ip;
+    if (l.family == AF_INET)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    else if (!l.any)
+        info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
     if (o->tls_cert) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = o->tls_cert;
         info.ssl_private_key_filepath = o->tls_key;
     }
     h->vhost = lws_create_vhost(h->ctx, &info);
-    free(iface);
     if (!h->vhost) {
         snprintf(err, errlen, "cannot listen on %s (in use, or the address is not on this machine%s)",
                  o->listen, o->tls_cert ? ", or the certificate/key could not be read" : "");

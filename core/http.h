@@ -10,6 +10,7 @@
 
 #include "list.h"
 #include "metrics.h"
+#include "util.h"
 
 struct lws_context;
 struct lws_vhost;
@@ -40,6 +41,7 @@ struct mst__http {
     size_t n_tokens;
     size_t body_limit;
     int port; /* the port actually bound */
+    char listen_ip[64]; /* lws keeps a pointer to its iface string */
     uint64_t started_ns;
     struct mst_metric *too_large, *unauthorized, *bad_requests;
 };
@@ -82,6 +84,7 @@ int mst__http_set_header(mst_http_request *req, const char *name, const char *va
 int mst__http_respond(mst_http_request *req, int status, const char *content_type,
                       const void *body, size_t len);
 /* A JSON error: {"error": message, "status": status}. */
+void mst__http_error_body(struct mst__buf *body, int status, const char *message);
 int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,11 +1,47 @@
 """HTTP: routes, roles, oversized bodies, unknown routes, the core's pages."""
+import http.client
 import json
+import os
+import re
 import socket
+import subprocess
 import unittest
 
-import os
+from harness import (ADMIN, MESTYS, OPERATOR, PUBLIC, TEST_LUA, TEST_PLUGINS, Daemon, config, eventually,
+                     free_port, main, testplug)
 
-from harness import ADMIN, OPERATOR, PUBLIC, TEST_LUA, Daemon, config, eventually, free_port, main, testplug
+
+def raw_exchange(port, data, host="127.0.0.1"):
+    """Sends bytes as they are (no client library tidies them) and reads the answer."""
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(data)
+        answer = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            answer += got
+            if b"\r\n\r\n" in answer:
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = [l for l in head.lower().split(b"\r\n") if l.startswith(b"content-length:")]
+                if length and len(body) >= int(length[0].split(b":")[1]):
+                    break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict((k.lower(), v.strip()) for k, v in (l.split(":", 1) for l in lines[1:]))
+    return int(lines[0].split()[1]), headers, body
+
+
+def answers(host, port):
+    """Whether anything accepts a TCP connection at host:port."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as s:
+            s.settimeout(2)
+            s.connect((host, port))
+            return True
+    except OSError:
+        return False
 
 
 class Http(unittest.TestCase):
@@ -86,6 +122,53 @@ class Http(unittest.TestCase):
         status, headers, resp = self.d.request("HEAD", "/api/testplug/info")
         self.assertEqual((status, resp), (200, b""))
 
+    def test_binds_only_the_configured_address(self):
+        # 127.0.0.2 is this machine too (all of 127/8 is lo): only 127.0.0.1 may answer
+        self.assertTrue(answers("127.0.0.1", self.d.port))
+        self.assertFalse(answers("127.0.0.2", self.d.port))
+
+    def test_chunked_body_reaches_the_route(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
+        parts = [b"kolo ", "ř".encode(), b"\x00bin" * 1000]
+        conn.request("POST", "/api/testplug/echo/chunks", body=iter(parts), encode_chunked=True,
+                     headers={"Authorization": "Bearer " + OPERATOR,
+                              "Content-Type": "application/octet-stream"})
+        resp = conn.getresponse()
+        self.assertEqual((resp.status, resp.read()), (200, b"".join(parts)))
+        self.assertEqual(resp.getheader("connection"), "close")
+        conn.close()
+        # with a chunk extension and a trailer, by hand
+        status, _, body = raw_exchange(self.d.port, (
+            "POST /api/testplug/echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"
+            % OPERATOR).encode())
+        self.assertEqual((status, body), (200, b"abcde"))
+        # broken framing is a clear 400, not a hang
+        status, _, body = raw_exchange(self.d.port, (
+            "POST /api/testplug/echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n" % OPERATOR).encode())
+        self.assertEqual((status, json.loads(body)["error"]), (400, "the chunked body is not well-formed"))
+
+    def test_unknown_methods_get_json_501(self):
+        for method in ("FOO", "PROPFIND"):
+            status, headers, body = raw_exchange(
+                self.d.port, ("%s /health HTTP/1.1\r\nHost: x\r\n\r\n" % method).encode())
+            self.assertEqual(status, 501, method)
+            self.assertEqual(headers["content-type"], "application/json")
+            self.assertEqual(json.loads(body), {"error": "method not supported", "status": 501})
+        self.assertEqual(self.d.get("/health")[0], 200)
+        self.assertRegex(self.d.get("/metrics")[2].decode(), r'mestys_http_requests_total\{code="501"\} [2-9]')
+
+    def test_token_followed_by_nul_is_refused(self):
+        for token, path in ((OPERATOR, "/api/testplug/echo/x"), (ADMIN, "/api/admin/plugins")):
+            status, _, body = raw_exchange(self.d.port, (
+                "GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\x00junk\r\n\r\n"
+                % (path, token)).encode())
+            self.assertEqual(status, 400, body)
+            self.assertIn("NUL", json.loads(body)["error"])
+        # the token alone still works
+        self.assertEqual(self.d.get("/api/admin/plugins", token=ADMIN)[0], 200)
+
     def test_health(self):
         status, health = self.d.json("/health")
         self.assertEqual(status, 200)
@@ -128,6 +211,77 @@ class Http(unittest.TestCase):
         self.assertEqual(tp["publishes"], ["test/out", "test/echo-events/#"])
         self.assertEqual(tp["config"]["password"], "(secret)")
         self.assertEqual(tp["config"]["interval_ms"], 1000)
+
+
+class Listen(unittest.TestCase):
+    """node.http.listen: every form binds what it says, `mestys check` refuses what cannot be bound."""
+
+    def start(self, listen):
+        port = free_port()
+        cfg = config(port, [])
+        cfg["node"]["http"]["listen"] = listen % port
+        d = Daemon(cfg)
+        d.port = port
+        d.start(wait=False)
+        self.addCleanup(d.stop)
+        d.wait_log("HTTP on")
+        return d, port
+
+    def test_ipv6_literal(self):
+        if not answers_v6_loopback():
+            self.skipTest("no IPv6 loopback on this machine")
+        d, port = self.start("[::1]:%d")
+        self.assertTrue(eventually(lambda: answers("::1", port) or None))
+        self.assertFalse(answers("127.0.0.1", port))
+
+    def test_every_interface(self):
+        d, port = self.start("*:%d")
+        self.assertTrue(eventually(lambda: answers("127.0.0.2", port) or None))
+        self.assertTrue(answers("127.0.0.1", port))
+
+    def test_host_name(self):
+        d, port = self.start("localhost:%d")
+        first = socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)[0][4][0]
+        self.assertTrue(eventually(lambda: answers(first, port) or None))
+        self.assertIn("HTTP on http://localhost:%d" % port, d.output())
+        self.assertFalse(answers("127.0.0.2", port))
+
+    def check(self, listen):
+        cfg = config(free_port(), [])
+        cfg["node"]["http"]["listen"] = listen
+        d = Daemon(None, text=json.dumps(cfg, indent=2))
+        p = subprocess.run([MESTYS, "check", d.path], capture_output=True, text=True,
+                           env=dict(os.environ, MESTYS_PLUGIN_PATH=TEST_PLUGINS))
+        return p.returncode, p.stderr
+
+    def test_check_refuses_what_cannot_be_bound(self):
+        for listen, why in (("127.0.0.1:0", "the port must be a number from 1 to 65535"),
+                            ("127.0.0.1:65536", "the port must be a number from 1 to 65535"),
+                            ("127.0.0.1", "is not ADDRESS:PORT"),
+                            ("::1:8080", "is not ADDRESS:PORT"),
+                            ("no-such-host.invalid:8080", "cannot resolve"),
+                            ("10.99.99.99:8080", "cannot bind 10.99.99.99:8080: Cannot assign requested address")):
+            rc, err = self.check(listen)
+            self.assertEqual(rc, 2, (listen, err))
+            self.assertRegex(err, r"mestys\.json:\d+:\d+: error: node\.http\.listen: .*" + re.escape(why))
+
+    def test_check_warns_when_the_port_is_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            rc, err = self.check("127.0.0.1:%d" % s.getsockname()[1])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: node.http.listen: cannot bind", err)
+        self.assertIn("Address already in use", err)
+
+
+def answers_v6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            return True
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
  * mailbox, and JSON positions. */
 #include "harness.h"
 
+#include "http_chunked.h"
 #include "jsonpos.h"
 #include "mailbox.h"
 #include "metrics.h"
@@ -246,6 +247,38 @@ static void utf8_validation(void **state)
     assert_true(mst_utf8_valid("\xe2\x82\xac", 3));
 }
 
+/* A chunked body decodes the same whatever way the bytes are cut. */
+static void chunked_bodies(void **state)
+{
+    (void)state;
+    const char wire[] = "4\r\nWiki\r\n6;name=v\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\nnext";
+    for (size_t step = 1; step <= sizeof wire; step++) {
+        struct mst__chunked c = {0};
+        struct mst__buf body = {0};
+        int rc = 0;
+        for (size_t off = 0; off < sizeof wire - 1 && rc == 0; off += step) {
+            size_t n = sizeof wire - 1 - off < step ? sizeof wire - 1 - off : step;
+            rc = mst__chunked_feed(&c, wire + off, n, &body, 1000);
+        }
+        assert_int_equal(rc, 1);
+        assert_int_equal(body.len, 24);
+        assert_memory_equal(body.data, "Wikipedia in \r\n\r\nchunks.", 24);
+        mst__buf_free(&body);
+    }
+    static const char *const broken[] = {"x\r\n", "\r\n", "4\r\nWikiX", "4\nWiki", "1234567890abcdef0\r\n"};
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        struct mst__chunked c = {0};
+        struct mst__buf body = {0};
+        assert_int_equal(mst__chunked_feed(&c, broken[i], strlen(broken[i]), &body, 1000), MST_EINVAL);
+        mst__buf_free(&body);
+    }
+    struct mst__chunked c = {0};
+    struct mst__buf body = {0};
+    assert_int_equal(mst__chunked_feed(&c, "8\r\n12345678\r\n", 13, &body, 10), 0);
+    assert_int_equal(mst__chunked_feed(&c, "3\r\n", 3, &body, 10), MST_ETOOBIG);
+    mst__buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +286,7 @@ int main(void)
         cmocka_unit_test(iso_times),
         cmocka_unit_test(number_text),
         cmocka_unit_test(utf8_validation),
+        cmocka_unit_test(chunked_bodies),
         cmocka_unit_test(strmap_put_get_del),
         cmocka_unit_test(metrics_render_prometheus),
         cmocka_unit_test(mailbox_across_threads),
