@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mestys/utf8.h>
+
 #include "config.h"
 #include "http_chunked.h"
 #include "http_listen.h"
@@ -677,13 +679,44 @@ static int on_body(struct mst__http *h, struct session *s, const void *in, size_
     return 0;
 }
 
-/* The whole body is in: the route gets the request. */
+/* Whether a body of this Content-Type is text we keep and serve back:
+ * none given, application/json, application/(anything)+json, text/(any). */
+static int text_body(const char *content_type)
+{
+    if (!content_type)
+        return 1;
+    while (*content_type == ' ')
+        content_type++;
+    size_t n = strcspn(content_type, "; \t");
+    if (n == 0)
+        return 1;
+    if (n >= 5 && strncasecmp(content_type, "text/", 5) == 0)
+        return 1;
+    if (n < 12 || strncasecmp(content_type, "application/", 12) != 0)
+        return 0;
+    return (n == 16 && strncasecmp(content_type + 12, "json", 4) == 0) ||
+           (n > 17 && strncasecmp(content_type + n - 5, "+json", 5) == 0);
+}
+
+/* The whole body is in: the route gets the request, unless it is text
+ * that is not UTF-8, which would be stored and later served back as
+ * invalid JSON. */
 static void body_complete(struct mst__http *h, struct session *s)
 {
-    if (!s->req || s->req->responded)
+    mst_http_request *req = s->req;
+    if (!req || req->responded)
         return;
-    h->answering = s->req;
-    dispatch(h, s->req);
+    h->answering = req;
+    if (text_body(mst__http_header(req, "content-type")) && !mst_utf8_valid(req->body.data, req->body.len)) {
+        mst__metric_add(h->bad_utf8, 1);
+        mst__log_info("http: refused %s %s from %s: the body is not valid UTF-8", req->method, req->path,
+                      req->peer);
+        mst__http_error(req, 400, "the body is not valid UTF-8 (Content-Type %s)",
+                        mst__http_header(req, "content-type") ? mst__http_header(req, "content-type")
+                                                               : "not given");
+    } else {
+        dispatch(h, req);
+    }
     h->answering = NULL;
 }
 
@@ -990,6 +1023,8 @@ int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *me
                      "reason=\"unauthorized\"", &h->unauthorized);
     mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total", NULL,
                      "reason=\"bad_request\"", &h->bad_requests);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total", NULL,
+                     "reason=\"invalid_utf8\"", &h->bad_utf8);
     return 0;
 }
 

@@ -43,7 +43,7 @@ struct mst__http {
     int port; /* the port actually bound */
     char listen_ip[64]; /* lws keeps a pointer to its iface string */
     uint64_t started_ns;
-    struct mst_metric *too_large, *unauthorized, *bad_requests;
+    struct mst_metric *too_large, *unauthorized, *bad_requests, *bad_utf8;
 };
 
 /* Creates the libwebsockets context on loop (no listening yet). */

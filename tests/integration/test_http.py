@@ -169,6 +169,34 @@ class Http(unittest.TestCase):
         # the token alone still works
         self.assertEqual(self.d.get("/api/admin/plugins", token=ADMIN)[0], 200)
 
+    def test_text_bodies_must_be_utf8(self):
+        bad = b'{"title":"Uzav\xedrka"}'  # Latin-1, not UTF-8
+        auth = {"Authorization": "Bearer " + OPERATOR}
+        for ctype in ("application/json", "application/json; charset=utf-8", "text/csv", "TEXT/PLAIN",
+                      "application/ld+json", None):
+            head = "POST /api/testplug/echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % OPERATOR
+            if ctype:
+                head += "Content-Type: %s\r\n" % ctype
+            status, _, body = raw_exchange(self.d.port, (head + "Content-Length: %d\r\n\r\n" % len(bad)).encode()
+                                           + bad)
+            self.assertEqual(status, 400, ctype)
+            self.assertIn("not valid UTF-8", json.loads(body)["error"])
+        # binary bodies are the route's business; valid UTF-8 passes
+        status, _, body = self.d.request("POST", "/api/testplug/echo/x", bad, token=OPERATOR,
+                                         headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual((status, body), (200, bad))
+        good = '{"title":"Uzavírka 🚧"}'.encode()
+        status, _, body = self.d.request("POST", "/api/testplug/echo/x", good, token=OPERATOR,
+                                         headers={"Content-Type": "application/json"})
+        self.assertEqual((status, body), (200, good))
+        # a chunked body is checked as well
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
+        conn.request("POST", "/api/testplug/echo/x", body=iter([b"ok ", b"\xed\xa0\x80"]), encode_chunked=True,
+                     headers=dict(auth, **{"Content-Type": "text/plain"}))
+        self.assertEqual(conn.getresponse().status, 400)
+        conn.close()
+        self.assertRegex(self.d.get("/metrics")[2].decode(), r'mestys_http_refused_total\{reason="invalid_utf8"\} [7-9]')
+
     def test_health(self):
         status, health = self.d.json("/health")
         self.assertEqual(status, 200)
