@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http_listen.h"
+#include "http_route.h"
 #include "log.h"
 #include "schema.h"
 
@@ -113,21 +114,6 @@ const struct mst_config_key mst__config_schema[] = {
      .description = "API bearer tokens and their roles"},
     {0},
 };
-
-static const char *const role_names[] = {"public", "operator", "admin"};
-
-const char *mst__role_name(int role)
-{
-    return role >= 0 && role <= 2 ? role_names[role] : "?";
-}
-
-int mst__role_parse(const char *name)
-{
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, role_names[i]) == 0)
-            return i;
-    return -1;
-}
 
 cJSON *mst__json_lookup(cJSON *node, const char *path)
 {

@@ -75,9 +75,6 @@ void mst__config_free(struct mst__config *cfg);
 /* Looks up "a.b[2].c" below node; NULL if absent. */
 cJSON *mst__json_lookup(cJSON *node, const char *path);
 
-const char *mst__role_name(int role);
-int mst__role_parse(const char *name);
-
 /* The core's own part of the schema (node, bus, plugins, tokens). */
 extern const struct mst_config_key mst__config_schema[];
 

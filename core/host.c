@@ -199,17 +199,10 @@ static int h_db_open(mst_instance *inst, const char *file, const char *const *mi
     return rc;
 }
 
-static char *route_path(mst_instance *inst, const char *path)
-{
-    while (path && *path == '/')
-        path++;
-    return mst__xasprintf("/api/%s%s%s", inst->name, path && *path ? "/" : "", path ? path : "");
-}
-
 static int h_http_route(mst_instance *inst, const char *method, const char *path, enum mst_role role,
                         mst_http_cb cb, void *arg)
 {
-    char *full = route_path(inst, path);
+    char *full = mst__route_path(inst->name, path);
     int rc = mst__http_route(&inst->d->http, inst, method, full, role, cb, arg);
     free(full);
     return rc;
@@ -218,7 +211,7 @@ static int h_http_route(mst_instance *inst, const char *method, const char *path
 static int h_ws_endpoint(mst_instance *inst, const char *path, const char *subprotocol,
                          enum mst_role role, const struct mst_ws_handlers *handlers, void *arg)
 {
-    char *full = route_path(inst, path);
+    char *full = mst__route_path(inst->name, path);
     int rc = mst__http_ws_endpoint(&inst->d->http, inst, full, subprotocol, role, handlers, arg);
     if (rc == MST_ENOTSUP)
         mst__log(MST_LOG_ERROR, inst->source,

@@ -8,6 +8,7 @@
 
 #include <mestys/host.h>
 
+#include "http_route.h"
 #include "list.h"
 #include "metrics.h"
 #include "util.h"
@@ -32,7 +33,7 @@ struct mst__http {
     struct lws_vhost *vhost;
     struct lws_protocols *protocols;
     size_t n_protocols;
-    struct mst__list routes;
+    struct mst__routes routes;
     struct mst__list ws_endpoints;
     struct mst__list pending;  /* requests handed to a route, not answered */
     mst_http_request *answering; /* the request whose LWS_CALLBACK_HTTP is running */
@@ -63,6 +64,8 @@ void mst__http_free(struct mst__http *h);
 /* `path` is absolute; a last segment "*" makes it a prefix route. */
 int mst__http_route(struct mst__http *h, void *owner, const char *method, const char *path,
                     enum mst_role role, mst_http_cb cb, void *arg);
+/* Whether a route takes method on path (e.g. GET /api/<instance>/datasets). */
+int mst__http_has_route(struct mst__http *h, const char *method, const char *path);
 int mst__http_ws_endpoint(struct mst__http *h, void *owner, const char *path,
                           const char *subprotocol, enum mst_role role,
                           const struct mst_ws_handlers *handlers, void *arg);
@@ -83,8 +86,7 @@ const void *mst__http_body(mst_http_request *req, size_t *len);
 int mst__http_set_header(mst_http_request *req, const char *name, const char *value);
 int mst__http_respond(mst_http_request *req, int status, const char *content_type,
                       const void *body, size_t len);
-/* A JSON error: {"error": message, "status": status}. */
-void mst__http_error_body(struct mst__buf *body, int status, const char *message);
+/* A JSON error: {"error": message, "status": status} (mst__http_error_body). */
 int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
