@@ -1,6 +1,9 @@
-/* mock_host.c - the mock host of mestys/mock.h.  Self-contained on purpose:
- * it ships with the SDK and must not need the daemon's sources.  Config is
- * kept as JSON text and read with a tiny path lookup over cJSON. */
+/* mock_host.c - the mock host of mestys/mock.h.  It ships with the SDK as
+ * libmestys-mock.a, which also holds the daemon's own routing table
+ * (core/http_route.c), so a plugin's routes answer here exactly as in the
+ * daemon: 404, 405 with Allow, the trailing-slash rule, the JSON error
+ * body.  Config is kept as JSON text and read with a tiny path lookup over
+ * cJSON. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -17,12 +20,13 @@
 
 #include <mestys/mock.h>
 
+#include "http_route.h"
+
 #define MAX_ITEMS 64
 
 struct mock_sub { char *pattern; mst_message_cb cb; void *arg; };
 struct mock_serve { char *topic; mst_serve_cb cb; void *arg; };
 struct mock_server { char *topic; mst_mock_server fn; void *arg; };
-struct mock_route { char method[8]; char *path; int prefix; enum mst_role role; mst_http_cb cb; void *arg; };
 struct mock_pub { char *topic; size_t count; char *last; size_t last_len; };
 struct mst_timer { int used; uint64_t due; uint64_t repeat; mst_timer_cb cb; void *arg; };
 struct mst_metric { char *name; double value; };
@@ -35,6 +39,7 @@ struct mst_http_request {
     int answered, status;
     char *response;
     size_t response_len;
+    struct mst__buf headers; /* "name\0value\0" pairs the handler set */
 };
 
 struct mst_instance { struct mst_mock *m; };
@@ -50,7 +55,8 @@ struct mst_mock {
     struct mock_sub subs[MAX_ITEMS];
     struct mock_serve serves[MAX_ITEMS];
     struct mock_server servers[MAX_ITEMS];
-    struct mock_route routes[MAX_ITEMS];
+    struct mst__routes routes;
+    struct mst__buf last_headers; /* of the last mst_mock_http answer */
     struct mock_pub pubs[MAX_ITEMS];
     struct mst_timer timers[MAX_ITEMS];
     struct mst_metric metrics[MAX_ITEMS];
@@ -312,22 +318,10 @@ static int h_db_open(mst_instance *inst, const char *file, const char *const *mi
 static int h_http_route(mst_instance *inst, const char *method, const char *path, enum mst_role role,
                         mst_http_cb cb, void *arg)
 {
-    struct mst_mock *m = M(inst);
-    while (*path == '/')
-        path++;
-    for (int i = 0; i < MAX_ITEMS; i++)
-        if (!m->routes[i].path) {
-            struct mock_route *r = &m->routes[i];
-            snprintf(r->method, sizeof r->method, "%s", method);
-            size_t n = strlen(path);
-            r->prefix = n >= 1 && path[n - 1] == '*';
-            r->path = strndup(path, r->prefix ? n - 1 : n);
-            r->role = role;
-            r->cb = cb;
-            r->arg = arg;
-            return 0;
-        }
-    return MST_ENOMEM;
+    char *full = mst__route_path(h_instance_name(inst), path);
+    int rc = mst__routes_add(&M(inst)->routes, M(inst), method, full, role, cb, arg);
+    free(full);
+    return rc;
 }
 
 static const char *h_http_method(mst_http_request *r) { return r->method; }
@@ -337,7 +331,14 @@ static const char *h_http_query(mst_http_request *r) { (void)r; return ""; }
 static const char *h_http_header(mst_http_request *r, const char *n) { (void)r, (void)n; return NULL; }
 static const char *h_http_query_param(mst_http_request *r, const char *n) { (void)r, (void)n; return NULL; }
 static const void *h_http_body(mst_http_request *r, size_t *len) { *len = r->body_len; return r->body; }
-static int h_http_set_header(mst_http_request *r, const char *n, const char *v) { (void)r, (void)n, (void)v; return 0; }
+static int h_http_set_header(mst_http_request *r, const char *n, const char *v)
+{
+    if (r->answered || !n || !v)
+        return MST_EINVAL;
+    mst__buf_append(&r->headers, n, strlen(n) + 1);
+    mst__buf_append(&r->headers, v, strlen(v) + 1);
+    return 0;
+}
 
 static int h_http_respond(mst_http_request *r, int status, const char *ctype, const void *body, size_t len)
 {
@@ -447,6 +448,7 @@ struct mst_mock *mst_mock_new(const struct mst_plugin *plugin, const char *confi
         return NULL;
     struct mst_mock *m = calloc(1, sizeof *m);
     m->inst.m = m;
+    mst__routes_init(&m->routes);
     m->plugin = plugin;
     m->config = cfg;
     snprintf(m->state_dir, sizeof m->state_dir, "/tmp/mestys-mock-XXXXXX");
@@ -571,40 +573,61 @@ void mst_mock_serve(struct mst_mock *m, const char *topic, mst_mock_server fn, v
         }
 }
 
+/* An answer the core gives itself (404, 405, 403), in the daemon's words. */
+static void core_answer(struct mst_http_request *req, int status, const char *message)
+{
+    struct mst__buf body = {0};
+    mst__http_error_body(&body, status, message);
+    req->answered = 1;
+    req->status = status;
+    req->response = body.data;
+    req->response_len = body.len;
+}
+
 int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum mst_role role,
                   const char *body, size_t len, int *status, char **response, size_t *response_len)
 {
-    while (*path == '/')
-        path++;
-    for (int i = 0; i < MAX_ITEMS; i++) {
-        struct mock_route *r = &m->routes[i];
-        if (!r->path || strcasecmp(r->method, method) != 0)
-            continue;
-        size_t n = strlen(r->path);
-        if (r->prefix ? strncmp(r->path, path, n) != 0 : strcmp(r->path, path) != 0)
-            continue;
-        if (role < r->role) {
-            *status = 403;
-            *response = strdup("{\"error\":\"role\"}");
-            if (response_len)
-                *response_len = strlen(*response);
-            return 0;
-        }
-        struct mst_http_request req = {method, path, path + (r->prefix ? n : strlen(path)), body ? body : "", len, 0, 0, NULL, 0};
-        r->cb(r->arg, &req);
-        if (!req.answered)
-            return MST_EAGAIN;
-        *status = req.status;
-        *response = req.response;
-        if (response_len)
-            *response_len = req.response_len;
-        return 0;
+    char *full = mst__route_path(h_instance_name(&m->inst), path);
+    struct mst_http_request req = {.method = method, .path = full, .body = body ? body : "", .body_len = len};
+    struct mst__route_match match;
+    struct mst__buf why = {0};
+    mst__routes_match(&m->routes, method, full, &match);
+    if (!match.route) {
+        if (match.status == 405)
+            h_http_set_header(&req, "Allow", match.allow.data);
+        core_answer(&req, match.status, match.message.data);
+    } else if (mst__route_authorize((int)role, match.route->role, &why) != 0) {
+        core_answer(&req, 403, why.data); /* the caller holds a token: a role, never none */
+    } else {
+        req.subpath = match.subpath;
+        match.route->cb(match.route->arg, &req);
     }
-    *status = 404;
-    *response = strdup("{\"error\":\"no route\"}");
+    mst__route_match_free(&match);
+    mst__buf_free(&why);
+    mst__buf_free(&m->last_headers);
+    m->last_headers = req.headers;
+    free(full);
+    if (!req.answered)
+        return MST_EAGAIN;
+    if (strcmp(method, "HEAD") == 0)
+        req.response_len = 0; /* answered like GET, without the body */
+    *status = req.status;
+    *response = req.response ? req.response : strdup("");
     if (response_len)
-        *response_len = strlen(*response);
+        *response_len = req.response_len;
     return 0;
+}
+
+const char *mst_mock_http_header(struct mst_mock *m, const char *name)
+{
+    for (size_t off = 0; off < m->last_headers.len;) {
+        const char *n = m->last_headers.data + off;
+        const char *v = n + strlen(n) + 1;
+        if (strcasecmp(n, name) == 0)
+            return v;
+        off += strlen(n) + strlen(v) + 2;
+    }
+    return NULL;
 }
 
 double mst_mock_metric(struct mst_mock *m, const char *name)
@@ -637,11 +660,12 @@ void mst_mock_free(struct mst_mock *m)
         free(m->subs[i].pattern);
         free(m->serves[i].topic);
         free(m->servers[i].topic);
-        free(m->routes[i].path);
         free(m->pubs[i].topic);
         free(m->pubs[i].last);
         free(m->metrics[i].name);
     }
+    mst__routes_clear(&m->routes);
+    mst__buf_free(&m->last_headers);
     cJSON_Delete(m->config);
     remove_tree(m->state_dir);
     free(m);

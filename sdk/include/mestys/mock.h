@@ -55,10 +55,17 @@ typedef int (*mst_mock_server)(void *arg, const char *body, size_t len, char **r
                                size_t *reply_len);
 void mst_mock_serve(struct mst_mock *m, const char *topic, mst_mock_server fn, void *arg);
 
-/* Calls the plugin's HTTP route (path relative to /api/<instance>/, role
- * checking included: `role` is what the caller's token grants). */
+/* Calls the plugin's HTTP route (path relative to /api/<instance>/, the
+ * instance being "mock"), through the daemon's own routing table: an
+ * unknown path is 404, a wrong method 405 with Allow, "x/" is "x", and the
+ * core's errors have the daemon's JSON body.  `role` is what the caller's
+ * token grants (too low: 403).  MST_EAGAIN if the route did not answer at
+ * once. */
 int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum mst_role role,
                   const char *body, size_t len, int *status, char **response, size_t *response_len);
+/* A header of the last mst_mock_http answer (e.g. "Allow" after a 405, or
+ * one the route set); NULL if absent.  Valid until the next call. */
+const char *mst_mock_http_header(struct mst_mock *m, const char *name);
 
 /* Current value of a metric the plugin registered (by the name it gave). */
 double mst_mock_metric(struct mst_mock *m, const char *name);
