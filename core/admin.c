@@ -1,4 +1,4 @@
-/* admin.c - the routes the core owns: /health, /metrics, /api/admin/... */
+/* admin.c - the routes the core owns: /, /health, /metrics, /api/admin/... */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +44,45 @@ static void health(void *arg, mst_http_request *req)
     mst__buf_printf(&b, "],\"status\":\"%s\"}\n", degraded ? "degraded" : "ok");
     mst__http_set_header(req, "Cache-Control", "no-store");
     mst__http_respond(req, 200, "application/json", b.data, b.len);
+    mst__buf_free(&b);
+}
+
+/* GET /: a page a person can read, until the web issue brings pages.  No
+ * external resources.  Node and instance names are [A-Za-z0-9_-] (checked
+ * with the config), so they go into the HTML as they are. */
+static void front_page(void *arg, mst_http_request *req)
+{
+    struct mst__daemon *d = arg;
+    struct mst__buf b = {0}, datasets = {0};
+    size_t n = 0;
+    int degraded = 0;
+    struct mst__list *pos;
+    for (pos = d->instances.next; pos != &d->instances; pos = pos->next, n++) {
+        struct mst_instance *inst = mst__container_of(pos, struct mst_instance, link);
+        degraded |= inst->state_kind != MST__INST_RUNNING;
+        char *path = mst__route_path(inst->name, "datasets");
+        if (inst->state_kind == MST__INST_RUNNING && mst__http_has_route(&d->http, "GET", path))
+            mst__buf_printf(&datasets, "<li><a href=\"%s\">%s</a> (%s)</li>\n", path, inst->name,
+                            inst->plugin->name);
+        free(path);
+    }
+    mst__buf_printf(&b,
+                    "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    "<title>%s \xe2\x80\x94 m\xc4\x9bstys</title>\n</head>\n<body>\n"
+                    "<h1>%s</h1>\n<p>A m\xc4\x9bstys node, version %s: %zu plugin instance(s), %s.</p>\n"
+                    "<ul>\n<li><a href=\"/health\">/health</a> \xe2\x80\x94 the node and its instances (JSON)</li>\n"
+                    "<li><a href=\"/metrics\">/metrics</a> \xe2\x80\x94 counters (Prometheus text)</li>\n</ul>\n",
+                    d->cfg->node_name, d->cfg->node_name, MST_VERSION_STRING, n,
+                    degraded ? "some not running" : "all running");
+    if (datasets.len)
+        mst__buf_printf(&b, "<h2>Open data</h2>\n<ul>\n%s</ul>\n", datasets.data);
+    mst__buf_puts(&b, "<h2>Documentation</h2>\n<p>The HTTP API is described in <code>docs/http.md</code>, "
+                      "the config in <code>docs/config.md</code> and each plugin in "
+                      "<code>docs/plugins/</code> of the m\xc4\x9bstys sources.</p>\n</body>\n</html>\n");
+    mst__http_set_header(req, "Cache-Control", "no-store");
+    mst__http_respond(req, 200, "text/html; charset=utf-8", b.data, b.len);
+    mst__buf_free(&datasets);
     mst__buf_free(&b);
 }
 
@@ -141,6 +180,7 @@ static void reload(void *arg, mst_http_request *req)
 
 void mst__admin_register(struct mst__daemon *d)
 {
+    mst__http_route(&d->http, d, "GET", "/", MST_ROLE_PUBLIC, front_page, d);
     mst__http_route(&d->http, d, "GET", "/health", MST_ROLE_PUBLIC, health, d);
     mst__http_route(&d->http, d, "GET", "/metrics", MST_ROLE_PUBLIC, metrics, d);
     mst__http_route(&d->http, d, "GET", "/api/admin/plugins", MST_ROLE_ADMIN, plugins, d);

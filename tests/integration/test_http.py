@@ -240,6 +240,39 @@ class Http(unittest.TestCase):
         self.assertEqual(tp["config"]["password"], "(secret)")
         self.assertEqual(tp["config"]["interval_ms"], 1000)
 
+class FrontPage(unittest.TestCase):
+    """GET /: a page a person can read, linking /health, the datasets and the docs."""
+
+    def test_front_page(self):
+        from test_opendata import opendata_config
+        d = Daemon(config(free_port(), [{"use": "heartbeat"},
+                                        {"use": "opendata", "name": "data", "config": opendata_config()}]))
+        d.start()
+        self.addCleanup(d.stop)
+        status, headers, body = d.get("/")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "text/html; charset=utf-8")
+        page = body.decode("utf-8")
+        self.assertTrue(page.startswith("<!doctype html>"))
+        self.assertIn('<meta charset="utf-8">', page)
+        self.assertIn("<h1>testtown</h1>", page)
+        self.assertIn('<a href="/health">', page)
+        self.assertIn('<a href="/api/data/datasets">data</a> (opendata)', page)
+        self.assertIn("docs/http.md", page)
+        self.assertNotRegex(page, r"(src=|https?://|<link|<script)")  # nothing from elsewhere
+        # every link on the page answers
+        for href in re.findall(r'href="([^"]+)"', page):
+            self.assertEqual(d.get(href)[0], 200, href)
+        self.assertEqual(d.request("HEAD", "/")[:1], (200,))
+
+    def test_without_open_data(self):
+        d = Daemon(config(free_port(), [{"use": "heartbeat"}]))
+        d.start()
+        self.addCleanup(d.stop)
+        page = d.get("/")[2].decode()
+        self.assertIn("<h1>testtown</h1>", page)
+        self.assertNotIn("Open data", page)
+
 
 class Listen(unittest.TestCase):
     """node.http.listen: every form binds what it says, `mestys check` refuses what cannot be bound."""
