@@ -118,6 +118,9 @@ static int on_raw_rx(struct mst__http *h, struct session *s, struct lws *wsi, si
     if (!s || !len)
         return -1; /* plain text on the TLS port: closed, as before */
     if (!s->refused) {
+        char peer[64] = "";
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        mst__log_info("http: refused a request from %s: a method this server does not know (501)", peer);
         s->refused = 1;
         mst__metric_add(h->bad_requests, 1);
         lws_callback_on_writable(wsi);
