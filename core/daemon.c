@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,7 @@ int mst__daemon_start(struct mst__daemon *d)
                      "result=\"failed\"", &d->reloads_failed);
     int rc = mst__mkdirs(d->cfg->state_dir, 0750);
     if (rc != 0)
-        mst__log_error("cannot create node.state_dir %s: %s", d->cfg->state_dir, mst_strerror(rc));
+        mst__log_error("cannot create state folder %s: %s", d->cfg->state_dir, strerror(errno));
     if (rc == 0)
         rc = start_services(d);
     if (rc == 0)

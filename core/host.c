@@ -1,6 +1,7 @@
 /* host.c - the struct mst_host table handed to every plugin: each entry
  * checks what the plugin declared, then calls into the bus, the HTTP server,
  * the loop or the metrics registry on the instance's behalf. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,8 @@ static const char *h_state_dir(mst_instance *inst)
     if (!inst->state_dir_ready) {
         int rc = mst__mkdirs(inst->state_dir, 0750);
         if (rc != 0) {
-            mst__log(MST_LOG_ERROR, inst->source, "cannot create state directory %s: %s",
-                     inst->state_dir, mst_strerror(rc));
+            mst__log(MST_LOG_ERROR, inst->source, "cannot create state folder %s: %s", inst->state_dir,
+                     strerror(errno));
             return NULL;
         }
         inst->state_dir_ready = 1;
@@ -256,10 +257,12 @@ static int h_metric(mst_instance *inst, enum mst_metric_kind kind, const char *n
 static int h_udp_bind(mst_instance *inst, const char *address, uint16_t port, size_t rcvbuf, mst_udp_cb cb,
                       void *arg, mst_udp **out)
 {
-    int rc = mst__udp_bind(&inst->d->loop, &inst->udp_sockets, address, port, rcvbuf, cb, arg, out);
+    char why[128] = "";
+    int rc = mst__udp_bind(&inst->d->loop, &inst->udp_sockets, address, port, rcvbuf, cb, arg, out, why,
+                           sizeof why);
     if (rc != 0)
-        mst__log(MST_LOG_ERROR, inst->source, "cannot bind UDP %s:%u: %s", address ? address : "?", port,
-                 rc == MST_EACCES ? "address in use or not allowed" : mst_strerror(rc));
+        mst__log(MST_LOG_ERROR, inst->source, "cannot listen on UDP %s:%u: %s", address ? address : "?", port,
+                 why[0] ? why : mst_strerror(rc));
     return rc;
 }
 

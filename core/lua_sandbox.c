@@ -1,4 +1,5 @@
 #include <lualib.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,8 +257,9 @@ int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path)
     size_t len;
     char *text = mst__read_file(path, &len);
     if (!text) {
-        lua_pushfstring(vm->L, "cannot read %s", path);
-        return MST_EIO;
+        int err = errno;
+        lua_pushfstring(vm->L, "cannot read %s: %s", path, strerror(err));
+        return mst__errno_code(err);
     }
     char *chunk = mst__xasprintf("@%s", path);
     /* mode "t": a precompiled chunk is refused here, whatever its name */

@@ -1,5 +1,6 @@
 #include "udp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,11 +58,13 @@ static int parse_address(const char *address, uint16_t port, struct sockaddr_sto
 }
 
 int mst__udp_bind(uv_loop_t *loop, struct mst__list *owner_sockets, const char *address, uint16_t port,
-                  size_t rcvbuf, mst_udp_cb cb, void *arg, mst_udp **out)
+                  size_t rcvbuf, mst_udp_cb cb, void *arg, mst_udp **out, char *why, size_t why_len)
 {
     struct sockaddr_storage ss;
-    if (!cb || !address || parse_address(address, port, &ss) != 0)
+    if (!cb || !address || parse_address(address, port, &ss) != 0) {
+        snprintf(why, why_len, "not an IPv4 or IPv6 address");
         return MST_EINVAL;
+    }
     struct mst_udp *u = mst__xcalloc(1, sizeof *u);
     u->cb = cb;
     u->arg = arg;
@@ -78,7 +81,9 @@ int mst__udp_bind(uv_loop_t *loop, struct mst__list *owner_sockets, const char *
         rc = uv_udp_recv_start(&u->handle, on_alloc, on_recv);
     if (rc != 0) {
         mst__udp_close(u);
-        return rc == UV_EADDRINUSE || rc == UV_EACCES ? MST_EACCES : MST_EIO;
+        /* libuv's codes are -errno on Unix: say it in the system's words */
+        snprintf(why, why_len, "%s", strerror(-rc));
+        return mst__errno_code(-rc);
     }
     mst__list_push(owner_sockets, &u->link);
     *out = u;

@@ -10,8 +10,10 @@
 
 #include "list.h"
 
+/* On failure, why (why_len bytes) says what the system said, e.g.
+ * "Address already in use"; the caller names the address. */
 int mst__udp_bind(uv_loop_t *loop, struct mst__list *owner_sockets, const char *address, uint16_t port,
-                  size_t rcvbuf, mst_udp_cb cb, void *arg, mst_udp **out);
+                  size_t rcvbuf, mst_udp_cb cb, void *arg, mst_udp **out, char *why, size_t why_len);
 int mst__udp_send(mst_udp *sock, const struct sockaddr *to, const void *data, size_t len);
 void mst__udp_close(mst_udp *sock);
 void mst__udp_close_all(struct mst__list *owner_sockets);

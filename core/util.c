@@ -141,16 +141,31 @@ void mst__buf_free(struct mst__buf *b)
     b->len = b->cap = 0;
 }
 
+int mst__errno_code(int err)
+{
+    switch (err) {
+    case EADDRINUSE: return MST_EADDRINUSE;
+    case EACCES:
+    case EPERM:
+    case EROFS: return MST_EPERM;
+    case ENOENT:
+    case ENOTDIR: return MST_ENOENT;
+    case EEXIST: return MST_EEXIST;
+    case ENOMEM: return MST_ENOMEM;
+    default: return MST_EIO;
+    }
+}
+
 int mst__mkdirs(const char *path, unsigned mode)
 {
     char *p = mst__xstrdup(path);
-    int rc = 0;
+    int err = 0;
     for (char *s = p + 1; ; s++) {
         if (*s == '/' || *s == '\0') {
             char c = *s;
             *s = '\0';
             if (mkdir(p, mode) != 0 && errno != EEXIST) {
-                rc = errno == EACCES ? MST_EACCES : MST_EIO;
+                err = errno;
                 break;
             }
             *s = c;
@@ -159,7 +174,14 @@ int mst__mkdirs(const char *path, unsigned mode)
         }
     }
     free(p);
-    return rc;
+    struct stat st;
+    /* mkdir's EEXIST does not say the thing that exists is a folder */
+    if (!err && stat(path, &st) != 0)
+        err = errno;
+    else if (!err && !S_ISDIR(st.st_mode))
+        err = ENOTDIR;
+    errno = err;
+    return err ? mst__errno_code(err) : 0;
 }
 
 char *mst__read_file(const char *path, size_t *len)
@@ -170,13 +192,14 @@ char *mst__read_file(const char *path, size_t *len)
     struct mst__buf b = {0};
     char chunk[8192];
     size_t n;
+    errno = 0;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         mst__buf_append(&b, chunk, n);
-    int err = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0; /* fread keeps read(2)'s reason, e.g. EISDIR */
     fclose(f);
     if (err) {
         mst__buf_free(&b);
-        errno = EIO;
+        errno = err;
         return NULL;
     }
     if (!b.data)

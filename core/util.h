@@ -30,7 +30,11 @@ void mst__buf_vprintf(struct mst__buf *b, const char *fmt, va_list ap);
 void mst__buf_json_string(struct mst__buf *b, const char *s);
 void mst__buf_free(struct mst__buf *b);
 
-/* mkdir -p; 0 or a negative MST_E* code. */
+/* The MST_E* code for an errno value (EACCES is MST_EPERM: the system's
+ * refusal, not the bus ACL's MST_EACCES). */
+int mst__errno_code(int err);
+/* mkdir -p; 0, or a negative MST_E* code with errno saying why (also when
+ * the path exists but is not a folder). */
 int mst__mkdirs(const char *path, unsigned mode);
 /* Reads a whole file; NULL with errno set on failure. */
 char *mst__read_file(const char *path, size_t *len);

@@ -3,10 +3,11 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 import unittest
 
-from harness import OPERATOR, SOURCE, TEST_PLUGINS, Daemon, config, free_port, main, run_daemon_once, testplug
+from harness import MESTYSD, OPERATOR, SOURCE, TEST_PLUGINS, Daemon, config, free_port, main, run_daemon_once, testplug
 
 
 class Lifecycle(unittest.TestCase):
@@ -58,6 +59,60 @@ class Lifecycle(unittest.TestCase):
             rc, out, _ = run_daemon_once(json.dumps(config(port, [testplug()])))
         self.assertEqual(rc, 1, out)
         self.assertIn("cannot listen on 127.0.0.1:%d" % port, out)
+
+    def test_udp_port_in_use_says_so(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            udp = s.getsockname()[1]
+            lora = {"use": "lora", "config": {"listen": "127.0.0.1", "port": udp, "devices": []}}
+            rc, out, _ = run_daemon_once(json.dumps(config(free_port(), [lora])))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("[lora:lora] cannot listen on UDP 127.0.0.1:%d: Address already in use\n" % udp, out)
+        self.assertIn("[lora:lora] start failed: address already in use (MST_EADDRINUSE)", out)
+        self.assertNotIn("declared topics", out)
+
+    def test_state_folder_that_cannot_be_created_says_why(self):
+        d = Daemon(None, text="")
+        blocker = os.path.join(d.dir, "not-a-folder")
+        with open(blocker, "w") as f:
+            f.write("a file where the state folder should go\n")
+        cases = [(os.path.join(blocker, "state"), "Not a directory"), (blocker, "Not a directory")]
+        if os.geteuid() != 0:  # root may write anywhere
+            locked = os.path.join(d.dir, "locked")
+            os.mkdir(locked, 0o500)
+            cases.append((os.path.join(locked, "state"), "Permission denied"))
+        for state_dir, why in cases:
+            cfg = config(free_port(), [testplug()])
+            cfg["node"]["state_dir"] = state_dir
+            rc, out, _ = run_daemon_once(json.dumps(cfg))
+            self.assertEqual(rc, 1, out)
+            self.assertIn("ERROR [core] cannot create state folder %s: %s\n" % (state_dir, why), out)
+            self.assertNotIn("declared topics", out)
+            self.assertNotIn("input/output error", out)
+
+    def test_instance_state_folder_that_cannot_be_created_says_why(self):
+        d = Daemon(None, text="")
+        os.makedirs(os.path.join(d.dir, "state"))
+        with open(os.path.join(d.dir, "state", "lora"), "w") as f:
+            f.write("a file where lora's folder should go\n")
+        cfg = config(free_port(), [{"use": "lora", "config": {"listen": "127.0.0.1", "port": 0, "devices": []}}])
+        cfg["node"]["state_dir"] = os.path.join(d.dir, "state")
+        rc, out, _ = run_daemon_once(json.dumps(cfg))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("[lora:lora] cannot create state folder %s/state/lora: Not a directory\n" % d.dir, out)
+
+    def test_file_that_cannot_be_read_says_why(self):
+        d = Daemon(None, text="")
+        folder = os.path.join(d.dir, "board.lua")  # a folder where a file should be
+        os.mkdir(folder)
+        rc, out, path = run_daemon_once(json.dumps(config(free_port(), [{"use": folder}])))
+        self.assertEqual(rc, 2, out)
+        self.assertIn('cannot load plugin "%s": %s: cannot read %s: Is a directory\n' % (folder, folder, folder), out)
+        env = dict(os.environ, MESTYS_PLUGIN_PATH=TEST_PLUGINS)
+        p = subprocess.run([MESTYSD, "-c", d.dir], capture_output=True, text=True, env=env, timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("%s: error: cannot read the config file: Is a directory\n" % d.dir, p.stderr)
+        self.assertNotIn("Input/output error", p.stderr)
 
     def test_lua_state_survives_restart(self):
         board = os.path.join(SOURCE, "examples", "town", "lua", "noticeboard.lua")

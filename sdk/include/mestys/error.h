@@ -4,6 +4,11 @@
  * Every function in the SDK returns 0 on success or a negative MST_E* code.
  * A call that fails never calls its callback.  The X-macro keeps the enum,
  * the names and the messages in one list so they cannot drift apart.
+ *
+ * MST_EACCES is the daemon's own refusal (a topic the plugin did not
+ * declare, a role); the operating system's refusals are MST_EPERM and
+ * MST_EADDRINUSE, logged where they happen with the file or address and
+ * the system's own words.  Codes are only ever appended.
  */
 #ifndef MESTYS_ERROR_H
 #define MESTYS_ERROR_H
@@ -25,7 +30,9 @@
     XX(ENOTSUP, 14, "not supported")                                          \
     XX(ENOSERVER, 15, "no one serves this topic")                             \
     XX(EPLUGIN, 16, "the plugin reported an error")                           \
-    XX(EDB, 17, "database error")
+    XX(EDB, 17, "database error")                                             \
+    XX(EADDRINUSE, 18, "address already in use")                              \
+    XX(EPERM, 19, "permission denied by the operating system")
 
 enum mst_errno {
     MST_OK = 0,
