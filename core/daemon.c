@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "statelock.h"
 #include "util.h"
 
 struct mst_instance *mst__daemon_find(struct mst__daemon *d, const char *name)
@@ -22,6 +23,7 @@ struct mst_instance *mst__daemon_find(struct mst__daemon *d, const char *name)
 int mst__daemon_init(struct mst__daemon *d, const char *config_file, struct mst__diag *diag)
 {
     memset(d, 0, sizeof *d);
+    d->state_lock = -1;
     mst__list_init(&d->instances);
     mst__loader_init(&d->loader);
     mst__metrics_init(&d->metrics);
@@ -192,6 +194,17 @@ static int listen_http(struct mst__daemon *d)
     return rc;
 }
 
+/* Before anything opens a file in the state folder: a second mestysd on
+ * it is refused here, not started beside the first. */
+static int take_state_lock(struct mst__daemon *d)
+{
+    char why[1024] = "";
+    int rc = mst__statelock_take(d->cfg->state_dir, &d->state_lock, why, sizeof why);
+    if (rc != 0)
+        mst__log_error("%s", why);
+    return rc;
+}
+
 int mst__daemon_start(struct mst__daemon *d)
 {
     uv_loop_init(&d->loop);
@@ -204,6 +217,8 @@ int mst__daemon_start(struct mst__daemon *d)
     int rc = mst__mkdirs(d->cfg->state_dir, 0750);
     if (rc != 0)
         mst__log_error("cannot create state folder %s: %s", d->cfg->state_dir, strerror(errno));
+    if (rc == 0)
+        rc = take_state_lock(d);
     if (rc == 0)
         rc = start_services(d);
     if (rc == 0)
@@ -232,6 +247,9 @@ int mst__daemon_finish(struct mst__daemon *d)
     if (rc != 0)
         mst__log_error("loop still has open handles at exit: %s", uv_strerror(rc));
     d->loop_ready = 0;
+    /* every instance has closed its files: the folder is free for the next */
+    mst__statelock_release(d->state_lock);
+    d->state_lock = -1;
     return rc;
 }
 
@@ -385,9 +403,11 @@ int mst__daemon_reload(struct mst__daemon *d, struct mst__buf *why)
 
 void mst__daemon_free(struct mst__daemon *d)
 {
+    mst__statelock_release(d->state_lock);
     mst__config_free(d->cfg);
     mst__loader_close(&d->loader);
     mst__metrics_free(&d->metrics);
     free(d->config_file);
     memset(d, 0, sizeof *d);
+    d->state_lock = -1;
 }

@@ -29,6 +29,7 @@ struct mst__daemon {
     int stopping;
     int bus_up;
     int loop_ready;
+    int state_lock; /* fd holding state_dir/.lock, or -1 */
     uint64_t started_ms;
     struct mst_metric *reloads_ok, *reloads_failed, *lua_instr_hits, *lua_mem_hits;
 };

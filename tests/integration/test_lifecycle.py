@@ -114,6 +114,38 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("%s: error: cannot read the config file: Is a directory\n" % d.dir, p.stderr)
         self.assertNotIn("Input/output error", p.stderr)
 
+    def test_second_daemon_on_one_state_folder_is_refused(self):
+        first = Daemon(config(free_port(), [testplug()])).start()
+        state = os.path.join(first.dir, "state")
+        with open(os.path.join(state, ".lock")) as f:
+            self.assertEqual(f.read(), "%d\n" % first.proc.pid)
+        # the same file, so the same state folder; another port, so only the lock can refuse it
+        cfg = config(free_port(), [testplug()])
+        cfg["node"]["state_dir"] = state
+        rc, out, _ = run_daemon_once(json.dumps(cfg))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("ERROR [core] state folder %s is in use by another mestysd (PID %d); stop that one, "
+                      "or give this one its own node.state_dir\n" % (state, first.proc.pid), out)
+        self.assertNotIn("HTTP on", out)
+        self.assertNotIn("[testplug:testplug]", out)
+        status, _ = first.json("/health")
+        self.assertEqual(status, 200)
+        first.stop()
+        # the lock goes with the process: a new one starts on the same folder
+        again = Daemon(cfg).start()
+        self.assertEqual(again.json("/health")[0], 200)
+        again.stop()
+
+    def test_lock_does_not_outlive_kill_9(self):
+        first = Daemon(config(free_port(), [testplug()])).start()
+        first.proc.kill()
+        first.proc.wait()
+        first.log.close()
+        cfg = config(free_port(), [testplug()])
+        cfg["node"]["state_dir"] = os.path.join(first.dir, "state")
+        again = Daemon(cfg).start()
+        again.stop()
+
     def test_lua_state_survives_restart(self):
         board = os.path.join(SOURCE, "examples", "town", "lua", "noticeboard.lua")
         cfg = config(free_port(), [{"use": board, "name": "noticeboard", "config": {"title": "Deska"}}])
