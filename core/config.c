@@ -153,13 +153,14 @@ static int64_t get_int(cJSON *obj, const char *key)
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
+/* The strings of arr; anything else in it was reported by the schema. */
 static const char **string_list(cJSON *arr, size_t *n)
 {
-    *n = (size_t)cJSON_GetArraySize(arr);
-    const char **out = mst__xcalloc(*n + 1, sizeof *out);
+    const char **out = mst__xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *out);
     size_t i = 0;
     cJSON *it;
-    cJSON_ArrayForEach(it, arr) out[i++] = it->valuestring;
+    cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) out[i++] = it->valuestring;
+    *n = i;
     return out;
 }
 
@@ -224,8 +225,10 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
     if (cfg->node_name && !mst__valid_name(cfg->node_name))
         mst__diag_error(d, cJSON_GetObjectItemCaseSensitive(node, "name"), MST__AT_VALUE, "node.name",
                         "\"%s\" must be 1-64 of [A-Za-z0-9_-]", cfg->node_name);
-    cfg->state_dir = mst__path_join(cfg->dir, get_str(node, "state_dir"));
-    cfg->log_level = mst__log_level_parse(get_str(node, "log_level"));
+    /* a wrong type is already an error; the rest of the file is still checked */
+    const char *state_dir = get_str(node, "state_dir"), *log_level = get_str(node, "log_level");
+    cfg->state_dir = mst__path_join(cfg->dir, state_dir ? state_dir : "state");
+    cfg->log_level = mst__log_level_parse(log_level ? log_level : "info");
     cfg->http_listen = get_str(http, "listen");
     if (cfg->http_listen && *cfg->http_listen)
         check_listen(d, cJSON_GetObjectItemCaseSensitive(http, "listen"), cfg->http_listen);
@@ -354,6 +357,10 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
     cJSON_ArrayForEach(e, plugins)
     {
         struct mst__instance_conf *ic = &cfg->instances[i];
+        if (!cJSON_IsObject(e)) { /* reported by the schema */
+            i++;
+            continue;
+        }
         char *path = mst__xasprintf("plugins[%zu]", i);
         ic->entry = e;
         ic->use = get_str(e, "use");
@@ -390,7 +397,7 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
                                 "duplicate instance name \"%s\" (also plugins[%zu]); give each instance its own \"name\"",
                                 ic->name, j);
         free(npath);
-        if (ic->use && ic->config)
+        if (ic->use && cJSON_IsObject(ic->config))
             resolve_plugin(cfg, loader, d, ic, path);
         free(path);
         i++;
@@ -419,16 +426,16 @@ int mst__config_load(const char *file, struct mst__loader *loader, struct mst__d
         mst__config_free(cfg);
         return MST_ECONFIG;
     }
+    /* Core and plugin sections are checked in the same run, whatever the
+     * other found: one `mestys check` lists every problem of the file. */
     mst__schema_check(d, cfg->root, mst__config_schema, "");
-    if (d->errors == 0) {
-        read_core_sections(cfg, d);
-        cJSON *pp = mst__json_lookup(cfg->root, "node.plugin_path");
-        size_t n;
-        const char **dirs = string_list(pp, &n);
-        mst__loader_set_path(loader, cfg->dir, dirs, n);
-        free(dirs);
-        read_instances(cfg, loader, d);
-    }
+    read_core_sections(cfg, d);
+    cJSON *pp = mst__json_lookup(cfg->root, "node.plugin_path");
+    size_t n;
+    const char **dirs = string_list(pp, &n);
+    mst__loader_set_path(loader, cfg->dir, dirs, n);
+    free(dirs);
+    read_instances(cfg, loader, d);
     if (d->errors) {
         d->pos = NULL;
         d->file = NULL;

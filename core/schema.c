@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/number.h>
+
 const char *mst__schema_type_name(enum mst_config_type type)
 {
     switch (type) {
@@ -102,9 +104,14 @@ static void check_range(struct mst__diag *d, const struct mst_config_key *k, con
         x = cJSON_GetArraySize(v), what = "number of items";
     else
         return;
-    if (x < k->min || x > k->max)
-        mst__diag_error(d, v, MST__AT_VALUE, path, "%s %g is out of range [%g, %g]", what, x,
-                        k->min, k->max);
+    if (x >= k->min && x <= k->max)
+        return;
+    /* as people write numbers: 86400000, not 8.64e+07 */
+    char xs[32], lo[32], hi[32];
+    mst_number_format(x, xs);
+    mst_number_format(k->min, lo);
+    mst_number_format(k->max, hi);
+    mst__diag_error(d, v, MST__AT_VALUE, path, "%s %s is out of range [%s, %s]", what, xs, lo, hi);
 }
 
 static int check_value(struct mst__diag *d, cJSON *v, const struct mst_config_key *k,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <mestys/mestys.h>
+#include <mestys/number.h>
 
 #include "config.h"
 #include "loader.h"
@@ -81,8 +82,12 @@ static void print_keys(const struct mst_config_key *keys, int depth, const char 
             printf(" default %s", k->default_json);
         if (k->choices)
             printf(" (%s)", k->choices);
-        if (k->flags & MST_CFG_HAS_RANGE)
-            printf(" [%.15g..%.15g]", k->min, k->max);
+        if (k->flags & MST_CFG_HAS_RANGE) {
+            char lo[32], hi[32];
+            mst_number_format(k->min, lo);
+            mst_number_format(k->max, hi);
+            printf(" [%s..%s]", lo, hi);
+        }
         if (k->description)
             printf("  - %s", k->description);
         printf("\n");

@@ -29,29 +29,39 @@ BAD = """{
 
 class Cli(unittest.TestCase):
     def test_check_matches_the_daemon(self):
+        # core and plugin sections are checked in one run: every error at once
         rc, out, path = run_daemon_once(BAD)
         self.assertEqual(rc, 2)
-        lines = [l for l in out.splitlines() if ": error: " in l]
-        self.assertEqual(lines, [
-            path + ':2:30: error: node.htpp: unknown key "htpp"; valid keys: name, state_dir, log_level, plugin_path, http, lua',
-        ])
-        # the core sections are checked first; fix them and the plugins get checked
-        fixed = BAD.replace(', "htpp": {}', "")
-        with open(path, "w") as f:
-            f.write(fixed)
-        rc, out, err = run(MESTYSD, "-c", path)
+        errors = [l for l in out.splitlines() if ": error: " in l]
         rc2, out2, err2 = run(MESTYS, "check", path)
-        self.assertEqual((rc, rc2), (2, 2))
-        errors = [l for l in err.splitlines() if ": error: " in l]
+        self.assertEqual(rc2, 2)
         self.assertEqual(errors, [l for l in err2.splitlines() if ": error: " in l])
-        self.assertEqual(errors[:2], [
+        self.assertEqual(errors[:3], [
+            path + ':2:30: error: node.htpp: unknown key "htpp"; valid keys: name, state_dir, log_level, plugin_path, http, lua',
             path + ":4:47: error: plugins[0].config.label: expected a string, got a number",
             path + ':5:5: error: plugins[1].name: duplicate instance name "testplug" (also plugins[0]); give each instance its own "name"',
         ])
-        self.assertTrue(errors[2].startswith(
+        self.assertTrue(errors[3].startswith(
             path + ':6:14: error: plugins[2].use: cannot load plugin "lorawan-ns": no plugin "lorawan-ns" (.so or .lua) in: ' + TEST_PLUGINS))
-        self.assertEqual(len(errors), 3)
-        self.assertIn("3 error(s)", err)
+        self.assertEqual(len(errors), 4)
+        self.assertIn("4 error(s)", out)
+        self.assertIn("4 error(s)", err2)
+
+    def test_check_writes_numbers_as_people_do(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "mestys.json")
+        cfg = config(free_port(), [{"use": "heartbeat", "config": {"interval_ms": 864000000000}}])
+        cfg["node"]["lua"] = {"instructions": 1e11}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        rc, out, err = run(MESTYS, "check", path)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("node.lua.instructions: value 100000000000 is out of range [1000, 10000000000]", err)
+        self.assertIn("plugins[0].config.interval_ms: value 864000000000 is out of range [10, 86400000]", err)
+        self.assertNotIn("e+", err)
+        rc, out, _ = run(MESTYS, "config-keys")
+        self.assertIn("[1000..10000000000]", out)
+        self.assertNotIn("e+", out)
 
     def test_check_ok(self):
         d = tempfile.mkdtemp()
