@@ -8,6 +8,7 @@
 #include "http_route.h"
 #include "log.h"
 #include "schema.h"
+#include "tlsfiles.h"
 
 #define RANGE MST_CFG_HAS_RANGE
 
@@ -214,6 +215,19 @@ static void check_listen(struct mst__diag *d, const cJSON *at, const char *text)
                         strerror(-rc));
 }
 
+/* Read now, so a bad pair stops the start before any plugin runs. */
+static void check_tls_files(struct mst__config *cfg, struct mst__diag *d, cJSON *http)
+{
+    char why[1024];
+    int which_key;
+    if (mst__tls_files_check(cfg->tls_cert, cfg->tls_key, &which_key, why, sizeof why) == 0)
+        return;
+    const char *key = which_key ? "tls_key" : "tls_cert";
+    char *path = mst__xasprintf("node.http.%s", key);
+    mst__diag_error(d, cJSON_GetObjectItemCaseSensitive(http, key), MST__AT_VALUE, path, "%s", why);
+    free(path);
+}
+
 static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
 {
     cJSON *node = cJSON_GetObjectItemCaseSensitive(cfg->root, "node");
@@ -239,6 +253,8 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
     if (!!cfg->tls_cert != !!cfg->tls_key)
         mst__diag_error(d, http, MST__AT_VALUE, "node.http",
                         "tls_cert and tls_key go together: give both or neither");
+    else if (cfg->tls_cert)
+        check_tls_files(cfg, d, http);
     cfg->http_body_limit = get_int(http, "body_limit");
     cfg->http_max_connections = get_int(http, "max_connections");
 

@@ -63,6 +63,41 @@ class Cli(unittest.TestCase):
         self.assertIn("[1000..10000000000]", out)
         self.assertNotIn("e+", out)
 
+    def test_check_reads_the_tls_files(self):
+        d = tempfile.mkdtemp(prefix="mestys-tls-")
+        for n in ("1", "2"):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            os.path.join(d, "key%s.pem" % n), "-out", os.path.join(d, "cert%s.pem" % n),
+                            "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+        os.mkdir(os.path.join(d, "folder.pem"))
+        path = os.path.join(d, "mestys.json")
+        p = lambda name: os.path.join(d, name)
+        cases = [
+            ("cert1.pem", "key2.pem", "node.http.tls_key: the private key %s does not belong to the certificate %s"
+             % (p("key2.pem"), p("cert1.pem"))),
+            ("missing.pem", "key1.pem", "node.http.tls_cert: cannot read the certificate %s: No such file or directory"
+             % p("missing.pem")),
+            ("cert1.pem", "missing.pem", "node.http.tls_key: cannot read the private key %s: No such file or directory"
+             % p("missing.pem")),
+            ("folder.pem", "key1.pem", "node.http.tls_cert: %s holds no PEM certificate" % p("folder.pem")),
+            ("key1.pem", "key1.pem", "node.http.tls_cert: %s holds no PEM certificate" % p("key1.pem")),
+            ("cert1.pem", "cert1.pem", "node.http.tls_key: %s holds no PEM private key" % p("cert1.pem")),
+        ]
+        for cert, key, why in cases:
+            cfg = config(free_port(), [testplug()])
+            cfg["node"]["http"].update({"tls_cert": cert, "tls_key": key})
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            rc, out, err = run(MESTYS, "check", path)
+            self.assertEqual(rc, 2, err)
+            self.assertIn(why, err)
+            self.assertIn("1 error(s)", err)
+        cfg["node"]["http"].update({"tls_cert": "cert2.pem", "tls_key": "key2.pem"})
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        rc, out, err = run(MESTYS, "check", path)
+        self.assertEqual(rc, 0, err)
+
     def test_check_ok(self):
         d = tempfile.mkdtemp()
         path = os.path.join(d, "mestys.json")
