@@ -8,6 +8,7 @@
 #include "http_route.h"
 #include "log.h"
 #include "schema.h"
+#include "script.h"
 #include "tlsfiles.h"
 
 #define RANGE MST_CFG_HAS_RANGE
@@ -296,6 +297,16 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
     }
 }
 
+struct script_dirs {
+    const char *lua_dir, *config_dir;
+};
+
+static int check_script(void *arg, const char *name, char *why, size_t why_len)
+{
+    const struct script_dirs *sd = arg;
+    return mst__script_check(sd->lua_dir, sd->config_dir, name, why, why_len);
+}
+
 /* The node at key, or its nearest ancestor written in the file (a default
  * filled in by the schema has no line of its own). */
 static const cJSON *placed_node(struct mst__diag *d, struct mst__instance_conf *ic, char *key)
@@ -451,7 +462,12 @@ int mst__config_load(const char *file, struct mst__loader *loader, struct mst__d
     const char **dirs = string_list(pp, &n);
     mst__loader_set_path(loader, cfg->dir, dirs, n);
     free(dirs);
+    struct script_dirs sd = {loader->lua_dir, cfg->dir};
+    d->check_script = check_script;
+    d->script_arg = &sd;
     read_instances(cfg, loader, d);
+    d->check_script = NULL;
+    d->script_arg = NULL;
     if (d->errors) {
         d->pos = NULL;
         d->file = NULL;

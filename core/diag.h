@@ -13,6 +13,10 @@ struct mst__diag {
     struct mst__buf text; /* one line per diagnostic */
     int errors;
     int warnings;
+    /* Set by config.c: finds and compiles the script a MST_CFG_SCRIPT key
+     * names ("lua:" already cut off); 0, or why says what is wrong. */
+    int (*check_script)(void *arg, const char *name, char *why, size_t why_len);
+    void *script_arg;
 };
 
 enum mst__diag_at { MST__AT_VALUE, MST__AT_KEY };

@@ -127,6 +127,12 @@ static int check_value(struct mst__diag *d, cJSON *v, const struct mst_config_ke
     if (k->choices && cJSON_IsString(v) && !choice_allowed(k->choices, v->valuestring))
         mst__diag_error(d, v, MST__AT_VALUE, path, "\"%s\" is not one of: %s", v->valuestring,
                         k->choices);
+    if ((k->flags & MST_CFG_SCRIPT) && cJSON_IsString(v) && d->check_script &&
+        strncmp(v->valuestring, "lua:", 4) == 0) {
+        char why[1024] = "";
+        if (d->check_script(d->script_arg, v->valuestring + 4, why, sizeof why) != 0)
+            mst__diag_error(d, v, MST__AT_VALUE, path, "%s", why);
+    }
     if (k->fields && k->type == MST_CFG_OBJECT) {
         mst__schema_check(d, v, k->fields, path);
     } else if (k->fields && k->type == MST_CFG_ARRAY) {

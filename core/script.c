@@ -1,5 +1,6 @@
 #include "script.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,11 +17,11 @@ struct mst_script {
     char *what;
 };
 
-static char *resolve(struct mst_instance *inst, const char *path)
+char *mst__script_find(const char *lua_dir, const char *config_dir, const char *path)
 {
     if (path[0] == '/')
         return mst__xstrdup(path);
-    const char *dirs[] = {inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL};
+    const char *dirs[] = {lua_dir, config_dir};
     for (int i = 0; i < 2; i++) {
         if (!dirs[i])
             continue;
@@ -30,6 +31,40 @@ static char *resolve(struct mst_instance *inst, const char *path)
         free(p);
     }
     return NULL;
+}
+
+static char *resolve(struct mst_instance *inst, const char *path)
+{
+    return mst__script_find(inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL, path);
+}
+
+int mst__script_check(const char *lua_dir, const char *config_dir, const char *path, char *why, size_t why_len)
+{
+    if (strstr(path, "..")) {
+        snprintf(why, why_len, "script %s: \"..\" is not allowed in a script's name", path);
+        return MST_EINVAL;
+    }
+    char *file = mst__script_find(lua_dir, config_dir, path);
+    if (!file) {
+        snprintf(why, why_len, "script %s: not found in the lua/ folder (%s) or next to the config (%s)", path,
+                 lua_dir ? lua_dir : "none", config_dir ? config_dir : "none");
+        return MST_ENOENT;
+    }
+    struct mst__lua_vm vm = {0};
+    char *dir = mst__dirname(file);
+    int rc = mst__lua_vm_open(&vm, (size_t)16 << 20, 1000000, dir, lua_dir);
+    free(dir);
+    if (rc == 0) {
+        /* compiled, not run: the check never executes a user's code */
+        rc = mst__lua_vm_loadfile(&vm, file);
+        if (rc != 0)
+            snprintf(why, why_len, "script %s: %s", path, lua_tostring(vm.L, -1));
+        mst__lua_vm_close(&vm);
+    } else {
+        snprintf(why, why_len, "script %s: %s", path, mst_strerror(rc));
+    }
+    free(file);
+    return rc;
 }
 
 static void budget_metric(struct mst_instance *inst, const char *kind, struct mst_metric **out)

@@ -63,6 +63,37 @@ class Cli(unittest.TestCase):
         self.assertIn("[1000..10000000000]", out)
         self.assertNotIn("e+", out)
 
+    def test_check_compiles_lora_decoders(self):
+        d = tempfile.mkdtemp(prefix="mestys-dec-")
+        os.mkdir(os.path.join(d, "decoders"))
+        with open(os.path.join(d, "decoders", "broken.lua"), "w") as f:
+            f.write("function decodeUplink(input)\n  return { data = { x = 1 }\nend\n")
+        with open(os.path.join(d, "decoders", "good.lua"), "w") as f:
+            f.write("function decodeUplink(input) return { data = {} } end\n")
+        decoders = ["lua:decoders/missing.lua", "lua:decoders/broken.lua", "lua:decoders/good.lua",
+                    "lua:decoders/temperature-humidity.lua", "cayenne"]
+        devices = [{"dev_eui": "00AA00000000000%d" % i, "dev_addr": "2600000%d" % i,
+                    "nwk_skey": "1f0e3d2c5b4ad3689786b5a4d3c25be0", "app_skey": "3e2f1c0d7a6bf249b6a79485f2e37ac1",
+                    "decoder": dec} for i, dec in enumerate(decoders)]
+        cfg = config(free_port(), [{"use": "lora", "config": {"port": 0, "devices": devices}}])
+        cfg["node"]["htpp"] = 1
+        path = os.path.join(d, "mestys.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=1)
+        rc, out, err = run(MESTYS, "check", path)
+        self.assertEqual(rc, 2, err)
+        errors = [l.split(": error: ", 1)[1] for l in err.splitlines() if ": error: " in l]
+        self.assertEqual(errors, [
+            'node.htpp: unknown key "htpp"; valid keys: name, state_dir, log_level, plugin_path, http, lua',
+            "plugins[0].config.devices[0].decoder: script decoders/missing.lua: not found in the lua/ folder "
+            "(%s/lua) or next to the config (%s)" % (BUILD, d),
+            "plugins[0].config.devices[1].decoder: script decoders/broken.lua: %s/decoders/broken.lua:3: "
+            "'}' expected (to close '{' at line 2) near 'end'" % d,
+        ])
+        rc, out, err2 = run(MESTYSD, "-c", path)  # the daemon refuses the same, before anything starts
+        self.assertEqual(rc, 2, err2)
+        self.assertEqual(errors, [l.split(": error: ", 1)[1] for l in err2.splitlines() if ": error: " in l])
+
     def test_check_reads_the_tls_files(self):
         d = tempfile.mkdtemp(prefix="mestys-tls-")
         for n in ("1", "2"):

@@ -47,6 +47,10 @@ enum mst_config_flags {
     MST_CFG_REQUIRED = 1u << 0,
     MST_CFG_HAS_RANGE = 1u << 1, /* min/max apply (numbers, string length, item count) */
     MST_CFG_SECRET = 1u << 2,    /* never echoed in /api/admin/plugins */
+    MST_CFG_SCRIPT = 1u << 3,    /* a string; "lua:<file>" names a Lua script (found like
+                                  * host->script_open finds it) that the core compiles when
+                                  * it checks the config, so `mestys check` reports a
+                                  * missing or broken file at this key's line */
 };
 
 /* One row of a plugin's config schema; a table ends with a row whose key is
