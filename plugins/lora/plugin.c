@@ -24,7 +24,7 @@ static const struct mst_config_key device_keys[] = {
     {.key = "app_skey", .type = MST_CFG_STRING, .flags = MST_CFG_SECRET, .description = "ABP: AppSKey"},
     {.key = "relax_fcnt", .type = MST_CFG_BOOL, .description = "ABP device that restarts its counter at reboot"},
     {.key = "name", .type = MST_CFG_STRING, .description = "what the town calls it"},
-    {.key = "decoder", .type = MST_CFG_STRING,
+    {.key = "decoder", .type = MST_CFG_STRING, .flags = MST_CFG_SCRIPT,
      .description = "payload decoder: none, cayenne, or lua:<file> (TTN decodeUplink contract)"},
     {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
     {.key = "lon", .type = MST_CFG_NUMBER},
