@@ -8,16 +8,46 @@
 #include <mestys/mestys.h>
 
 #include "daemon.h"
+#include "loader.h"
 #include "log.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mestysd [-c FILE] [--check]\n"
-            "  -c, --config FILE  the town's config (default: mestys.json)\n"
-            "      --check        validate the config and exit (like `mestys check`)\n"
-            "  -V, --version      print the version\n"
-            "exit codes: 0 stopped cleanly, 1 start-up failed, 2 config error\n");
+            "Runs the m\u011bstys daemon: the plugin instances the config names, the bus and the HTTP API.\n"
+            "\n"
+            "  -c, --config FILE  the town's config (default: mestys.json in the current folder)\n"
+            "      --check        validate the config and exit (like `mestys check FILE`)\n"
+            "  -V, --version      print the version and the plugin ABI\n"
+            "  -h, --help         print this text\n"
+            "\n"
+            "signals:\n"
+            "  SIGINT, SIGTERM    stop: instances stop in reverse start order, then exit 0\n"
+            "  SIGHUP             reload the config, all or nothing (like POST /api/admin/reload);\n"
+            "                     on an error the running plugins are left as they were\n"
+            "\n"
+            "files:\n"
+            "  config             FILE: JSON with comments, see mestys.json(5)\n"
+            "  state folder       node.state_dir (relative to the config; default \"state\"): one folder\n"
+            "                     per instance with its SQLite files, and .lock, which keeps a second\n"
+            "                     mestysd off the same folder\n");
+    /* the folders this binary really searches, not what a manual guesses */
+    struct mst__loader loader;
+    mst__loader_init(&loader);
+    mst__loader_set_path(&loader, ".", NULL, 0);
+    fprintf(f, "  plugins            .so and .lua files, searched in node.plugin_path, then in:\n");
+    for (size_t i = 0; i < loader.n_dirs; i++)
+        fprintf(f, "                     %s\n", loader.dirs[i]);
+    fprintf(f, "  Lua modules        %s (require, lua: decoders; also next to the config)\n"
+               "\n"
+               "environment:\n"
+               "  MESTYS_PLUGIN_PATH folders (colon-separated) searched before the installed plugins\n"
+               "\n"
+               "exit status: 0 stopped cleanly, 1 start-up failed, 2 config error\n"
+               "see also: mestys(1), mestys.json(5), mestysd(8)\n",
+            loader.lua_dir);
+    mst__loader_close(&loader);
 }
 
 int main(int argc, char **argv)

@@ -37,7 +37,10 @@ static int usage(FILE *f, int rc)
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE]   gateways sending real uplinks\n"
-               "  mestys version\n");
+               "  mestys version, mestys --version\n"
+               "  mestys help, mestys --help\n"
+               "exit status: 0 done, 1 failed, 2 a config error or a wrong command line\n"
+               "see also: mestysd(8), mestys.json(5), mestys(1)\n");
     return rc;
 }
 
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
         print_keys(mst__config_schema, 0, NULL);
         return 0;
     }
-    if (strcmp(cmd, "version") == 0) {
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
         printf("mestys %s (plugin ABI %d)\n", MST_VERSION_STRING, MST_PLUGIN_ABI);
         return 0;
     }

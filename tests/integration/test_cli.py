@@ -207,6 +207,27 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("mestys check FILE", err)
 
+    def test_version_both_ways(self):
+        for prog, args in ((MESTYS, ["--version"]), (MESTYS, ["-V"]), (MESTYS, ["version"]),
+                           (MESTYSD, ["--version"]), (MESTYSD, ["-V"])):
+            rc, out, err = run(prog, *args)
+            self.assertEqual((rc, err), (0, ""), (prog, args))
+            self.assertRegex(out, r"^mestysd? \d+\.\d+\.\d+ \(plugin ABI 1\)\n$")
+
+    def test_daemon_help_names_signals_and_files(self):
+        rc, out, err = run(MESTYSD, "--help")
+        self.assertEqual((rc, err), (0, ""))
+        for text in ("SIGINT, SIGTERM    stop", "SIGHUP             reload the config, all or nothing",
+                     "-c, --config FILE", "node.state_dir", ".lock", "node.plugin_path",
+                     "MESTYS_PLUGIN_PATH", "mestys.json(5)", "exit status: 0 stopped cleanly, 1 start-up failed, 2"):
+            self.assertIn(text, out)
+        # the folders this build really searches, not a guess
+        self.assertIn("  Lua modules        %s/lua " % BUILD, out)
+        self.assertIn("                     %s/plugins\n" % BUILD, out)
+        rc, out, err = run(MESTYS, "--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("mestys version, mestys --version", out)
+
 
 if __name__ == "__main__":
     main()
