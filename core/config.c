@@ -289,8 +289,8 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
         cfg->tokens[i].token = get_str(t, "token");
         cfg->tokens[i].role = get_str(t, "role") ? mst__role_parse(get_str(t, "role")) : -1;
         for (size_t j = 0; j < i; j++)
-            if (cfg->tokens[i].token && cfg->tokens[j].token &&
-                strcmp(cfg->tokens[i].token, cfg->tokens[j].token) == 0)
+            if (cfg->tokens[i].token && cfg->tokens[j].token && cfg->tokens[i].token[0] &&
+                strcmp(cfg->tokens[i].token, cfg->tokens[j].token) == 0) /* "" is said once, as too short */
                 mst__diag_error(d, cJSON_GetObjectItemCaseSensitive(t, "token"), MST__AT_VALUE,
                                 "tokens", "the same token is given twice");
         i++;

@@ -9,6 +9,7 @@ packages=(
   libuv1-dev libnng-dev libsqlite3-dev libcjson-dev liblua5.4-dev
   libwebsockets-dev libwebsockets-evlib-uv libssl-dev zlib1g-dev
   libcmocka-dev python3 curl sqlite3 openssl wrk
+  groff-base man-db
 )
 # The integration tests' independent clients run on Node.js; any node and
 # npm on PATH will do, else Debian's.

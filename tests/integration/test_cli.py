@@ -2,6 +2,8 @@
 plugins` says what each file is or why it is not a plugin."""
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -227,6 +229,81 @@ class Cli(unittest.TestCase):
         rc, out, err = run(MESTYS, "--help")
         self.assertEqual(rc, 0)
         self.assertIn("mestys version, mestys --version", out)
+
+
+MAN_PAGES = ("mestys.1", "mestys.json.5", "mestysd.8")
+
+
+class Packaging(unittest.TestCase):
+    """What an operator installs: man pages, the systemd unit, an example config."""
+
+    def test_man_pages_render_without_warnings(self):
+        for page in MAN_PAGES:
+            path = os.path.join(SOURCE, "docs", "man", page)
+            p = subprocess.run(["groff", "-ww", "-man", "-z", path], capture_output=True, text=True)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), page)
+            p = subprocess.run(["man", "--warnings", "-l", path], capture_output=True, text=True,
+                               env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
+            self.assertEqual((p.returncode, p.stderr), (0, ""), page)
+            self.assertIn(page.split(".")[0].upper(), p.stdout)
+        with open(os.path.join(SOURCE, "docs", "man", "mestysd.8")) as f:
+            daemon = f.read()
+        for text in ("SIGINT", "SIGTERM", "SIGHUP", "state_dir/.lock", "MESTYS_PLUGIN_PATH", "journalctl"):
+            self.assertIn(text, daemon)
+
+    def test_every_core_key_is_in_the_config_man_page(self):
+        rc, out, err = run(MESTYS, "config-keys")
+        keys = [line.split()[0] for line in out.splitlines() if line.strip()]
+        leaves = [k for k in keys if not any(o.startswith(k + ".") or o.startswith(k + "[]") for o in keys)]
+        with open(os.path.join(SOURCE, "docs", "man", "mestys.json.5")) as f:
+            page = f.read().splitlines()
+        self.assertEqual([k for k in leaves if ".B " + k not in page], [], "keys missing from mestys.json.5")
+
+    def test_install_gives_man_pages_unit_and_example_config(self):
+        prefix = tempfile.mkdtemp(prefix="mestys-install-")
+        p = subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for rel in ("share/man/man1/mestys.1", "share/man/man5/mestys.json.5", "share/man/man8/mestysd.8",
+                    "lib/systemd/system/mestysd.service", "lib/sysusers.d/mestys.conf",
+                    "share/mestys/mestys.json.example"):
+            self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
+        # the example, checked by the installed mestys against the installed plugins:
+        # only the tokens the operator must fill in are wrong
+        example = os.path.join(prefix, "share", "mestys", "mestys.json.example")
+        installed = os.path.join(prefix, "bin", "mestys")
+        env = {k: v for k, v in os.environ.items() if k != "MESTYS_PLUGIN_PATH"}
+        p = subprocess.run([installed, "check", example], capture_output=True, text=True, env=env)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual([l.split(": error: ", 1)[1] for l in p.stderr.splitlines() if ": error: " in l], [
+            "tokens[0].token: length 0 is out of range [16, 512]",
+            "tokens[1].token: length 0 is out of range [16, 512]"])
+        with open(example) as f:
+            text = f.read()
+        self.assertIn('"state_dir": "/var/lib/mestys"', text)
+        filled = os.path.join(prefix, "mestys.json")
+        with open(filled, "w") as f:
+            f.write(text.replace('"token": ""', '"token": "%s"' % os.urandom(12).hex(), 1)
+                    .replace('"token": ""', '"token": "%s"' % os.urandom(12).hex(), 1))
+        p = subprocess.run([installed, "check", filled], capture_output=True, text=True, env=env)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertIn("OK (3 plugin instance(s))", p.stdout)
+        # the unit as systemd reads it, pointed at this prefix's binaries
+        with open(os.path.join(prefix, "lib", "systemd", "system", "mestysd.service")) as f:
+            unit = f.read()
+        for line in ("User=mestys", "StateDirectory=mestys", "ConfigurationDirectory=mestys",
+                     "ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                     "ReadWritePaths=/var/lib/mestys", "PrivateTmp=yes", "RestartPreventExitStatus=2"):
+            self.assertIn("\n" + line + "\n", unit)
+        self.assertRegex(unit, r"\nExecStart=/\S+/mestysd -c /etc/mestys/mestys.json\n")
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("systemd-analyze is not installed")
+        unit_dir = tempfile.mkdtemp(prefix="mestys-unit-")
+        with open(os.path.join(unit_dir, "mestysd.service"), "w") as f:
+            f.write(re.sub(r"ExecStart=\S+/mestysd", "ExecStart=%s/bin/mestysd" % prefix, unit))
+        p = subprocess.run(["systemd-analyze", "verify", os.path.join(unit_dir, "mestysd.service")],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, MANPATH=os.path.join(prefix, "share", "man")))
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
 
 
 if __name__ == "__main__":
