@@ -2,9 +2,20 @@
  * schema migrations keyed by PRAGMA user_version. */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "util.h"
+
+/* SQLite's words, and the system's when a system call failed under them:
+ * "unable to open database file" alone does not say "Permission denied". */
+static char *describe(sqlite3 *db, const char *msg)
+{
+    int sys = db ? sqlite3_system_errno(db) : 0;
+    if (!msg)
+        msg = db ? sqlite3_errmsg(db) : "out of memory";
+    return sys ? mst__xasprintf("%s: %s", msg, strerror(sys)) : mst__xstrdup(msg);
+}
 
 static int exec(sqlite3 *db, const char *sql, char **err)
 {
@@ -12,7 +23,7 @@ static int exec(sqlite3 *db, const char *sql, char **err)
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return 0;
     if (err)
-        *err = mst__xstrdup(msg ? msg : sqlite3_errmsg(db));
+        *err = describe(db, msg);
     sqlite3_free(msg);
     return MST_EDB;
 }
@@ -62,7 +73,7 @@ int mst__db_open(const char *path, const char *const *migrations, sqlite3 **out,
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         if (err)
-            *err = mst__xasprintf("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+            *err = describe(db, NULL);
         sqlite3_close(db);
         return MST_EDB;
     }

@@ -194,7 +194,7 @@ static int h_db_open(mst_instance *inst, const char *file, const char *const *mi
     char *err = NULL;
     int rc = mst__db_open(path, migrations, out, &err);
     if (rc != 0)
-        mst__log(MST_LOG_ERROR, inst->source, "database %s: %s", path, err ? err : "error");
+        mst__log(MST_LOG_ERROR, inst->source, "cannot open database %s: %s", path, err ? err : "error");
     free(err);
     free(path);
     return rc;

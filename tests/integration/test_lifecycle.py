@@ -114,6 +114,16 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("%s: error: cannot read the config file: Is a directory\n" % d.dir, p.stderr)
         self.assertNotIn("Input/output error", p.stderr)
 
+    def test_database_that_cannot_be_opened_says_why(self):
+        d = Daemon(None, text="")
+        os.makedirs(os.path.join(d.dir, "state", "lora", "lora.sqlite"))  # a folder where the file should be
+        cfg = config(free_port(), [{"use": "lora", "config": {"listen": "127.0.0.1", "port": 0, "devices": []}}])
+        cfg["node"]["state_dir"] = os.path.join(d.dir, "state")
+        rc, out, _ = run_daemon_once(json.dumps(cfg))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("[lora:lora] cannot open database %s/state/lora/lora.sqlite: unable to open database file: "
+                      "Is a directory\n" % d.dir, out)
+
     def test_second_daemon_on_one_state_folder_is_refused(self):
         first = Daemon(config(free_port(), [testplug()])).start()
         state = os.path.join(first.dir, "state")
