@@ -40,6 +40,10 @@ static char *resolve(struct mst_instance *inst, const char *path)
 
 int mst__script_check(const char *lua_dir, const char *config_dir, const char *path, char *why, size_t why_len)
 {
+    if (!*path) {
+        snprintf(why, why_len, "\"lua:\" needs the script's file name, e.g. \"lua:decoders/meter.lua\"");
+        return MST_EINVAL;
+    }
     if (strstr(path, "..")) {
         snprintf(why, why_len, "script %s: \"..\" is not allowed in a script's name", path);
         return MST_EINVAL;
