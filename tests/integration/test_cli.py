@@ -73,7 +73,7 @@ class Cli(unittest.TestCase):
         with open(os.path.join(d, "decoders", "good.lua"), "w") as f:
             f.write("function decodeUplink(input) return { data = {} } end\n")
         decoders = ["lua:decoders/missing.lua", "lua:decoders/broken.lua", "lua:decoders/good.lua",
-                    "lua:decoders/temperature-humidity.lua", "cayenne"]
+                    "lua:decoders/temperature-humidity.lua", "cayenne", "lua:"]
         devices = [{"dev_eui": "00AA00000000000%d" % i, "dev_addr": "2600000%d" % i,
                     "nwk_skey": "1f0e3d2c5b4ad3689786b5a4d3c25be0", "app_skey": "3e2f1c0d7a6bf249b6a79485f2e37ac1",
                     "decoder": dec} for i, dec in enumerate(decoders)]
@@ -91,6 +91,7 @@ class Cli(unittest.TestCase):
             "(%s/lua) or next to the config (%s)" % (BUILD, d),
             "plugins[0].config.devices[1].decoder: script decoders/broken.lua: %s/decoders/broken.lua:3: "
             "'}' expected (to close '{' at line 2) near 'end'" % d,
+            'plugins[0].config.devices[5].decoder: "lua:" needs the script\'s file name, e.g. "lua:decoders/meter.lua"',
         ])
         rc, out, err2 = run(MESTYSD, "-c", path)  # the daemon refuses the same, before anything starts
         self.assertEqual(rc, 2, err2)
