@@ -5,12 +5,78 @@
 #include "http_chunked.h"
 #include "jsonpos.h"
 #include "mailbox.h"
+#include "statelock.h"
 #include "metrics.h"
 #include "strmap.h"
 
 #include <mestys/number.h>
 #include <mestys/time.h>
 #include <mestys/utf8.h>
+
+/* mkdir -p says what the system said, with a code that is not the bus ACL's */
+static void mkdirs_reports_the_system_reason(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mestys-mkdirs-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *file = mst__xasprintf("%s/file", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    char *under = mst__xasprintf("%s/state/x", file);
+    errno = 0;
+    assert_int_equal(mst__mkdirs(under, 0750), MST_ENOENT);
+    assert_int_equal(errno, ENOTDIR);
+    errno = 0;
+    assert_int_equal(mst__mkdirs(file, 0750), MST_ENOENT); /* there, but not a folder */
+    assert_int_equal(errno, ENOTDIR);
+    char *deep = mst__xasprintf("%s/a/b/c", dir);
+    assert_int_equal(mst__mkdirs(deep, 0750), 0);
+    assert_int_equal(mst__mkdirs(deep, 0750), 0);
+    assert_int_equal(mst__errno_code(EACCES), MST_EPERM);
+    assert_int_equal(mst__errno_code(EADDRINUSE), MST_EADDRINUSE);
+    assert_int_equal(mst__errno_code(EISDIR), MST_EIO);
+    assert_string_not_equal(mst_strerror(MST_EPERM), mst_strerror(MST_EACCES));
+    errno = 0;
+    assert_null(mst__read_file(dir, NULL));
+    assert_int_equal(errno, EISDIR);
+    for (char *slash; rmdir(deep) == 0 && (slash = strrchr(deep, '/')) && slash > deep + strlen(dir);)
+        *slash = '\0';
+    unlink(file);
+    assert_int_equal(rmdir(dir), 0);
+    free(deep);
+    free(under);
+    free(file);
+}
+
+/* OFD locks belong to the open file, so even one process cannot take it twice */
+static void state_lock_is_exclusive(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mestys-lock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char why[512] = "";
+    int first = -1, second = -1;
+    assert_int_equal(mst__statelock_take(dir, &first, why, sizeof why), 0);
+    assert_true(first >= 0);
+    assert_int_equal(mst__statelock_take(dir, &second, why, sizeof why), MST_EEXIST);
+    assert_int_equal(second, -1);
+    char *expect = mst__xasprintf("state folder %s is in use by another mestysd (PID %ld); stop that one, "
+                                  "or give this one its own node.state_dir", dir, (long)getpid());
+    assert_string_equal(why, expect);
+    free(expect);
+    mst__statelock_release(first);
+    assert_int_equal(mst__statelock_take(dir, &second, why, sizeof why), 0);
+    mst__statelock_release(second);
+    char *missing = mst__xasprintf("%s/no/such/folder", dir);
+    assert_int_equal(mst__statelock_take(missing, &second, why, sizeof why), MST_ENOENT);
+    assert_non_null(strstr(why, "No such file or directory"));
+    free(missing);
+    char *lock = mst__xasprintf("%s/.lock", dir);
+    unlink(lock);
+    free(lock);
+    assert_int_equal(rmdir(dir), 0);
+}
 
 static void topic_patterns(void **state)
 {
@@ -291,6 +357,8 @@ int main(void)
         cmocka_unit_test(metrics_render_prometheus),
         cmocka_unit_test(mailbox_across_threads),
         cmocka_unit_test(json_positions),
+        cmocka_unit_test(mkdirs_reports_the_system_reason),
+        cmocka_unit_test(state_lock_is_exclusive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
