@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "topic.h"
 #include "util.h"
 
 enum letter_kind { L_LOCAL_EVENT = 1, L_REMOTE_EVENT, L_QUERY, L_REPLY };

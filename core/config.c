@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "http_listen.h"
-#include "http_route.h"
+#include "json_path.h"
 #include "log.h"
+#include "role.h"
 #include "schema.h"
 #include "script.h"
 #include "tlsfiles.h"
@@ -116,32 +117,6 @@ const struct mst_config_key mst__config_schema[] = {
      .description = "API bearer tokens and their roles"},
     {0},
 };
-
-cJSON *mst__json_lookup(cJSON *node, const char *path)
-{
-    const char *p = path;
-    while (node && *p) {
-        if (*p == '.') {
-            p++;
-            continue;
-        }
-        if (*p == '[') {
-            char *end;
-            long idx = strtol(p + 1, &end, 10);
-            if (*end != ']' || !cJSON_IsArray(node))
-                return NULL;
-            node = cJSON_GetArrayItem(node, (int)idx);
-            p = end + 1;
-            continue;
-        }
-        size_t n = strcspn(p, ".[");
-        char *key = mst__xstrndup(p, n);
-        node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, key) : NULL;
-        free(key);
-        p += n;
-    }
-    return node;
-}
 
 static const char *get_str(cJSON *obj, const char *key)
 {

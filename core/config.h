@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "loader.h"
+#include "role.h"
 
 struct mst__instance_conf {
     const char *use;
@@ -19,12 +20,6 @@ struct mst__instance_conf {
     struct mst__module *module; /* NULL when an optional plugin could not load */
     int64_t lua_instructions;
     int64_t lua_memory_mb;
-};
-
-struct mst__token {
-    const char *name;
-    const char *token;
-    int role;
 };
 
 struct mst__peer {
@@ -71,9 +66,6 @@ struct mst__config {
 int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *diag,
                      struct mst__config **out);
 void mst__config_free(struct mst__config *cfg);
-
-/* Looks up "a.b[2].c" below node; NULL if absent. */
-cJSON *mst__json_lookup(cJSON *node, const char *path);
 
 /* The core's own part of the schema (node, bus, plugins, tokens). */
 extern const struct mst_config_key mst__config_schema[];

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "json_path.h"
 #include "log.h"
 #include "script.h"
 #include "udp.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *h_instance_name(mst_instance *inst) { return inst->name; }
@@ -49,73 +51,35 @@ static void h_log(mst_instance *inst, enum mst_log_level level, const char *fmt,
 
 static const char *h_config_string(mst_instance *inst, const char *path)
 {
-    cJSON *v = mst__json_lookup(inst->config, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return mst__json_string_at(inst->config, path);
 }
 
 static int h_config_number(mst_instance *inst, const char *path, double *out)
 {
-    cJSON *v = mst__json_lookup(inst->config, path);
-    if (!cJSON_IsNumber(v))
-        return v ? MST_EINVAL : MST_ENOENT;
-    *out = v->valuedouble;
-    return 0;
+    return mst__json_number_at(inst->config, path, out);
 }
 
 static int h_config_int(mst_instance *inst, const char *path, int64_t *out)
 {
-    double d;
-    int rc = h_config_number(inst, path, &d);
-    if (rc == 0)
-        *out = (int64_t)d;
-    return rc;
+    return mst__json_int_at(inst->config, path, out);
 }
 
 static int h_config_bool(mst_instance *inst, const char *path, int *out)
 {
-    cJSON *v = mst__json_lookup(inst->config, path);
-    if (!cJSON_IsBool(v))
-        return v ? MST_EINVAL : MST_ENOENT;
-    *out = cJSON_IsTrue(v);
-    return 0;
+    return mst__json_bool_at(inst->config, path, out);
 }
 
 static size_t h_config_count(mst_instance *inst, const char *path)
 {
-    cJSON *v = mst__json_lookup(inst->config, path);
-    return cJSON_IsArray(v) || cJSON_IsObject(v) ? (size_t)cJSON_GetArraySize(v) : 0;
+    return mst__json_count_at(inst->config, path);
 }
 
 static char *h_config_json(mst_instance *inst, const char *path)
 {
-    cJSON *v = path && *path ? mst__json_lookup(inst->config, path) : inst->config;
-    return v ? cJSON_PrintUnformatted(v) : NULL;
+    return mst__json_text_at(inst->config, path);
 }
 
 /* --- bus, with the plugin's declared topics enforced -------------------- */
-
-static int declared(const char *const *list, const char *topic)
-{
-    for (size_t i = 0; list && list[i]; i++)
-        if (mst__topic_matches(list[i], topic))
-            return 1;
-    return 0;
-}
-
-/* Whether a subscription pattern stays inside what was declared. */
-static int pattern_declared(const char *const *list, const char *pattern)
-{
-    if (!mst__ends_with(pattern, "#"))
-        return declared(list, pattern);
-    for (size_t i = 0; list && list[i]; i++) {
-        const char *d = list[i];
-        if (strcmp(d, "#") == 0 || strcmp(d, pattern) == 0)
-            return 1;
-        if (mst__ends_with(d, "/#") && strncmp(d, pattern, strlen(d) - 1) == 0)
-            return 1;
-    }
-    return 0;
-}
 
 static int h_publish(mst_instance *inst, const char *topic, const void *body, size_t len)
 {
@@ -124,7 +88,7 @@ static int h_publish(mst_instance *inst, const char *topic, const void *body, si
                              topic ? topic : "(null)");
         return MST_EINVAL;
     }
-    if (!declared(inst->plugin->publishes, topic)) {
+    if (!mst__topic_declared(inst->plugin->publishes, topic)) {
         mst__instance_refuse(inst, topic, "acl",
                              "publish to \"%s\" refused: the plugin does not declare it in publishes", topic);
         return MST_EACCES;
@@ -139,7 +103,7 @@ static int h_subscribe(mst_instance *inst, const char *pattern, mst_message_cb c
 {
     if (!pattern || !mst__valid_pattern(pattern))
         return MST_EINVAL;
-    if (!pattern_declared(inst->plugin->subscribes, pattern)) {
+    if (!mst__pattern_declared(inst->plugin->subscribes, pattern)) {
         mst__instance_refuse(inst, pattern, "acl",
                              "subscribe to \"%s\" refused: the plugin does not declare it in subscribes", pattern);
         return MST_EACCES;
@@ -157,7 +121,7 @@ static int h_request(mst_instance *inst, const char *topic, const void *body, si
 {
     if (!topic || !mst__valid_topic(topic))
         return MST_EINVAL;
-    if (!declared(inst->plugin->requests, topic)) {
+    if (!mst__topic_declared(inst->plugin->requests, topic)) {
         mst__instance_refuse(inst, topic, "acl",
                              "request to \"%s\" refused: the plugin does not declare it in requests", topic);
         return MST_EACCES;
@@ -169,7 +133,7 @@ static int h_serve(mst_instance *inst, const char *topic, mst_serve_cb cb, void 
 {
     if (!topic || !mst__valid_topic(topic))
         return MST_EINVAL;
-    if (!declared(inst->plugin->serves, topic)) {
+    if (!mst__topic_declared(inst->plugin->serves, topic)) {
         mst__instance_refuse(inst, topic, "acl",
                              "serving \"%s\" refused: the plugin does not declare it in serves", topic);
         return MST_EACCES;

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "http_internal.h"
+#include "role.h"
 
 /* The role the request's bearer token grants, MST__ROLE_NO_TOKEN or MST__ROLE_UNKNOWN_TOKEN. */
 /* auth_len is the header's whole length: a NUL byte inside it (and what

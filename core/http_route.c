@@ -7,20 +7,7 @@
 
 #include <mestys/error.h>
 
-static const char *const role_names[] = {"public", "operator", "admin"};
-
-const char *mst__role_name(int role)
-{
-    return role >= 0 && role <= 2 ? role_names[role] : "?";
-}
-
-int mst__role_parse(const char *name)
-{
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, role_names[i]) == 0)
-            return i;
-    return -1;
-}
+#include "role.h"
 
 char *mst__route_path(const char *instance, const char *path)
 {

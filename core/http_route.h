@@ -63,7 +63,4 @@ int mst__route_authorize(int have, enum mst_role need, struct mst__buf *message)
 /* Every error the core answers: {"error": message, "status": status}. */
 void mst__http_error_body(struct mst__buf *body, int status, const char *message);
 
-const char *mst__role_name(int role);
-int mst__role_parse(const char *name);
-
 #endif

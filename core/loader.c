@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "lua_host.h"
+#include "topic.h"
 
 #ifndef MESTYS_PLUGIN_DIR
 #define MESTYS_PLUGIN_DIR "/usr/local/lib/mestys/plugins"

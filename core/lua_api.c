@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "http.h"
 #include "instance.h"
 #include "log.h"
 #include "lua_vm.h"
+#include "role.h"
 #include "util.h"
 
 enum lref_kind { REF_SUB, REF_TIMER, REF_REQUEST, REF_SERVE, REF_ROUTE };
@@ -472,8 +472,7 @@ static int l_route(lua_State *L)
     struct mst__lua_vm *vm = vm_checked(L);
     const char *method = luaL_checkstring(L, 1);
     const char *path = luaL_checkstring(L, 2);
-    static const char *const roles[] = {"public", "operator", "admin", NULL};
-    int role = luaL_checkoption(L, 3, NULL, roles);
+    int role = luaL_checkoption(L, 3, NULL, mst__role_names);
     struct lref *r = lref_new(L, 4, REF_ROUTE, "HTTP handler for %s %s", method, path);
     int rc = mst__host.http_route(vm->inst, method, path, (enum mst_role)role, on_route, r);
     if (rc != 0)

@@ -245,44 +245,6 @@ int mst__valid_name(const char *s)
     return n >= 1 && n <= 64;
 }
 
-int mst__valid_topic(const char *topic)
-{
-    size_t n = strlen(topic);
-    if (n == 0 || n > 200 || topic[0] == '/' || topic[n - 1] == '/')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)topic[i];
-        if (c <= ' ' || c == '#' || c == '+' || c >= 0x7f)
-            return 0;
-        if (c == '/' && topic[i + 1] == '/')
-            return 0;
-    }
-    return 1;
-}
-
-int mst__valid_pattern(const char *pattern)
-{
-    if (strcmp(pattern, "#") == 0)
-        return 1;
-    if (mst__ends_with(pattern, "/#")) {
-        char *prefix = mst__xstrndup(pattern, strlen(pattern) - 2);
-        int ok = mst__valid_topic(prefix);
-        free(prefix);
-        return ok;
-    }
-    return mst__valid_topic(pattern);
-}
-
-int mst__topic_matches(const char *pattern, const char *topic)
-{
-    size_t pl = strlen(pattern);
-    if (pl == 1 && pattern[0] == '#')
-        return 1;
-    if (pl >= 2 && pattern[pl - 1] == '#' && pattern[pl - 2] == '/')
-        return strncmp(pattern, topic, pl - 1) == 0 && topic[pl - 1] != '\0';
-    return strcmp(pattern, topic) == 0;
-}
-
 uint64_t mst__now_ns(void)
 {
     struct timespec ts;

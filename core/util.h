@@ -46,11 +46,6 @@ int mst__ends_with(const char *s, const char *suffix);
 /* A name safe for URLs and directories: [A-Za-z0-9_-], 1..64 chars. */
 int mst__valid_name(const char *s);
 
-/* Topic patterns: exact topic, "prefix/#", or "#". */
-int mst__topic_matches(const char *pattern, const char *topic);
-int mst__valid_topic(const char *topic);
-int mst__valid_pattern(const char *pattern);
-
 uint64_t mst__now_ns(void);
 
 #endif

@@ -1,9 +1,11 @@
-/* mock_host.c - the mock host of mestys/mock.h.  It ships with the SDK as
- * libmestys-mock.a, which also holds the daemon's own routing table
- * (core/http_route.c), so a plugin's routes answer here exactly as in the
- * daemon: 404, 405 with Allow, the trailing-slash rule, the JSON error
- * body.  Config is kept as JSON text and read with a tiny path lookup over
- * cJSON. */
+/* mock_host.c - the mock host of mestys/mock.h.  Where a plugin could tell
+ * the difference, it answers with the daemon's own code, compiled into
+ * libmestys-mock.a beside this file: config is checked and completed by the
+ * daemon's schema code (schema.c, defaults of nested sections included) and
+ * read by path as host.c reads it (json_path.c); topics are validated and
+ * matched, and calls checked against the plugin's declared topics, by
+ * topic.c; routes answer through the daemon's routing table (http_route.c):
+ * 404, 405 with Allow, the trailing-slash rule, the JSON error body. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -20,7 +22,12 @@
 
 #include <mestys/mock.h>
 
+#include "diag.h"
 #include "http_route.h"
+#include "json_path.h"
+#include "jsonpos.h"
+#include "schema.h"
+#include "topic.h"
 
 #define MAX_ITEMS 64
 
@@ -64,47 +71,6 @@ struct mst_mock {
 
 static struct mst_mock *M(mst_instance *inst) { return inst->m; }
 
-static int topic_matches(const char *pattern, const char *topic)
-{
-    size_t pl = strlen(pattern);
-    if (strcmp(pattern, "#") == 0)
-        return 1;
-    if (pl >= 2 && strcmp(pattern + pl - 2, "/#") == 0)
-        return strncmp(pattern, topic, pl - 1) == 0 && topic[pl - 1];
-    return strcmp(pattern, topic) == 0;
-}
-
-static int declared(const char *const *list, const char *topic)
-{
-    for (size_t i = 0; list && list[i]; i++)
-        if (topic_matches(list[i], topic) || strcmp(list[i], topic) == 0)
-            return 1;
-    return 0;
-}
-
-static cJSON *lookup(cJSON *node, const char *path)
-{
-    char key[256];
-    while (node && *path) {
-        if (*path == '.') { path++; continue; }
-        if (*path == '[') {
-            char *end;
-            long i = strtol(path + 1, &end, 10);
-            node = cJSON_GetArrayItem(node, (int)i);
-            path = *end == ']' ? end + 1 : end;
-            continue;
-        }
-        size_t n = strcspn(path, ".[");
-        if (n >= sizeof key)
-            return NULL;
-        memcpy(key, path, n);
-        key[n] = '\0';
-        node = cJSON_GetObjectItemCaseSensitive(node, key);
-        path += n;
-    }
-    return node;
-}
-
 /* --- host functions --------------------------------------------------------- */
 
 static const char *h_instance_name(mst_instance *inst) { (void)inst; return "mock"; }
@@ -132,53 +98,40 @@ static void h_log(mst_instance *inst, enum mst_log_level level, const char *fmt,
 
 static const char *h_config_string(mst_instance *inst, const char *path)
 {
-    cJSON *v = lookup(M(inst)->config, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return mst__json_string_at(M(inst)->config, path);
 }
 
 static int h_config_number(mst_instance *inst, const char *path, double *out)
 {
-    cJSON *v = lookup(M(inst)->config, path);
-    if (!cJSON_IsNumber(v))
-        return v ? MST_EINVAL : MST_ENOENT;
-    *out = v->valuedouble;
-    return 0;
+    return mst__json_number_at(M(inst)->config, path, out);
 }
 
 static int h_config_int(mst_instance *inst, const char *path, int64_t *out)
 {
-    double d;
-    int rc = h_config_number(inst, path, &d);
-    if (rc == 0)
-        *out = (int64_t)d;
-    return rc;
+    return mst__json_int_at(M(inst)->config, path, out);
 }
 
 static int h_config_bool(mst_instance *inst, const char *path, int *out)
 {
-    cJSON *v = lookup(M(inst)->config, path);
-    if (!cJSON_IsBool(v))
-        return v ? MST_EINVAL : MST_ENOENT;
-    *out = cJSON_IsTrue(v);
-    return 0;
+    return mst__json_bool_at(M(inst)->config, path, out);
 }
 
 static size_t h_config_count(mst_instance *inst, const char *path)
 {
-    cJSON *v = lookup(M(inst)->config, path);
-    return v && (cJSON_IsArray(v) || cJSON_IsObject(v)) ? (size_t)cJSON_GetArraySize(v) : 0;
+    return mst__json_count_at(M(inst)->config, path);
 }
 
 static char *h_config_json(mst_instance *inst, const char *path)
 {
-    cJSON *v = path && *path ? lookup(M(inst)->config, path) : M(inst)->config;
-    return v ? cJSON_PrintUnformatted(v) : NULL;
+    return mst__json_text_at(M(inst)->config, path);
 }
 
 static int h_publish(mst_instance *inst, const char *topic, const void *body, size_t len)
 {
     struct mst_mock *m = M(inst);
-    if (!declared(m->plugin->publishes, topic))
+    if (!topic || !mst__valid_topic(topic))
+        return MST_EINVAL;
+    if (!mst__topic_declared(m->plugin->publishes, topic))
         return MST_EACCES;
     for (int i = 0; i < MAX_ITEMS; i++) {
         struct mock_pub *p = &m->pubs[i];
@@ -200,7 +153,9 @@ static int h_publish(mst_instance *inst, const char *topic, const void *body, si
 static int h_subscribe(mst_instance *inst, const char *pattern, mst_message_cb cb, void *arg)
 {
     struct mst_mock *m = M(inst);
-    if (!declared(m->plugin->subscribes, pattern))
+    if (!pattern || !mst__valid_pattern(pattern))
+        return MST_EINVAL;
+    if (!mst__pattern_declared(m->plugin->subscribes, pattern))
         return MST_EACCES;
     for (int i = 0; i < MAX_ITEMS; i++)
         if (!m->subs[i].pattern) {
@@ -227,7 +182,9 @@ static int h_request(mst_instance *inst, const char *topic, const void *body, si
 {
     (void)timeout_ms;
     struct mst_mock *m = M(inst);
-    if (!declared(m->plugin->requests, topic))
+    if (!topic || !mst__valid_topic(topic))
+        return MST_EINVAL;
+    if (!mst__topic_declared(m->plugin->requests, topic))
         return MST_EACCES;
     for (int i = 0; i < MAX_ITEMS; i++) {
         if (m->servers[i].topic && strcmp(m->servers[i].topic, topic) == 0) {
@@ -245,7 +202,9 @@ static int h_request(mst_instance *inst, const char *topic, const void *body, si
 static int h_serve(mst_instance *inst, const char *topic, mst_serve_cb cb, void *arg)
 {
     struct mst_mock *m = M(inst);
-    if (!declared(m->plugin->serves, topic))
+    if (!topic || !mst__valid_topic(topic))
+        return MST_EINVAL;
+    if (!mst__topic_declared(m->plugin->serves, topic))
         return MST_EACCES;
     for (int i = 0; i < MAX_ITEMS; i++)
         if (!m->serves[i].topic) {
@@ -428,22 +387,41 @@ static const struct mst_host mock_host = {
 
 /* --- the test-facing API ------------------------------------------------------ */
 
-static cJSON *config_with_defaults(const struct mst_plugin *p, const char *json)
+/* The instance's config as mestysd would hand it to init: parsed (comments
+ * allowed, as in the town's file), checked against the plugin's schema and
+ * completed with its defaults by the daemon's own code.  Problems go to
+ * stderr in the daemon's words; NULL if there were any. */
+static cJSON *load_config(const struct mst_plugin *p, const char *json)
 {
-    cJSON *cfg = cJSON_Parse(json && *json ? json : "{}");
-    if (!cJSON_IsObject(cfg)) {
-        cJSON_Delete(cfg);
-        return NULL;
+    char *text = mst__xstrdup(json && *json ? json : "{}");
+    size_t len = strlen(text), bad_comment;
+    struct mst__diag d = {.file = "mock config"};
+    struct mst__jsonpos *pos = NULL;
+    cJSON *cfg = NULL, *valid = NULL;
+    if (mst__json_strip_comments(text, len, &bad_comment) != 0) {
+        mst__buf_printf(&d.text, "%s: error: a comment is not closed\n", d.file);
+        goto out;
     }
-    for (const struct mst_config_key *k = p->config; k && k->key; k++)
-        if (!cJSON_GetObjectItemCaseSensitive(cfg, k->key) && k->default_json)
-            cJSON_AddItemToObject(cfg, k->key, cJSON_Parse(k->default_json));
-    return cfg;
+    cfg = cJSON_ParseWithLength(text, len);
+    if (!cJSON_IsObject(cfg)) {
+        mst__buf_printf(&d.text, "%s: error: not a JSON object\n", d.file);
+        goto out;
+    }
+    d.pos = pos = mst__jsonpos_build(text, len, cfg);
+    if (mst__schema_check(&d, cfg, p->config, "config") == 0)
+        valid = cfg, cfg = NULL;
+out:
+    fputs(d.text.data ? d.text.data : "", stderr);
+    cJSON_Delete(cfg);
+    mst__jsonpos_free(pos);
+    mst__diag_free(&d);
+    free(text);
+    return valid;
 }
 
 struct mst_mock *mst_mock_new(const struct mst_plugin *plugin, const char *config_json)
 {
-    cJSON *cfg = config_with_defaults(plugin, config_json);
+    cJSON *cfg = load_config(plugin, config_json);
     if (!cfg)
         return NULL;
     struct mst_mock *m = calloc(1, sizeof *m);
@@ -487,9 +465,9 @@ void mst_mock_stop(struct mst_mock *m)
 
 int mst_mock_reload(struct mst_mock *m, const char *config_json)
 {
-    cJSON *cfg = config_with_defaults(m->plugin, config_json);
+    cJSON *cfg = load_config(m->plugin, config_json);
     if (!cfg)
-        return MST_EINVAL;
+        return MST_ECONFIG;
     cJSON_Delete(m->config);
     m->config = cfg;
     return m->plugin->reload ? m->plugin->reload(m->state) : MST_ENOTSUP;
@@ -519,7 +497,7 @@ int mst_mock_deliver(struct mst_mock *m, const char *topic, const char *body, si
 {
     int n = 0;
     for (int i = 0; i < MAX_ITEMS; i++)
-        if (m->subs[i].pattern && topic_matches(m->subs[i].pattern, topic)) {
+        if (m->subs[i].pattern && mst__topic_matches(m->subs[i].pattern, topic)) {
             m->subs[i].cb(m->subs[i].arg, topic, body, len);
             n++;
         }

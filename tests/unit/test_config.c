@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include "config.h"
+#include "json_path.h"
 
 static char *dir;
 static struct mst__loader loader;

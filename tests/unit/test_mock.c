@@ -2,7 +2,12 @@
  * daemon at all, as a vendor's unit test would. */
 #include "harness.h"
 
+#include <dlfcn.h>
+
 #include <mestys/mock.h>
+
+#include "config.h"
+#include "topic.h"
 
 extern const struct mst_plugin mestys_plugin; /* heartbeat.c, linked in */
 
@@ -121,12 +126,145 @@ static void http_routes_answer_as_the_daemon(void **state)
     mst_mock_free(m);
 }
 
+/* --- the mock answers with the daemon's code: config and topics ---------- */
+
+static const struct mst_config_key limits_keys[] = {
+    {.key = "max", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "50", .min = 1,
+     .max = 1000, .description = "a default inside a section"},
+    {0},
+};
+
+static const struct mst_config_key sectioned_keys[] = {
+    {.key = "limits", .type = MST_CFG_OBJECT, .fields = limits_keys, .description = "a section"},
+    {0},
+};
+
+static const char *const lora_topics[] = {"lora/#", NULL};
+
+static int64_t seen_max;
+
+static int sectioned_init(mst_instance *inst, const struct mst_host *host, void **state)
+{
+    *state = NULL;
+    seen_max = 0;
+    host->config_int(inst, "limits.max", &seen_max); /* 0 stays if absent */
+    return 0;
+}
+
+static const struct mst_plugin sectioned = {
+    .abi_version = 1, .struct_size = sizeof(struct mst_plugin), .name = "sectioned",
+    .version = "1.0.0", .config = sectioned_keys, .publishes = lora_topics,
+    .subscribes = lora_topics, .serves = lora_topics, .requests = lora_topics,
+    .init = sectioned_init,
+};
+
+static void nested_default_is_seen_as_under_the_daemon(void **state)
+{
+    (void)state;
+    struct mst_mock *m = mst_mock_new(&sectioned, "{}");
+    assert_non_null(m);
+    assert_int_equal(mst_mock_init(m), 0);
+    assert_int_equal(seen_max, 50);
+    mst_mock_free(m);
+    /* the schema's range holds under the mock as in mestysd */
+    assert_null(mst_mock_new(&sectioned, "{\"limits\": {\"max\": 0}}"));
+    assert_null(mst_mock_new(&sectioned, "{\"limits\": {\"maxx\": 5}}"));
+}
+
+/* The daemon's config loader and the mock complete a real plugin's config
+ * (testplug.so: a nested section, ranges, choices) to the same JSON. */
+static void config_is_completed_as_by_the_daemon(void **state)
+{
+    (void)state;
+    setenv("MESTYS_PLUGIN_PATH", env_or_fail("MESTYS_TEST_PLUGIN_DIR"), 1);
+    char *dir = make_tmpdir();
+    char *file = write_file(dir, "mestys.json",
+                            "{\"plugins\": [{\"use\": \"testplug\", \"config\": {\"label\": \"x\"}}]}");
+    struct mst__loader loader;
+    mst__loader_init(&loader);
+    struct mst__diag diag = {0};
+    struct mst__config *cfg = NULL;
+    assert_int_equal(mst__config_load(file, &loader, &diag, &cfg), 0);
+    char *daemon_sees = cJSON_PrintUnformatted(cfg->instances[0].config);
+
+    struct mst_mock *m = mst_mock_new(cfg->instances[0].module->plugin, "{\"label\": \"x\"}");
+    assert_non_null(m);
+    char *mock_sees = mst_mock_host(m)->config_json(mst_mock_instance(m), "");
+    assert_string_equal(mock_sees, daemon_sees);
+
+    free(mock_sees);
+    free(daemon_sees);
+    mst_mock_free(m);
+    mst__config_free(cfg);
+    mst__diag_free(&diag);
+    mst__loader_close(&loader);
+    free(file);
+    remove_tmpdir(dir);
+}
+
+static int caught;
+
+static void on_caught(void *arg, const char *topic, const char *body, size_t len)
+{
+    (void)arg, (void)topic, (void)body, (void)len;
+    caught++;
+}
+
+/* Wildcards deliver exactly where the daemon's bus does. */
+static void topic_wildcards_match_as_in_the_daemon(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"lora/uplink", "lora/uplink"}, {"lora/uplink", "lora/uplinks"}, {"lora/#", "lora/uplink"},
+        {"lora/#", "lora/gw/stat"},     {"lora/#", "lora"},              {"lora/#", "lorawan/x"},
+        {"lora/gw/#", "lora/gw/x"},     {"lora/gw/#", "lora/gwx"},       {"lora/gw/#", "lora/gw"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mst_mock *m = mst_mock_new(&sectioned, NULL);
+        assert_int_equal(mst_mock_init(m), 0);
+        const struct mst_host *h = mst_mock_host(m);
+        assert_int_equal(h->subscribe(mst_mock_instance(m), cases[i][0], on_caught, NULL), 0);
+        caught = 0;
+        mst_mock_deliver(m, cases[i][1], "{}", 2);
+        if (caught != mst__topic_matches(cases[i][0], cases[i][1]))
+            fail_msg("%s on %s: mock %d, daemon %d", cases[i][0], cases[i][1], caught,
+                     mst__topic_matches(cases[i][0], cases[i][1]));
+        mst_mock_free(m);
+    }
+}
+
+/* What mestysd's host table answers to each call (core/host.c; see
+ * test_lua.c's acl test), the mock answers too. */
+static void declared_topics_are_enforced_as_in_the_daemon(void **state)
+{
+    (void)state;
+    struct mst_mock *m = mst_mock_new(&sectioned, NULL);
+    assert_int_equal(mst_mock_init(m), 0);
+    const struct mst_host *h = mst_mock_host(m);
+    mst_instance *inst = mst_mock_instance(m);
+    assert_int_equal(h->publish(inst, "lora/uplink", "{}", 2), 0);
+    assert_int_equal(h->publish(inst, "reading", "{}", 2), MST_EACCES);
+    assert_int_equal(h->publish(inst, "lora/#", "{}", 2), MST_EINVAL);
+    assert_int_equal(h->publish(inst, "lora//uplink", "{}", 2), MST_EINVAL);
+    assert_int_equal(h->publish(inst, "lora/up link", "{}", 2), MST_EINVAL);
+    assert_int_equal(h->subscribe(inst, "lora/gw/#", on_caught, NULL), 0);
+    assert_int_equal(h->subscribe(inst, "#", on_caught, NULL), MST_EACCES);
+    assert_int_equal(h->subscribe(inst, "lora/#/x", on_caught, NULL), MST_EINVAL);
+    assert_int_equal(h->serve(inst, "lora/#", NULL, NULL), MST_EINVAL);
+    assert_int_equal(h->serve(inst, "store/query", NULL, NULL), MST_EACCES);
+    mst_mock_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(heartbeat_publishes_on_its_interval),
         cmocka_unit_test(defaults_come_from_the_schema),
         cmocka_unit_test(http_routes_answer_as_the_daemon),
+        cmocka_unit_test(nested_default_is_seen_as_under_the_daemon),
+        cmocka_unit_test(config_is_completed_as_by_the_daemon),
+        cmocka_unit_test(topic_wildcards_match_as_in_the_daemon),
+        cmocka_unit_test(declared_topics_are_enforced_as_in_the_daemon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,11 +3,13 @@
 #include "harness.h"
 
 #include "http_chunked.h"
+#include "json_path.h"
 #include "jsonpos.h"
 #include "mailbox.h"
 #include "statelock.h"
 #include "metrics.h"
 #include "strmap.h"
+#include "topic.h"
 
 #include <mestys/number.h>
 #include <mestys/time.h>

@@ -1,10 +1,12 @@
 /*
  * mestys/mock.h - a mock host for unit-testing a plugin without the daemon.
  *
- * Link with -lmestys-mock (CMake: mestys::mestys_mock).  Everything runs in
- * the calling thread: publish delivers at once, timers fire when the test
- * advances the clock, queued work runs synchronously, db_open opens a real
- * SQLite file in a fresh temporary state directory.
+ * Link with `pkg-config --cflags --libs mestys-mock` (CMake:
+ * mestys::mestys_mock).  Everything runs in the calling thread: publish
+ * delivers at once, timers fire when the test advances the clock, queued
+ * work runs synchronously, db_open opens a real SQLite file in a fresh
+ * temporary state directory.  Config, topics and the declared-topic checks
+ * are the daemon's own code, so they answer as mestysd does.
  *
  *     struct mst_mock *m = mst_mock_new(&mestys_plugin, "{\"interval_ms\": 100}");
  *     assert(mst_mock_init(m) == 0 && mst_mock_start(m) == 0);
@@ -22,8 +24,11 @@
 
 struct mst_mock;
 
-/* config_json: the instance's "config" object; defaults from the plugin's
- * schema are filled in for absent top-level keys.  NULL if it is not JSON. */
+/* config_json: the instance's "config" object (comments allowed), checked
+ * against the plugin's schema and completed with its defaults -- nested
+ * sections included -- by the daemon's own code, as mestysd does before
+ * init.  NULL if it is not a JSON object or breaks the schema; the errors
+ * are printed to stderr as `mestys check` prints them. */
 struct mst_mock *mst_mock_new(const struct mst_plugin *plugin, const char *config_json);
 void mst_mock_free(struct mst_mock *m); /* stops and finis the plugin if needed */
 
@@ -34,7 +39,9 @@ const char *mst_mock_state_dir(struct mst_mock *m);
 int mst_mock_init(struct mst_mock *m);
 int mst_mock_start(struct mst_mock *m);
 void mst_mock_stop(struct mst_mock *m);
-/* Replaces the config and calls the plugin's reload (MST_ENOTSUP if none). */
+/* Replaces the config (checked as in mst_mock_new; MST_ECONFIG and the old
+ * config kept if it fails) and calls the plugin's reload (MST_ENOTSUP if
+ * none). */
 int mst_mock_reload(struct mst_mock *m, const char *config_json);
 
 /* Moves the clock on, firing every timer that falls due, in order. */
