@@ -232,22 +232,25 @@ static int metrics(struct lora *l)
 {
     const struct mst_host *h = l->host;
     int rc = 0;
-    for (int i = 0; i < REJ_COUNT; i++) {
+    for (int i = 0; rc == 0 && i < REJ_COUNT; i++) {
         char name[64];
         snprintf(name, sizeof name, "rejected_total{reason=\"%s\"}", lora_reject_names[i]);
-        rc |= h->metric(l->inst, MST_METRIC_COUNTER, name, "input refused, per reason", &l->rejected[i]);
+        rc = h->metric(l->inst, MST_METRIC_COUNTER, name, "input refused, per reason", &l->rejected[i]);
     }
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "uplinks_total", "uplinks accepted (once per frame)", &l->uplinks);
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "duplicates_total", "copies of a frame from more gateways",
-                    &l->duplicates);
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "joins_total", "OTAA joins accepted", &l->joins);
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "readings_total", "readings published", &l->readings_metric);
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "downlinks_total", "downlinks sent to gateways", &l->downlinks);
-    rc |= h->metric(l->inst, MST_METRIC_COUNTER, "rx2_fallbacks_total",
-                    "downlinks sent again in RX2 after a gateway refused RX1", &l->rx2_fallbacks);
-    rc |= h->metric(l->inst, MST_METRIC_HISTOGRAM, "uplink_seconds",
-                    "from the first copy of a frame to its publication (includes dedup_ms)", &l->latency);
-    return rc ? MST_EINVAL : 0;
+    const struct mst_metric_def defs[] = {
+        {MST_METRIC_COUNTER, "uplinks_total", "uplinks accepted (once per frame)", &l->uplinks},
+        {MST_METRIC_COUNTER, "duplicates_total", "copies of a frame from more gateways", &l->duplicates},
+        {MST_METRIC_COUNTER, "joins_total", "OTAA joins accepted", &l->joins},
+        {MST_METRIC_COUNTER, "readings_total", "readings published", &l->readings_metric},
+        {MST_METRIC_COUNTER, "downlinks_total", "downlinks sent to gateways", &l->downlinks},
+        {MST_METRIC_COUNTER, "rx2_fallbacks_total", "downlinks sent again in RX2 after a gateway refused RX1",
+         &l->rx2_fallbacks},
+        {MST_METRIC_HISTOGRAM, "uplink_seconds",
+         "from the first copy of a frame to its publication (includes dedup_ms)", &l->latency},
+    };
+    if (rc == 0)
+        rc = mst_metrics_register(h, l->inst, defs, sizeof defs / sizeof defs[0]);
+    return rc;
 }
 
 static void lora_fini(void *state);

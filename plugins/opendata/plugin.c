@@ -263,12 +263,7 @@ static void on_sweep(void *arg)
 
 static int metrics(struct opendata *od)
 {
-    const struct mst_host *h = od->host;
-    struct {
-        enum mst_metric_kind kind;
-        const char *name, *help;
-        mst_metric **out;
-    } m[] = {
+    const struct mst_metric_def m[] = {
         {MST_METRIC_COUNTER, "requests_total", "requests to the datasets and catalogue", &od->m_requests},
         {MST_METRIC_COUNTER, "cache_hits_total", "answers served from memory", &od->m_hits},
         {MST_METRIC_COUNTER, "cache_misses_total", "answers that had to be made", &od->m_misses},
@@ -281,12 +276,7 @@ static int metrics(struct opendata *od)
         {MST_METRIC_COUNTER, "bulk_errors_total", "daily files that failed", &od->m_bulk_errors},
         {MST_METRIC_GAUGE, "cache_bytes", "memory held by kept answers", &od->m_cache_bytes},
     };
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-        int rc = h->metric(od->inst, m[i].kind, m[i].name, m[i].help, m[i].out);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return mst_metrics_register(od->host, od->inst, m, sizeof m / sizeof m[0]);
 }
 
 static int routes(struct opendata *od)

@@ -187,16 +187,19 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
     host->config_int(inst, "query_threads", &s->n_readers);
     for (int64_t r = 0; rc == 0 && r < s->n_readers; r++)
         rc = host->db_open(inst, file, migrations, &s->readers[r]);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_stored_total", "readings committed", &s->stored);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "messages_dropped_total",
-                       "reading messages dropped because max_pending_mb were waiting for the disk", &s->dropped);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "readings_refused_total", "readings that were not valid", &s->bad);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "commits_total", "transactions committed", &s->commits);
-    rc |= host->metric(inst, MST_METRIC_HISTOGRAM, "commit_delay_seconds",
-                       "from the first reading of a batch to its commit", &s->commit_seconds);
-    rc |= host->metric(inst, MST_METRIC_COUNTER, "queries_total", "store/query requests answered", &s->queries_metric);
-    rc |= host->metric(inst, MST_METRIC_GAUGE, "pending_bytes", "bytes of readings waiting for a commit",
-                       &s->pending_gauge);
+    const struct mst_metric_def metrics[] = {
+        {MST_METRIC_COUNTER, "readings_stored_total", "readings committed", &s->stored},
+        {MST_METRIC_COUNTER, "messages_dropped_total",
+         "reading messages dropped because max_pending_mb were waiting for the disk", &s->dropped},
+        {MST_METRIC_COUNTER, "readings_refused_total", "readings that were not valid", &s->bad},
+        {MST_METRIC_COUNTER, "commits_total", "transactions committed", &s->commits},
+        {MST_METRIC_HISTOGRAM, "commit_delay_seconds", "from the first reading of a batch to its commit",
+         &s->commit_seconds},
+        {MST_METRIC_COUNTER, "queries_total", "store/query requests answered", &s->queries_metric},
+        {MST_METRIC_GAUGE, "pending_bytes", "bytes of readings waiting for a commit", &s->pending_gauge},
+    };
+    if (rc == 0)
+        rc = mst_metrics_register(host, inst, metrics, sizeof metrics / sizeof metrics[0]);
     if (rc == 0)
         rc = host->subscribe(inst, "reading", on_reading, s);
     size_t n_topics = host->config_count(inst, "topics");

@@ -255,6 +255,46 @@ static void declared_topics_are_enforced_as_in_the_daemon(void **state)
     mst_mock_free(m);
 }
 
+/* --- a plugin returns the first error it met, never codes OR-ed --------- */
+
+static int metric_calls;
+
+/* The first metric is refused with one code, later ones with another: OR-ed
+ * together they would read MST_EINVAL (-5 | -2 == -1). */
+static int refusing_metric(mst_instance *inst, enum mst_metric_kind kind, const char *name,
+                           const char *help, mst_metric **out)
+{
+    (void)inst, (void)kind, (void)name, (void)help, (void)out;
+    return metric_calls++ == 0 ? MST_EACCES : MST_ENOMEM;
+}
+
+static void plugins_return_the_first_metric_error(void **state)
+{
+    (void)state;
+    static const char *const plugins[] = {"store", "lora"};
+    for (size_t i = 0; i < sizeof plugins / sizeof plugins[0]; i++) {
+        char *so = mst__xasprintf("%s/plugins/%s.so", env_or_fail("MESTYS_BUILD_DIR"), plugins[i]);
+        void *dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+        if (!dl)
+            fail_msg("%s: %s", so, dlerror());
+        const struct mst_plugin *p = dlsym(dl, MST_PLUGIN_SYMBOL);
+        assert_non_null(p);
+        struct mst_mock *m = mst_mock_new(p, NULL);
+        if (!m)
+            fail_msg("%s: the mock refused its default config", plugins[i]);
+        struct mst_host refusing = *mst_mock_host(m);
+        refusing.metric = refusing_metric;
+        metric_calls = 0;
+        void *plugin_state = NULL;
+        int rc = p->init(mst_mock_instance(m), &refusing, &plugin_state);
+        if (rc != MST_EACCES)
+            fail_msg("%s: init returned %s, not the first error MST_EACCES", plugins[i], mst_err_name(rc));
+        mst_mock_free(m); /* init failed: the mock does not call fini */
+        dlclose(dl);
+        free(so);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +305,7 @@ int main(void)
         cmocka_unit_test(config_is_completed_as_by_the_daemon),
         cmocka_unit_test(topic_wildcards_match_as_in_the_daemon),
         cmocka_unit_test(declared_topics_are_enforced_as_in_the_daemon),
+        cmocka_unit_test(plugins_return_the_first_metric_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

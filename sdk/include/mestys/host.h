@@ -219,4 +219,27 @@ struct mst_host {
 #define MST_HOST_HAS(host, field)                                                                  \
     ((host)->struct_size >= offsetof(struct mst_host, field) + sizeof((host)->field))
 
+/* A plugin's metrics as a table, registered at once by mst_metrics_register. */
+struct mst_metric_def {
+    enum mst_metric_kind kind;
+    const char *name;
+    const char *help;
+    mst_metric **out;
+};
+
+/* Registers each metric in order and stops at the first error, which it
+ * returns as it came: error codes are negative numbers, and OR-ing two of
+ * them gives a third that means something else (-5 | -2 == -1).  Header-only,
+ * so a plugin needs no daemon symbol for it. */
+static inline int mst_metrics_register(const struct mst_host *host, mst_instance *inst,
+                                       const struct mst_metric_def *defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = host->metric(inst, defs[i].kind, defs[i].name, defs[i].help, defs[i].out);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 #endif /* MESTYS_HOST_H */
