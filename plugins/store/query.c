@@ -273,27 +273,48 @@ static void add_hour(cJSON *list, sqlite3_stmt *st)
     cJSON_AddItemToArray(list, o);
 }
 
-/* Events: {"events": "<topic>", from, to, limit, cursor} -> the kept
- * messages of a topic (or "prefix/#"), oldest first, keyset by id. */
-static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *topic, cJSON *out, const char **why)
+/* limit, from and to, which every query has. */
+static int read_page_bounds(struct store *s, const cJSON *q, int64_t *limit, int64_t *t0, int64_t *t1,
+                            const char **why)
 {
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
-    int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
-    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
-    long long after = 0;
-    if (limit < 1 || limit > s->max_page) {
+    *limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
+    if (*limit < 1 || *limit > s->max_page) {
         *why = "limit is out of range (1 to max_page)";
         return 400;
     }
-    int64_t t0, t1;
-    if (time_range(q, &t0, &t1) != 0) {
+    if (time_range(q, t0, t1) != 0) {
         *why = "from/to must be ISO 8601 times with a zone, from before to";
         return 400;
     }
-    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "e%lld", &after) != 1)) {
-        *why = "cursor: give back the \"next\" of the previous page";
-        return 400;
-    }
+    return 0;
+}
+
+/* "next": the cursor of the following page, or null on the last one. */
+static void add_next(cJSON *out, const char *next)
+{
+    if (next)
+        cJSON_AddStringToObject(out, "next", next);
+    else
+        cJSON_AddNullToObject(out, "next");
+}
+
+static void add_event(cJSON *list, sqlite3_stmt *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(o, "topic", (const char *)sqlite3_column_text(st, 1));
+    mst_time_format(sqlite3_column_int64(st, 2), t);
+    cJSON_AddStringToObject(o, "time", t);
+    const char *body = (const char *)sqlite3_column_text(st, 3);
+    cJSON *parsed = cJSON_Parse(body);
+    cJSON_AddItemToObject(o, "body", parsed ? parsed : cJSON_CreateString(body));
+    cJSON_AddItemToArray(list, o);
+}
+
+/* The kept messages of a topic, or of every topic under "prefix/#". */
+static sqlite3_stmt *events_statement(sqlite3 *db, const char *topic)
+{
     size_t tl = strlen(topic);
     int prefix = tl >= 2 && !strcmp(topic + tl - 2, "/#");
     sqlite3_stmt *st;
@@ -304,6 +325,24 @@ static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *
                                 " AND time >= ?2 AND time < ?3 AND id > ?4 ORDER BY id LIMIT ?5",
                        -1, &st, NULL);
     sqlite3_bind_text(st, 1, topic, prefix ? (int)tl - 1 : -1, SQLITE_TRANSIENT);
+    return st;
+}
+
+/* Events: {"events": "<topic>", from, to, limit, cursor} -> the kept
+ * messages of a topic (or "prefix/#"), oldest first, keyset by id. */
+static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *topic, cJSON *out, const char **why)
+{
+    const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
+    long long after = 0;
+    int64_t limit, t0, t1;
+    int rc = read_page_bounds(s, q, &limit, &t0, &t1, why);
+    if (rc != 0)
+        return rc;
+    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "e%lld", &after) != 1)) {
+        *why = "cursor: give back the \"next\" of the previous page";
+        return 400;
+    }
+    sqlite3_stmt *st = events_statement(db, topic);
     sqlite3_bind_int64(st, 2, t0);
     sqlite3_bind_int64(st, 3, t1);
     sqlite3_bind_int64(st, 4, after);
@@ -316,172 +355,233 @@ static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *
             more = 1;
             break;
         }
-        cJSON *o = cJSON_CreateObject();
-        char t[32];
-        cJSON_AddStringToObject(o, "topic", (const char *)sqlite3_column_text(st, 1));
-        mst_time_format(sqlite3_column_int64(st, 2), t);
-        cJSON_AddStringToObject(o, "time", t);
-        const char *body = (const char *)sqlite3_column_text(st, 3);
-        cJSON *parsed = cJSON_Parse(body);
-        cJSON_AddItemToObject(o, "body", parsed ? parsed : cJSON_CreateString(body));
-        cJSON_AddItemToArray(list, o);
+        add_event(list, st);
         last = sqlite3_column_int64(st, 0);
         n++;
     }
     sqlite3_finalize(st);
-    if (more) {
-        char next[32];
-        snprintf(next, sizeof next, "e%lld", (long long)last);
-        cJSON_AddStringToObject(out, "next", next);
-    } else {
-        cJSON_AddNullToObject(out, "next");
-    }
+    char next[32];
+    snprintf(next, sizeof next, "e%lld", (long long)last);
+    add_next(out, more ? next : NULL);
     return 0;
 }
 
-/* The cursor: "<part>.<sensor_id>.<metric_id>.<time>" of the last row sent;
- * part is the day (raw), or 0 for latest/hourly. */
-static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const char **why)
+/* A query for readings, as read from its JSON: what to return (raw
+ * readings, the latest per series, or hourly aggregates), which page, and
+ * the filters as SQL with the values they bind. */
+enum shape { RAW, LATEST, HOURLY };
+
+struct readings_query {
+    enum shape shape;
+    int64_t limit, t0, t1;
+    /* The cursor: "<part>.<sensor_id>.<metric_id>.<time>" of the last row
+     * sent; part is the day (raw), or 0 for latest/hourly. */
+    long long c_part, c_sensor, c_metric, c_time;
+    int fields[F_COUNT], n_fields;
+    struct sql filter;
+    char *names[2]; /* ?1 sensors, ?2 metrics, as JSON arrays */
+    char *tags;     /* ?13 */
+    double bbox[4]; /* ?3 .. ?6 */
+};
+
+/* What has gone into the answer so far, across day tables. */
+struct page {
+    cJSON *list;
+    int64_t sent;
+    long long last[4];
+    int more;
+};
+
+static void readings_query_free(struct readings_query *rq)
 {
-    const cJSON *events = cJSON_GetObjectItemCaseSensitive(q, "events");
-    if (events) {
-        if (!cJSON_IsString(events) || !*events->valuestring) {
-            *why = "events: the topic (or prefix/#) whose kept messages you want";
-            return 400;
-        }
-        return run_events(s, db, q, events->valuestring, out, why);
-    }
-    int latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "latest"));
+    free(rq->filter.p);
+    free(rq->names[0]);
+    free(rq->names[1]);
+    free(rq->tags);
+}
+
+static int read_shape(const cJSON *q, struct readings_query *rq, const char **why)
+{
     const cJSON *agg = cJSON_GetObjectItemCaseSensitive(q, "aggregate");
     int hourly = cJSON_IsString(agg) && strcmp(agg->valuestring, "hour") == 0;
     if (agg && !hourly) {
         *why = "aggregate: only \"hour\" is kept";
         return 400;
     }
-    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
-    int64_t limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
-    if (limit < 1 || limit > s->max_page) {
-        *why = "limit is out of range (1 to max_page)";
-        return 400;
-    }
-    int64_t t0, t1;
-    if (time_range(q, &t0, &t1) != 0) {
-        *why = "from/to must be ISO 8601 times with a zone, from before to";
-        return 400;
-    }
-    long long c_part = INT64_MIN / 2, c_sensor = -1, c_metric = -1, c_time = INT64_MIN / 2;
+    rq->shape = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "latest")) ? LATEST : hourly ? HOURLY : RAW;
+    return 0;
+}
+
+static int read_cursor(const cJSON *q, struct readings_query *rq, const char **why)
+{
     const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
-    if (cursor && (!cJSON_IsString(cursor) ||
-                   sscanf(cursor->valuestring, "%lld.%lld.%lld.%lld", &c_part, &c_sensor, &c_metric, &c_time) != 4)) {
+    rq->c_part = INT64_MIN / 2, rq->c_sensor = -1, rq->c_metric = -1, rq->c_time = INT64_MIN / 2;
+    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "%lld.%lld.%lld.%lld", &rq->c_part,
+                                                     &rq->c_sensor, &rq->c_metric, &rq->c_time) != 4)) {
         *why = "cursor: give back the \"next\" of the previous page";
         return 400;
     }
-    int fields[F_COUNT], n_fields;
-    if (read_fields(cJSON_GetObjectItemCaseSensitive(q, "fields"), fields, &n_fields) != 0) {
+    return 0;
+}
+
+static int read_filters(const cJSON *q, struct readings_query *rq, const char **why)
+{
+    if (read_fields(cJSON_GetObjectItemCaseSensitive(q, "fields"), rq->fields, &rq->n_fields) != 0) {
         *why = "fields: a list of sensor, metric, unit, time, value, lat, lon";
         return 400;
     }
-    struct sql filter = {0};
-    char *names[2] = {NULL, NULL}, *tags = NULL;
-    double bbox[4] = {0};
-    sqlf(&filter, "1");
-    if (names_filter(cJSON_GetObjectItemCaseSensitive(q, "sensors"), "sensor", "r.sensor_id", 1, &filter, &names[0]) ||
-        names_filter(cJSON_GetObjectItemCaseSensitive(q, "metrics"), "metric", "r.metric_id", 2, &filter, &names[1]) ||
-        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &filter, bbox) ||
-        tags_filter(cJSON_GetObjectItemCaseSensitive(q, "tags"), "r.sensor_id", &filter, &tags)) {
-        free(filter.p);
-        free(names[0]);
-        free(names[1]);
-        free(tags);
+    sqlf(&rq->filter, "1");
+    if (names_filter(cJSON_GetObjectItemCaseSensitive(q, "sensors"), "sensor", "r.sensor_id", 1, &rq->filter,
+                     &rq->names[0]) ||
+        names_filter(cJSON_GetObjectItemCaseSensitive(q, "metrics"), "metric", "r.metric_id", 2, &rq->filter,
+                     &rq->names[1]) ||
+        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &rq->filter, rq->bbox) ||
+        tags_filter(cJSON_GetObjectItemCaseSensitive(q, "tags"), "r.sensor_id", &rq->filter, &rq->tags)) {
         *why = "sensors and metrics are arrays of names; bbox is [min_lon, min_lat, max_lon, max_lat]; tags is an "
                "object of word: value";
         return 400;
     }
-    cJSON *list = cJSON_AddArrayToObject(out, latest ? "latest" : hourly ? "hourly" : "readings");
-    int64_t sent = 0;
-    long long last[4] = {0};
-    int more = 0;
-    /* the parts to read, in order: one for latest and hourly, a day each for raw */
-    int64_t d0 = latest || hourly ? 0 : store_day(t0), d1 = latest || hourly ? 0 : store_day(t1);
-    sqlite3_stmt *days = prepared(s, db, "SELECT day FROM partition WHERE day BETWEEN ?1 AND ?2 ORDER BY day");
-    sqlite3_bind_int64(days, 1, d0 > c_part ? d0 : c_part);
-    sqlite3_bind_int64(days, 2, d1);
-    int have_part = latest || hourly ? (c_part <= 0) : sqlite3_step(days) == SQLITE_ROW;
-    while (have_part && !more) {
-        int64_t part = latest || hourly ? 0 : sqlite3_column_int64(days, 0);
-        struct sql sql = {0};
-        if (latest)
-            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
-                       " FROM latest r");
-        else if (hourly)
-            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.hour, r.min, r.max, r.sum, r.count, s.lat, s.lon,"
-                       " r.sensor_id, r.metric_id, r.hour FROM hourly r");
+    return 0;
+}
+
+static int read_readings_query(struct store *s, const cJSON *q, struct readings_query *rq, const char **why)
+{
+    int rc = read_shape(q, rq, why);
+    if (rc == 0)
+        rc = read_page_bounds(s, q, &rq->limit, &rq->t0, &rq->t1, why);
+    if (rc == 0)
+        rc = read_cursor(q, rq, why);
+    if (rc == 0)
+        rc = read_filters(q, rq, why);
+    return rc;
+}
+
+/* The SQL for one part (a day table, or the latest or hourly table); its
+ * text depends only on the query's shape, so the statement is cached. */
+static void part_sql(const struct readings_query *rq, int64_t part, struct sql *sql)
+{
+    const char *key_time = rq->shape == HOURLY ? "r.hour" : "r.time";
+    if (rq->shape == LATEST)
+        sqlf(sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
+                  " FROM latest r");
+    else if (rq->shape == HOURLY)
+        sqlf(sql, "SELECT s.name, m.name, m.unit, r.hour, r.min, r.max, r.sum, r.count, s.lat, s.lon,"
+                  " r.sensor_id, r.metric_id, r.hour FROM hourly r");
+    else
+        sqlf(sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
+                  " FROM r_%lld r", (long long)part);
+    sqlf(sql, " JOIN sensor s ON s.id = r.sensor_id JOIN metric m ON m.id = r.metric_id WHERE %s", rq->filter.p);
+    if (rq->shape == HOURLY)
+        sqlf(sql, " AND r.hour BETWEEN ?7 AND ?8");
+    else if (rq->shape == RAW)
+        sqlf(sql, " AND r.time >= ?7 AND r.time < ?8");
+    if (part == rq->c_part)
+        sqlf(sql, " AND (r.sensor_id, r.metric_id, %s) > (?9, ?10, ?11)", key_time);
+    sqlf(sql, " ORDER BY r.sensor_id, r.metric_id, %s LIMIT ?12", key_time);
+}
+
+static void bind_part(sqlite3_stmt *st, const struct readings_query *rq, const struct page *pg)
+{
+    int hourly = rq->shape == HOURLY;
+    for (int i = 0; i < 2; i++)
+        if (rq->names[i])
+            sqlite3_bind_text(st, 1 + i, rq->names[i], -1, SQLITE_STATIC);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(st, 3 + i, rq->bbox[i]);
+    if (rq->tags)
+        sqlite3_bind_text(st, 13, rq->tags, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, hourly ? rq->t0 / 3600000 : rq->t0);
+    sqlite3_bind_int64(st, 8, hourly ? rq->t1 / 3600000 : rq->t1);
+    sqlite3_bind_int64(st, 9, rq->c_sensor);
+    sqlite3_bind_int64(st, 10, rq->c_metric);
+    sqlite3_bind_int64(st, 11, rq->c_time);
+    sqlite3_bind_int64(st, 12, rq->limit - pg->sent + 1);
+}
+
+/* Adds one part's rows to the page, until it is full (then pg->more).
+ * -1 if the part is gone (a day dropped by retention meanwhile). */
+static int read_part(struct store *s, sqlite3 *db, const struct readings_query *rq, int64_t part, struct page *pg)
+{
+    struct sql sql = {0};
+    part_sql(rq, part, &sql);
+    sqlite3_stmt *st = prepared(s, db, sql.p);
+    free(sql.p);
+    if (!st)
+        return -1;
+    bind_part(st, rq, pg);
+    int key = rq->shape == HOURLY ? 10 : 7;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (pg->sent == rq->limit) {
+            pg->more = 1;
+            break;
+        }
+        if (rq->shape == HOURLY)
+            add_hour(pg->list, st);
         else
-            sqlf(&sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
-                       " FROM r_%lld r", (long long)part);
-        sqlf(&sql, " JOIN sensor s ON s.id = r.sensor_id JOIN metric m ON m.id = r.metric_id WHERE %s", filter.p);
-        if (hourly)
-            sqlf(&sql, " AND r.hour BETWEEN ?7 AND ?8");
-        else if (!latest)
-            sqlf(&sql, " AND r.time >= ?7 AND r.time < ?8");
-        if (part == c_part)
-            sqlf(&sql, " AND (r.sensor_id, r.metric_id, %s) > (?9, ?10, ?11)", hourly ? "r.hour" : "r.time");
-        sqlf(&sql, " ORDER BY r.sensor_id, r.metric_id, %s LIMIT ?12", hourly ? "r.hour" : "r.time");
-        sqlite3_stmt *st = prepared(s, db, sql.p);
-        free(sql.p);
-        if (!st)
-            break; /* a day dropped by retention meanwhile */
-        for (int i = 0; i < 2; i++)
-            if (names[i])
-                sqlite3_bind_text(st, 1 + i, names[i], -1, SQLITE_STATIC);
-        for (int i = 0; i < 4; i++)
-            sqlite3_bind_double(st, 3 + i, bbox[i]);
-        if (tags)
-            sqlite3_bind_text(st, 13, tags, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 7, hourly ? t0 / 3600000 : t0);
-        sqlite3_bind_int64(st, 8, hourly ? t1 / 3600000 : t1);
-        sqlite3_bind_int64(st, 9, c_sensor);
-        sqlite3_bind_int64(st, 10, c_metric);
-        sqlite3_bind_int64(st, 11, c_time);
-        sqlite3_bind_int64(st, 12, limit - sent + 1);
-        int key = hourly ? 10 : 7;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (sent == limit) {
-                more = 1;
-                break;
-            }
-            if (hourly)
-                add_hour(list, st);
-            else
-                add_reading(list, st, fields, n_fields);
-            last[0] = (long long)part;
-            last[1] = sqlite3_column_int64(st, key);
-            last[2] = sqlite3_column_int64(st, key + 1);
-            last[3] = sqlite3_column_int64(st, key + 2);
-            sent++;
-        }
-        release(s, db, st);
-        if (more || latest || hourly)
+            add_reading(pg->list, st, rq->fields, rq->n_fields);
+        pg->last[0] = (long long)part;
+        pg->last[1] = sqlite3_column_int64(st, key);
+        pg->last[2] = sqlite3_column_int64(st, key + 1);
+        pg->last[3] = sqlite3_column_int64(st, key + 2);
+        pg->sent++;
+    }
+    release(s, db, st);
+    return 0;
+}
+
+/* Raw readings live in a table per day: read the days from the cursor's
+ * on, in order, until the page is full. */
+static void read_days(struct store *s, sqlite3 *db, const struct readings_query *rq, struct page *pg)
+{
+    int64_t d0 = store_day(rq->t0), d1 = store_day(rq->t1);
+    sqlite3_stmt *days = prepared(s, db, "SELECT day FROM partition WHERE day BETWEEN ?1 AND ?2 ORDER BY day");
+    sqlite3_bind_int64(days, 1, d0 > rq->c_part ? d0 : rq->c_part);
+    sqlite3_bind_int64(days, 2, d1);
+    int have_day = sqlite3_step(days) == SQLITE_ROW;
+    while (have_day && !pg->more) {
+        if (read_part(s, db, rq, sqlite3_column_int64(days, 0), pg) != 0 || pg->more)
             break;
-        have_part = sqlite3_step(days) == SQLITE_ROW;
-        if (have_part && sent == limit) {
-            more = 1; /* the page is full and another day follows */
-            break;
-        }
+        have_day = sqlite3_step(days) == SQLITE_ROW;
+        if (have_day && pg->sent == rq->limit)
+            pg->more = 1; /* the page is full and another day follows */
     }
     release(s, db, days);
-    free(filter.p);
-    free(names[0]);
-    free(names[1]);
-    free(tags);
-    if (more) {
-        char next[96];
-        snprintf(next, sizeof next, "%lld.%lld.%lld.%lld", last[0], last[1], last[2], last[3]);
-        cJSON_AddStringToObject(out, "next", next);
-    } else {
-        cJSON_AddNullToObject(out, "next");
+}
+
+/* Reads the parts the query covers into out's list and sets "next". */
+static void fill_page(struct store *s, sqlite3 *db, const struct readings_query *rq, cJSON *out)
+{
+    struct page pg = {0};
+    pg.list = cJSON_AddArrayToObject(out, rq->shape == LATEST ? "latest" : rq->shape == HOURLY ? "hourly" : "readings");
+    if (rq->shape == RAW)
+        read_days(s, db, rq, &pg);
+    else if (rq->c_part <= 0) /* one part; a cursor past it means the end */
+        read_part(s, db, rq, 0, &pg);
+    char next[96];
+    snprintf(next, sizeof next, "%lld.%lld.%lld.%lld", pg.last[0], pg.last[1], pg.last[2], pg.last[3]);
+    add_next(out, pg.more ? next : NULL);
+}
+
+static int run_readings(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const char **why)
+{
+    struct readings_query rq = {0};
+    int rc = read_readings_query(s, q, &rq, why);
+    if (rc == 0)
+        fill_page(s, db, &rq, out);
+    readings_query_free(&rq);
+    return rc;
+}
+
+static int run(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const char **why)
+{
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(q, "events");
+    if (!events)
+        return run_readings(s, db, q, out, why);
+    if (!cJSON_IsString(events) || !*events->valuestring) {
+        *why = "events: the topic (or prefix/#) whose kept messages you want";
+        return 400;
     }
-    return 0;
+    return run_events(s, db, q, events->valuestring, out, why);
 }
 
 char *store_query(struct store *s, sqlite3 *db, const char *body, size_t len, int *status)
