@@ -2,6 +2,8 @@
 # A vendor builds a plugin out of tree against the *installed* SDK only
 # (CMake package and pkg-config), unit-tests it with the mock host, and a
 # town runs it in the installed mestysd.  `mestys new-plugin` output builds too.
+# The install is moved after `cmake --install`: nothing may point at the
+# prefix it was installed to.
 set -euo pipefail
 : "${MESTYS_BUILD_DIR:?run through ctest}" "${MESTYS_SOURCE_DIR:?}" "${MESTYS_TEST_LUA_DIR:?}"
 work=$(mktemp -d /tmp/mestys-vendor-XXXXXX)
@@ -10,15 +12,32 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$work/town/log" ] && cat "$work/town/log"; exit 1; }
 
-prefix=$work/prefix
+installed=$work/installed
+prefix=$work/moved/elsewhere
 san=${MESTYS_SANITIZE_FLAGS:-}
-cmake --install "$MESTYS_BUILD_DIR" --prefix "$prefix" >/dev/null
+cmake --install "$MESTYS_BUILD_DIR" --prefix "$installed" >/dev/null
 for f in bin/mestysd bin/mestys include/mestys/plugin.h include/mestys/host.h include/mestys/mock.h \
-         lib/pkgconfig/mestys.pc lib/cmake/mestys/mestys-config.cmake lib/libmestys-mock.a \
-         lib/mestys/plugins/heartbeat.so share/mestys/template/plugin.c; do
-  [ -e "$prefix/$f" ] || fail "cmake --install did not install $f"
+         lib/pkgconfig/mestys.pc lib/pkgconfig/mestys-mock.pc lib/cmake/mestys/mestys-config.cmake \
+         lib/libmestys-mock.a lib/mestys/plugins/heartbeat.so share/mestys/template/plugin.c \
+         share/doc/mestys/sdk.md share/doc/mestys/lua.md share/doc/mestys/bus.md share/doc/mestys/http.md \
+         share/doc/mestys/config.md share/doc/mestys/examples/vendor-plugin/parking.c \
+         share/doc/mestys/examples/vendor-plugin/Makefile; do
+  [ -e "$installed/$f" ] || fail "cmake --install did not install $f"
 done
-echo "ok - installed to $prefix"
+mkdir -p "$(dirname "$prefix")"
+mv "$installed" "$prefix"
+echo "ok - installed, then moved to $prefix"
+
+# 0. pkg-config and the CMake package point at where the tree is now
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+[ "$(pkg-config --cflags mestys | xargs)" = "-I$prefix/lib/pkgconfig/../../include" ] \
+  || fail "mestys.pc does not follow the move: $(pkg-config --cflags mestys)"
+mock_libs=$(pkg-config --libs mestys-mock)
+case "$mock_libs" in *"-L$prefix/lib/pkgconfig/../../lib -lmestys-mock"*"-lsqlite3"*) ;;
+  *) fail "pkg-config --libs mestys-mock: $mock_libs" ;; esac
+grep -rq "$installed" "$prefix/lib/pkgconfig" "$prefix/lib/cmake" && fail "an SDK file names the install prefix"
+[ -f "$(pkg-config --variable=docdir mestys)/sdk.md" ] || fail "docdir of mestys.pc has no sdk.md"
+echo "ok - mestys.pc, mestys-mock.pc and the CMake package are relocatable"
 
 # 1. the example vendor plugin, with CMake, in a copy far from the source tree
 cp -r "$MESTYS_SOURCE_DIR/examples/vendor-plugin" "$work/parking"
@@ -28,10 +47,12 @@ ctest --test-dir "$work/parking/build" --output-on-failure >/dev/null || fail "v
 [ -f "$work/parking/build/parking.so" ] || fail "no parking.so from the CMake build"
 echo "ok - vendor plugin builds with find_package(mestys) and passes its mock-host test"
 
-# 2. the same with plain make and pkg-config
-make -C "$work/parking" PKG_CONFIG="pkg-config --define-prefix" CFLAGS="-O2 -g $san" \
-     PKG_CONFIG_PATH="$prefix/lib/pkgconfig" parking.so check >/dev/null || fail "pkg-config build"
-echo "ok - vendor plugin builds with pkg-config mestys"
+# 2. the same with plain make and pkg-config: the unit test with
+#    `pkg-config --cflags --libs mestys-mock` and nothing else
+rm -rf "$work/parking-make" && cp -r "$MESTYS_SOURCE_DIR/examples/vendor-plugin" "$work/parking-make"
+make -C "$work/parking-make" CFLAGS="-O2 -g $san" parking.so check >/dev/null || fail "pkg-config build"
+[ -f "$work/parking-make/parking.so" ] || fail "no parking.so from the pkg-config build"
+echo "ok - vendor plugin and its mock-host test build with pkg-config mestys / mestys-mock alone"
 
 # 3. mestys plugins describes it
 "$prefix/bin/mestys" plugins "$work/parking/build" > "$work/describe.txt" || fail "mestys plugins"
@@ -84,4 +105,4 @@ cmake --build "$work/street_lights/build" >/dev/null
 ctest --test-dir "$work/street_lights/build" --output-on-failure >/dev/null || fail "new-plugin's test"
 (cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null 2>&1) && fail "new-plugin overwrote a folder"
 echo "ok - mestys new-plugin street_lights builds and passes its test"
-echo "6 passed, 0 failed"
+echo "7 passed, 0 failed"
