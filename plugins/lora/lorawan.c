@@ -163,11 +163,13 @@ int lw_crypt_payload(struct lw_crypto *c, const uint8_t key[16], uint8_t *data, 
 {
     uint8_t a[16 * 16], s[16 * 16];
     size_t blocks = (len + 15) / 16;
+    if (blocks == 0)
+        return 0; /* an empty payload: nothing to cipher, no key stream to make */
     if (blocks > 16)
         return -1;
     for (size_t i = 0; i < blocks; i++)
         block_b(a + 16 * i, 0x01, dir, dev_addr, fcnt, (uint8_t)(i + 1));
-    if (blocks && aes_ecb(c, key, 1, a, s, 16 * blocks) != 0)
+    if (aes_ecb(c, key, 1, a, s, 16 * blocks) != 0)
         return -1;
     for (size_t i = 0; i < len; i++)
         data[i] ^= s[i];

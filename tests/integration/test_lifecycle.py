@@ -18,6 +18,7 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("[init_fail:init_fail] init failed: input/output error (MST_EIO)", out)
         self.assertIn("start-up failed; stopping what was started", out)
         self.assertIn("[testplug:testplug] stopping", out)
+        self.assertNotIn("fini called after a failed init", out)  # docs/sdk.md promises it
 
     def test_optional_init_failure_is_skipped(self):
         d = Daemon(config(free_port(), [testplug(), {"use": "init_fail", "required": False}])).start()
