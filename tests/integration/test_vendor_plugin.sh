@@ -39,6 +39,15 @@ grep -rq "$installed" "$prefix/lib/pkgconfig" "$prefix/lib/cmake" && fail "an SD
 [ -f "$(pkg-config --variable=docdir mestys)/sdk.md" ] || fail "docdir of mestys.pc has no sdk.md"
 echo "ok - mestys.pc, mestys-mock.pc and the CMake package are relocatable"
 
+# 0b. the installed guide documents every function of the installed host table
+doc=$(pkg-config --variable=docdir mestys)/sdk.md
+fns=$(sed -n '/^struct mst_host {/,/^};/p' "$prefix/include/mestys/host.h" | grep -o '(\*[a-z_]*)' | tr -d '(*)')
+[ "$(echo "$fns" | wc -l)" -ge 40 ] || fail "could not read the host table from host.h: $fns"
+missing=""
+for f in $fns; do grep -q "\`$f[(\`]" "$doc" || missing="$missing $f"; done
+[ -z "$missing" ] || fail "docs/sdk.md does not document host functions:$missing"
+echo "ok - docs/sdk.md documents all $(echo "$fns" | wc -l) host functions"
+
 # 1. the example vendor plugin, with CMake, in a copy far from the source tree
 cp -r "$MESTYS_SOURCE_DIR/examples/vendor-plugin" "$work/parking"
 cmake -S "$work/parking" -B "$work/parking/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="$san" >/dev/null
@@ -105,4 +114,4 @@ cmake --build "$work/street_lights/build" >/dev/null
 ctest --test-dir "$work/street_lights/build" --output-on-failure >/dev/null || fail "new-plugin's test"
 (cd "$work" && "$prefix/bin/mestys" new-plugin street_lights >/dev/null 2>&1) && fail "new-plugin overwrote a folder"
 echo "ok - mestys new-plugin street_lights builds and passes its test"
-echo "7 passed, 0 failed"
+echo "8 passed, 0 failed"
