@@ -282,42 +282,6 @@ static int check_script(void *arg, const char *name, char *why, size_t why_len)
     return mst__script_check(sd->lua_dir, sd->config_dir, name, why, why_len);
 }
 
-/* The node at key, or its nearest ancestor written in the file (a default
- * filled in by the schema has no line of its own). */
-static const cJSON *placed_node(struct mst__diag *d, struct mst__instance_conf *ic, char *key)
-{
-    int line, col;
-    for (;;) {
-        cJSON *at = ic->config && key[0] ? mst__json_lookup(ic->config, key) : NULL;
-        if (at && mst__jsonpos_value(d->pos, at, &line, &col) == 0)
-            return at;
-        char *cut = strrchr(key, '.'), *br = strrchr(key, '[');
-        if (br > cut)
-            cut = br;
-        if (!cut)
-            return ic->config ? ic->config : ic->entry;
-        *cut = '\0';
-    }
-}
-
-/* The plugin's own check, for what its schema table cannot say; the
- * problem is reported at the key it names. */
-static void plugin_check(struct mst__diag *d, struct mst__instance_conf *ic, const char *cpath)
-{
-    const struct mst_plugin *p = ic->module->plugin;
-    if (!MST_PLUGIN_HAS(p, check) || !p->check)
-        return;
-    char *json = ic->config ? cJSON_PrintUnformatted(ic->config) : NULL;
-    char key[256] = "", msg[512] = "";
-    if (p->check(json ? json : "{}", key, sizeof key, msg, sizeof msg) != 0) {
-        char *path = key[0] ? mst__xasprintf("%s.%s", cpath, key) : mst__xstrdup(cpath);
-        mst__diag_error(d, placed_node(d, ic, key), MST__AT_VALUE, path, "%s",
-                        msg[0] ? msg : "the plugin refused this config");
-        free(path);
-    }
-    free(json);
-}
-
 static void resolve_plugin(struct mst__config *cfg, struct mst__loader *loader, struct mst__diag *d,
                            struct mst__instance_conf *ic, const char *path)
 {
@@ -339,8 +303,7 @@ static void resolve_plugin(struct mst__config *cfg, struct mst__loader *loader, 
         ic->module = NULL;
     } else {
         char *cpath = mst__xasprintf("%s.config", path);
-        if (mst__schema_check(d, ic->config, ic->module->plugin->config, cpath) == 0)
-            plugin_check(d, ic, cpath);
+        mst__schema_check_plugin(d, ic->module->plugin, ic->config, ic->entry, cpath);
         free(cpath);
     }
     free(upath);

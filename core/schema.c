@@ -6,6 +6,8 @@
 
 #include <mestys/number.h>
 
+#include "json_path.h"
+
 const char *mst__schema_type_name(enum mst_config_type type)
 {
     switch (type) {
@@ -215,5 +217,50 @@ int mst__schema_check(struct mst__diag *d, cJSON *obj, const struct mst_config_k
             cJSON_AddItemToObject(obj, k->key, section);
         }
     }
+    return d->errors - before;
+}
+
+/* The node at key below config, or its nearest ancestor written in the
+ * text (a default filled in by the schema has no line of its own). */
+static const cJSON *placed_node(const struct mst__diag *d, cJSON *config, const cJSON *fallback, char *key)
+{
+    int line, col;
+    for (;;) {
+        cJSON *at = config && key[0] ? mst__json_lookup(config, key) : NULL;
+        if (at && mst__jsonpos_value(d->pos, at, &line, &col) == 0)
+            return at;
+        char *cut = strrchr(key, '.'), *br = strrchr(key, '[');
+        if (br > cut)
+            cut = br;
+        if (!cut)
+            return config ? config : fallback;
+        *cut = '\0';
+    }
+}
+
+/* The plugin's own check, for what its schema table cannot say; the
+ * problem is reported at the key it names. */
+static void plugin_check(struct mst__diag *d, const struct mst_plugin *p, cJSON *config,
+                         const cJSON *fallback, const char *cpath)
+{
+    if (!MST_PLUGIN_HAS(p, check) || !p->check)
+        return;
+    char *json = config ? cJSON_PrintUnformatted(config) : NULL;
+    char key[256] = "", msg[512] = "";
+    if (p->check(json ? json : "{}", key, sizeof key, msg, sizeof msg) != 0) {
+        char *path = key[0] ? mst__xasprintf("%s.%s", cpath, key) : mst__xstrdup(cpath);
+        mst__diag_error(d, placed_node(d, config, fallback, key), MST__AT_VALUE, path, "%s",
+                        msg[0] ? msg : "the plugin refused this config");
+        free(path);
+    }
+    free(json);
+}
+
+int mst__schema_check_plugin(struct mst__diag *d, const struct mst_plugin *p, cJSON *config,
+                             const cJSON *fallback, const char *cpath)
+{
+    int before = d->errors;
+    if (mst__schema_check(d, config, p->config, cpath) == 0)
+        plugin_check(d, p, config, fallback, cpath);
     return d->errors - before;
 }

@@ -1,8 +1,8 @@
 /* mock_host.c - the mock host of mestys/mock.h.  Where a plugin could tell
  * the difference, it answers with the daemon's own code, compiled into
  * libmestys-mock.a beside this file: config is checked and completed by the
- * daemon's schema code (schema.c, defaults of nested sections included) and
- * read by path as host.c reads it (json_path.c); topics are validated and
+ * daemon's schema code (schema.c: the schema table, defaults of nested
+ * sections included, then the plugin's own check) and read by path as host.c reads it (json_path.c); topics are validated and
  * matched, and calls checked against the plugin's declared topics, by
  * topic.c; routes answer through the daemon's routing table (http_route.c):
  * 404, 405 with Allow, the trailing-slash rule, the JSON error body. */
@@ -408,7 +408,7 @@ static cJSON *load_config(const struct mst_plugin *p, const char *json)
         goto out;
     }
     d.pos = pos = mst__jsonpos_build(text, len, cfg);
-    if (mst__schema_check(&d, cfg, p->config, "config") == 0)
+    if (mst__schema_check_plugin(&d, p, cfg, cfg, "config") == 0)
         valid = cfg, cfg = NULL;
 out:
     fputs(d.text.data ? d.text.data : "", stderr);

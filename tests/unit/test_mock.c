@@ -151,11 +151,25 @@ static int sectioned_init(mst_instance *inst, const struct mst_host *host, void 
     return 0;
 }
 
+/* What a schema table cannot say: limits.max must be even. */
+static int sectioned_check(const char *config, char *path, size_t path_len, char *msg, size_t msg_len)
+{
+    cJSON *c = cJSON_Parse(config);
+    cJSON *max = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "limits"), "max");
+    int odd = cJSON_IsNumber(max) && max->valueint % 2;
+    cJSON_Delete(c);
+    if (!odd)
+        return 0;
+    snprintf(path, path_len, "limits.max");
+    snprintf(msg, msg_len, "must be even");
+    return MST_EINVAL;
+}
+
 static const struct mst_plugin sectioned = {
     .abi_version = 1, .struct_size = sizeof(struct mst_plugin), .name = "sectioned",
     .version = "1.0.0", .config = sectioned_keys, .publishes = lora_topics,
     .subscribes = lora_topics, .serves = lora_topics, .requests = lora_topics,
-    .init = sectioned_init,
+    .init = sectioned_init, .check = sectioned_check,
 };
 
 static void nested_default_is_seen_as_under_the_daemon(void **state)
@@ -169,6 +183,17 @@ static void nested_default_is_seen_as_under_the_daemon(void **state)
     /* the schema's range holds under the mock as in mestysd */
     assert_null(mst_mock_new(&sectioned, "{\"limits\": {\"max\": 0}}"));
     assert_null(mst_mock_new(&sectioned, "{\"limits\": {\"maxx\": 5}}"));
+}
+
+/* The plugin's own check runs before init, as in mestysd and `mestys check`. */
+static void plugin_check_runs_as_in_the_daemon(void **state)
+{
+    (void)state;
+    assert_null(mst_mock_new(&sectioned, "{\"limits\": {\"max\": 51}}"));
+    struct mst_mock *m = mst_mock_new(&sectioned, "{\"limits\": {\"max\": 52}}");
+    assert_non_null(m);
+    assert_int_equal(mst_mock_reload(m, "{\"limits\": {\"max\": 53}}"), MST_ECONFIG);
+    mst_mock_free(m);
 }
 
 /* The daemon's config loader and the mock complete a real plugin's config
@@ -302,6 +327,7 @@ int main(void)
         cmocka_unit_test(defaults_come_from_the_schema),
         cmocka_unit_test(http_routes_answer_as_the_daemon),
         cmocka_unit_test(nested_default_is_seen_as_under_the_daemon),
+        cmocka_unit_test(plugin_check_runs_as_in_the_daemon),
         cmocka_unit_test(config_is_completed_as_by_the_daemon),
         cmocka_unit_test(topic_wildcards_match_as_in_the_daemon),
         cmocka_unit_test(declared_topics_are_enforced_as_in_the_daemon),
