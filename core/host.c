@@ -224,10 +224,20 @@ static int h_udp_bind(mst_instance *inst, const char *address, uint16_t port, si
     char why[128] = "";
     int rc = mst__udp_bind(&inst->d->loop, &inst->udp_sockets, address, port, rcvbuf, cb, arg, out, why,
                            sizeof why);
-    if (rc != 0)
+    if (rc != 0) {
         mst__log(MST_LOG_ERROR, inst->source, "cannot listen on UDP %s:%u: %s", address ? address : "?", port,
                  why[0] ? why : mst_strerror(rc));
-    return rc;
+        return rc;
+    }
+    /* one series per socket, by the port it got (port 0 binds any free one) */
+    struct mst_metric *drops = NULL;
+    char *labels = mst__xasprintf("plugin=\"%s\",instance=\"%s\",port=\"%d\"", inst->plugin->name, inst->name,
+                                  mst__udp_port(*out));
+    mst__metrics_get(&inst->d->metrics, MST_METRIC_COUNTER, "mestys_udp_dropped_total",
+                     "datagrams the kernel dropped because the socket's receive queue was full", labels, &drops);
+    free(labels);
+    mst__udp_count_drops(*out, drops);
+    return 0;
 }
 
 const struct mst_host mst__host = {

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
 
+#include "metrics.h"
 #include "util.h"
 
 #define DGRAM_MAX 65536
@@ -16,6 +19,8 @@ struct mst_udp {
     void *arg;
     char *buf; /* one buffer, reused: recvmmsg fills it in chunks */
     int buf_busy;
+    struct mst_metric *drops; /* datagrams the kernel dropped: its receive queue was full */
+    uint32_t drops_seen;      /* the socket's own count when last read */
 };
 
 struct send_req {
@@ -38,14 +43,35 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = (size_t)DGRAM_MAX * MMSG_COUNT;
 }
 
+/* The kernel's count of datagrams it dropped on this socket (receive
+ * queue full), into the counter.  Read after each burst: a drop means the
+ * queue was full, so a burst always follows it.  libuv reads the socket
+ * itself, so the SO_RXQ_OVFL control message never reaches us; SO_MEMINFO
+ * gives the same sk_drops count. */
+static void read_drops(struct mst_udp *u)
+{
+    uint32_t info[SK_MEMINFO_VARS] = {0};
+    socklen_t len = sizeof info;
+    uv_os_fd_t fd;
+    if (!u->drops || uv_fileno((uv_handle_t *)&u->handle, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof info[0])
+        return;
+    uint32_t now = info[SK_MEMINFO_DROPS];
+    if (now != u->drops_seen)
+        mst__metric_add(u->drops, (double)(uint32_t)(now - u->drops_seen));
+    u->drops_seen = now;
+}
+
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags)
 {
     struct mst_udp *u = h->data;
     if (n > 0 && from)
         u->cb(u->arg, u, buf->base, (size_t)n, from);
     /* the buffer is ours again unless more chunks of it are coming */
-    if (!(flags & UV_UDP_MMSG_CHUNK) || (flags & UV_UDP_MMSG_FREE))
+    if (!(flags & UV_UDP_MMSG_CHUNK) || (flags & UV_UDP_MMSG_FREE)) {
         u->buf_busy = 0;
+        read_drops(u);
+    }
 }
 
 static int parse_address(const char *address, uint16_t port, struct sockaddr_storage *ss)
@@ -139,6 +165,13 @@ void mst__udp_close_all(struct mst__list *owner_sockets)
     struct mst__list *pos, *tmp;
     mst__list_foreach_safe(pos, tmp, owner_sockets)
         mst__udp_close(mst__container_of(pos, struct mst_udp, link));
+}
+
+void mst__udp_count_drops(mst_udp *u, struct mst_metric *drops)
+{
+    u->drops = drops;
+    u->drops_seen = 0;
+    read_drops(u);
 }
 
 int mst__udp_port(mst_udp *u)

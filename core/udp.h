@@ -18,5 +18,8 @@ int mst__udp_send(mst_udp *sock, const struct sockaddr *to, const void *data, si
 void mst__udp_close(mst_udp *sock);
 void mst__udp_close_all(struct mst__list *owner_sockets);
 int mst__udp_port(mst_udp *sock);
+/* Adds the datagrams the kernel drops on this socket (its receive queue
+ * full) to `drops`, a counter. */
+void mst__udp_count_drops(mst_udp *sock, struct mst_metric *drops);
 
 #endif

@@ -36,7 +36,7 @@ static int usage(FILE *f, int rc)
                "  mestys config-keys        every key of the core config sections\n"
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
-               "                       [--devices-json FILE]   gateways sending real uplinks\n"
+               "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
                "  mestys version, mestys --version\n"
                "  mestys help, mestys --help\n"
                "exit status: 0 done, 1 failed, 2 a config error or a wrong command line\n"

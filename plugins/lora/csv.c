@@ -3,11 +3,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads one field at *pos; returns it (malloc'd) and sets *end_of_row. */
+#include <mestys/utf8.h>
+
+int csv_bad_utf8_line(const char *t, size_t len)
+{
+    /* a newline is never inside a UTF-8 sequence, so lines are checked alone */
+    int line = 1;
+    for (size_t start = 0; start < len; line++) {
+        const char *nl = memchr(t + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - t) : len;
+        if (!mst_utf8_valid(t + start, end - start))
+            return line;
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* Reads one field at *pos; returns it (malloc'd) and sets *end_of_row;
+ * NULL when memory runs out. */
 static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int *bad)
 {
     size_t cap = 64, n = 0;
     char *out = malloc(cap);
+    if (!out)
+        return NULL;
     int quoted = *pos < len && t[*pos] == '"';
     if (quoted)
         (*pos)++;
@@ -23,8 +42,15 @@ static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int 
         } else if (!quoted && (c == ',' || c == '\n' || c == '\r')) {
             break;
         }
-        if (n + 2 > cap)
-            out = realloc(out, cap *= 2);
+        if (n + 2 > cap) {
+            char *bigger = realloc(out, cap * 2);
+            if (!bigger) {
+                free(out);
+                return NULL;
+            }
+            out = bigger;
+            cap *= 2;
+        }
         out[n++] = c;
     }
     if (quoted)
@@ -46,35 +72,47 @@ cJSON *csv_devices(const char *t, size_t len, const char **why)
     if (len >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3))
         pos = 3; /* a BOM from a spreadsheet */
     char *header[32];
-    int cols = 0, end = 0, bad = 0;
-    while (!end && cols < 32)
-        header[cols++] = field(t, len, &pos, &end, &bad);
+    int cols = 0, end = 0, bad = 0, nomem = 0;
+    while (!end && cols < 32 && !nomem)
+        if ((header[cols] = field(t, len, &pos, &end, &bad)))
+            cols++;
+        else
+            nomem = 1;
     cJSON *list = cJSON_CreateArray();
-    while (pos < len && !bad) {
+    nomem |= !list;
+    while (pos < len && !bad && !nomem) {
         cJSON *row = cJSON_CreateObject();
+        if (!row || !cJSON_AddItemToArray(list, row)) {
+            cJSON_Delete(row);
+            nomem = 1;
+            break;
+        }
         end = 0;
-        for (int c = 0; !end; c++) {
+        for (int c = 0; !end && !nomem; c++) {
             char *v = field(t, len, &pos, &end, &bad);
-            if (c >= cols) {
+            if (!v) {
+                nomem = 1;
+            } else if (c >= cols) {
                 *why = "a row has more fields than the header";
                 bad = 1;
             } else if (*v) {
                 const char *k = header[c];
                 if (!strcmp(k, "lat") || !strcmp(k, "lon"))
-                    cJSON_AddNumberToObject(row, k, atof(v));
+                    nomem = !cJSON_AddNumberToObject(row, k, atof(v));
                 else if (!strcmp(k, "relax_fcnt"))
-                    cJSON_AddBoolToObject(row, k, !strcmp(v, "true") || !strcmp(v, "1"));
+                    nomem = !cJSON_AddBoolToObject(row, k, !strcmp(v, "true") || !strcmp(v, "1"));
                 else
-                    cJSON_AddStringToObject(row, k, v);
+                    nomem = !cJSON_AddStringToObject(row, k, v);
             }
             free(v);
         }
-        cJSON_AddItemToArray(list, row);
     }
     for (int c = 0; c < cols; c++)
         free(header[c]);
-    if (bad) {
-        if (!*why)
+    if (bad || nomem) {
+        if (nomem)
+            *why = "out of memory";
+        else if (!*why)
             *why = "a quoted field is not closed";
         cJSON_Delete(list);
         return NULL;

@@ -11,4 +11,8 @@
  * lat/lon, booleans for relax_fcnt.  NULL with *why on malformed input. */
 cJSON *csv_devices(const char *text, size_t len, const char **why);
 
+/* 0 if the text is well-formed UTF-8, else the number (from 1) of the
+ * first line that is not. */
+int csv_bad_utf8_line(const char *text, size_t len);
+
 #endif

@@ -62,20 +62,19 @@ static void send_txpk(struct lora *l, struct gateway *gw, const struct rx_gatewa
     }
 }
 
-void lora_tx_ack(struct lora *l, uint64_t gateway, uint16_t token, const char *json, size_t len)
+void lora_tx_ack(struct lora *l, struct gateway *gw, uint16_t token, const char *json, size_t len)
 {
     struct sent_downlink *s = &l->sent[token % MAX_SENT_DOWNLINKS];
     int error = len && !memmem(json, len, "\"NONE\"", 6);
-    if (!s->len || s->token != token || s->gateway != gateway) {
+    if (!s->len || s->token != token || s->gateway != gw->eui) {
         if (error)
-            l->host->log(l->inst, MST_LOG_WARN, "gateway %016" PRIX64 " could not send a downlink: %.*s", gateway,
+            l->host->log(l->inst, MST_LOG_WARN, "gateway %016" PRIX64 " could not send a downlink: %.*s", gw->eui,
                          (int)(len > 200 ? 200 : len), json);
         return;
     }
-    struct gateway *gw = u64map_get(&l->gateways, gateway);
-    if (error && gw && gw->has_pull_addr) {
+    if (error && gw->has_pull_addr) {
         /* RX2: one second after RX1, on the fixed RX2 channel */
-        l->host->log(l->inst, MST_LOG_INFO, "gateway %016" PRIX64 " refused RX1 (%.*s): sending in RX2", gateway,
+        l->host->log(l->inst, MST_LOG_INFO, "gateway %016" PRIX64 " refused RX1 (%.*s): sending in RX2", gw->eui,
                      (int)(len > 120 ? 120 : len), json);
         send_at(l, gw, s->rx1_tmst + 1000000u, l->rx2_freq, l->rx2_datr, s->phy, s->len);
         l->host->metric_add(l->rx2_fallbacks, 1);

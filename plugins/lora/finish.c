@@ -17,7 +17,7 @@
 struct decode_error {
     uint64_t dev_eui;
     char decoder[80];
-    char *message;
+    char message[200];
 };
 
 struct finish_job {
@@ -28,16 +28,17 @@ struct finish_job {
     struct decode_error *errors;
     size_t n_errors;
     uint64_t done_ns;
+    char counters_error[160]; /* the frame counters could not be written: nothing is published */
 };
 
-/* What a decoder made of the payload. */
+/* What a decoder made of the payload (fixed-size, on the worker's stack). */
 struct decoded {
     struct lpp_value values[64];
     char names[64][48];
-    char *units[64];
+    char units[64][48];
     int n;
     char *object; /* JSON text for "decoded" */
-    char *error;
+    char error[200]; /* "" if none */
 };
 
 int64_t lora_wall_ms(void)
@@ -83,8 +84,12 @@ struct decoder *lora_decoder(struct lora *l, const char *name)
     for (d = l->decoders; d; d = d->next)
         if (strcmp(d->name, name) == 0)
             return d;
-    d = calloc(1, sizeof *d);
-    d->name = strdup(name);
+    if (!(d = calloc(1, sizeof *d)))
+        return NULL;
+    if (!(d->name = strdup(name))) {
+        free(d);
+        return NULL;
+    }
     if (l->host->script_open(l->inst, name + 4, &d->script) != 0)
         d->script = NULL; /* logged by the host; every uplink for it counts as a decoder failure */
     d->next = l->decoders;
@@ -98,7 +103,7 @@ static void decode_cayenne(struct pending *p, struct decoded *out)
     out->n = lpp_decode(p->payload, p->payload_len, out->values, 64, &why);
     if (out->n < 0) {
         out->n = 0;
-        out->error = strdup(why);
+        snprintf(out->error, sizeof out->error, "%s", why);
         return;
     }
     struct text t = {0};
@@ -112,13 +117,18 @@ static void decode_cayenne(struct pending *p, struct decoded *out)
         put(&t, ":%.10g", out->values[i].value);
     }
     PUT(&t, "}");
+    if (t.failed) {
+        free(t.p);
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return;
+    }
     out->object = t.p;
 }
 
 static void decode_lua(struct lora *l, struct pending *p, const char *time, struct decoded *out)
 {
     if (!p->decoder->script) {
-        out->error = strdup("the decoder could not be loaded (see the log)");
+        snprintf(out->error, sizeof out->error, "the decoder could not be loaded (see the log)");
         return;
     }
     struct text in = {0};
@@ -133,6 +143,11 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
         put_uint(&in, p->payload[i]);
     }
     PUT(&in, "]}");
+    if (in.failed) {
+        free(in.p);
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return;
+    }
     char *result = NULL;
     /* from this worker thread: the script is used by one job at a time */
     int rc = l->host->script_call(p->decoder->script, "decodeUplink", in.p, in.len, &result);
@@ -144,7 +159,8 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(r, "units");
     if (rc != 0 || !cJSON_IsObject(data) || (cJSON_IsArray(errors) && cJSON_GetArraySize(errors) > 0)) {
         const cJSON *e = rc != 0 ? cJSON_GetObjectItemCaseSensitive(r, "error") : cJSON_GetArrayItem(errors, 0);
-        out->error = strdup(cJSON_IsString(e) ? e->valuestring : "the decoder returned no \"data\" object");
+        snprintf(out->error, sizeof out->error, "%s",
+                 cJSON_IsString(e) ? e->valuestring : "the decoder returned no \"data\" object");
         cJSON_Delete(r);
         return;
     }
@@ -167,14 +183,19 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
         x->metric = out->names[out->n];
         x->value = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(units, v->string);
-        out->units[out->n] = strdup(cJSON_IsString(u) ? u->valuestring : "1");
+        snprintf(out->units[out->n], sizeof out->units[out->n], "%s", cJSON_IsString(u) ? u->valuestring : "1");
         x->unit = out->units[out->n];
         x->channel = 0;
         out->n++;
     }
     PUT(&obj, "}");
-    out->object = obj.p;
     cJSON_Delete(r);
+    if (obj.failed) {
+        free(obj.p);
+        snprintf(out->error, sizeof out->error, "out of memory");
+        return;
+    }
+    out->object = obj.p;
 }
 
 static void add_reading(struct finish_job *j, const struct pending *p, const char *time, const struct lpp_value *v)
@@ -207,6 +228,8 @@ static void add_uplink(struct finish_job *j, const struct pending *p, const char
 {
     struct text *t = &j->uplinks;
     char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
+    if (!b64)
+        t->failed = 1; /* never an uplink without its payload */
     put_str(t, j->n_uplinks ? ",{\"dev_eui\":\"" : "[{\"dev_eui\":\"");
     put_hex(t, p->dev_eui, 16);
     PUT(t, "\",\"dev_addr\":\"");
@@ -241,7 +264,7 @@ static void add_uplink(struct finish_job *j, const struct pending *p, const char
         PUT(t, ",\"decoded\":");
         put_str(t, dec->object);
     }
-    if (dec->error) {
+    if (dec->error[0]) {
         PUT(t, ",\"decode_error\":");
         put_json_string(t, dec->error);
     }
@@ -263,42 +286,68 @@ static void finish_one(struct finish_job *j, struct pending *p)
         decode_lua(l, p, time, &dec);
     else if (decode)
         decode_cayenne(p, &dec);
-    if (dec.error) {
-        j->errors = realloc(j->errors, (j->n_errors + 1) * sizeof *j->errors);
+    struct decode_error *errors = dec.error[0] ? realloc(j->errors, (j->n_errors + 1) * sizeof *j->errors) : NULL;
+    if (errors) { /* without memory the uplink still says decode_error; only the log line is lost */
+        j->errors = errors;
         struct decode_error *e = &j->errors[j->n_errors++];
         e->dev_eui = p->dev_eui;
         snprintf(e->decoder, sizeof e->decoder, "%s", p->decoder ? p->decoder->name : "cayenne");
-        e->message = strdup(dec.error);
+        snprintf(e->message, sizeof e->message, "%s", dec.error);
     }
     add_uplink(j, p, time, &dec);
-    for (int i = 0; i < dec.n; i++) {
+    for (int i = 0; i < dec.n; i++)
         add_reading(j, p, time, &dec.values[i]);
-        free(dec.units[i]);
-    }
     free(dec.object);
-    free(dec.error);
+}
+
+/* Before anything of a batch is published, its frame counters are durable. */
+static int save_counters(struct finish_job *j)
+{
+    struct fcnt_writer *w = &j->l->fcnt;
+    int rc = fcnt_writer_begin(w);
+    for (struct pending *p = j->list; rc == 0 && p; p = p->next)
+        rc = fcnt_writer_put(w, p->dev_eui, p->dev_addr, p->fcnt);
+    if (rc != 0)
+        snprintf(j->counters_error, sizeof j->counters_error, "%s", sqlite3_errmsg(w->db));
+    return fcnt_writer_end(w, rc);
 }
 
 static void job_work(void *arg)
 {
     struct finish_job *j = arg;
-    for (struct pending *p = j->list; p; p = p->next)
-        finish_one(j, p);
-    if (j->n_uplinks)
-        PUT(&j->uplinks, "]");
-    if (j->n_readings)
-        PUT(&j->readings, "]");
+    if (save_counters(j) == 0) {
+        for (struct pending *p = j->list; p; p = p->next)
+            finish_one(j, p);
+        if (j->n_uplinks)
+            PUT(&j->uplinks, "]");
+        if (j->n_readings)
+            PUT(&j->readings, "]");
+    }
     j->done_ns = lora_mono_ns();
 }
 
 static void start_job(struct lora *l, int all);
 static struct finish_job *take(struct lora *l, int all);
 
-static void job_done(void *arg, int status)
+/* Publishes the batch, or says why it cannot be. */
+static void publish_batch(struct finish_job *j, int status)
 {
-    struct finish_job *j = arg;
     struct lora *l = j->l;
     const struct mst_host *h = l->host;
+    size_t n = 0;
+    for (struct pending *p = j->list; p; p = p->next)
+        n++;
+    if (j->counters_error[0]) {
+        /* published, they could be replayed after a crash: refused instead */
+        h->metric_add(l->rejected[REJ_COUNTER_WRITE], (double)n);
+        h->log(l->inst, MST_LOG_ERROR, "%zu uplink(s) not published: their frame counters could not be written: %s", n,
+               j->counters_error);
+        return;
+    }
+    if (j->uplinks.failed || j->readings.failed) {
+        lora_reject(l, REJ_NO_MEMORY, "%zu uplink(s) not published: out of memory", n);
+        return;
+    }
     if (j->n_uplinks && h->publish(l->inst, "lora/uplink", j->uplinks.p, j->uplinks.len) != 0 && status == 0)
         h->log(l->inst, MST_LOG_WARN, "%zu uplinks not published", j->n_uplinks);
     if (j->n_readings) {
@@ -308,23 +357,30 @@ static void job_done(void *arg, int status)
         else if (status == 0)
             h->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", j->n_readings, mst_strerror(rc));
     }
-    for (size_t i = 0; i < j->n_errors; i++) {
+    for (size_t i = 0; i < j->n_errors; i++)
         lora_reject(l, REJ_DECODER, "device %016" PRIX64 " (%s): %s", j->errors[i].dev_eui, j->errors[i].decoder,
                     j->errors[i].message);
-        free(j->errors[i].message);
-    }
-    free(j->errors);
     h->metric_add(l->uplinks, (double)j->n_uplinks);
+}
+
+static void job_done(void *arg, int status)
+{
+    struct finish_job *j = arg;
+    struct lora *l = j->l;
+    const struct mst_host *h = l->host;
+    publish_batch(j, status);
+    int published = !j->counters_error[0] && !j->uplinks.failed && !j->readings.failed;
     while (j->list) {
         struct pending *p = j->list;
         j->list = p->next;
         h->metric_observe(l->latency, (double)(j->done_ns - p->received_ns) / 1e9);
-        struct device *d = status == 0 ? registry_by_eui(&l->reg, p->dev_eui) : NULL;
+        struct device *d = status == 0 && published ? registry_by_eui(&l->reg, p->dev_eui) : NULL;
         if (p->mtype == LW_CONFIRMED_UP && d && d->has_session && d->dev_addr == p->dev_addr)
             lora_send_ack(l, p, d);
         p->next = l->spare;
         l->spare = p;
     }
+    free(j->errors);
     free(j->uplinks.p);
     free(j->readings.p);
     free(j);
@@ -346,6 +402,12 @@ static void job_done(void *arg, int status)
 static struct finish_job *take(struct lora *l, int all)
 {
     uint64_t now = l->host->now_ms(l->inst);
+    if (!l->head || (!all && l->head->deadline_ms > now))
+        return NULL;
+    /* the job first: without memory for it, the entries wait for the next tick */
+    struct finish_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
     struct pending *first = NULL, **tail = &first;
     while (l->head && (all || l->head->deadline_ms <= now)) {
         struct pending *p = l->head;
@@ -357,9 +419,6 @@ static struct finish_job *take(struct lora *l, int all)
     }
     if (!l->head)
         l->tail = NULL;
-    if (!first)
-        return NULL;
-    struct finish_job *j = calloc(1, sizeof *j);
     j->l = l;
     j->list = first;
     return j;

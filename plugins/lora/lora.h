@@ -27,11 +27,16 @@ enum lora_reject {
     REJ_DEVNONCE,      /* Join-request with a DevNonce used before */
     REJ_NO_DOWNLINK,   /* a downlink was due but the gateway never sent PULL_DATA */
     REJ_DECODER,       /* the payload decoder failed, looped or ran out of memory */
+    REJ_UNKNOWN_GATEWAY, /* a packet from a gateway that is not registered */
+    REJ_NO_MEMORY,     /* an uplink dropped because memory ran out */
+    REJ_COUNTER_WRITE, /* uplinks held back: their frame counters could not be written */
     REJ_COUNT
 };
 
+/* A registered gateway (gateways.c) and what it has reported. */
 struct gateway {
     uint64_t eui;
+    char *name;
     struct sockaddr_storage pull_addr; /* where PULL_RESP goes */
     int has_pull_addr;
     uint8_t version;
@@ -52,6 +57,9 @@ struct rx_gateway {
 };
 
 #define MAX_RX_GATEWAYS 8
+
+/* How many unregistered gateways are named in the log (once each). */
+#define LORA_STRANGERS_LOGGED 16
 
 /* A frame accepted and waiting out the dedup window for its other copies.
  * It carries a copy of what finishing it needs from its device, because it
@@ -108,6 +116,7 @@ struct lora {
     const struct mst_host *host;
     sqlite3 *db;
     sqlite3 *checkpoint_db; /* a second connection: checkpoints run on a worker */
+    struct fcnt_writer fcnt; /* a third, for the finishing worker (registry.h) */
     int checkpointing;
     mst_timer *checkpoint_timer;
     struct registry reg;
@@ -127,12 +136,16 @@ struct lora {
     const char *rx2_datr;
     int64_t max_payload;
     unsigned logged; /* one bit per reject reason already logged */
+    uint64_t strangers[LORA_STRANGERS_LOGGED]; /* unregistered gateways named in the log */
+    unsigned n_strangers; /* at most LORA_STRANGERS_LOGGED */
+    int strangers_untold;  /* the line saying further ones are only counted was written */
     struct decoder *decoders;
     struct sent_downlink sent[MAX_SENT_DOWNLINKS]; /* a ring, by token */
     mst_metric *rx2_fallbacks;
 
     mst_metric *rejected[REJ_COUNT];
     mst_metric *uplinks, *duplicates, *joins, *readings_metric, *downlinks, *latency;
+    mst_metric *imports_refused;
 };
 
 /* uplink.c */
@@ -152,11 +165,23 @@ uint64_t lora_mono_ns(void);
 /* "2026-11-22T10:00:00.123Z"; safe on any thread. */
 void lora_iso_time(int64_t ms, char out[32]);
 
+/* gateways.c */
+int gateways_open(struct lora *l, char **err);
+void gateways_close(struct lora *l);
+/* One gateway object or an array of them ({"gateway": EUI, "name", "lat",
+ * "lon"}), all or nothing; on error *index is the entry and *why says why. */
+int gateways_register_json(struct lora *l, const cJSON *list, int *index, const char **why);
+int gateways_remove(struct lora *l, uint64_t eui);
+/* The registered gateway a packet came from, marked as heard; NULL (counted,
+ * and named in the log the first time) for a gateway that is not registered. */
+struct gateway *gateways_heard(struct lora *l, uint64_t eui);
+cJSON *gateway_json(const struct gateway *g);
+
 /* downlink.c */
 void lora_send_ack(struct lora *l, struct pending *p, struct device *d);
 void lora_answer_join(struct lora *l, struct gateway *gw, const struct rx_gateway *rx, struct device *d,
                       uint16_t dev_nonce);
 /* A TX_ACK: on an error for an RX1 downlink, sends it again in RX2. */
-void lora_tx_ack(struct lora *l, uint64_t gateway, uint16_t token, const char *json, size_t len);
+void lora_tx_ack(struct lora *l, struct gateway *gw, uint16_t token, const char *json, size_t len);
 
 #endif

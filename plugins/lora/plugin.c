@@ -32,6 +32,15 @@ static const struct mst_config_key device_keys[] = {
     {0},
 };
 
+static const struct mst_config_key gateway_keys[] = {
+    {.key = "gateway", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 16, .max = 16,
+     .description = "the gateway's EUI (gateway_ID in its packet forwarder), 16 hex digits"},
+    {.key = "name", .type = MST_CFG_STRING, .description = "where it is, in the town's words"},
+    {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
+    {.key = "lon", .type = MST_CFG_NUMBER},
+    {0},
+};
+
 static const struct mst_config_key config[] = {
     {.key = "listen", .type = MST_CFG_STRING, .default_json = "\"0.0.0.0\"",
      .description = "address the packet forwarders send to"},
@@ -54,6 +63,8 @@ static const struct mst_config_key config[] = {
      .description = "how often frame counters are written to the registry"},
     {.key = "devices", .type = MST_CFG_ARRAY, .fields = device_keys, .default_json = "[]",
      .description = "devices to register at start (the HTTP API adds more)"},
+    {.key = "gateways", .type = MST_CFG_ARRAY, .fields = gateway_keys, .default_json = "[]",
+     .description = "gateways to register at start (the HTTP API adds more); packets from others are dropped"},
     {0},
 };
 
@@ -63,10 +74,16 @@ static const char *const migrations[] = {"SELECT 1", NULL}; /* registry.c create
 
 /* --- HTTP: devices and gateways ------------------------------------------ */
 
+#define OUT_OF_MEMORY "{\"error\":\"out of memory\",\"status\":500}"
+
+/* Answers with body (and frees it); NULL, or no memory to print it, is a 500. */
 static void respond_json(struct lora *l, mst_http_request *req, int status, cJSON *body)
 {
-    char *text = cJSON_PrintUnformatted(body);
-    l->host->http_respond(req, status, "application/json", text, strlen(text));
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (text)
+        l->host->http_respond(req, status, "application/json", text, strlen(text));
+    else
+        l->host->http_respond(req, 500, "application/json", OUT_OF_MEMORY, sizeof OUT_OF_MEMORY - 1);
     cJSON_free(text);
     cJSON_Delete(body);
 }
@@ -79,10 +96,93 @@ static void respond_error(struct lora *l, mst_http_request *req, int status, con
     respond_json(l, req, status, e);
 }
 
-static void add_device(uint64_t key, void *v, void *arg)
+/* A list answer being built: one entry that could not be made fails it. */
+struct listing {
+    cJSON *list;
+    cJSON *(*entry)(const void *v);
+    int failed;
+};
+
+static void add_entry(uint64_t key, void *v, void *arg)
 {
     (void)key;
-    cJSON_AddItemToArray(arg, registry_device_json(v));
+    struct listing *a = arg;
+    cJSON *item = a->list ? a->entry(v) : NULL;
+    if (!item || !cJSON_AddItemToArray(a->list, item)) {
+        cJSON_Delete(item);
+        a->failed = 1;
+    }
+}
+
+/* The map's entries as a JSON array; NULL when memory ran out. */
+static cJSON *listing(const struct u64map *m, cJSON *(*entry)(const void *v))
+{
+    struct listing a = {cJSON_CreateArray(), entry, 0};
+    u64map_each(m, add_entry, &a);
+    if (a.failed) {
+        cJSON_Delete(a.list);
+        return NULL;
+    }
+    return a.list;
+}
+
+static cJSON *device_entry(const void *v)
+{
+    return registry_device_json(v);
+}
+
+static cJSON *gateway_entry(const void *v)
+{
+    return gateway_json(v);
+}
+
+/* A device import refused: answered, counted and logged, one line each. */
+static void refuse_import(struct lora *l, mst_http_request *req, const char *msg)
+{
+    l->host->metric_add(l->imports_refused, 1);
+    l->host->log(l->inst, MST_LOG_WARN, "device import refused: %s", msg);
+    respond_error(l, req, 400, msg);
+}
+
+/* Every device is checked before any is stored: a bad one stores nothing. */
+static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j)
+{
+    const cJSON *list = cJSON_IsArray(j) ? j : NULL, *one = list ? list->child : j;
+    const char *why = NULL;
+    char msg[300];
+    int count = 0;
+    for (const cJSON *d = one; d; d = list ? d->next : NULL, count++) {
+        if (registry_check_json(d, &why) != 0) {
+            snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
+            refuse_import(l, req, msg);
+            return;
+        }
+    }
+    count = 0;
+    sqlite3_exec(l->db, "SAVEPOINT import", NULL, NULL, NULL);
+    for (const cJSON *d = one; d && !why; d = list ? d->next : NULL)
+        if (registry_upsert_json(&l->reg, d, &why, NULL) == 0)
+            count++;
+    if (why) {
+        /* the file or memory failed half-way: the file goes back, and the
+         * cache is rebuilt from it */
+        sqlite3_exec(l->db, "ROLLBACK TO import; RELEASE import", NULL, NULL, NULL);
+        char *err = NULL;
+        if (registry_reload(&l->reg, &err) != 0)
+            l->host->log(l->inst, MST_LOG_ERROR, "device registry: %s", err ? err : "out of memory");
+        free(err);
+        snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
+        l->host->log(l->inst, MST_LOG_ERROR, "device import failed: %s", msg);
+        respond_error(l, req, 500, msg);
+        return;
+    }
+    sqlite3_exec(l->db, "RELEASE import", NULL, NULL, NULL);
+    cJSON *ok = cJSON_CreateObject();
+    if (ok && !cJSON_AddNumberToObject(ok, "stored", count)) {
+        cJSON_Delete(ok);
+        ok = NULL;
+    }
+    respond_json(l, req, 201, ok);
 }
 
 static void api_devices(void *arg, mst_http_request *req)
@@ -92,9 +192,7 @@ static void api_devices(void *arg, mst_http_request *req)
     const char *method = l->host->http_method(req);
     uint64_t eui;
     if (!*sub && strcmp(method, "GET") == 0) {
-        cJSON *list = cJSON_CreateArray();
-        u64map_each(&l->reg.by_eui, add_device, list);
-        respond_json(l, req, 200, list);
+        respond_json(l, req, 200, listing(&l->reg.by_eui, device_entry));
         return;
     }
     if (*sub && hex_to_u64(sub, &eui) != 0) {
@@ -117,65 +215,73 @@ static void api_devices(void *arg, mst_http_request *req)
     size_t len;
     const char *body = l->host->http_body(req, &len);
     const char *ctype = l->host->http_header(req, "content-type");
-    const char *why = NULL;
-    cJSON *j = ctype && strstr(ctype, "text/csv") ? csv_devices(body, len, &why) : cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
-        cJSON_Delete(j);
-        respond_error(l, req, 400, why ? why : "send a JSON device object, an array of them, or text/csv with a header row");
+    int csv = ctype && strstr(ctype, "text/csv");
+    int bad_line = csv ? csv_bad_utf8_line(body, len) : 0;
+    if (bad_line) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "CSV line %d is not valid UTF-8: save the file as UTF-8 (nothing was stored)",
+                 bad_line);
+        refuse_import(l, req, msg);
         return;
     }
-    cJSON *list = cJSON_IsArray(j) ? j : NULL, *one;
-    int count = 0;
-    sqlite3_exec(l->db, "SAVEPOINT import", NULL, NULL, NULL);
-    if (list) {
-        cJSON_ArrayForEach(one, list) if (registry_upsert_json(&l->reg, one, &why, NULL) == 0) count++; else break;
-    } else if (registry_upsert_json(&l->reg, j, &why, NULL) == 0) {
-        count = 1;
+    const char *why = NULL;
+    cJSON *j = csv ? csv_devices(body, len, &why) : cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
+        cJSON_Delete(j);
+        refuse_import(l, req, why ? why : "send a JSON device object, an array of them, or text/csv with a header row");
+        return;
     }
-    if (why) {
-        sqlite3_exec(l->db, "ROLLBACK TO import; RELEASE import", NULL, NULL, NULL);
-        char msg[300];
-        snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
-        respond_error(l, req, 400, msg);
-        /* the cache may hold the devices before the bad one: reload it */
-        registry_close(&l->reg);
-        char *err = NULL;
-        registry_open(&l->reg, l->db, &err);
-        free(err);
-    } else {
-        sqlite3_exec(l->db, "RELEASE import", NULL, NULL, NULL);
-        cJSON *ok = cJSON_CreateObject();
-        cJSON_AddNumberToObject(ok, "stored", count);
-        respond_json(l, req, 201, ok);
-    }
+    import_devices(l, req, j);
     cJSON_Delete(j);
-}
-
-static void add_gateway_json(uint64_t key, void *v, void *arg)
-{
-    (void)key;
-    struct gateway *g = v;
-    char eui[17];
-    snprintf(eui, sizeof eui, "%016" PRIX64, g->eui);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "gateway", eui);
-    cJSON_AddNumberToObject(o, "last_seen_ms", (double)g->last_seen_ms);
-    cJSON_AddNumberToObject(o, "rx_packets", (double)g->rx_packets);
-    cJSON_AddNumberToObject(o, "tx_packets", (double)g->tx_packets);
-    cJSON_AddBoolToObject(o, "downlink_path", g->has_pull_addr);
-    if (g->has_location) {
-        cJSON_AddNumberToObject(o, "lat", g->lat);
-        cJSON_AddNumberToObject(o, "lon", g->lon);
-    }
-    cJSON_AddItemToArray(arg, o);
 }
 
 static void api_gateways(void *arg, mst_http_request *req)
 {
     struct lora *l = arg;
-    cJSON *list = cJSON_CreateArray();
-    u64map_each(&l->gateways, add_gateway_json, list);
-    respond_json(l, req, 200, list);
+    const char *sub = l->host->http_subpath(req);
+    const char *method = l->host->http_method(req);
+    uint64_t eui;
+    if (!*sub && strcmp(method, "GET") == 0) {
+        respond_json(l, req, 200, listing(&l->gateways, gateway_entry));
+        return;
+    }
+    if (*sub && hex_to_u64(sub, &eui) != 0) {
+        respond_error(l, req, 400, "a gateway EUI is 16 hex digits");
+        return;
+    }
+    if (*sub) {
+        struct gateway *g = u64map_get(&l->gateways, eui);
+        if (!g)
+            respond_error(l, req, 404, "no such gateway");
+        else if (method[0] == 'G')
+            respond_json(l, req, 200, gateway_json(g));
+        else if (gateways_remove(l, eui) == 0)
+            l->host->http_respond(req, 204, "application/json", "", 0);
+        else
+            respond_error(l, req, 500, "the registry could not be written");
+        return;
+    }
+    /* POST: one gateway object or an array of them; all or nothing */
+    size_t len;
+    const char *body = l->host->http_body(req, &len);
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    const char *why = NULL;
+    int index = 0, rc;
+    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
+        respond_error(l, req, 400, "send a JSON gateway object ({\"gateway\": \"AA555A0000000101\"}) or an array of them");
+    } else if ((rc = gateways_register_json(l, j, &index, &why)) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "gateway %d: %s (nothing was stored)", index, why);
+        respond_error(l, req, rc == MST_EINVAL ? 400 : 500, msg);
+    } else {
+        cJSON *ok = cJSON_CreateObject();
+        if (ok && !cJSON_AddNumberToObject(ok, "stored", cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 1)) {
+            cJSON_Delete(ok);
+            ok = NULL;
+        }
+        respond_json(l, req, 201, ok);
+    }
+    cJSON_Delete(j);
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -228,6 +334,19 @@ static int import_config_devices(struct lora *l)
     return rc;
 }
 
+static int import_config_gateways(struct lora *l)
+{
+    char *json = l->host->config_json(l->inst, "gateways");
+    cJSON *list = cJSON_Parse(json ? json : "[]");
+    l->host->free(json);
+    const char *why = NULL;
+    int index = 0, rc = list ? gateways_register_json(l, list, &index, &why) : MST_ENOMEM;
+    if (rc != 0)
+        l->host->log(l->inst, MST_LOG_ERROR, "config gateways[%d]: %s", index, why ? why : mst_strerror(rc));
+    cJSON_Delete(list);
+    return rc == MST_EINVAL ? MST_ECONFIG : rc;
+}
+
 static int metrics(struct lora *l)
 {
     const struct mst_host *h = l->host;
@@ -245,6 +364,8 @@ static int metrics(struct lora *l)
         {MST_METRIC_COUNTER, "downlinks_total", "downlinks sent to gateways", &l->downlinks},
         {MST_METRIC_COUNTER, "rx2_fallbacks_total", "downlinks sent again in RX2 after a gateway refused RX1",
          &l->rx2_fallbacks},
+        {MST_METRIC_COUNTER, "imports_refused_total",
+         "device imports refused (not JSON or CSV, not UTF-8, a device that is not valid)", &l->imports_refused},
         {MST_METRIC_HISTOGRAM, "uplink_seconds",
          "from the first copy of a frame to its publication (includes dedup_ms)", &l->latency},
     };
@@ -285,11 +406,19 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
         sqlite3_exec(l->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
         rc = host->db_open(inst, "lora.sqlite", migrations, &l->checkpoint_db);
     }
+    if (rc == 0)
+        rc = host->db_open(inst, "lora.sqlite", migrations, &l->fcnt.db);
     if (rc == 0 && (rc = registry_open(&l->reg, l->db, &err)) != 0)
         host->log(inst, MST_LOG_ERROR, "device registry: %s", err);
+    if (rc == 0 && (rc = gateways_open(l, &err)) != 0)
+        host->log(inst, MST_LOG_ERROR, "gateway registry: %s", err);
+    if (rc == 0 && (rc = fcnt_writer_open(&l->fcnt, l->fcnt.db)) != 0)
+        host->log(inst, MST_LOG_ERROR, "frame counters: %s", sqlite3_errmsg(l->fcnt.db));
     free(err);
     if (rc == 0)
         rc = import_config_devices(l);
+    if (rc == 0)
+        rc = import_config_gateways(l);
     if (rc == 0)
         rc = host->http_route(inst, "GET", "devices/*", MST_ROLE_OPERATOR, api_devices, l);
     if (rc == 0)
@@ -297,7 +426,11 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     if (rc == 0)
         rc = host->http_route(inst, "DELETE", "devices/*", MST_ROLE_OPERATOR, api_devices, l);
     if (rc == 0)
-        rc = host->http_route(inst, "GET", "gateways", MST_ROLE_OPERATOR, api_gateways, l);
+        rc = host->http_route(inst, "GET", "gateways/*", MST_ROLE_OPERATOR, api_gateways, l);
+    if (rc == 0)
+        rc = host->http_route(inst, "POST", "gateways", MST_ROLE_OPERATOR, api_gateways, l);
+    if (rc == 0)
+        rc = host->http_route(inst, "DELETE", "gateways/*", MST_ROLE_OPERATOR, api_gateways, l);
     if (rc != 0) {
         lora_fini(l);
         return rc;
@@ -325,8 +458,14 @@ static int lora_start(void *state)
     if (rc == 0)
         rc = h->timer_start(l->inst, 1000, 1000, checkpoint, l, &l->checkpoint_timer);
     if (rc == 0)
-        h->log(l->inst, MST_LOG_INFO, "listening for packet forwarders on UDP %s:%d, %zu device(s) registered",
-               h->config_string(l->inst, "listen"), h->udp_port(l->udp), l->reg.by_eui.len);
+        h->log(l->inst, MST_LOG_INFO,
+               "listening for packet forwarders on UDP %s:%d, %zu device(s) and %zu gateway(s) registered",
+               h->config_string(l->inst, "listen"), h->udp_port(l->udp), l->reg.by_eui.len, l->gateways.len);
+    if (rc == 0 && !l->gateways.len)
+        h->log(l->inst, MST_LOG_WARN,
+               "no gateway is registered: packets are dropped until gateways are listed in the config's"
+               " \"gateways\" or sent to POST /api/%s/gateways",
+               h->instance_name(l->inst));
     return rc;
 }
 
@@ -350,12 +489,6 @@ static void free_decoders(struct lora *l)
     }
 }
 
-static void free_gateway(uint64_t key, void *v, void *arg)
-{
-    (void)key, (void)arg;
-    free(v);
-}
-
 static void lora_fini(void *state)
 {
     struct lora *l = state;
@@ -365,12 +498,13 @@ static void lora_fini(void *state)
         registry_close(&l->reg);
         sqlite3_close(l->db);
     }
+    fcnt_writer_close(&l->fcnt);
+    sqlite3_close(l->fcnt.db);
     if (l->checkpoint_db) {
         sqlite3_wal_checkpoint_v2(l->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         sqlite3_close(l->checkpoint_db);
     }
-    u64map_each(&l->gateways, free_gateway, NULL);
-    u64map_free(&l->gateways);
+    gateways_close(l);
     lw_crypto_free(l->crypto);
     lw_crypto_free(l->worker_crypto);
     free(l);

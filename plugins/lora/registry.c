@@ -45,10 +45,13 @@ static void eui_text(uint64_t eui, char out[17])
     snprintf(out, 17, "%016" PRIX64, eui);
 }
 
-static void index_addr(struct registry *r, struct device *d)
+static int index_addr(struct registry *r, struct device *d)
 {
-    d->next_same_addr = u64map_get(&r->by_addr, d->dev_addr);
-    u64map_put(&r->by_addr, d->dev_addr, d);
+    struct device *first = u64map_get(&r->by_addr, d->dev_addr);
+    if (u64map_put(&r->by_addr, d->dev_addr, d) != 0)
+        return MST_ENOMEM;
+    d->next_same_addr = first;
+    return 0;
 }
 
 static void unindex_addr(struct registry *r, struct device *d)
@@ -89,8 +92,13 @@ static int load(struct registry *r)
                            " relax_fcnt, name, decoder, lat, lon, tags FROM device",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         struct device *d = calloc(1, sizeof *d);
+        if (!d) {
+            rc = -1;
+            break;
+        }
         hex_to_u64((const char *)sqlite3_column_text(st, 0), &d->dev_eui);
         if (sqlite3_column_text(st, 1))
             hex_to_u64((const char *)sqlite3_column_text(st, 1), &d->join_eui);
@@ -116,12 +124,17 @@ static int load(struct registry *r)
             d->has_location = 1;
         }
         d->tags = col_text(st, 13);
-        u64map_put(&r->by_eui, d->dev_eui, d);
-        if (d->has_session)
-            index_addr(r, d);
+        if ((sqlite3_column_type(st, 9) != SQLITE_NULL && !d->name) ||
+            (sqlite3_column_type(st, 10) != SQLITE_NULL && !d->decoder) ||
+            (sqlite3_column_type(st, 13) != SQLITE_NULL && !d->tags) || u64map_put(&r->by_eui, d->dev_eui, d) != 0) {
+            device_free(d);
+            rc = -1;
+        } else if (d->has_session && index_addr(r, d) != 0) {
+            rc = -1; /* it is in by_eui: registry_close frees it */
+        }
     }
     sqlite3_finalize(st);
-    return 0;
+    return rc;
 }
 
 int registry_open(struct registry *r, sqlite3 *db, char **err)
@@ -159,9 +172,8 @@ static void free_device(uint64_t key, void *v, void *arg)
     device_free(v);
 }
 
-void registry_close(struct registry *r)
+static void registry_free(struct registry *r)
 {
-    registry_flush(r);
     u64map_each(&r->by_eui, free_device, NULL);
     u64map_free(&r->by_eui);
     u64map_free(&r->by_addr);
@@ -170,6 +182,38 @@ void registry_close(struct registry *r)
     sqlite3_finalize(r->remove);
     sqlite3_finalize(r->nonce_seen);
     sqlite3_finalize(r->nonce_add);
+}
+
+void registry_close(struct registry *r)
+{
+    registry_flush(r);
+    registry_free(r);
+}
+
+/* A device of the fresh cache takes the counters of the same session in
+ * the old one: memory is ahead of the file (frames accepted, not yet
+ * published), and a counter must never go back. */
+static void keep_counters(uint64_t key, void *v, void *arg)
+{
+    struct device *fresh = v, *old = registry_by_eui(arg, key);
+    if (old && old->has_session && fresh->has_session && old->dev_addr == fresh->dev_addr &&
+        !memcmp(old->nwk_skey, fresh->nwk_skey, 16)) {
+        fresh->fcnt_up = old->fcnt_up;
+        fresh->fcnt_down = old->fcnt_down;
+        fresh->dirty = old->dirty;
+    }
+}
+
+int registry_reload(struct registry *r, char **err)
+{
+    struct registry fresh;
+    int rc = registry_open(&fresh, r->db, err);
+    if (rc != 0)
+        return rc;
+    u64map_each(&fresh.by_eui, keep_counters, r);
+    registry_free(r); /* not flushed: the file is what the cache is rebuilt from */
+    *r = fresh;
+    return 0;
 }
 
 struct device *registry_by_eui(struct registry *r, uint64_t dev_eui)
@@ -228,7 +272,9 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, struct device **out)
+/* Checks a device's JSON and reads its numbers and keys into n; its
+ * strings stay in j.  Nothing changes. */
+static int check_device(const cJSON *j, struct device *n_out, const char **why)
 {
     struct device n = {0};
     n.fcnt_up = -1;
@@ -279,15 +325,36 @@ int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, s
         *why = "tags: an object of labels, e.g. {\"street\": \"Husova\"}";
         return MST_EINVAL;
     }
-    if (tags) {
-        char *text = cJSON_PrintUnformatted(tags);
-        size_t len = strlen(text);
-        free(text);
-        if (len >= LORA_TAGS_MAX) {
-            *why = "tags: at most 255 bytes of JSON (they travel with every reading)";
-            return MST_EINVAL;
-        }
+    char *text = tags ? cJSON_PrintUnformatted(tags) : NULL;
+    int printed = text != NULL;
+    size_t tags_len = text ? strlen(text) : 0;
+    free(text);
+    if (tags && !printed) {
+        *why = "out of memory";
+        return MST_ENOMEM;
     }
+    if (tags_len >= LORA_TAGS_MAX) {
+        *why = "tags: at most 255 bytes of JSON (they travel with every reading)";
+        return MST_EINVAL;
+    }
+    *n_out = n;
+    return 0;
+}
+
+int registry_check_json(const cJSON *j, const char **why)
+{
+    struct device n;
+    return check_device(j, &n, why);
+}
+
+int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, struct device **out)
+{
+    struct device n;
+    int rc = check_device(j, &n, why);
+    if (rc != 0)
+        return rc;
+    const char *decoder = str(j, "decoder") ? str(j, "decoder") : "none";
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(j, "tags");
     struct device *d = registry_by_eui(r, n.dev_eui);
     if (d && d->has_session && n.has_session && d->dev_addr == n.dev_addr &&
         !memcmp(d->nwk_skey, n.nwk_skey, 16)) {
@@ -303,23 +370,37 @@ int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, s
     }
     n.name = str(j, "name") ? strdup(str(j, "name")) : NULL;
     n.decoder = strdup(decoder);
-    n.tags = cJSON_IsObject(tags) ? cJSON_PrintUnformatted(tags) : NULL;
-    if (save(r, &n) != 0) {
-        free(n.name), free(n.decoder), free(n.tags);
+    n.tags = tags ? cJSON_PrintUnformatted(tags) : NULL;
+    struct device *added = d ? NULL : calloc(1, sizeof *d);
+    if ((str(j, "name") && !n.name) || !n.decoder || (tags && !n.tags) || (!d && !added)) {
+        *why = "out of memory";
+        rc = MST_ENOMEM;
+    } else if (!d && u64map_put(&r->by_eui, n.dev_eui, added) != 0) {
+        *why = "out of memory";
+        rc = MST_ENOMEM;
+    } else if (save(r, &n) != 0) {
+        if (added)
+            u64map_del(&r->by_eui, n.dev_eui);
         *why = "the registry could not be written";
-        return MST_EDB;
+        rc = MST_EDB;
     }
-    if (!d) {
-        d = calloc(1, sizeof *d);
-        u64map_put(&r->by_eui, n.dev_eui, d);
+    if (rc != 0) {
+        free(n.name), free(n.decoder), free(n.tags), free(added);
+        return rc;
+    }
+    if (added) {
+        d = added;
     } else {
         if (d->has_session)
             unindex_addr(r, d);
         free(d->name), free(d->decoder), free(d->tags);
     }
     *d = n;
-    if (d->has_session)
-        index_addr(r, d);
+    if (d->has_session && index_addr(r, d) != 0) {
+        d->has_session = 0; /* stored, but frames cannot find it until the next start */
+        *why = "out of memory";
+        return MST_ENOMEM;
+    }
     if (out)
         *out = d;
     return 0;
@@ -352,8 +433,10 @@ int registry_set_session(struct registry *r, struct device *d, uint32_t dev_addr
     d->has_session = 1;
     d->fcnt_up = -1;
     d->fcnt_down = 0;
-    index_addr(r, d);
-    return save(r, d);
+    int rc = index_addr(r, d);
+    if (rc != 0)
+        d->has_session = 0;
+    return rc != 0 ? rc : save(r, d);
 }
 
 int registry_dev_nonce_used(struct registry *r, uint64_t dev_eui, uint16_t nonce)
@@ -404,6 +487,49 @@ int registry_flush(struct registry *r)
     u64map_each(&r->by_eui, flush_one, &f);
     sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
     return f.n;
+}
+
+int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db)
+{
+    w->db = db;
+    /* FULL: the WAL is synced at each commit, and a commit is made once per
+     * batch of uplinks, so the cost is one sync per batch, off the loop */
+    if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE device SET fcnt_up = ?3 WHERE dev_eui = ?1 AND dev_addr = ?2", -1, &w->update,
+                           NULL) != SQLITE_OK)
+        return MST_EDB;
+    return 0;
+}
+
+void fcnt_writer_close(struct fcnt_writer *w)
+{
+    sqlite3_finalize(w->update);
+    w->update = NULL;
+}
+
+int fcnt_writer_begin(struct fcnt_writer *w)
+{
+    return sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MST_EDB;
+}
+
+int fcnt_writer_put(struct fcnt_writer *w, uint64_t dev_eui, uint32_t dev_addr, uint32_t fcnt_up)
+{
+    char eui[17];
+    eui_text(dev_eui, eui);
+    sqlite3_bind_text(w->update, 1, eui, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(w->update, 2, dev_addr);
+    sqlite3_bind_int64(w->update, 3, fcnt_up);
+    int rc = sqlite3_step(w->update) == SQLITE_DONE ? 0 : MST_EDB;
+    sqlite3_reset(w->update);
+    return rc;
+}
+
+int fcnt_writer_end(struct fcnt_writer *w, int rc)
+{
+    if (rc == 0 && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    return MST_EDB;
 }
 
 cJSON *registry_device_json(const struct device *d)

@@ -30,7 +30,7 @@ struct device {
     double lat, lon;
     int has_location;
     char *tags;           /* JSON object text, shorter than LORA_TAGS_MAX */
-    int dirty;            /* counters to write */
+    int dirty;            /* FCntDown changed: written every save_ms (FCntUp: see fcnt_writer) */
     struct device *next_same_addr;
 };
 
@@ -47,7 +47,12 @@ void registry_close(struct registry *r);
 /* Creates or updates a device from JSON (the API's and the config's shape).
  * On error *why says which field and nothing changed. */
 int registry_upsert_json(struct registry *r, const cJSON *dev, const char **why, struct device **out);
+/* Only the checks of registry_upsert_json: nothing changes. */
+int registry_check_json(const cJSON *dev, const char **why);
 int registry_remove(struct registry *r, uint64_t dev_eui);
+/* Rebuilds the cache from the file (after a rolled-back import), keeping
+ * the in-memory counters of sessions that did not change. */
+int registry_reload(struct registry *r, char **err);
 struct device *registry_by_eui(struct registry *r, uint64_t dev_eui);
 struct device *registry_by_addr(struct registry *r, uint32_t dev_addr);
 /* A joined device's new session. */
@@ -55,8 +60,25 @@ int registry_set_session(struct registry *r, struct device *d, uint32_t dev_addr
                          const uint8_t app[16]);
 /* 1 if this DevNonce was used by the device before (and records it if not). */
 int registry_dev_nonce_used(struct registry *r, uint64_t dev_eui, uint16_t nonce);
-/* Writes every dirty frame counter in one transaction. */
+/* Writes the counters of every dirty device in one transaction. */
 int registry_flush(struct registry *r);
+/* Frame counters written before their uplinks are published, on the
+ * finishing worker, through a connection of their own that syncs each
+ * commit: a frame whose uplink was published is never accepted again, even
+ * after kill -9 or a power cut. */
+struct fcnt_writer {
+    sqlite3 *db;
+    sqlite3_stmt *update;
+};
+
+int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db);
+void fcnt_writer_close(struct fcnt_writer *w);
+int fcnt_writer_begin(struct fcnt_writer *w);
+/* The last accepted FCntUp of the session with that DevAddr. */
+int fcnt_writer_put(struct fcnt_writer *w, uint64_t dev_eui, uint32_t dev_addr, uint32_t fcnt_up);
+/* Commits if rc is 0, else rolls back; returns 0 or MST_EDB. */
+int fcnt_writer_end(struct fcnt_writer *w, int rc);
+
 /* The device as the API shows it: no keys. */
 cJSON *registry_device_json(const struct device *d);
 

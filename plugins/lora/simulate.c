@@ -44,6 +44,7 @@ struct sim {
     double seconds;
     const char *to;
     const char *devices_out;
+    const char *gateways_out;
     int progress;
     struct sockaddr_in server;
     int *sock;
@@ -97,12 +98,32 @@ static int write_devices(struct sim *s)
     return f == stdout ? 0 : fclose(f);
 }
 
+/* Gateway g's EUI: the forwarders' gateway_ID. */
+static uint64_t gateway_eui(int g)
+{
+    return 0xAA555A0000000000ull + (uint64_t)g;
+}
+
+/* The gateways, for the config's "gateways" (or POST /api/<lora>/gateways). */
+static int write_gateways(struct sim *s)
+{
+    FILE *f = strcmp(s->gateways_out, "-") == 0 ? stdout : fopen(s->gateways_out, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "[\n");
+    for (int g = 0; g < s->gateways; g++)
+        fprintf(f, "  {\"gateway\": \"%016" PRIX64 "\", \"name\": \"simulated gateway %d\"}%s\n", gateway_eui(g), g,
+                g + 1 < s->gateways ? "," : "");
+    fprintf(f, "]\n");
+    return f == stdout ? 0 : fclose(f);
+}
+
 static size_t push_header(uint8_t *out, int gw)
 {
     static uint16_t token;
     token++;
     out[0] = 2, out[1] = (uint8_t)(token >> 8), out[2] = (uint8_t)token, out[3] = GWMP_PUSH_DATA;
-    uint64_t eui = 0xAA555A0000000000ull + (uint64_t)gw;
+    uint64_t eui = gateway_eui(gw);
     for (int i = 0; i < 8; i++)
         out[4 + i] = (uint8_t)(eui >> (56 - 8 * i));
     return 12;
@@ -269,6 +290,7 @@ int main(int argc, char **argv)
         {"rate", required_argument, NULL, 'r'},     {"count", required_argument, NULL, 'n'},
         {"seconds", required_argument, NULL, 's'},  {"devices-json", required_argument, NULL, 'j'},
         {"batch", required_argument, NULL, 'b'},    {"progress", no_argument, NULL, 'p'},
+        {"gateways-json", required_argument, NULL, 'G'},
         {0},
     };
     int c;
@@ -283,6 +305,7 @@ int main(int argc, char **argv)
         case 'n': s.count = atol(optarg); s.seconds = 0; break;
         case 's': s.seconds = atof(optarg); break;
         case 'j': s.devices_out = optarg; break;
+        case 'G': s.gateways_out = optarg; break;
         case 'b': s.batch = atoi(optarg); break;
         case 'p': s.progress = 1; break;
         default: return 2;
@@ -314,8 +337,10 @@ int main(int argc, char **argv)
         key_for(d->dev_eui, 2, d->app);
         key_for(d->dev_eui, 3, d->app_key);
     }
-    if (s.devices_out) {
-        int rc = write_devices(&s);
+    if (s.devices_out || s.gateways_out) {
+        int rc = s.devices_out ? write_devices(&s) : 0;
+        if (rc == 0 && s.gateways_out)
+            rc = write_gateways(&s);
         lw_crypto_free(s.crypto);
         free(s.dev);
         return rc == 0 ? 0 : 1;
@@ -327,7 +352,7 @@ int main(int argc, char **argv)
         setsockopt(s.sock[g], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
         /* PULL_DATA, so the server has a downlink path for join-accepts */
         uint8_t pull[12] = {2, 0, 1, GWMP_PULL_DATA};
-        uint64_t eui = 0xAA555A0000000000ull + (uint64_t)g;
+        uint64_t eui = gateway_eui(g);
         for (int i = 0; i < 8; i++)
             pull[4 + i] = (uint8_t)(eui >> (56 - 8 * i));
         sendto(s.sock[g], pull, 12, 0, (struct sockaddr *)&s.server, sizeof s.server);
@@ -337,7 +362,7 @@ int main(int argc, char **argv)
     drain(&s, &ignored);
     int rc = 0;
     if (s.otaa && join_all(&s) != 0) {
-        fprintf(stderr, "mestys simulate lora: some devices got no Join-accept (registered? see --devices-json)\n");
+        fprintf(stderr, "mestys simulate lora: some devices got no Join-accept (devices and gateways registered? see --devices-json and --gateways-json)\n");
         rc = 1;
     }
     if (rc == 0)

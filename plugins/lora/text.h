@@ -9,33 +9,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* When memory runs out the text stops growing and `failed` is set: the
+ * writer goes on and checks once at the end, instead of after each append. */
 struct text {
     char *p;
     size_t len, cap;
+    int failed;
 };
+
+/* Room for n more bytes and the NUL; 0, or -1 (and `failed`) if not. */
+static inline int reserve(struct text *t, size_t n)
+{
+    if (t->failed)
+        return -1;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->cap + n + 256) * 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->failed = 1;
+            return -1;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    return 0;
+}
 
 static inline void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void put(struct text *t, const char *fmt, ...)
 {
     va_list ap;
-    for (;;) {
+    for (int tries = 0; tries < 2 && !t->failed; tries++) {
         va_start(ap, fmt);
-        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
         va_end(ap);
-        if (n >= 0 && (size_t)n < t->cap - t->len) {
+        if (n < 0)
+            return;
+        if (t->p && (size_t)n < t->cap - t->len) {
             t->len += (size_t)n;
             return;
         }
-        t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
-        t->p = realloc(t->p, t->cap);
-    }
-}
-
-static inline void reserve(struct text *t, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->cap + n + 256) * 2;
-        t->p = realloc(t->p, t->cap);
+        reserve(t, (size_t)n);
     }
 }
 
@@ -43,7 +57,8 @@ static inline void reserve(struct text *t, size_t n)
  * the loop's time. */
 static inline void put_raw(struct text *t, const char *s, size_t n)
 {
-    reserve(t, n);
+    if (reserve(t, n) != 0)
+        return;
     memcpy(t->p + t->len, s, n);
     t->len += n;
     t->p[t->len] = '\0';

@@ -47,7 +47,8 @@ static int grow(struct u64map *m)
 
 int u64map_put(struct u64map *m, uint64_t key, void *value)
 {
-    if ((m->used + 1) * 4 >= m->cap * 3 && grow(m) != 0)
+    /* replacing a value never grows the map, so it cannot fail */
+    if ((m->used + 1) * 4 >= m->cap * 3 && !u64map_get(m, key) && grow(m) != 0)
         return -1;
     size_t i = slot(key, m->cap), tomb_at = (size_t)-1;
     for (;; i = (i + 1) & (m->cap - 1)) {

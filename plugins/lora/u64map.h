@@ -13,6 +13,7 @@ struct u64map {
 };
 
 void *u64map_get(const struct u64map *m, uint64_t key);
+/* 0, or -1 when memory runs out (never when the key is already there). */
 int u64map_put(struct u64map *m, uint64_t key, void *value);
 void *u64map_del(struct u64map *m, uint64_t key);
 void u64map_free(struct u64map *m);

@@ -15,7 +15,7 @@
 
 const char *const lora_reject_names[REJ_COUNT] = {
     "datagram", "json", "rxpk", "crc", "frame", "unknown_device", "mic", "replay", "devnonce", "no_downlink",
-    "decoder",
+    "decoder", "unknown_gateway", "no_memory", "counter_write",
 };
 
 void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
@@ -34,29 +34,6 @@ void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
 }
 
 /* --- gateways ------------------------------------------------------------ */
-
-static struct gateway *gateway(struct lora *l, uint64_t eui, uint8_t version)
-{
-    struct gateway *g = u64map_get(&l->gateways, eui);
-    if (!g) {
-        g = calloc(1, sizeof *g);
-        g->eui = eui;
-        char name[96];
-        snprintf(name, sizeof name, "gateway_rx_total{gateway=\"%016" PRIX64 "\"}", eui);
-        l->host->metric(l->inst, MST_METRIC_COUNTER, name, "LoRa packets a gateway forwarded", &g->rx_metric);
-        snprintf(name, sizeof name, "gateway_tx_total{gateway=\"%016" PRIX64 "\"}", eui);
-        l->host->metric(l->inst, MST_METRIC_COUNTER, name, "downlinks sent through a gateway", &g->tx_metric);
-        snprintf(name, sizeof name, "gateway_last_seen_seconds{gateway=\"%016" PRIX64 "\"}", eui);
-        l->host->metric(l->inst, MST_METRIC_GAUGE, name, "Unix time a gateway was last heard from",
-                        &g->last_seen_metric);
-        u64map_put(&l->gateways, eui, g);
-        l->host->log(l->inst, MST_LOG_INFO, "new gateway %016" PRIX64, eui);
-    }
-    g->version = version;
-    g->last_seen_ms = (uint64_t)lora_wall_ms();
-    l->host->metric_set(g->last_seen_metric, (double)g->last_seen_ms / 1000.0);
-    return g;
-}
 
 static double num(const cJSON *o, const char *k)
 {
@@ -83,7 +60,8 @@ static void gateway_stat(struct lora *l, struct gateway *g, const cJSON *stat)
     if (g->has_location)
         put(&t, ",\"lat\":%.6f,\"lon\":%.6f,\"alt\":%.1f", g->lat, g->lon, g->alt);
     put(&t, "}");
-    l->host->publish(l->inst, "lora/gateway", t.p, t.len);
+    if (!t.failed)
+        l->host->publish(l->inst, "lora/gateway", t.p, t.len);
     free(t.p);
 }
 
@@ -166,19 +144,31 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
                     match->fcnt_up);
         return;
     }
-    if (reset)
-        l->host->log(l->inst, MST_LOG_INFO, "device %016" PRIX64 " restarted its frame counter (relax_fcnt)",
-                     match->dev_eui);
-    match->fcnt_up = fcnt;
-    match->dirty = 1;
+    struct decoder *decoder = NULL;
+    if (match->decoder && strncmp(match->decoder, "lua:", 4) == 0 && !(decoder = lora_decoder(l, match->decoder))) {
+        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory for its decoder", match->dev_eui, fcnt);
+        return;
+    }
     /* recycled: one per uplink at tens of thousands a second */
     if (l->spare) {
         p = l->spare;
         l->spare = p->next;
         memset(p, 0, sizeof *p);
-    } else {
-        p = calloc(1, sizeof *p);
+    } else if (!(p = calloc(1, sizeof *p))) {
+        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui, fcnt);
+        return;
     }
+    if (u64map_put(&l->pending_by_key, key, p) != 0) {
+        free(p);
+        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui, fcnt);
+        return;
+    }
+    if (reset)
+        l->host->log(l->inst, MST_LOG_INFO, "device %016" PRIX64 " restarted its frame counter (relax_fcnt)",
+                     match->dev_eui);
+    /* in memory at once, so copies and replays meet it; in the registry
+     * before the uplink is published (finish.c) */
+    match->fcnt_up = fcnt;
     p->key = key;
     p->dev = match;
     p->fcnt = fcnt;
@@ -195,7 +185,7 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     p->lat = match->lat;
     p->lon = match->lon;
     p->cayenne = match->decoder && strcmp(match->decoder, "cayenne") == 0;
-    p->decoder = match->decoder && strncmp(match->decoder, "lua:", 4) == 0 ? lora_decoder(l, match->decoder) : NULL;
+    p->decoder = decoder;
     p->mtype = f.mtype;
     p->has_port = f.has_port;
     p->fport = f.fport;
@@ -210,7 +200,6 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     else
         l->head = p;
     l->tail = p;
-    u64map_put(&l->pending_by_key, key, p);
 }
 
 static void join_request(struct lora *l, struct gateway *gw, const struct gwmp_rxpk *r)
@@ -270,7 +259,7 @@ static void rxpk(struct lora *l, struct gateway *gw, const cJSON *o)
     }
 }
 
-static void push_data(struct lora *l, const struct gwmp_packet *pk)
+static void push_data(struct lora *l, struct gateway *gw, const struct gwmp_packet *pk)
 {
     cJSON *root = cJSON_ParseWithLength(pk->json, pk->json_len);
     if (!cJSON_IsObject(root)) {
@@ -278,7 +267,6 @@ static void push_data(struct lora *l, const struct gwmp_packet *pk)
         cJSON_Delete(root);
         return;
     }
-    struct gateway *gw = gateway(l, pk->gateway_eui, pk->version);
     const cJSON *stat = cJSON_GetObjectItemCaseSensitive(root, "stat");
     if (cJSON_IsObject(stat))
         gateway_stat(l, gw, stat);
@@ -296,27 +284,30 @@ void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, co
         lora_reject(l, REJ_DATAGRAM, "%zu-byte datagram: %s", len, why);
         return;
     }
+    if (pk.kind != GWMP_PUSH_DATA && pk.kind != GWMP_PULL_DATA && pk.kind != GWMP_TX_ACK) {
+        lora_reject(l, REJ_DATAGRAM, "a gateway sent packet kind %d, which only servers send", pk.kind);
+        return;
+    }
+    /* a gateway that is not registered gets no answer and leaves nothing behind */
+    struct gateway *gw = gateways_heard(l, pk.gateway_eui);
+    if (!gw)
+        return;
+    gw->version = pk.version;
     uint8_t ack[4];
     switch (pk.kind) {
     case GWMP_PUSH_DATA:
         /* acknowledge first: the forwarder's statistics count late ACKs as lost */
         l->host->udp_send(sock, from, ack, gwmp_ack(&pk, ack));
-        push_data(l, &pk);
+        push_data(l, gw, &pk);
         break;
-    case GWMP_PULL_DATA: {
-        struct gateway *gw = gateway(l, pk.gateway_eui, pk.version);
+    case GWMP_PULL_DATA:
         memcpy(&gw->pull_addr, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                                  : sizeof(struct sockaddr_in));
         gw->has_pull_addr = 1;
         l->host->udp_send(sock, from, ack, gwmp_ack(&pk, ack));
         break;
-    }
-    case GWMP_TX_ACK:
-        lora_tx_ack(l, pk.gateway_eui, pk.token, pk.json, pk.json_len);
+    default: /* GWMP_TX_ACK */
+        lora_tx_ack(l, gw, pk.token, pk.json, pk.json_len);
         break;
-    default:
-        lora_reject(l, REJ_DATAGRAM, "a gateway sent packet kind %d, which only servers send", pk.kind);
     }
 }
-
-

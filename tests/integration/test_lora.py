@@ -3,9 +3,13 @@ sent in real PUSH_DATA datagrams over UDP from several gateways."""
 import base64
 import json
 import os
+import random
+import signal
 import socket
+import sqlite3
 import struct
 import subprocess
+import threading
 import time
 import unittest
 
@@ -23,6 +27,31 @@ LUA_DEV = {"dev_eui": "0004A30B001C0AAA", "dev_addr": "260B0AAA", "nwk_skey": NW
 BAD_DEV = {"dev_eui": "0004A30B001C0BAD", "dev_addr": "260B0BAD", "nwk_skey": NWK, "app_skey": APP,
            "decoder": "lua:" + os.path.join(TEST_LUA, "bad_decoders.lua")}
 OTAA = {"dev_eui": "0004A30B001C0999", "join_eui": "70B3D57ED0000001", "app_key": APP_KEY, "decoder": "cayenne"}
+GATEWAYS = ("AA555A0000000001", "AA555A0000000002", "AA555A0000000003")
+
+
+def metric(d, name):
+    """A series' value in /metrics (0 when absent)."""
+    for line in d.get("/metrics")[2].decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def rejected(d, reason, instance="lora"):
+    return metric(d, 'mestys_lora_rejected_total{plugin="lora",instance="%s",reason="%s"}' % (instance, reason))
+
+
+def restart(d, cfg):
+    """A new mestysd on d's folder and config (after kill -9)."""
+    again = Daemon(cfg)
+    again.dir, again.path, again.log_path = d.dir, d.path, d.log_path + ".2"
+    return again.start()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
 
 
 class Frames:
@@ -96,7 +125,8 @@ class Lora(unittest.TestCase):
         cls.udp = free_port()
         cfg = config(free_port(), [
             {"use": "lora", "config": {"listen": "127.0.0.1", "port": cls.udp, "dedup_ms": 150, "max_payload": 64,
-                                       "devices": [ABP, OTAA, LUA_DEV, BAD_DEV]},
+                                       "devices": [ABP, OTAA, LUA_DEV, BAD_DEV],
+                                       "gateways": [{"gateway": eui, "name": "radnice"} for eui in GATEWAYS]},
              "lua": {"instructions": 100000, "memory_mb": 8}},
             {"use": os.path.join(TEST_LUA, "capture.lua"), "name": "capture"},
             {"use": "store", "config": {"commit_ms": 50}},
@@ -104,7 +134,7 @@ class Lora(unittest.TestCase):
         ])
         cls.d = Daemon(cfg).start()
         cls.f = Frames()
-        cls.gws = [Gateway(cls.udp, eui) for eui in ("AA555A0000000001", "AA555A0000000002", "AA555A0000000003")]
+        cls.gws = [Gateway(cls.udp, eui) for eui in GATEWAYS]
 
     @classmethod
     def tearDownClass(cls):
@@ -118,14 +148,10 @@ class Lora(unittest.TestCase):
         return [r for m in msgs for r in (m if isinstance(m, list) else [m])]
 
     def metric(self, name):
-        text = self.d.get("/metrics")[2].decode()
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[-1])
-        return 0.0
+        return metric(self.d, name)
 
     def rejected(self, reason):
-        return self.metric('mestys_lora_rejected_total{plugin="lora",instance="lora",reason="%s"}' % reason)
+        return rejected(self.d, reason)
 
     def test_1_one_uplink_through_three_gateways(self):
         # channel 3 temperature 27.2 °C, channel 5 25.5 °C (the reference LPP vector)
@@ -326,6 +352,171 @@ class Lora(unittest.TestCase):
         eventually(status)
         status, gws = self.d.json("/api/lora/gateways", token=OPERATOR)
         self.assertIn(gw.eui, [g["gateway"] for g in gws])
+
+    def test_b_unknown_gateways_are_counted_not_kept(self):
+        """100,000 PULL_DATA from made-up EUIs: one counter moves, nothing else grows."""
+        sent = 100000
+        before = self.rejected("unknown_gateway")
+        drops = 'mestys_udp_dropped_total{plugin="lora",instance="lora",port="%d"}' % self.udp
+        dropped_before = self.metric(drops)
+        metrics_size = len(self.d.get("/metrics")[2])
+        rss = rss_kb(self.d.proc.pid)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.5)
+        rnd = random.Random(8)
+        for i in range(sent):
+            s.sendto(struct.pack(">BHB", 2, i & 0xffff, 2) + rnd.getrandbits(64).to_bytes(8, "big"),
+                     ("127.0.0.1", self.udp))
+            if i % 2000 == 1999:
+                time.sleep(0.005)  # a flood, but one the kernel queue can hold: drops are counted below anyway
+
+        def counted():
+            self.assertEqual(self.rejected("unknown_gateway") - before + self.metric(drops) - dropped_before, sent)
+        eventually(counted, timeout=30)
+        self.assertGreater(self.rejected("unknown_gateway") - before, sent // 2)
+        with self.assertRaises(socket.timeout):
+            s.recv(64)  # a stranger gets no PULL_ACK
+        grown_kb = rss_kb(self.d.proc.pid) - rss
+        print("\n100,000 made-up gateway EUIs: RSS %+d KiB, /metrics %+d bytes" %
+              (grown_kb, len(self.d.get("/metrics")[2]) - metrics_size))
+        self.assertLess(grown_kb, 4096, "no state per unknown gateway")
+        # the same series, a few counters longer at most
+        self.assertLess(len(self.d.get("/metrics")[2]) - metrics_size, 200)
+        status, gws = self.d.json("/api/lora/gateways", token=OPERATOR)
+        self.assertEqual(sorted(g["gateway"] for g in gws), sorted(GATEWAYS))
+        # strangers are named in the log once each, and only the first few
+        log = self.d.output()
+        self.assertLessEqual(log.count("is not registered: its packets are dropped"), 16)
+        self.assertEqual(log.count("more unregistered gateways: from now on they are only counted"), 1)
+        # and a registered gateway still works
+        phy = self.f.data(3000, "0367010A")
+        self.gws[0].push([rxpk(phy)])
+        eventually(lambda: self.assertTrue(any(u["fcnt"] == 3000 for u in self.messages("lora/uplink"))))
+
+    def test_a_gateways_registered_over_the_api(self):
+        eui = "AA555A00000000B1"
+        gw = Gateway(self.udp, eui)
+        gw.s.settimeout(0.5)
+        before = self.rejected("unknown_gateway")
+        gw.send(struct.pack(">BHB", 2, 7, 2) + bytes.fromhex(eui))
+        with self.assertRaises(socket.timeout):
+            gw.s.recv(64)
+        eventually(lambda: self.assertEqual(self.rejected("unknown_gateway"), before + 1))
+        self.assertIn("gateway %s is not registered" % eui, self.d.output())
+        status, _, body = self.d.request("POST", "/api/lora/gateways", json.dumps(
+            [{"gateway": eui, "name": "hasičárna", "lat": 49.59, "lon": 17.25}]).encode(), token=OPERATOR)
+        self.assertEqual((status, json.loads(body)), (201, {"stored": 1}))
+        gw.s.settimeout(3)
+        gw.pull()
+        status, g = self.d.json("/api/lora/gateways/" + eui, token=OPERATOR)
+        self.assertEqual((status, g["name"], g["lat"], g["downlink_path"]), (200, "hasičárna", 49.59, True))
+        db = sqlite3.connect(os.path.join(self.d.dir, "state", "lora", "lora.sqlite"))
+        self.assertEqual(db.execute("SELECT name FROM gateway WHERE eui = ?", (eui,)).fetchall(), [("hasičárna",)])
+        db.close()
+        # all or nothing, and the entry that is wrong is named
+        status, _, body = self.d.request("POST", "/api/lora/gateways", json.dumps(
+            [{"gateway": "AA555A00000000B2"}, {"gateway": "B3"}]).encode(), token=OPERATOR)
+        self.assertEqual(status, 400)
+        self.assertIn("gateway 1: gateway", json.loads(body)["error"])
+        self.assertEqual(self.d.json("/api/lora/gateways/AA555A00000000B2", token=OPERATOR)[0], 404)
+        self.assertEqual(self.d.json("/api/lora/gateways", token=None)[0], 401)
+        status, _, _ = self.d.request("DELETE", "/api/lora/gateways/" + eui, token=OPERATOR)
+        self.assertEqual(status, 204)
+        gw.s.settimeout(0.5)
+        gw.send(struct.pack(">BHB", 2, 8, 2) + bytes.fromhex(eui))
+        with self.assertRaises(socket.timeout):
+            gw.s.recv(64)
+
+    def test_c_csv_that_is_not_utf8_is_refused_naming_the_line(self):
+        before = self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}')
+        csv = ("dev_eui,dev_addr,nwk_skey,app_skey,name\r\n"
+               "0004A30B001C0C01,260B0C01,%s,%s,kašna\r\n" % ("33" * 16, "44" * 16)).encode()
+        csv += b"0004A30B001C0C02,260B0C02," + b"55" * 16 + b"," + b"66" * 16 + b",n\xe1m\xecst\xed\r\n"  # Latin-2
+        status, _, body = self.d.request("POST", "/api/lora/devices", csv, token=OPERATOR,
+                                         headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 400, body)
+        error = json.loads(body)["error"]
+        self.assertIn("line 3", error)
+        self.assertIn("UTF-8", error)
+        self.assertEqual(self.d.json("/api/lora/devices/0004A30B001C0C01", token=OPERATOR)[0], 404, "nothing stored")
+        self.assertEqual(self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}'), before + 1)
+        self.assertIn("device import refused: CSV line 3 is not valid UTF-8", self.d.output())
+
+
+def lora_config(udp, http, store=None, **lora):
+    cfg = dict({"listen": "127.0.0.1", "port": udp, "devices": [ABP], "gateways": [{"gateway": GATEWAYS[0]}]}, **lora)
+    plugins = [{"use": "lora", "config": cfg}]
+    if store is not None:
+        plugins.append({"use": "store", "config": store})
+    return config(http, plugins)
+
+
+class FrameCountersAcrossKill9(unittest.TestCase):
+    def test_no_frame_is_accepted_twice_across_kill_9(self):
+        udp = free_port()
+        # save_ms is the periodic write of the counters; long here, so it is
+        # not what keeps the replays out
+        cfg = lora_config(udp, free_port(), save_ms=10000)
+        d = Daemon(cfg).start()
+        f = Frames()
+        gw = Gateway(udp, GATEWAYS[0])
+        try:
+            frames = [f.data(n, "0367%04X" % n) for n in range(1, 21)]
+            for phy in frames:  # a second's worth of frames
+                gw.push([rxpk(phy)])
+                time.sleep(0.05)
+            uplinks = 'mestys_lora_uplinks_total{plugin="lora",instance="lora"}'
+            eventually(lambda: self.assertEqual(metric(d, uplinks), 20))
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait()
+            d.log.close()
+            again = restart(d, cfg)
+            try:
+                for phy in frames:
+                    gw.push([rxpk(phy)])
+                eventually(lambda: self.assertEqual(rejected(again, "replay"), 20))
+                self.assertEqual(metric(again, uplinks), 0, "a replayed frame was accepted")
+                gw.push([rxpk(f.data(21, "03670100"))])
+                eventually(lambda: self.assertEqual(metric(again, uplinks), 1))
+            finally:
+                again.stop()
+        finally:
+            f.close()
+
+
+class KernelDrops(unittest.TestCase):
+    def test_datagrams_the_kernel_drops_are_counted(self):
+        udp = free_port()
+        d = Daemon(lora_config(udp, free_port(), receive_buffer=4096)).start()
+        gw = Gateway(udp, GATEWAYS[0])
+        drops = 'mestys_udp_dropped_total{plugin="lora",instance="lora",port="%d"}' % udp
+        try:
+            gw.pull()
+            self.assertIn(drops + " 0", d.get("/metrics")[2].decode())
+            # the loop stopped: the tiny queue fills and the kernel drops the rest
+            d.send(signal.SIGSTOP)
+            sent = 200
+            for i in range(sent):
+                gw.send(struct.pack(">BHB", 2, i, 2) + bytes.fromhex(GATEWAYS[0]))
+            d.send(signal.SIGCONT)
+            acks = 0
+            gw.s.setblocking(False)
+
+            def counted():
+                nonlocal acks
+                try:
+                    while True:
+                        gw.s.recv(64)
+                        acks += 1
+                except BlockingIOError:
+                    pass
+                self.assertEqual(metric(d, drops) + acks, sent)
+            eventually(counted, timeout=10)
+            print("\n%d PULL_DATA into a 4 KiB receive buffer of a stopped daemon: %d answered, %d dropped"
+                  % (sent, acks, metric(d, drops)))
+            self.assertGreater(metric(d, drops), 0)
+        finally:
+            d.stop()
 
 
 if __name__ == "__main__":
