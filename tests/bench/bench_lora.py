@@ -8,7 +8,14 @@ readings per uplink), from UDP datagram to committed SQLite rows.
 For each offered rate it prints uplinks/s and readings/s achieved, loss,
 and p50/p99 latency from datagram to commit, next to the raw limits
 measured in the same run (bench_lora_limits).  The simulator runs on the
-same 2 cores as the daemon."""
+same 2 cores as the daemon.
+
+The figures agree with each other: accepted = sent - lost (the daemon's
+mestys_lora_uplinks_total against the simulator's count), and a rate is
+a count over the time from the first datagram sent until the last of them
+was handled (never shorter than the sending itself), so no rate can be
+above the offered one.  Datagrams the kernel dropped (the socket's queue
+full) come from the daemon's own mestys_udp_dropped_total."""
 import bisect
 import json
 import os
@@ -36,20 +43,21 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 def metric(text, name):
-    m = re.search(r"^%s\{[^}]*\} (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else 0.0
+    """The sum of a family's series (one series for most)."""
+    return sum(float(v) for v in re.findall(r"^%s\{[^}]*\} (\S+)$" % re.escape(name), text, re.M))
 
 
 def run(rate):
     d = tempfile.mkdtemp(prefix="mestys-bench-lora-")
-    devices = os.path.join(d, "devices.json")
+    devices, gateways = os.path.join(d, "devices.json"), os.path.join(d, "gateways.json")
     subprocess.run([os.path.join(BUILD, "mestys"), "simulate", "lora", "--devices", str(DEVICES),
-                    "--devices-json", devices], check=True)
+                    "--gateways", str(GATEWAYS), "--devices-json", devices, "--gateways-json", gateways], check=True)
     http, udp = free_port(), free_port(socket.SOCK_DGRAM)
     cfg = {"node": {"http": {"listen": "127.0.0.1:%d" % http}, "log_level": "warn"},
            "bus": {"queue_depth": 8192},
            "plugins": [{"use": "lora", "config": {"listen": "127.0.0.1", "port": udp, "dedup_ms": 100,
-                                                  "receive_buffer": 67108864, "devices": json.load(open(devices))}},
+                                                  "receive_buffer": 67108864, "devices": json.load(open(devices)),
+                                                  "gateways": json.load(open(gateways))}},
                        {"use": "store", "config": {"commit_ms": 100}}]}
     path = os.path.join(d, "mestys.json")
     json.dump(cfg, open(path, "w"))
@@ -78,9 +86,10 @@ def run(rate):
     # the simulator's clock is CLOCK_MONOTONIC, like time.monotonic()
     progress = [(float(t), int(n)) for t, n in re.findall(r"^progress (\S+) (\d+)$", sim.stdout, re.M)]
     sent = progress[-1][1]
-    while True:  # until the store has caught up
+    datagrams = int(re.search(r" in (\d+) datagrams", sim.stdout).group(1))
+    while True:  # until the store has caught up (and so the lora plugin too)
         time.sleep(0.5)
-        if len(samples) > 30 and samples[-1][1] == samples[-25][1]:
+        if len(samples) > 30 and samples[-1][1] == samples[-25][1] and samples[-1][2] == samples[-25][2]:
             break
     stop.set()
     poller.join()
@@ -88,8 +97,12 @@ def run(rate):
     daemon.wait()
     last = samples[-1]
     uplinks, stored = last[2], last[1]
-    start = progress[0][0]
-    done_at = next(t for t, s, _, _ in samples if s >= stored)
+    start, sent_until = progress[0][0], progress[-1][0]
+    # when the last uplink was accepted and the last reading stored: a rate
+    # is over the time from the first datagram to then, and never over less
+    # than the sending took
+    accepted_at = max(sent_until, next(t for t, _, u, _ in samples if u >= uplinks))
+    stored_at = max(sent_until, next(t for t, s, _, _ in samples if s >= stored))
     # Latency of the uplinks a commit made visible: the first sample at which
     # the stored count reached them, minus when the simulator sent them.
     # (A later sample with the same count says nothing new: counting those
@@ -110,11 +123,13 @@ def run(rate):
     latencies.sort()
     steady.sort()
     p = lambda q, v=latencies: v[min(len(v) - 1, int(q * len(v)))] * 1000 if v else float("nan")
-    dropped_kernel = metric(last[3], "mestys_lora_rejected_total")
     return {"rate": rate, "sent": sent, "uplinks": uplinks, "stored": stored,
-            "uplinks_s": uplinks / (done_at - start), "readings_s": stored / (done_at - start),
-            "sim_rate": sent / (progress[-1][0] - start), "loss": sent - uplinks, "p50": p(0.5), "p99": p(0.99),
-            "steady_p50": p(0.5, steady), "steady_p99": p(0.99, steady)}
+            "uplinks_s": uplinks / (accepted_at - start), "readings_s": stored / (stored_at - start),
+            "sim_rate": sent / (sent_until - start), "loss": sent - uplinks, "p50": p(0.5), "p99": p(0.99),
+            "steady_p50": p(0.5, steady), "steady_p99": p(0.99, steady), "datagrams": datagrams,
+            "kernel_dropped": metric(last[3], "mestys_udp_dropped_total"),
+            "refused": metric(last[3], "mestys_lora_rejected_total"),
+            "store_dropped": metric(last[3], "mestys_store_messages_dropped_total")}
 
 
 def main():
@@ -125,10 +140,13 @@ def main():
     print(limits.rstrip())
     for rate in RATES:
         r = run(rate)
-        print("offered %6d uplinks/s (simulator reached %6.0f): %7.0f uplinks/s, %7.0f readings/s, "
-              "loss %d of %d, latency datagram->commit p50 %.0f ms p99 %.0f ms (after the first second: %.0f / %.0f ms)"
-              % (r["rate"], r["sim_rate"], r["uplinks_s"], r["readings_s"], r["loss"], r["sent"], r["p50"], r["p99"],
-                 r["steady_p50"], r["steady_p99"]))
+        assert r["uplinks"] + r["loss"] == r["sent"] and r["uplinks_s"] <= r["sim_rate"] * 1.0001, r
+        print("offered %6d uplinks/s (simulator reached %6.0f): accepted %d = sent %d - lost %d (%.1f %%): "
+              "%7.0f uplinks/s, %7.0f readings/s; kernel dropped %d of %d datagrams, refused %d, store dropped %d "
+              "messages; latency datagram->commit p50 %.0f ms p99 %.0f ms (after the first second: %.0f / %.0f ms)"
+              % (r["rate"], r["sim_rate"], r["uplinks"], r["sent"], r["loss"], 100.0 * r["loss"] / r["sent"],
+                 r["uplinks_s"], r["readings_s"], r["kernel_dropped"], r["datagrams"], r["refused"],
+                 r["store_dropped"], r["p50"], r["p99"], r["steady_p50"], r["steady_p99"]))
     print("targets: 50,000 uplinks/s (150,000 readings/s), zero loss, p99 under 250 ms")
 
 

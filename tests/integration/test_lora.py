@@ -519,5 +519,83 @@ class KernelDrops(unittest.TestCase):
             d.stop()
 
 
+class LossBoundUnderKill9(unittest.TestCase):
+    """With default settings nothing sent more than 1 s before kill -9 is lost."""
+
+    RATE = 200  # uplinks/s from one gateway, each a reading whose value is its sequence number
+    DEVICES = 10  # a real device sends every few minutes; each of these every 50 ms
+
+    def test_nothing_sent_a_second_before_kill_9_is_lost(self):
+        udp = free_port()
+        devices = [dict(ABP, decoder="cayenne", dev_eui="0004A30B001D%04X" % i, dev_addr="260D%04X" % i)
+                   for i in range(self.DEVICES)]
+        cfg = config(free_port(), [
+            {"use": "lora", "config": {"listen": "127.0.0.1", "port": udp, "devices": devices,
+                                       "gateways": [{"gateway": GATEWAYS[0]}]}},
+            {"use": "store"},  # every setting that matters here is the default
+            {"use": os.path.join(TEST_LUA, "asker.lua")},
+        ])
+        f = Frames()
+        # analog input, channel 1: value = sequence / 100
+        frames = [f.data(n // self.DEVICES + 1, "0102%04X" % n, dev=devices[n % self.DEVICES])
+                  for n in range(1, 8 * self.RATE)]
+        f.close()
+        d = Daemon(cfg).start()
+        gw = Gateway(udp, GATEWAYS[0])
+        sent, stop = [], threading.Event()
+
+        def sender():
+            t0 = time.monotonic()
+            for i, phy in enumerate(frames):
+                due = t0 + i / self.RATE
+                while time.monotonic() < due:
+                    time.sleep(0.001)
+                if stop.is_set():
+                    return
+                gw.push([rxpk(phy)], expect_ack=False)
+                sent.append((i + 1, time.monotonic()))  # frame i carries n = i + 1
+        thread = threading.Thread(target=sender)
+        thread.start()
+        commits = 'mestys_store_commits_total{plugin="store",instance="store"}'
+        try:
+            # the worst moment: just before a commit, when the readings that
+            # wait for it have waited longest
+            seen, ticks = metric(d, commits), []
+            while len(ticks) < 4:
+                n = metric(d, commits)
+                if n != seen:
+                    seen = n
+                    ticks.append(time.monotonic())
+                time.sleep(0.002)
+            interval = (ticks[-1] - ticks[1]) / 2
+            time.sleep(max(0.0, ticks[-1] + interval - 0.03 - time.monotonic()))
+            d.proc.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            stop.set()
+            d.proc.wait()
+            d.log.close()
+        finally:
+            stop.set()
+            thread.join()
+        sent = [(n, t) for n, t in sent if t < killed]
+        again = restart(d, cfg)
+        try:
+            status, r = ask(again, "store/query", {"sensors": [dev["dev_eui"] for dev in devices],
+                                                    "metrics": ["analog_input_1"], "limit": 10000})
+            self.assertEqual(status, 200, r)
+        finally:
+            again.stop()
+        stored = {round(x["value"] * 100) for x in r["readings"]}
+        lost = [(n, t) for n, t in sent if n not in stored]
+        self.assertTrue(stored, "nothing was stored")
+        self.assertTrue(lost, "nothing was lost: the kill came after the commit it aimed before")
+        oldest = min(t for _, t in lost)
+        self.assertEqual([n for n, t in sent if t > oldest and n in stored], [], "lost readings are the newest ones")
+        window = killed - oldest
+        print("\nkill -9 just before a commit (commit interval %.0f ms seen): %d uplinks sent, %d lost, the oldest "
+              "lost sent %.0f ms before the kill" % (interval * 1000, len(sent), len(lost), window * 1000))
+        self.assertLessEqual(window, 1.0)
+
+
 if __name__ == "__main__":
     main()
