@@ -4,6 +4,7 @@
 
 #include "store.h"
 
+/* 0, -1 for a record that is not a reading, -2 when memory ran out. */
 static int add(struct batch *b, const cJSON *o)
 {
     const cJSON *sensor = cJSON_GetObjectItemCaseSensitive(o, "sensor");
@@ -19,23 +20,38 @@ static int add(struct batch *b, const cJSON *o)
     else if (!cJSON_IsString(time) || mst_time_parse(time->valuestring, &t) != 0)
         return -1;
     if (b->len == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 4096;
-        b->v = realloc(b->v, b->cap * sizeof *b->v);
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        struct reading *v = realloc(b->v, cap * sizeof *b->v);
+        if (!v)
+            return -2;
+        b->v = v;
+        b->cap = cap;
     }
-    struct reading *r = &b->v[b->len++];
+    struct reading *r = &b->v[b->len];
     const cJSON *unit = cJSON_GetObjectItemCaseSensitive(o, "unit");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
     r->sensor = strdup(sensor->valuestring);
     r->metric = strdup(metric->valuestring);
     r->unit = cJSON_IsString(unit) ? strdup(unit->valuestring) : NULL;
+    r->tags = cJSON_IsObject(tags) ? cJSON_PrintUnformatted(tags) : NULL;
+    if (!r->sensor || !r->metric || (cJSON_IsString(unit) && !r->unit) || (cJSON_IsObject(tags) && !r->tags)) {
+        free(r->sensor), free(r->metric), free(r->unit), free(r->tags);
+        return -2;
+    }
+    b->len++;
     r->time_ms = t;
     r->value = value->valuedouble;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
     r->has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
-    r->tags = cJSON_IsObject(tags) ? cJSON_PrintUnformatted(tags) : NULL;
     r->lat = r->has_location ? lat->valuedouble : 0;
     r->lon = r->has_location ? lon->valuedouble : 0;
     return 0;
+}
+
+static void count(struct batch *b, int rc)
+{
+    b->refused += rc == -1;
+    b->no_memory += rc == -2;
 }
 
 void store_parse_batch(struct batch *b)
@@ -44,11 +60,10 @@ void store_parse_batch(struct batch *b)
         if (b->msgs[i].topic)
             continue; /* an event: kept as it came, by the writer */
         cJSON *root = cJSON_ParseWithLength(b->msgs[i].body, b->msgs[i].len), *o;
-        if (cJSON_IsArray(root)) {
-            cJSON_ArrayForEach(o, root) b->refused += add(b, o) != 0;
-        } else if (!cJSON_IsObject(root) || add(b, root) != 0) {
-            b->refused++;
-        }
+        if (cJSON_IsArray(root))
+            cJSON_ArrayForEach(o, root) count(b, add(b, o));
+        else
+            count(b, cJSON_IsObject(root) ? add(b, root) : -1);
         cJSON_Delete(root);
     }
 }

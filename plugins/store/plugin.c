@@ -54,7 +54,7 @@ static void batch_clear(struct batch *b)
         free(b->msgs[i].body);
         free(b->msgs[i].topic);
     }
-    b->len = b->n_msgs = b->bytes = b->refused = 0;
+    b->len = b->n_msgs = b->bytes = b->refused = b->no_memory = 0;
 }
 
 static void batch_free(struct batch *b)
@@ -79,6 +79,12 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void no_memory(struct store *s, const char *topic)
+{
+    s->host->metric_add(s->dropped, 1);
+    s->host->log(s->inst, MST_LOG_ERROR, "a %s message dropped: out of memory", topic);
+}
+
 /* The loop only keeps the bytes; the worker parses them at commit time. */
 static void keep(struct store *s, const char *topic, const char *body, size_t len, int is_event)
 {
@@ -90,14 +96,26 @@ static void keep(struct store *s, const char *topic, const char *body, size_t le
         return;
     }
     if (b->n_msgs == b->cap_msgs) {
-        b->cap_msgs = b->cap_msgs ? b->cap_msgs * 2 : 256;
-        b->msgs = realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
+        size_t cap = b->cap_msgs ? b->cap_msgs * 2 : 256;
+        struct message *msgs = realloc(b->msgs, cap * sizeof *b->msgs);
+        if (!msgs) {
+            no_memory(s, topic);
+            return;
+        }
+        b->msgs = msgs;
+        b->cap_msgs = cap;
+    }
+    char *copy = malloc(len ? len : 1), *kept_topic = is_event ? strdup(topic) : NULL;
+    if (!copy || (is_event && !kept_topic)) {
+        free(copy);
+        free(kept_topic);
+        no_memory(s, topic);
+        return;
     }
     if (!b->n_msgs)
         b->oldest_ns = mono_ns();
-    char *copy = malloc(len ? len : 1);
     memcpy(copy, body, len);
-    b->msgs[b->n_msgs++] = (struct message){copy, len, is_event ? strdup(topic) : NULL, wall_ms()};
+    b->msgs[b->n_msgs++] = (struct message){copy, len, kept_topic, wall_ms()};
     b->bytes += len;
     s->host->metric_set(s->pending_gauge, (double)(b->bytes + s->committing.bytes));
 }
@@ -118,11 +136,14 @@ static void after_commit(void *arg, int status)
 {
     struct store *s = arg;
     s->commit_busy = 0;
-    if (s->commit_error) {
+    if (s->committing.no_memory) {
+        s->host->metric_add(s->dropped, (double)s->committing.no_memory);
+        s->host->log(s->inst, MST_LOG_ERROR, "%zu reading(s) dropped: out of memory", s->committing.no_memory);
+    }
+    if (s->commit_error[0]) {
         s->host->log(s->inst, MST_LOG_ERROR, "commit of %zu readings failed: %s", s->committing.len,
                      s->commit_error);
-        free(s->commit_error);
-        s->commit_error = NULL;
+        s->commit_error[0] = '\0';
     } else {
         if (s->committing.refused) {
             s->host->metric_add(s->bad, (double)s->committing.refused);
@@ -185,7 +206,7 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
     char *err = NULL;
     int rc = host->db_open(inst, file, migrations, &s->writer);
     if (rc == 0 && (rc = store_writer_open(s, &err)) != 0)
-        host->log(inst, MST_LOG_ERROR, "%s: %s", file, err);
+        host->log(inst, MST_LOG_ERROR, "%s: %s", file, err ? err : "out of memory");
     free(err);
     host->config_int(inst, "query_threads", &s->n_readers);
     for (int64_t r = 0; rc == 0 && r < s->n_readers; r++)
@@ -243,9 +264,11 @@ static void store_fini(void *state)
         s->committing = s->filling;
         s->filling = t;
         store_commit_work(s);
-        if (!s->commit_error)
+        if (!s->commit_error[0])
             s->host->log(s->inst, MST_LOG_INFO, "committed the last %zu reading(s)", s->committing.len);
-        free(s->commit_error);
+        else
+            s->host->log(s->inst, MST_LOG_ERROR, "the last %zu reading(s) could not be committed: %s",
+                         s->committing.len, s->commit_error);
     }
     store_queries_free(s);
     store_writer_close(s);

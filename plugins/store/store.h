@@ -43,6 +43,7 @@ struct batch {
     struct reading *v; /* filled by the worker */
     size_t len, cap;
     size_t refused;    /* records the worker found invalid */
+    size_t no_memory;  /* readings the worker could not hold: memory ran out */
     uint64_t oldest_ns; /* when its first message arrived, for latency */
 };
 
@@ -66,7 +67,7 @@ struct store {
     int64_t last_retention_ms;
     mst_timer *commit_timer;
     mst_metric *stored, *dropped, *bad, *commits, *commit_seconds, *queries_metric, *pending_gauge;
-    char *commit_error;     /* set by the worker, logged on the loop */
+    char commit_error[256]; /* set by the worker, logged on the loop; "" if none */
     int stopping;
 };
 

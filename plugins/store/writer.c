@@ -289,7 +289,7 @@ void store_commit_work(void *arg)
     struct store *s = arg;
     store_parse_batch(&s->committing);
     if (write_batch(s, &s->committing) != 0)
-        s->commit_error = strdup(sqlite3_errmsg(s->writer));
+        snprintf(s->commit_error, sizeof s->commit_error, "%s", sqlite3_errmsg(s->writer));
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000;
