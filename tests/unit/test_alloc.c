@@ -1,15 +1,17 @@
-/* test_lora_alloc.c - the lora plugin's parsing and buffers when memory
- * runs out: every allocation in turn fails, and each time the code says so
- * instead of writing through NULL (ASan would stop on that, and on a leak).
+/* test_alloc.c - the plugins' parsers and buffers when memory runs out:
+ * every allocation in turn fails, and each time the code says so instead
+ * of writing through NULL (ASan would stop on that, and on a leak).
  *
  * Linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc: the calls in
- * the files compiled into this test (csv.c, u64map.c, text.h) go through
- * the wrappers below; cJSON's go through its hooks, set to the same. */
+ * the files compiled into this test (lora's csv.c, u64map.c, text.h and
+ * store's parse.c) go through the wrappers below; cJSON's go through its
+ * hooks, set to the same. */
 #include "harness.h"
 
 #include "../../plugins/lora/csv.h"
 #include "../../plugins/lora/text.h"
 #include "../../plugins/lora/u64map.h"
+#include "../../plugins/store/store.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -159,6 +161,49 @@ static void utf8_line_is_named(void **state)
     assert_int_equal(csv_bad_utf8_line(surrogate, sizeof surrogate - 1), 1);
 }
 
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        free(b->v[i].sensor);
+        free(b->v[i].metric);
+        free(b->v[i].unit);
+        free(b->v[i].tags);
+    }
+    free(b->v);
+    memset(b, 0, sizeof *b);
+}
+
+static void store_readings_with_each_allocation_failing(void **state)
+{
+    (void)state;
+    char body[] = "[{\"sensor\":\"0004A30B001C0530\",\"metric\":\"temperature_3\",\"value\":27.2,\"unit\":\"Cel\","
+                  "\"time\":\"2026-11-22T10:00:00.000Z\",\"lat\":49.59,\"lon\":17.25,\"tags\":{\"street\":\"Husova\"}},"
+                  "{\"sensor\":\"lhota-1\",\"metric\":\"humidity\",\"value\":50,\"time\":1795384800000},"
+                  "{\"sensor\":\"x\"}]";
+    struct message msg = {body, sizeof body - 1, NULL, 0};
+    struct batch b = {.msgs = &msg, .n_msgs = 1};
+    fail_in = -1;
+    allocations = 0;
+    store_parse_batch(&b);
+    assert_int_equal(b.len, 2);
+    assert_int_equal(b.refused, 1);
+    assert_int_equal(b.no_memory, 0);
+    batch_free(&b);
+    long needed = allocations;
+    for (long k = 0; k < needed; k++) {
+        b = (struct batch){.msgs = &msg, .n_msgs = 1};
+        fail_in = k;
+        store_parse_batch(&b);
+        fail_in = -1;
+        /* each reading is kept, refused as not a reading, or dropped for memory */
+        assert_true(b.len + b.refused + b.no_memory <= 3);
+        assert_true(b.len < 2 || b.no_memory == 0);
+        for (size_t i = 0; i < b.len; i++)
+            assert_non_null(b.v[i].sensor);
+        batch_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(text_stops_growing_and_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(map_full_of_keys_when_memory_runs_out, setup, teardown),
         cmocka_unit_test(utf8_line_is_named),
+        cmocka_unit_test_setup_teardown(store_readings_with_each_allocation_failing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
