@@ -339,13 +339,12 @@ static void publish_batch(struct finish_job *j, int status)
         n++;
     if (j->counters_error[0]) {
         /* published, they could be replayed after a crash: refused instead */
-        h->metric_add(l->rejected[REJ_COUNTER_WRITE], (double)n);
-        h->log(l->inst, MST_LOG_ERROR, "%zu uplink(s) not published: their frame counters could not be written: %s", n,
-               j->counters_error);
+        lora_reject_n(l, REJ_COUNTER_WRITE, n, "%zu uplink(s) not published: their frame counters could not be written: %s",
+                      n, j->counters_error);
         return;
     }
     if (j->uplinks.failed || j->readings.failed) {
-        lora_reject(l, REJ_NO_MEMORY, "%zu uplink(s) not published: out of memory", n);
+        lora_reject_n(l, REJ_NO_MEMORY, n, "%zu uplink(s) not published: out of memory", n);
         return;
     }
     if (j->n_uplinks && h->publish(l->inst, "lora/uplink", j->uplinks.p, j->uplinks.len) != 0 && status == 0)

@@ -153,6 +153,9 @@ extern const char *const lora_reject_names[REJ_COUNT];
 void lora_on_datagram(void *arg, mst_udp *sock, const void *data, size_t len, const struct sockaddr *from);
 void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* n inputs refused at once (a batch of uplinks), one log line. */
+void lora_reject_n(struct lora *l, enum lora_reject why, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void lora_drop_all_pending(struct lora *l);
 
 /* finish.c: after the dedup window, on a worker thread: decrypt, decode,

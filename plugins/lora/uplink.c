@@ -18,19 +18,32 @@ const char *const lora_reject_names[REJ_COUNT] = {
     "decoder", "unknown_gateway", "no_memory", "counter_write",
 };
 
-void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
+static void reject(struct lora *l, enum lora_reject why, size_t n, const char *fmt, va_list ap)
 {
-    l->host->metric_add(l->rejected[why], 1);
+    l->host->metric_add(l->rejected[why], (double)n);
     /* once per reason at warning level; the counter tells the rest */
     enum mst_log_level level = (l->logged & (1u << why)) ? MST_LOG_DEBUG : MST_LOG_WARN;
     l->logged |= 1u << why;
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     l->host->log(l->inst, level, "refused (%s): %s%s", lora_reject_names[why], msg,
                  level == MST_LOG_WARN ? " (further ones are counted in /metrics)" : "");
+}
+
+void lora_reject(struct lora *l, enum lora_reject why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reject(l, why, 1, fmt, ap);
+    va_end(ap);
+}
+
+void lora_reject_n(struct lora *l, enum lora_reject why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reject(l, why, n, fmt, ap);
+    va_end(ap);
 }
 
 /* --- gateways ------------------------------------------------------------ */

@@ -483,6 +483,28 @@ class FrameCountersAcrossKill9(unittest.TestCase):
         finally:
             f.close()
 
+    def test_nothing_is_published_while_its_counter_cannot_be_written(self):
+        udp = free_port()
+        d = Daemon(lora_config(udp, free_port())).start()
+        f = Frames()
+        gw = Gateway(udp, GATEWAYS[0])
+        uplinks = 'mestys_lora_uplinks_total{plugin="lora",instance="lora"}'
+        try:
+            # another writer holds the registry longer than the busy timeout (5 s)
+            db = sqlite3.connect(os.path.join(d.dir, "state", "lora", "lora.sqlite"), isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            gw.push([rxpk(f.data(1, "03670100"))])
+            eventually(lambda: self.assertEqual(rejected(d, "counter_write"), 1), timeout=15)
+            db.execute("ROLLBACK")
+            db.close()
+            self.assertEqual(metric(d, uplinks), 0)
+            self.assertIn("1 uplink(s) not published: their frame counters could not be written", d.output())
+            gw.push([rxpk(f.data(2, "03670101"))])
+            eventually(lambda: self.assertEqual(metric(d, uplinks), 1))
+        finally:
+            f.close()
+            d.stop()
+
 
 class KernelDrops(unittest.TestCase):
     def test_datagrams_the_kernel_drops_are_counted(self):
