@@ -136,6 +136,35 @@ static cJSON *gateway_entry(const void *v)
     return gateway_json(v);
 }
 
+/* 201 {"stored": count} */
+static void respond_stored(struct lora *l, mst_http_request *req, int count)
+{
+    cJSON *ok = cJSON_CreateObject();
+    if (ok && !cJSON_AddNumberToObject(ok, "stored", count)) {
+        cJSON_Delete(ok);
+        ok = NULL;
+    }
+    respond_json(l, req, 201, ok);
+}
+
+/* The start of the devices and gateways routes: GET of the whole list is
+ * answered here (1); else *eui is the EUI in the path, if any (0), or the
+ * path is answered 400 (1). */
+static int list_or_eui(struct lora *l, mst_http_request *req, const struct u64map *m, cJSON *(*entry)(const void *v),
+                       const char *bad_eui, uint64_t *eui)
+{
+    const char *sub = l->host->http_subpath(req);
+    if (!*sub && strcmp(l->host->http_method(req), "GET") == 0) {
+        respond_json(l, req, 200, listing(m, entry));
+        return 1;
+    }
+    if (*sub && hex_to_u64(sub, eui) != 0) {
+        respond_error(l, req, 400, bad_eui);
+        return 1;
+    }
+    return 0;
+}
+
 /* A device import refused: answered, counted and logged, one line each. */
 static void refuse_import(struct lora *l, mst_http_request *req, const char *msg)
 {
@@ -177,12 +206,7 @@ static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j
         return;
     }
     sqlite3_exec(l->db, "RELEASE import", NULL, NULL, NULL);
-    cJSON *ok = cJSON_CreateObject();
-    if (ok && !cJSON_AddNumberToObject(ok, "stored", count)) {
-        cJSON_Delete(ok);
-        ok = NULL;
-    }
-    respond_json(l, req, 201, ok);
+    respond_stored(l, req, count);
 }
 
 static void api_devices(void *arg, mst_http_request *req)
@@ -191,14 +215,8 @@ static void api_devices(void *arg, mst_http_request *req)
     const char *sub = l->host->http_subpath(req);
     const char *method = l->host->http_method(req);
     uint64_t eui;
-    if (!*sub && strcmp(method, "GET") == 0) {
-        respond_json(l, req, 200, listing(&l->reg.by_eui, device_entry));
+    if (list_or_eui(l, req, &l->reg.by_eui, device_entry, "a DevEUI is 16 hex digits", &eui))
         return;
-    }
-    if (*sub && hex_to_u64(sub, &eui) != 0) {
-        respond_error(l, req, 400, "a DevEUI is 16 hex digits");
-        return;
-    }
     struct device *d = *sub ? registry_by_eui(&l->reg, eui) : NULL;
     if (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0) {
         if (!d) {
@@ -241,14 +259,8 @@ static void api_gateways(void *arg, mst_http_request *req)
     const char *sub = l->host->http_subpath(req);
     const char *method = l->host->http_method(req);
     uint64_t eui;
-    if (!*sub && strcmp(method, "GET") == 0) {
-        respond_json(l, req, 200, listing(&l->gateways, gateway_entry));
+    if (list_or_eui(l, req, &l->gateways, gateway_entry, "a gateway EUI is 16 hex digits", &eui))
         return;
-    }
-    if (*sub && hex_to_u64(sub, &eui) != 0) {
-        respond_error(l, req, 400, "a gateway EUI is 16 hex digits");
-        return;
-    }
     if (*sub) {
         struct gateway *g = u64map_get(&l->gateways, eui);
         if (!g)
@@ -274,12 +286,7 @@ static void api_gateways(void *arg, mst_http_request *req)
         snprintf(msg, sizeof msg, "gateway %d: %s (nothing was stored)", index, why);
         respond_error(l, req, rc == MST_EINVAL ? 400 : 500, msg);
     } else {
-        cJSON *ok = cJSON_CreateObject();
-        if (ok && !cJSON_AddNumberToObject(ok, "stored", cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 1)) {
-            cJSON_Delete(ok);
-            ok = NULL;
-        }
-        respond_json(l, req, 201, ok);
+        respond_stored(l, req, cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 1);
     }
     cJSON_Delete(j);
 }
