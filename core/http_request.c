@@ -305,8 +305,12 @@ int mst__request_check_body(struct mst__http *h, mst_http_request *req)
     if (!text_body(type) || mst_utf8_valid(req->body.data, req->body.len))
         return 0;
     mst__metric_add(h->bad_utf8, 1);
-    mst__log_info("http: refused %s %s from %s: the body is not valid UTF-8", req->method, req->path, req->peer);
-    mst__http_error(req, 400, "the body is not valid UTF-8 (Content-Type %s)", type ? type : "not given");
+    /* the line, so a CSV file saved in another encoding is found at once */
+    size_t line = mst_utf8_invalid_line(req->body.data, req->body.len);
+    mst__log_info("http: refused %s %s from %s: the body is not valid UTF-8 (line %zu)", req->method, req->path,
+                  req->peer, line);
+    mst__http_error(req, 400, "the body is not valid UTF-8: line %zu (Content-Type %s; save it as UTF-8)", line,
+                    type ? type : "not given");
     return -1;
 }
 

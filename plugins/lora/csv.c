@@ -3,22 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mestys/utf8.h>
-
-int csv_bad_utf8_line(const char *t, size_t len)
-{
-    /* a newline is never inside a UTF-8 sequence, so lines are checked alone */
-    int line = 1;
-    for (size_t start = 0; start < len; line++) {
-        const char *nl = memchr(t + start, '\n', len - start);
-        size_t end = nl ? (size_t)(nl - t) : len;
-        if (!mst_utf8_valid(t + start, end - start))
-            return line;
-        start = end + 1;
-    }
-    return 0;
-}
-
 /* Reads one field at *pos; returns it (malloc'd) and sets *end_of_row;
  * NULL when memory runs out. */
 static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int *bad)

@@ -234,14 +234,6 @@ static void api_devices(void *arg, mst_http_request *req)
     const char *body = l->host->http_body(req, &len);
     const char *ctype = l->host->http_header(req, "content-type");
     int csv = ctype && strstr(ctype, "text/csv");
-    int bad_line = csv ? csv_bad_utf8_line(body, len) : 0;
-    if (bad_line) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "CSV line %d is not valid UTF-8: save the file as UTF-8 (nothing was stored)",
-                 bad_line);
-        refuse_import(l, req, msg);
-        return;
-    }
     const char *why = NULL;
     cJSON *j = csv ? csv_devices(body, len, &why) : cJSON_ParseWithLength(body, len);
     if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {

@@ -428,7 +428,8 @@ class Lora(unittest.TestCase):
             gw.s.recv(64)
 
     def test_c_csv_that_is_not_utf8_is_refused_naming_the_line(self):
-        before = self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}')
+        refused = 'mestys_http_refused_total{reason="invalid_utf8"}'
+        before = self.metric(refused)
         csv = ("dev_eui,dev_addr,nwk_skey,app_skey,name\r\n"
                "0004A30B001C0C01,260B0C01,%s,%s,kašna\r\n" % ("33" * 16, "44" * 16)).encode()
         csv += b"0004A30B001C0C02,260B0C02," + b"55" * 16 + b"," + b"66" * 16 + b",n\xe1m\xecst\xed\r\n"  # Latin-2
@@ -439,9 +440,15 @@ class Lora(unittest.TestCase):
         self.assertIn("line 3", error)
         self.assertIn("UTF-8", error)
         self.assertEqual(self.d.json("/api/lora/devices/0004A30B001C0C01", token=OPERATOR)[0], 404, "nothing stored")
+        self.assertEqual(self.metric(refused), before + 1)
+        # an import the plugin refuses is counted and logged too
+        before = self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}')
+        status, _, body = self.d.request("POST", "/api/lora/devices", b"dev_eui,dev_addr\r\n0004A30B001C0C03,26\r\n",
+                                         token=OPERATOR, headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 400, body)
+        self.assertIn("device 0:", json.loads(body)["error"])
         self.assertEqual(self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}'), before + 1)
-        self.assertIn("device import refused: CSV line 3 is not valid UTF-8", self.d.output())
-
+        self.assertIn("device import refused: device 0:", self.d.output())
 
 def lora_config(udp, http, store=None, **lora):
     cfg = dict({"listen": "127.0.0.1", "port": udp, "devices": [ABP], "gateways": [{"gateway": GATEWAYS[0]}]}, **lora)

@@ -148,19 +148,6 @@ static void map_full_of_keys_when_memory_runs_out(void **state)
     u64map_free(&m);
 }
 
-static void utf8_line_is_named(void **state)
-{
-    (void)state;
-    const char ok[] = "dev_eui,name\n0004A30B001C0778,n\xC3\xA1m\xC4\x9Bst\xC3\xAD\n";
-    assert_int_equal(csv_bad_utf8_line(ok, sizeof ok - 1), 0);
-    const char latin2[] = "dev_eui,name\r\n0004A30B001C0778,kasna\r\n0004A30B001C0779,n\xE1m\xECst\xED\r\n";
-    assert_int_equal(csv_bad_utf8_line(latin2, sizeof latin2 - 1), 3);
-    const char cut[] = "dev_eui,name\n0004A30B001C0778,\xC3"; /* the file ends inside a character */
-    assert_int_equal(csv_bad_utf8_line(cut, sizeof cut - 1), 2);
-    const char surrogate[] = "\xED\xA0\x80\n";
-    assert_int_equal(csv_bad_utf8_line(surrogate, sizeof surrogate - 1), 1);
-}
-
 static void batch_free(struct batch *b)
 {
     for (size_t i = 0; i < b->len; i++) {
@@ -210,7 +197,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(csv_import_with_each_allocation_failing, setup, teardown),
         cmocka_unit_test_setup_teardown(text_stops_growing_and_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(map_full_of_keys_when_memory_runs_out, setup, teardown),
-        cmocka_unit_test(utf8_line_is_named),
         cmocka_unit_test_setup_teardown(store_readings_with_each_allocation_failing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

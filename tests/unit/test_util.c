@@ -315,6 +315,22 @@ static void utf8_validation(void **state)
     assert_true(mst_utf8_valid("\xe2\x82\xac", 3));
 }
 
+/* The line of the first byte that is not UTF-8: what a refusal names. */
+static void utf8_invalid_line(void **state)
+{
+    (void)state;
+    const char ok[] = "dev_eui,name\n0004A30B001C0778,n\xC3\xA1m\xC4\x9Bst\xC3\xAD\n";
+    assert_int_equal(mst_utf8_invalid_line(ok, sizeof ok - 1), 0);
+    assert_int_equal(mst_utf8_invalid_line("", 0), 0);
+    /* Windows-1250 / Latin-2 "náměstí" on the third line */
+    const char latin2[] = "dev_eui,name\r\n0004A30B001C0778,kasna\r\n0004A30B001C0779,n\xE1m\xECst\xED\r\n";
+    assert_int_equal(mst_utf8_invalid_line(latin2, sizeof latin2 - 1), 3);
+    const char cut[] = "dev_eui,name\n0004A30B001C0778,\xC3"; /* the text ends inside a character */
+    assert_int_equal(mst_utf8_invalid_line(cut, sizeof cut - 1), 2);
+    assert_int_equal(mst_utf8_invalid_line("\xED\xA0\x80\n", 4), 1); /* a surrogate */
+    assert_int_equal(mst_utf8_invalid_line("a\n\n\nb\xC3\x28", 7), 4);
+}
+
 /* A chunked body decodes the same whatever way the bytes are cut. */
 static void chunked_bodies(void **state)
 {
@@ -354,6 +370,7 @@ int main(void)
         cmocka_unit_test(iso_times),
         cmocka_unit_test(number_text),
         cmocka_unit_test(utf8_validation),
+        cmocka_unit_test(utf8_invalid_line),
         cmocka_unit_test(chunked_bodies),
         cmocka_unit_test(strmap_put_get_del),
         cmocka_unit_test(metrics_render_prometheus),

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* True when the len bytes at s are well-formed UTF-8 (len 0 is valid). */
 static inline bool mst_utf8_valid(const char *s, size_t len)
@@ -58,6 +59,23 @@ static inline bool mst_utf8_valid(const char *s, size_t len)
         i += n + 1;
     }
     return true;
+}
+
+/* The line (from 1) holding the first byte that is not well-formed UTF-8,
+ * or 0 if the text is valid: for errors that say where (a CSV import saved
+ * in Windows-1250).  A newline is never inside a sequence, so each line is
+ * checked alone. */
+static inline size_t mst_utf8_invalid_line(const char *s, size_t len)
+{
+    size_t line = 1;
+    for (size_t start = 0; start < len; line++) {
+        const char *nl = memchr(s + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - s) : len;
+        if (!mst_utf8_valid(s + start, end - start))
+            return line;
+        start = end + 1;
+    }
+    return 0;
 }
 
 #endif /* MESTYS_UTF8_H */
