@@ -20,11 +20,15 @@ struct decode_error {
     char message[200];
 };
 
+/* A batch's uplinks and readings go on the bus in arrays of about this
+ * size, far below the bus's limit (bus.max_message, 4 MiB by default)
+ * however many uplinks a batch holds after a stall. */
+#define LORA_MESSAGE_BYTES (256u << 10)
+
 struct finish_job {
     struct lora *l;
     struct pending *list;
-    struct text uplinks, readings;
-    size_t n_uplinks, n_readings;
+    struct json_arrays uplinks, readings; /* what is published, in bus messages of about 256 KiB at most */
     struct decode_error *errors;
     size_t n_errors;
     uint64_t done_ns;
@@ -200,8 +204,10 @@ static void decode_lua(struct lora *l, struct pending *p, const char *time, stru
 
 static void add_reading(struct finish_job *j, const struct pending *p, const char *time, const struct lpp_value *v)
 {
-    struct text *t = &j->readings;
-    put_str(t, j->n_readings ? ",{\"sensor\":\"" : "[{\"sensor\":\"");
+    struct text *t = json_arrays_next(&j->readings);
+    if (!t)
+        return;
+    PUT(t, "{\"sensor\":\"");
     put_hex(t, p->dev_eui, 16);
     PUT(t, "\",\"metric\":");
     put_json_string(t, v->metric);
@@ -221,16 +227,17 @@ static void add_reading(struct finish_job *j, const struct pending *p, const cha
         put_str(t, p->tags); /* cJSON's text of the device's tags */
     }
     PUT(t, "}");
-    j->n_readings++;
 }
 
 static void add_uplink(struct finish_job *j, const struct pending *p, const char *time, const struct decoded *dec)
 {
-    struct text *t = &j->uplinks;
+    struct text *t = json_arrays_next(&j->uplinks);
+    if (!t)
+        return;
     char *b64 = gwmp_base64_encode(p->payload, p->payload_len);
     if (!b64)
         t->failed = 1; /* never an uplink without its payload */
-    put_str(t, j->n_uplinks ? ",{\"dev_eui\":\"" : "[{\"dev_eui\":\"");
+    PUT(t, "{\"dev_eui\":\"");
     put_hex(t, p->dev_eui, 16);
     PUT(t, "\",\"dev_addr\":\"");
     put_hex(t, p->dev_addr, 8);
@@ -269,7 +276,6 @@ static void add_uplink(struct finish_job *j, const struct pending *p, const char
         put_json_string(t, dec->error);
     }
     PUT(t, "}");
-    j->n_uplinks++;
 }
 
 static void finish_one(struct finish_job *j, struct pending *p)
@@ -318,10 +324,8 @@ static void job_work(void *arg)
     if (save_counters(j) == 0) {
         for (struct pending *p = j->list; p; p = p->next)
             finish_one(j, p);
-        if (j->n_uplinks)
-            PUT(&j->uplinks, "]");
-        if (j->n_readings)
-            PUT(&j->readings, "]");
+        json_arrays_end(&j->uplinks);
+        json_arrays_end(&j->readings);
     }
     j->done_ns = lora_mono_ns();
 }
@@ -347,19 +351,24 @@ static void publish_batch(struct finish_job *j, int status)
         lora_reject_n(l, REJ_NO_MEMORY, n, "%zu uplink(s) not published: out of memory", n);
         return;
     }
-    if (j->n_uplinks && h->publish(l->inst, "lora/uplink", j->uplinks.p, j->uplinks.len) != 0 && status == 0)
-        h->log(l->inst, MST_LOG_WARN, "%zu uplinks not published", j->n_uplinks);
-    if (j->n_readings) {
-        int rc = h->publish(l->inst, "reading", j->readings.p, j->readings.len);
+    for (size_t i = 0; i < j->uplinks.n; i++) {
+        const struct json_array *a = &j->uplinks.v[i];
+        int rc = h->publish(l->inst, "lora/uplink", a->text.p, a->text.len);
+        if (rc != 0 && status == 0)
+            h->log(l->inst, MST_LOG_WARN, "%zu uplinks not published: %s", a->records, mst_strerror(rc));
+    }
+    for (size_t i = 0; i < j->readings.n; i++) {
+        const struct json_array *a = &j->readings.v[i];
+        int rc = h->publish(l->inst, "reading", a->text.p, a->text.len);
         if (rc == 0)
-            h->metric_add(l->readings_metric, (double)j->n_readings);
+            h->metric_add(l->readings_metric, (double)a->records);
         else if (status == 0)
-            h->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", j->n_readings, mst_strerror(rc));
+            h->log(l->inst, MST_LOG_WARN, "%zu readings not published: %s", a->records, mst_strerror(rc));
     }
     for (size_t i = 0; i < j->n_errors; i++)
         lora_reject(l, REJ_DECODER, "device %016" PRIX64 " (%s): %s", j->errors[i].dev_eui, j->errors[i].decoder,
                     j->errors[i].message);
-    h->metric_add(l->uplinks, (double)j->n_uplinks);
+    h->metric_add(l->uplinks, (double)j->uplinks.records);
 }
 
 static void job_done(void *arg, int status)
@@ -380,8 +389,8 @@ static void job_done(void *arg, int status)
         l->spare = p;
     }
     free(j->errors);
-    free(j->uplinks.p);
-    free(j->readings.p);
+    json_arrays_free(&j->uplinks);
+    json_arrays_free(&j->readings);
     free(j);
     l->finishing = 0;
     if (status == 0) {
@@ -407,6 +416,7 @@ static struct finish_job *take(struct lora *l, int all)
     struct finish_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
+    j->uplinks.limit = j->readings.limit = LORA_MESSAGE_BYTES;
     struct pending *first = NULL, **tail = &first;
     while (l->head && (all || l->head->deadline_ms <= now)) {
         struct pending *p = l->head;

@@ -110,4 +110,60 @@ static inline void put_json_string(struct text *t, const char *s)
     PUT(t, "\"");
 }
 
+/* Records as JSON arrays, a new array begun once one passes `limit` bytes:
+ * a batch of any size becomes bus messages of a bounded size (the bus
+ * refuses one over bus.max_message). */
+struct json_array {
+    struct text text;
+    size_t records;
+};
+
+struct json_arrays {
+    struct json_array *v;
+    size_t n, records, limit;
+    int failed;
+};
+
+/* The text the next record goes in, its "[" or "," written; NULL (and
+ * `failed`) when memory ran out. */
+static inline struct text *json_arrays_next(struct json_arrays *a)
+{
+    if (a->failed)
+        return NULL;
+    if (!a->n || a->v[a->n - 1].text.len >= a->limit) {
+        if (a->n)
+            PUT(&a->v[a->n - 1].text, "]");
+        struct json_array *v = realloc(a->v, (a->n + 1) * sizeof *v);
+        if (!v) {
+            a->failed = 1;
+            return NULL;
+        }
+        a->v = v;
+        a->v[a->n++] = (struct json_array){{0}, 0};
+        PUT(&a->v[a->n - 1].text, "[");
+    } else {
+        PUT(&a->v[a->n - 1].text, ",");
+    }
+    a->v[a->n - 1].records++;
+    a->records++;
+    return &a->v[a->n - 1].text;
+}
+
+/* Closes the last array; `failed` if any text ran out of memory. */
+static inline void json_arrays_end(struct json_arrays *a)
+{
+    if (a->n)
+        PUT(&a->v[a->n - 1].text, "]");
+    for (size_t i = 0; i < a->n; i++)
+        a->failed |= a->v[i].text.failed;
+}
+
+static inline void json_arrays_free(struct json_arrays *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i].text.p);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
 #endif

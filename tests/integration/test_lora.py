@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -510,6 +511,36 @@ class FrameCountersAcrossKill9(unittest.TestCase):
             eventually(lambda: self.assertEqual(metric(d, uplinks), 1))
         finally:
             f.close()
+            d.stop()
+
+
+class BigBatches(unittest.TestCase):
+    def test_a_stall_does_not_make_a_batch_too_big_for_the_bus(self):
+        """After a stall every uplink falls due at once: the batch goes out in
+        several messages, each under bus.max_message."""
+        udp, tmp = free_port(), tempfile.mkdtemp(prefix="mestys-it-sim-")
+        sim = os.path.join(os.environ["MESTYS_BUILD_DIR"], "mestys")
+        devices, gateways = os.path.join(tmp, "devices.json"), os.path.join(tmp, "gateways.json")
+        subprocess.run([sim, "simulate", "lora", "--devices", "100", "--gateways", "1", "--devices-json", devices,
+                        "--gateways-json", gateways], check=True)
+        cfg = config(free_port(), [{"use": "lora", "config": {
+            "listen": "127.0.0.1", "port": udp, "receive_buffer": 16 << 20,
+            "devices": json.load(open(devices)), "gateways": json.load(open(gateways))}}],
+            bus={"max_message": 300000})
+        d = Daemon(cfg).start()
+        try:
+            d.send(signal.SIGSTOP)
+            # 3,000 uplinks, 9,000 readings: over a megabyte of JSON
+            subprocess.run([sim, "simulate", "lora", "--to", "127.0.0.1:%d" % udp, "--devices", "100",
+                            "--gateways", "1", "--count", "3000", "--rate", "100000"], check=True,
+                           capture_output=True)
+            d.send(signal.SIGCONT)
+            eventually(lambda: self.assertEqual(
+                metric(d, 'mestys_lora_readings_total{plugin="lora",instance="lora"}'), 9000), timeout=30)
+            self.assertEqual(metric(d, 'mestys_lora_uplinks_total{plugin="lora",instance="lora"}'), 3000)
+            self.assertNotIn("not published", d.output())
+        finally:
+            d.send(signal.SIGCONT)
             d.stop()
 
 
