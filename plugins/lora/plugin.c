@@ -364,7 +364,8 @@ static int metrics(struct lora *l)
         {MST_METRIC_COUNTER, "rx2_fallbacks_total", "downlinks sent again in RX2 after a gateway refused RX1",
          &l->rx2_fallbacks},
         {MST_METRIC_COUNTER, "imports_refused_total",
-         "device imports refused (not JSON or CSV, not UTF-8, a device that is not valid)", &l->imports_refused},
+         "device imports refused (not a JSON or CSV list of devices, or a device that is not valid)",
+         &l->imports_refused},
         {MST_METRIC_HISTOGRAM, "uplink_seconds",
          "from the first copy of a frame to its publication (includes dedup_ms)", &l->latency},
     };
