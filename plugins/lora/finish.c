@@ -343,8 +343,9 @@ static void publish_batch(struct finish_job *j, int status)
         n++;
     if (j->counters_error[0]) {
         /* published, they could be replayed after a crash: refused instead */
-        lora_reject_n(l, REJ_COUNTER_WRITE, n, "%zu uplink(s) not published: their frame counters could not be written: %s",
-                      n, j->counters_error);
+        lora_reject_n(l, REJ_COUNTER_WRITE, n,
+                      "%zu uplink(s) not published: their frame counters could not be written: %s", n,
+                      j->counters_error);
         return;
     }
     if (j->uplinks.failed || j->readings.failed) {

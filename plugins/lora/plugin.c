@@ -60,7 +60,8 @@ static const struct mst_config_key config[] = {
     {.key = "max_payload", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "242", .min = 11, .max = 242,
      .description = "largest FRMPayload accepted, bytes"},
     {.key = "save_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "100", .min = 10, .max = 10000,
-     .description = "how often frame counters are written to the registry"},
+     .description = "how often downlink counters (FCntDown) are written; FCntUp is written before each uplink "
+                    "is published"},
     {.key = "devices", .type = MST_CFG_ARRAY, .fields = device_keys, .default_json = "[]",
      .description = "devices to register at start (the HTTP API adds more)"},
     {.key = "gateways", .type = MST_CFG_ARRAY, .fields = gateway_keys, .default_json = "[]",
@@ -272,7 +273,8 @@ static void api_gateways(void *arg, mst_http_request *req)
     const char *why = NULL;
     int index = 0, rc;
     if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
-        respond_error(l, req, 400, "send a JSON gateway object ({\"gateway\": \"AA555A0000000101\"}) or an array of them");
+        respond_error(l, req, 400,
+                      "send a JSON gateway object ({\"gateway\": \"AA555A0000000101\"}) or an array of them");
     } else if ((rc = gateways_register_json(l, j, &index, &why)) != 0) {
         char msg[300];
         snprintf(msg, sizeof msg, "gateway %d: %s (nothing was stored)", index, why);
@@ -285,6 +287,7 @@ static void api_gateways(void *arg, mst_http_request *req)
 
 /* --- lifecycle ----------------------------------------------------------- */
 
+/* FCntDown (and counters the API touched): FCntUp is finish.c's */
 static void save_counters(void *arg)
 {
     struct lora *l = arg;

@@ -362,7 +362,8 @@ int main(int argc, char **argv)
     drain(&s, &ignored);
     int rc = 0;
     if (s.otaa && join_all(&s) != 0) {
-        fprintf(stderr, "mestys simulate lora: some devices got no Join-accept (devices and gateways registered? see --devices-json and --gateways-json)\n");
+        fprintf(stderr, "mestys simulate lora: some devices got no Join-accept (devices and gateways registered? "
+                        "see --devices-json and --gateways-json)\n");
         rc = 1;
     }
     if (rc == 0)

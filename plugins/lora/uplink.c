@@ -168,12 +168,14 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
         l->spare = p->next;
         memset(p, 0, sizeof *p);
     } else if (!(p = calloc(1, sizeof *p))) {
-        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui, fcnt);
+        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui,
+                    fcnt);
         return;
     }
     if (u64map_put(&l->pending_by_key, key, p) != 0) {
         free(p);
-        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui, fcnt);
+        lora_reject(l, REJ_NO_MEMORY, "device %016" PRIX64 " FCnt %u: no memory to hold the frame", match->dev_eui,
+                    fcnt);
         return;
     }
     if (reset)
