@@ -20,18 +20,16 @@ static const char *const schema =
  * so these are as many as the town has gateways. */
 static int gateway_metrics(struct lora *l, struct gateway *g)
 {
-    const struct mst_host *h = l->host;
-    char name[96];
-    snprintf(name, sizeof name, "gateway_rx_total{gateway=\"%016" PRIX64 "\"}", g->eui);
-    int rc = h->metric(l->inst, MST_METRIC_COUNTER, name, "LoRa packets a gateway forwarded", &g->rx_metric);
-    snprintf(name, sizeof name, "gateway_tx_total{gateway=\"%016" PRIX64 "\"}", g->eui);
-    if (rc == 0)
-        rc = h->metric(l->inst, MST_METRIC_COUNTER, name, "downlinks sent through a gateway", &g->tx_metric);
-    snprintf(name, sizeof name, "gateway_last_seen_seconds{gateway=\"%016" PRIX64 "\"}", g->eui);
-    if (rc == 0)
-        rc = h->metric(l->inst, MST_METRIC_GAUGE, name, "Unix time a gateway was last heard from",
-                       &g->last_seen_metric);
-    return rc;
+    char rx[80], tx[80], seen[96];
+    snprintf(rx, sizeof rx, "gateway_rx_total{gateway=\"%016" PRIX64 "\"}", g->eui);
+    snprintf(tx, sizeof tx, "gateway_tx_total{gateway=\"%016" PRIX64 "\"}", g->eui);
+    snprintf(seen, sizeof seen, "gateway_last_seen_seconds{gateway=\"%016" PRIX64 "\"}", g->eui);
+    const struct mst_metric_def defs[] = {
+        {MST_METRIC_COUNTER, rx, "LoRa packets a gateway forwarded", &g->rx_metric},
+        {MST_METRIC_COUNTER, tx, "downlinks sent through a gateway", &g->tx_metric},
+        {MST_METRIC_GAUGE, seen, "Unix time a gateway was last heard from", &g->last_seen_metric},
+    };
+    return mst_metrics_register(l->host, l->inst, defs, sizeof defs / sizeof defs[0]);
 }
 
 static void gateway_free(struct gateway *g)
