@@ -24,13 +24,14 @@ struct query {
 struct sql {
     char *p;
     size_t len, cap;
+    int failed; /* out of memory: the text is incomplete and must not be run */
 };
 
 static void sqlf(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sqlf(struct sql *q, const char *fmt, ...)
 {
     va_list ap;
-    for (;;) {
+    while (!q->failed) {
         va_start(ap, fmt);
         int n = vsnprintf(q->p ? q->p + q->len : NULL, q->p ? q->cap - q->len : 0, fmt, ap);
         va_end(ap);
@@ -38,8 +39,14 @@ static void sqlf(struct sql *q, const char *fmt, ...)
             q->len += (size_t)n;
             return;
         }
-        q->cap = (q->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
-        q->p = realloc(q->p, q->cap);
+        size_t cap = (q->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
+        char *p = realloc(q->p, cap);
+        if (!p) {
+            q->failed = 1;
+            return;
+        }
+        q->p = p;
+        q->cap = cap;
         if (!q->len)
             q->p[0] = '\0';
     }
@@ -78,6 +85,11 @@ static sqlite3_stmt *prepared(struct store *s, sqlite3 *db, const char *sql)
     if (!s->stmt_caches[r])
         s->stmt_caches[r] = calloc(1, sizeof(struct stmt_cache));
     struct stmt_cache *c = s->stmt_caches[r];
+    if (!c) { /* no memory for a cache: prepared each time, finalized by release() */
+        sqlite3_stmt *st = NULL;
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        return st;
+    }
     for (int i = 0; i < STMT_CACHE; i++)
         if (c->sql[i] && strcmp(c->sql[i], sql) == 0)
             return c->st[i];
@@ -91,7 +103,7 @@ static sqlite3_stmt *prepared(struct store *s, sqlite3 *db, const char *sql)
         c->st[slot] = NULL;
         return NULL;
     }
-    c->sql[slot] = strdup(sql);
+    c->sql[slot] = strdup(sql); /* without its text it is used once, then its slot is reused */
     return c->st[slot];
 }
 
@@ -390,6 +402,7 @@ struct page {
     int64_t sent;
     long long last[4];
     int more;
+    int failed; /* out of memory: the page would be wrong, the query fails */
 };
 
 static void readings_query_free(struct readings_query *rq)
@@ -504,8 +517,10 @@ static int read_part(struct store *s, sqlite3 *db, const struct readings_query *
 {
     struct sql sql = {0};
     part_sql(rq, part, &sql);
-    sqlite3_stmt *st = prepared(s, db, sql.p);
+    sqlite3_stmt *st = sql.failed ? NULL : prepared(s, db, sql.p);
     free(sql.p);
+    if (sql.failed)
+        pg->failed = 1;
     if (!st)
         return -1;
     bind_part(st, rq, pg);
@@ -549,7 +564,7 @@ static void read_days(struct store *s, sqlite3 *db, const struct readings_query 
 }
 
 /* Reads the parts the query covers into out's list and sets "next". */
-static void fill_page(struct store *s, sqlite3 *db, const struct readings_query *rq, cJSON *out)
+static int fill_page(struct store *s, sqlite3 *db, const struct readings_query *rq, cJSON *out, const char **why)
 {
     struct page pg = {0};
     pg.list = cJSON_AddArrayToObject(out, rq->shape == LATEST ? "latest" : rq->shape == HOURLY ? "hourly" : "readings");
@@ -560,14 +575,23 @@ static void fill_page(struct store *s, sqlite3 *db, const struct readings_query 
     char next[96];
     snprintf(next, sizeof next, "%lld.%lld.%lld.%lld", pg.last[0], pg.last[1], pg.last[2], pg.last[3]);
     add_next(out, pg.more ? next : NULL);
+    if (pg.failed) {
+        *why = "the store is out of memory; try again later";
+        return 503;
+    }
+    return 0;
 }
 
 static int run_readings(struct store *s, sqlite3 *db, const cJSON *q, cJSON *out, const char **why)
 {
     struct readings_query rq = {0};
     int rc = read_readings_query(s, q, &rq, why);
+    if (rc == 0 && rq.filter.failed) {
+        *why = "the store is out of memory; try again later";
+        rc = 503;
+    }
     if (rc == 0)
-        fill_page(s, db, &rq, out);
+        rc = fill_page(s, db, &rq, out, why);
     readings_query_free(&rq);
     return rc;
 }
@@ -599,7 +623,7 @@ char *store_query(struct store *s, sqlite3 *db, const char *body, size_t len, in
     }
     if (rc != 0)
         reply = error_reply(why);
-    *status = rc == 0 ? 0 : MST_EINVAL;
+    *status = rc == 0 ? 0 : rc == 503 ? MST_ENOMEM : MST_EINVAL;
     cJSON_Delete(req);
     return reply;
 }
@@ -657,9 +681,17 @@ void store_serve_query(void *arg, mst_request *req, const char *topic, const cha
     (void)topic;
     struct store *s = arg;
     struct query *q = calloc(1, sizeof *q);
+    char *copy = malloc(len + 1);
+    if (!q || !copy) {
+        const char err[] = "{\"error\":\"the store is out of memory; try again later\"}";
+        s->host->respond(req, MST_ENOMEM, err, sizeof err - 1);
+        free(q);
+        free(copy);
+        return;
+    }
     q->s = s;
     q->req = req;
-    q->body = malloc(len + 1);
+    q->body = copy;
     memcpy(q->body, body, len);
     q->body[len] = '\0';
     q->len = len;
