@@ -1,9 +1,14 @@
 /* test_lua.c - Lua plugins in a daemon driven in-process: the host API
  * round trip, the instruction budget, the memory cap, the sandbox, and
- * the topic ACL. */
+ * the topic ACL; and the sandbox alone (no daemon), as the fuzz target
+ * uses it: string functions under the budget, JSON depth and UTF-8. */
 #include "harness.h"
 
 #include <sqlite3.h>
+
+#include "lua_vm.h"
+#include "metrics.h"
+#include "script.h"
 
 static char *dir;
 static struct mst__daemon d;
@@ -44,8 +49,9 @@ static int setup(void **state)
         " \"plugins\": [\n"
         "  {\"use\": \"testplug\", \"config\": {\"label\": \"x\"}},\n"
         "  {\"use\": \"%s/echo.lua\", \"config\": {\"prefix\": \"echo:\"}},\n"
-        "  {\"use\": \"%s/loop.lua\"}, {\"use\": \"%s/bomb.lua\"}, {\"use\": \"%s/forbidden.lua\"}\n"
-        " ]}\n", lua, lua, lua, lua);
+        "  {\"use\": \"%s/loop.lua\"}, {\"use\": \"%s/bomb.lua\"}, {\"use\": \"%s/forbidden.lua\"},\n"
+        "  {\"use\": \"%s/hog.lua\"}\n"
+        " ]}\n", lua, lua, lua, lua, lua);
     char *path = write_file(dir, "mestys.json", text);
     free(text);
     struct mst__diag diag = {0};
@@ -171,6 +177,245 @@ static void acl_refuses_undeclared_topics(void **state)
     assert_int_equal(metric("mestys_plugin_refused_total", "plugin=\"testplug\",instance=\"testplug\""), 4);
 }
 
+
+/* --- a script near its memory cap handed more than fits -------------------- */
+
+static void wait_alive(const char *who)
+{
+    alive.done = 0;
+    alive.body[0] = '\0';
+    uint64_t end = mst__now_ns() + 5000000000ull;
+    while (strcmp(alive.body, who) != 0 && mst__now_ns() < end) {
+        alive.done = 0;
+        assert_int_equal(mst__bus_publish(&d.bus, "lua/ok", "", 0), 0);
+        run_until(&d.loop, &alive.done, 500);
+        if (strcmp(alive.body, who) != 0)
+            for (int i = 0; i < 20 && strcmp(alive.body, who) != 0; i++)
+                uv_run(&d.loop, UV_RUN_NOWAIT), usleep(200);
+    }
+    assert_string_equal(alive.body, who);
+}
+
+static void fill_hog(void)
+{
+    assert_int_equal(mst__bus_publish(&d.bus, "lua/fill", "", 0), 0);
+    wait_alive("hog");
+}
+
+static void big_delivery_at_the_cap_is_contained(void **state)
+{
+    (void)state;
+    const char *labels = "plugin=\"hog\",instance=\"hog\",kind=\"memory\"";
+    double before = metric("mestys_lua_budget_exceeded_total", labels);
+    size_t len = 512 * 1024;
+    char *big = malloc(len);
+    memset(big, 'b', len);
+    /* a bus message bigger than what is left: pushing it into the state fails */
+    fill_hog();
+    assert_int_equal(mst__bus_publish(&d.bus, "lua/big", big, len), 0);
+    wait_alive("hog");
+    assert_true(metric("mestys_lua_budget_exceeded_total", labels) >= before + 1);
+    /* a request whose body does not fit: answered with an error */
+    fill_hog();
+    struct reply r = {0};
+    assert_int_equal(mst__bus_request(&d.bus, &owner, "lua/bigask", big, len, 0, on_reply, &r), 0);
+    assert_true(run_until(&d.loop, &r.done, 5000));
+    assert_int_not_equal(r.status, 0);
+    assert_true(metric("mestys_lua_budget_exceeded_total", labels) >= before + 2);
+    wait_alive("hog");
+    struct mst_instance *hog = mst__daemon_find(&d, "hog");
+    assert_non_null(hog);
+    assert_int_equal(hog->state_kind, MST__INST_RUNNING);
+    free(big);
+}
+
+/* --- scripts (payload decoders) run by C plugins ---------------------------- */
+
+static void script_paths_stay_inside(void **state)
+{
+    (void)state;
+    struct mst_instance *tp = mst__daemon_find(&d, "testplug");
+    assert_non_null(tp);
+    char *outside = make_tmpdir();
+    char *target = write_file(outside, "evil.lua", "function decodeUplink(i) return {data = {pwned = 1}} end\n");
+    mst_script *s = NULL;
+    /* an absolute path, a path that climbs out, a symlink that points out */
+    assert_int_equal(mst__script_open(tp, target, &s), MST_EINVAL);
+    assert_null(s);
+    assert_int_equal(mst__script_open(tp, "../evil.lua", &s), MST_EINVAL);
+    char *link = mst__path_join(dir, "linked.lua");
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(mst__script_open(tp, "linked.lua", &s), MST_EACCES);
+    assert_null(s);
+    /* a file next to the config is fine */
+    free(write_file(dir, "plain.lua", "function decodeUplink(i) return {data = {n = i.n}} end\n"));
+    assert_int_equal(mst__script_open(tp, "plain.lua", &s), 0);
+    char *result = NULL;
+    assert_int_equal(mst__script_call(s, "decodeUplink", "{\"n\":7}", 7, &result), 0);
+    assert_string_equal(result, "{\"data\":{\"n\":7}}");
+    free(result);
+    mst__script_close(s);
+    free(link);
+    free(target);
+    remove_tmpdir(outside);
+}
+
+static void script_input_at_the_cap_is_contained(void **state)
+{
+    (void)state;
+    struct mst_instance *tp = mst__daemon_find(&d, "testplug");
+    assert_non_null(tp);
+    /* the top level keeps all but 64 KiB of the 4 MiB cap */
+    free(write_file(dir, "hog_decoder.lua",
+                    "held = {} while collectgarbage('count') < 4 * 1024 - 64 do\n"
+                    "  held[#held + 1] = string.rep('h', 8000) .. #held end\n"
+                    "function decodeUplink(input) return input end\n"));
+    mst_script *s = NULL;
+    assert_int_equal(mst__script_open(tp, "hog_decoder.lua", &s), 0);
+    struct mst__buf json = {0};
+    mst__buf_puts(&json, "[");
+    for (int i = 0; i < 20000; i++)
+        mst__buf_printf(&json, "%s\"reading number %d\"", i ? "," : "", i);
+    mst__buf_puts(&json, "]");
+    char *result = NULL;
+    assert_int_equal(mst__script_call(s, "decodeUplink", json.data, json.len, &result), MST_ENOMEM);
+    assert_non_null(strstr(result, "\"error\""));
+    free(result);
+    /* and the script still answers a small call */
+    assert_int_equal(mst__script_call(s, "decodeUplink", "[1]", 3, &result), 0);
+    assert_string_equal(result, "[1]");
+    free(result);
+    mst__script_close(s);
+    mst__buf_free(&json);
+}
+
+/* --- the sandbox alone: a state with no daemon ------------------------------ */
+
+struct sandbox {
+    struct mst__lua_vm vm;
+    struct mst_metric instr, mem, err;
+};
+
+/* Runs `code` in a fresh sandbox (4 MiB, 100,000 instructions); the
+ * result or the error message is left on the stack. */
+static int run_lua(struct sandbox *s, const char *code)
+{
+    memset(s, 0, sizeof *s);
+    assert_int_equal(mst__lua_vm_open(&s->vm, 4u << 20, 100000, NULL, NULL), 0);
+    s->vm.instr_hits = &s->instr;
+    s->vm.mem_hits = &s->mem;
+    s->vm.errors = &s->err;
+    char *chunk = mst__xasprintf("local mestys_json = require('mestys').json %s", code);
+    assert_int_equal(luaL_loadbufferx(s->vm.L, chunk, strlen(chunk), "=test", "t"), LUA_OK);
+    free(chunk);
+    return mst__lua_vm_call(&s->vm, 0, 1, "test chunk");
+}
+
+static void expect_stopped(const char *code, int rc_expected, const char *says)
+{
+    struct sandbox s;
+    int rc = run_lua(&s, code);
+    const char *msg = lua_tostring(s.vm.L, -1);
+    if (rc != rc_expected || !msg || !strstr(msg, says))
+        fail_msg("%s: rc %d, \"%s\" (wanted rc %d and \"%s\")", code, rc, msg ? msg : "", rc_expected, says);
+    if (rc_expected == MST_ETIMEDOUT)
+        assert_int_equal(s.instr.value, 1);
+    if (rc_expected == MST_ENOMEM)
+        assert_int_equal(s.mem.value, 1);
+    /* the state is still usable after the stop */
+    lua_settop(s.vm.L, 0);
+    assert_int_equal(luaL_loadstring(s.vm.L, "return string.find('abc', 'b')"), LUA_OK);
+    assert_int_equal(mst__lua_vm_call(&s.vm, 0, 1, "after"), 0);
+    assert_int_equal(lua_tointeger(s.vm.L, -1), 2);
+    mst__lua_vm_close(&s.vm);
+}
+
+static void expect_result(const char *code, const char *want)
+{
+    struct sandbox s;
+    int rc = run_lua(&s, code);
+    const char *got = lua_tostring(s.vm.L, -1);
+    if (rc != 0 || !got || strcmp(got, want) != 0)
+        fail_msg("%s: rc %d, \"%s\" (wanted \"%s\")", code, rc, got ? got : "", want);
+    mst__lua_vm_close(&s.vm);
+}
+
+static void string_functions_obey_the_budget(void **state)
+{
+    (void)state;
+    /* exponential backtracking, in every function that matches */
+    expect_stopped("return string.find(string.rep('a', 40), string.rep('a*', 40) .. 'b')", MST_ETIMEDOUT,
+                   "instruction budget");
+    expect_stopped("return string.match(string.rep('a', 40), string.rep('a-', 40) .. 'b')", MST_ETIMEDOUT,
+                   "instruction budget");
+    expect_stopped("return (string.gsub(string.rep('a', 40), string.rep('a*', 40) .. 'b', ''))", MST_ETIMEDOUT,
+                   "instruction budget");
+    expect_stopped("for m in string.gmatch(string.rep('a', 40), string.rep('a?', 40) .. 'b') do end", MST_ETIMEDOUT,
+                   "instruction budget");
+    /* caught by the script's own pcall: still stopped */
+    expect_stopped("while true do pcall(string.find, string.rep('a', 40), string.rep('a*', 40) .. 'b') end",
+                   MST_ETIMEDOUT, "instruction budget");
+    /* plain search of a long needle that almost matches everywhere */
+    expect_result("local s = string.rep('a', 1000000) "
+                  "return tostring(string.find(s, string.rep('a', 500000) .. 'b', 1, true))", "nil");
+    /* Lua's own string.rep loops n times even when there is nothing to copy */
+    expect_result("return '[' .. string.rep('', 1 << 40) .. ']'", "[]");
+    /* sizes past the cap are refused before anything is allocated */
+    expect_stopped("return string.rep('x', 1 << 40)", MST_ENOMEM, "memory");
+    expect_stopped("return string.rep('xyz', 1 << 40, ',')", MST_ENOMEM, "memory");
+    expect_stopped("local t = {} for i = 1, 100 do t[i] = string.rep('c', 30000) end "
+                   "return table.concat(t, string.rep(',', 30000))", MST_ENOMEM, "memory");
+    /* what ordinary scripts do still works, with Lua's own semantics */
+    expect_result("return string.format('%s|%s|%s', string.find('hello world', 'o w'))", "5|7|nil");
+    expect_result("return string.format('%s %s', string.match('key = value', '(%w+)%s*=%s*(%w+)'))", "key value");
+    expect_result("return (string.gsub('hello world', '(%w+)', '<%1>'))", "<hello> <world>");
+    expect_result("return (string.gsub('abc', '', '-'))", "-a-b-c-");
+    expect_result("return (string.gsub('$name is $age', '%$(%w+)', {name = 'Ema', age = 7}))", "Ema is 7");
+    expect_result("return (string.gsub('a,b', '%a', function(c) return c:upper() end))", "A,B");
+    expect_result("local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do t[#t + 1] = k .. v end "
+                  "return table.concat(t, ';')", "a1;b2");
+    expect_result("local n = 0 for w in ('one two  three'):gmatch('%a+') do n = n + 1 end return tostring(n)", "3");
+    expect_result("return string.format('%d %d', string.find('f(a(b)c)', '%b()'))", "2 8");
+    expect_result("return (string.gsub('THE (quick) fox', '%f[%a]%a+', 'X'))", "X (X) X");
+    expect_result("return string.format('%d', string.find('a.b', '.', 1, true))", "2");
+    expect_result("return string.format('%s', string.match('  x', '()x'))", "3");
+    expect_result("return string.format('%s', string.find('abc', 'c', -1))", "3");
+    expect_result("return string.rep('ab', 3, '-')", "ab-ab-ab");
+    expect_result("return tostring(#string.rep('x', 1000000))", "1000000");
+    expect_result("return select(2, pcall(string.find, 'a', '%'))", "malformed pattern (ends with '%')");
+    expect_result("return select(2, pcall(string.gsub, 'a', '(a)', '%2'))", "invalid capture index %2 in replacement string");
+}
+
+static void json_depth_is_capped(void **state)
+{
+    (void)state;
+    /* 150 levels: refused with the limit named, never past the stack */
+    expect_result("local t = {} for i = 1, 150 do t = {t} end "
+                  "local ok, err = pcall(mestys_json.encode, t) return tostring(ok) .. ': ' .. err",
+                  "false: JSON nested deeper than 100 levels");
+    expect_result("local text = string.rep('[', 150) .. string.rep(']', 150) "
+                  "local v, err = mestys_json.decode(text) return tostring(v) .. ': ' .. err",
+                  "nil: JSON nested deeper than 100 levels");
+    expect_result("local t = {} for i = 1, 99 do t = {a = t} end return mestys_json.encode(t):sub(1, 12)",
+                  "{\"a\":{\"a\":{\"");
+    expect_result("local text = string.rep('{\"a\":', 100) .. '1' .. string.rep('}', 100) "
+                  "local v = mestys_json.decode(text) for i = 1, 99 do v = v.a end return tostring(v.a)", "1");
+    /* a cycle is not an endless recursion */
+    expect_result("local t = {} t[1] = t local ok, err = pcall(mestys_json.encode, t) return err",
+                  "JSON nested deeper than 100 levels");
+}
+
+static void json_strings_are_utf8(void **state)
+{
+    (void)state;
+    expect_result("local ok, err = pcall(mestys_json.encode, {name = 'ok', bad = 'caf\\xe9'}) return err",
+                  "string is not valid UTF-8 (JSON text must be): encode binary data as hex or base64");
+    expect_result("local ok, err = pcall(mestys_json.encode, {['\\xff'] = 1}) return err",
+                  "string is not valid UTF-8 (JSON text must be): encode binary data as hex or base64");
+    expect_result("return mestys_json.encode({'Úřední deska', 'a\\0b', '\\1'})",
+                  "[\"Úřední deska\",\"a\\u0000b\",\"\\u0001\"]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +424,12 @@ int main(void)
         cmocka_unit_test(memory_bomb_is_stopped),
         cmocka_unit_test(sandbox_refuses_each_forbidden_thing),
         cmocka_unit_test(acl_refuses_undeclared_topics),
+        cmocka_unit_test(big_delivery_at_the_cap_is_contained),
+        cmocka_unit_test(script_paths_stay_inside),
+        cmocka_unit_test(script_input_at_the_cap_is_contained),
+        cmocka_unit_test(string_functions_obey_the_budget),
+        cmocka_unit_test(json_depth_is_capped),
+        cmocka_unit_test(json_strings_are_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
