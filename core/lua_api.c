@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/utf8.h>
+
 #include "http.h"
 #include "instance.h"
 #include "log.h"
@@ -100,18 +102,19 @@ static int return_rc(lua_State *L, int rc)
     return 2;
 }
 
-/* A body argument: a string as is, anything else as JSON. */
-static char *body_arg(lua_State *L, int idx, size_t *len)
+/* A body argument: a string as is, anything else as JSON; either way a
+ * Lua string (kept on the stack) that lives until the function returns. */
+static const char *body_arg(lua_State *L, int idx, size_t *len)
 {
     if (lua_isnoneornil(L, idx)) {
         *len = 0;
-        return mst__xstrdup("");
+        return "";
     }
-    char *text = mst__lua_to_json(L, idx, 1);
-    if (!text)
-        lua_error(L);
-    *len = lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : strlen(text);
-    return text;
+    if (lua_type(L, idx) != LUA_TSTRING)
+        mst__lua_json_encode(L, idx);
+    else
+        lua_pushvalue(L, idx);
+    return lua_tolstring(L, -1, len);
 }
 
 /* --- bus ---------------------------------------------------------------- */
@@ -121,21 +124,38 @@ static int l_publish(lua_State *L)
     struct mst__lua_vm *vm = vm_checked(L);
     const char *topic = luaL_checkstring(L, 1);
     size_t len;
-    char *body = body_arg(L, 2, &len);
+    const char *body = body_arg(L, 2, &len);
     int rc = mst__host.publish(vm->inst, topic, body, len);
-    free(body);
     return return_rc(L, rc);
+}
+
+/* What the host hands a Lua callback, pushed inside the protected call
+ * (deliver_*), where running out of memory is an error like any other. */
+struct delivery {
+    struct lref *r;
+    const char *topic;
+    const char *body;
+    size_t len;
+    int status;
+    mst_http_request *http;
+};
+
+static int deliver_message(lua_State *L)
+{
+    struct delivery *dv = lua_touserdata(L, 1);
+    push_fn(dv->r);
+    lua_pushstring(L, dv->topic);
+    lua_pushlstring(L, dv->body, dv->len);
+    lua_call(L, 2, 0);
+    return 0;
 }
 
 static void on_message(void *arg, const char *topic, const char *body, size_t len)
 {
     struct lref *r = arg;
-    lua_State *L = r->vm->L;
-    push_fn(r);
-    lua_pushstring(L, topic);
-    lua_pushlstring(L, body, len);
-    if (mst__lua_vm_call(r->vm, 2, 0, r->what) != 0)
-        lua_pop(L, 1);
+    struct delivery dv = {.r = r, .topic = topic, .body = body, .len = len};
+    if (mst__lua_vm_run(r->vm, deliver_message, &dv, 0, r->what) != 0)
+        lua_pop(r->vm->L, 1);
 }
 
 static int l_subscribe(lua_State *L)
@@ -158,26 +178,33 @@ static int l_unsubscribe(lua_State *L)
     return return_rc(L, rc);
 }
 
+static int deliver_reply(lua_State *L)
+{
+    struct delivery *dv = lua_touserdata(L, 1);
+    push_fn(dv->r);
+    lref_free(dv->r); /* one reply per request; the function is on the stack */
+    if (dv->status == 0) {
+        lua_pushlstring(L, dv->body, dv->len);
+        lua_pushnil(L);
+    } else {
+        lua_pushnil(L);
+        if (dv->len)
+            lua_pushlstring(L, dv->body, dv->len);
+        else
+            lua_pushstring(L, mst_strerror(dv->status));
+    }
+    lua_call(L, 2, 0);
+    return 0;
+}
+
 static void on_reply(void *arg, int status, const char *body, size_t len)
 {
     struct lref *r = arg;
     struct mst__lua_vm *vm = r->vm;
-    lua_State *L = vm->L;
     char *what = mst__xstrdup(r->what);
-    push_fn(r);
-    lref_free(r); /* one reply per request; the function is on the stack */
-    if (status == 0) {
-        lua_pushlstring(L, body, len);
-        lua_pushnil(L);
-    } else {
-        lua_pushnil(L);
-        if (len)
-            lua_pushlstring(L, body, len);
-        else
-            lua_pushstring(L, mst_strerror(status));
-    }
-    if (mst__lua_vm_call(vm, 2, 0, what) != 0)
-        lua_pop(L, 1);
+    struct delivery dv = {.r = r, .body = body, .len = len, .status = status};
+    if (mst__lua_vm_run(vm, deliver_reply, &dv, 0, what) != 0)
+        lua_pop(vm->L, 1);
     free(what);
 }
 
@@ -187,43 +214,45 @@ static int l_request(lua_State *L)
     const char *topic = luaL_checkstring(L, 1);
     lua_Integer timeout = luaL_optinteger(L, 4, 0);
     size_t len;
-    char *body = body_arg(L, 2, &len);
+    const char *body = body_arg(L, 2, &len);
     struct lref *r = lref_new(L, 3, REF_REQUEST, "reply handler for %s", topic);
     int rc = mst__host.request(vm->inst, topic, body, len, (uint32_t)timeout, on_reply, r);
-    free(body);
     if (rc != 0)
         lref_free(r);
     return return_rc(L, rc);
+}
+
+/* The handler's answer, a string as is or a table as JSON, is made inside
+ * the protected call: its conversion can fail too. */
+static int deliver_request(lua_State *L)
+{
+    struct delivery *dv = lua_touserdata(L, 1);
+    push_fn(dv->r);
+    lua_pushlstring(L, dv->body, dv->len);
+    lua_pushstring(L, dv->topic);
+    lua_call(L, 2, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+        mst__lua_json_encode(L, -1);
+    return 1;
 }
 
 static void on_serve(void *arg, mst_request *req, const char *topic, const char *body, size_t len)
 {
     struct lref *r = arg;
     lua_State *L = r->vm->L;
-    push_fn(r);
-    lua_pushlstring(L, body, len);
-    lua_pushstring(L, topic);
-    int rc = mst__lua_vm_call(r->vm, 2, 1, r->what);
+    struct delivery dv = {.r = r, .topic = topic, .body = body, .len = len};
+    int rc = mst__lua_vm_run(r->vm, deliver_request, &dv, 1, r->what);
+    size_t n;
+    const char *text = lua_tolstring(L, -1, &n);
     if (rc != 0) {
         struct mst__buf e = {0};
         mst__buf_puts(&e, "{\"error\":");
-        mst__buf_json_string(&e, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        mst__buf_json_string(&e, text && mst_utf8_valid(text, n) ? text : "the serve handler failed");
         mst__buf_puts(&e, "}");
-        lua_pop(L, 1);
         mst__host.respond(req, MST_EPLUGIN, e.data, e.len);
         mst__buf_free(&e);
-        return;
-    }
-    char *text = mst__lua_to_json(L, -1, 1);
-    if (!text) {
-        const char err[] = "{\"error\":\"the serve handler returned a value with no JSON form\"}";
-        lua_pop(L, 1);
-        mst__host.respond(req, MST_EPLUGIN, err, sizeof err - 1);
-    } else {
-        size_t n = lua_type(L, -1) == LUA_TSTRING ? lua_rawlen(L, -1) : strlen(text);
+    } else
         mst__host.respond(req, 0, text, n);
-        free(text);
-    }
     lua_pop(L, 1);
 }
 
@@ -242,19 +271,25 @@ static int l_serve(lua_State *L)
 
 #define TIMER_MT "mestys.timer"
 
-static void on_timer(void *arg)
+static int deliver_tick(lua_State *L)
 {
-    struct lref *r = arg;
-    struct mst__lua_vm *vm = r->vm;
-    lua_State *L = vm->L;
-    const char *what = r->once ? "timer() handler" : "every() handler";
+    struct lref *r = lua_touserdata(L, 1);
     push_fn(r);
     /* A one-shot timer is gone after this call: drop its reference first,
      * so a :stop() from inside the handler finds nothing to free. */
     if (r->once)
         lref_free(r);
-    if (mst__lua_vm_call(vm, 0, 0, what) != 0)
-        lua_pop(L, 1);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+static void on_timer(void *arg)
+{
+    struct lref *r = arg;
+    struct mst__lua_vm *vm = r->vm;
+    const char *what = r->once ? "timer() handler" : "every() handler";
+    if (mst__lua_vm_run(vm, deliver_tick, r, 0, what) != 0)
+        lua_pop(vm->L, 1);
 }
 
 static int start_timer(lua_State *L, int repeat)
@@ -355,12 +390,13 @@ static int l_kv_get(lua_State *L)
     kv_ready(L, vm);
     sqlite3_stmt *st = vm->kv_get;
     sqlite3_bind_text(st, 1, key, (int)kl, SQLITE_TRANSIENT);
+    int rc = 0;
     if (sqlite3_step(st) == SQLITE_ROW)
-        mst__lua_push_json(L, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        rc = mst__lua_push_json(L, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     else
         lua_pushnil(L);
     sqlite3_reset(st);
-    return 1;
+    return rc == 0 ? 1 : lua_error(L);
 }
 
 static int l_kv_set(lua_State *L)
@@ -371,18 +407,16 @@ static int l_kv_set(lua_State *L)
     luaL_checkany(L, 2);
     kv_ready(L, vm);
     sqlite3_stmt *st = lua_isnil(L, 2) ? vm->kv_del : vm->kv_set;
-    char *value = NULL;
     if (!lua_isnil(L, 2)) {
-        value = mst__lua_to_json(L, 2, 0);
-        if (!value)
-            return lua_error(L);
-        sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+        size_t vl;
+        mst__lua_json_encode(L, 2); /* raises before anything is bound */
+        const char *value = lua_tolstring(L, -1, &vl);
+        sqlite3_bind_text(st, 2, value, (int)vl, SQLITE_TRANSIENT);
     }
     sqlite3_bind_text(st, 1, key, (int)kl, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    free(value);
     if (rc != SQLITE_DONE)
         return luaL_error(L, "kv: %s", sqlite3_errmsg(vm->kv));
     return 0;
@@ -435,13 +469,32 @@ static void push_request(lua_State *L, mst_http_request *req)
     lua_setfield(L, -2, "headers");
 }
 
+/* Calls the handler and leaves status, body and content type on the
+ * stack, the body as a string (a table made JSON here, protected). */
+static int deliver_http(lua_State *L)
+{
+    struct delivery *dv = lua_touserdata(L, 1);
+    push_fn(dv->r);
+    push_request(L, dv->http);
+    lua_call(L, 1, 3);
+    int body = lua_gettop(L) - 1;
+    if (!lua_isnil(L, body) && lua_type(L, body) != LUA_TSTRING) {
+        mst__lua_json_encode(L, body);
+        lua_replace(L, body);
+        if (lua_isnil(L, -1)) {
+            lua_pushliteral(L, "application/json");
+            lua_replace(L, -2);
+        }
+    }
+    return 3;
+}
+
 static void on_route(void *arg, mst_http_request *req)
 {
     struct lref *r = arg;
     lua_State *L = r->vm->L;
-    push_fn(r);
-    push_request(L, req);
-    if (mst__lua_vm_call(r->vm, 1, 3, r->what) != 0) {
+    struct delivery dv = {.r = r, .http = req};
+    if (mst__lua_vm_run(r->vm, deliver_http, &dv, 3, r->what) != 0) {
         lua_pop(L, 1);
         const char err[] = "{\"error\":\"the plugin's handler failed; see the daemon log\",\"status\":500}\n";
         mst__host.http_respond(req, 500, "application/json", err, sizeof err - 1);
@@ -449,21 +502,12 @@ static void on_route(void *arg, mst_http_request *req)
     }
     int status = lua_isinteger(L, -3) ? (int)lua_tointeger(L, -3) : 200;
     const char *ctype = lua_tostring(L, -1);
-    char *body = NULL;
-    if (lua_type(L, -2) == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, -2, &n);
-        mst__host.http_respond(req, status, ctype ? ctype : "text/plain; charset=utf-8", s, n);
-    } else if (!lua_isnil(L, -2) && (body = mst__lua_to_json(L, -2, 0)) != NULL) {
-        mst__host.http_respond(req, status, ctype ? ctype : "application/json", body, strlen(body));
-    } else if (lua_isnil(L, -2)) {
+    size_t n = 0;
+    const char *body = lua_tolstring(L, -2, &n);
+    if (body)
+        mst__host.http_respond(req, status, ctype ? ctype : "text/plain; charset=utf-8", body, n);
+    else
         mst__host.http_respond(req, status, ctype ? ctype : "text/plain", "", 0);
-    } else {
-        lua_pop(L, 1);
-        const char err[] = "{\"error\":\"the handler's answer has no JSON form\",\"status\":500}\n";
-        mst__host.http_respond(req, 500, "application/json", err, sizeof err - 1);
-    }
-    free(body);
     lua_pop(L, 3);
 }
 
@@ -509,8 +553,10 @@ int mst__lua_open_api(lua_State *L)
         lua_pushstring(L, mst__host.node_name(vm->inst));
         lua_setfield(L, -2, "node");
         char *cfg = mst__host.config_json(vm->inst, "");
-        mst__lua_push_json(L, cfg ? cfg : "{}", cfg ? strlen(cfg) : 2);
+        int rc = mst__lua_push_json(L, cfg ? cfg : "{}", cfg ? strlen(cfg) : 2);
         free(cfg);
+        if (rc != 0)
+            return lua_error(L);
         lua_setfield(L, -2, "config");
     }
     return 1;

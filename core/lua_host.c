@@ -47,33 +47,35 @@ static const char *field_string(lua_State *L, int t, const char *name, struct lu
     return s;
 }
 
-static char **read_list(lua_State *L, int t, const char *name, struct lua_module *lm, struct mst__buf *why)
+/* Fills *out (owned by lm at once, so an error raised half-way leaks
+ * nothing): 0, or -1 with why set. */
+static int read_list(lua_State *L, int t, const char *name, struct lua_module *lm, char ***out, struct mst__buf *why)
 {
     lua_getfield(L, t, name);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        return mst__xcalloc(1, sizeof(char *));
+        *out = mst__xcalloc(1, sizeof(char *));
+        return 0;
     }
     if (!lua_istable(L, -1)) {
         mst__buf_printf(why, "\"%s\" must be a list of topic strings", name);
         lua_pop(L, 1);
-        return NULL;
+        return -1;
     }
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    char **out = mst__xcalloc((size_t)n + 1, sizeof *out);
+    char **list = *out = mst__xcalloc((size_t)n + 1, sizeof *list);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         if (lua_type(L, -1) != LUA_TSTRING) {
             mst__buf_printf(why, "\"%s\"[%lld] is not a string", name, (long long)i);
             lua_pop(L, 2);
-            free(out);
-            return NULL;
+            return -1;
         }
-        out[i - 1] = own(lm, lua_tostring(L, -1));
+        list[i - 1] = own(lm, lua_tostring(L, -1));
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    return out;
+    return 0;
 }
 
 static int parse_type(const char *s)
@@ -155,8 +157,9 @@ static int read_schema(lua_State *L, int t, struct lua_module *lm, struct mst__b
         if (!lua_isnil(L, -1)) {
             char *json = mst__lua_to_json(L, -1, 0);
             if (!json) {
-                mst__buf_printf(why, "config key \"%s\": default has no JSON form", k->key);
-                lua_pop(L, 5);
+                mst__buf_printf(why, "config key \"%s\": default has no JSON form (%s)", k->key,
+                                lua_tostring(L, -1));
+                lua_pop(L, 6);
                 return MST_EPLUGIN;
             }
             k->default_json = own(lm, json);
@@ -174,6 +177,40 @@ static void lp_stop(void *state);
 static void lp_fini(void *state);
 static int lp_reload(void *state);
 
+struct description {
+    struct lua_module *lm;
+    struct mst__buf *why;
+    int rc;
+};
+
+/* Reads the table the file returned (at index 2).  Runs protected: reading
+ * a field may run the table's metamethods or hit the memory cap. */
+static int read_description(lua_State *L)
+{
+    struct description *ds = lua_touserdata(L, 1);
+    struct lua_module *lm = ds->lm;
+    const int t = 2;
+    struct mst_plugin *p = &lm->plugin;
+    p->abi_version = MST_PLUGIN_ABI;
+    p->struct_size = sizeof *p;
+    p->name = field_string(L, t, "name", lm);
+    p->version = field_string(L, t, "version", lm);
+    p->description = field_string(L, t, "description", lm);
+    static const char *const lists[] = {"publishes", "subscribes", "serves", "requests"};
+    for (int i = 0; i < 4; i++)
+        if (read_list(L, t, lists[i], lm, &lm->lists[i], ds->why) != 0) {
+            ds->rc = MST_EPLUGIN;
+            return 0;
+        }
+    p->publishes = (const char *const *)lm->lists[0];
+    p->subscribes = (const char *const *)lm->lists[1];
+    p->serves = (const char *const *)lm->lists[2];
+    p->requests = (const char *const *)lm->lists[3];
+    ds->rc = read_schema(L, t, lm, ds->why);
+    p->config = lm->keys;
+    return 0;
+}
+
 static int describe(struct mst__lua_vm *vm, struct mst__module *m, struct lua_module *lm, struct mst__buf *why)
 {
     lua_State *L = vm->L;
@@ -189,24 +226,17 @@ static int describe(struct mst__lua_vm *vm, struct mst__module *m, struct lua_mo
         mst__buf_puts(why, "the file must return a table (name, version, config, handlers)");
         return MST_ENOTPLUGIN;
     }
-    int t = lua_gettop(L);
-    struct mst_plugin *p = &lm->plugin;
-    p->abi_version = MST_PLUGIN_ABI;
-    p->struct_size = sizeof *p;
-    p->name = field_string(L, t, "name", lm);
-    p->version = field_string(L, t, "version", lm);
-    p->description = field_string(L, t, "description", lm);
-    static const char *const lists[] = {"publishes", "subscribes", "serves", "requests"};
-    for (int i = 0; i < 4; i++)
-        if (!(lm->lists[i] = read_list(L, t, lists[i], lm, why)))
-            return MST_EPLUGIN;
-    p->publishes = (const char *const *)lm->lists[0];
-    p->subscribes = (const char *const *)lm->lists[1];
-    p->serves = (const char *const *)lm->lists[2];
-    p->requests = (const char *const *)lm->lists[3];
-    if (read_schema(L, t, lm, why) != 0)
+    struct description ds = {lm, why, 0};
+    lua_pushcfunction(L, read_description);
+    lua_pushlightuserdata(L, &ds);
+    lua_pushvalue(L, -3);
+    if (mst__lua_vm_call(vm, 2, 0, "reading the plugin's description") != 0) {
+        mst__buf_printf(why, "%s", lua_tostring(L, -1));
         return MST_EPLUGIN;
-    p->config = lm->keys;
+    }
+    if (ds.rc != 0)
+        return ds.rc;
+    struct mst_plugin *p = &lm->plugin;
     p->init = lp_init;
     p->start = lp_start;
     p->stop = lp_stop;
@@ -253,26 +283,42 @@ void mst__lua_module_free(struct mst__module *m)
 
 /* --- the plugin callbacks ------------------------------------------------ */
 
+struct handler_call {
+    struct lua_instance *li;
+    const char *name;
+    const char *config; /* JSON, or NULL: no argument */
+    int missing;
+};
+
+static int deliver_handler(lua_State *L)
+{
+    struct handler_call *hc = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, hc->li->table_ref);
+    lua_getfield(L, -1, hc->name);
+    if (lua_isnil(L, -1)) {
+        hc->missing = 1;
+        return 1;
+    }
+    int nargs = 0;
+    if (hc->config) {
+        if (mst__lua_push_json(L, hc->config, strlen(hc->config)) != 0)
+            return lua_error(L);
+        nargs = 1;
+    }
+    lua_call(L, nargs, 1);
+    return 1;
+}
+
 static int call_handler(struct lua_instance *li, const char *name, int with_config)
 {
     lua_State *L = li->vm.L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, li->table_ref);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return MST_ENOENT;
-    }
-    int nargs = 0;
-    if (with_config) {
-        char *cfg = mst__host.config_json(li->inst, "");
-        mst__lua_push_json(L, cfg, strlen(cfg));
-        free(cfg);
-        nargs = 1;
-    }
+    struct handler_call hc = {li, name, NULL, 0};
+    char *cfg = with_config ? mst__host.config_json(li->inst, "") : NULL;
+    hc.config = cfg;
     char what[64];
     snprintf(what, sizeof what, "%s()", name);
-    int rc = mst__lua_vm_call(&li->vm, nargs, 1, what);
+    int rc = mst__lua_vm_run(&li->vm, deliver_handler, &hc, 1, what);
+    free(cfg);
     if (rc != 0) {
         lua_pop(L, 1);
         return rc;
@@ -280,6 +326,8 @@ static int call_handler(struct lua_instance *li, const char *name, int with_conf
     /* `return false` (or nil, "why") from a handler refuses */
     int refused = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
     lua_pop(L, 1);
+    if (hc.missing)
+        return MST_ENOENT;
     return refused ? MST_EPLUGIN : 0;
 }
 
@@ -291,6 +339,25 @@ static void metric(mst_instance *inst, const char *kind, struct mst_metric **out
                      "Lua calls stopped for running past their instruction budget or memory cap",
                      labels, out);
     free(labels);
+}
+
+/* Runs the plugin file in the instance's state and keeps the table it
+ * returns; protected, as every entry into Lua. */
+static int run_file(lua_State *L)
+{
+    struct lua_instance *li = lua_touserdata(L, 1);
+    /* the module is there both as require("mestys") and as a global */
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "mestys");
+    lua_call(L, 1, 1);
+    lua_setglobal(L, "mestys");
+    if (mst__lua_vm_loadfile(&li->vm, li->inst->module->path) != 0)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "the plugin file must return a table");
+    li->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
 }
 
 static int lp_init(mst_instance *inst, const struct mst_host *host, void **state)
@@ -311,22 +378,13 @@ static int lp_init(mst_instance *inst, const struct mst_host *host, void **state
     metric(inst, "memory", &li->vm.mem_hits);
     li->vm.errors = inst->errors;
     lua_State *L = li->vm.L;
-    /* the module is there both as require("mestys") and as a global */
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "mestys");
-    lua_call(L, 1, 1);
-    lua_setglobal(L, "mestys");
-    int rc = mst__lua_vm_loadfile(&li->vm, inst->module->path);
-    if (rc == 0)
-        rc = mst__lua_vm_call(&li->vm, 0, 1, "loading the plugin file");
-    if (rc != 0 || !lua_istable(L, -1)) {
-        if (rc != 0)
-            lua_pop(L, 1);
+    int rc = mst__lua_vm_run(&li->vm, run_file, li, 0, "loading the plugin file");
+    if (rc != 0) {
+        lua_pop(L, 1);
         mst__lua_vm_close(&li->vm);
         free(li);
         return MST_EPLUGIN;
     }
-    li->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     rc = call_handler(li, "init", 1);
     if (rc != 0 && rc != MST_ENOENT) {
         mst__lua_vm_close(&li->vm);
@@ -348,17 +406,27 @@ static void lp_stop(void *state)
     call_handler(state, "stop", 0);
 }
 
+static int update_config(lua_State *L)
+{
+    const char *cfg = lua_touserdata(L, 1);
+    lua_getglobal(L, "mestys");
+    if (mst__lua_push_json(L, cfg, strlen(cfg)) != 0)
+        return lua_error(L);
+    lua_setfield(L, -2, "config");
+    return 0;
+}
+
 static int lp_reload(void *state)
 {
     struct lua_instance *li = state;
-    lua_State *L = li->vm.L;
-    lua_getglobal(L, "mestys");
     char *cfg = mst__host.config_json(li->inst, "");
-    mst__lua_push_json(L, cfg, strlen(cfg));
+    int rc = mst__lua_vm_run(&li->vm, update_config, cfg, 0, "reload()");
     free(cfg);
-    lua_setfield(L, -2, "config");
-    lua_pop(L, 1);
-    int rc = call_handler(li, "reload", 1);
+    if (rc != 0) {
+        lua_pop(li->vm.L, 1);
+        return rc;
+    }
+    rc = call_handler(li, "reload", 1);
     return rc == MST_ENOENT ? MST_ENOTSUP : rc;
 }
 

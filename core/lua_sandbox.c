@@ -1,6 +1,7 @@
 #include <lualib.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "log.h"
@@ -30,18 +31,28 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar)
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+static void budget_exceeded(lua_State *L, struct mst__lua_vm *vm)
 {
-    (void)ar;
-    struct mst__lua_vm *vm = mst__lua_vm_of(L);
-    vm->left -= HOOK_EVERY;
-    if (vm->left > 0)
-        return;
     vm->budget_hit = 1;
     /* From now on fail at every instruction, so a script's own pcall cannot
      * swallow the error and keep looping. */
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, "instruction budget of %I exceeded", (lua_Integer)vm->budget);
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    mst__lua_vm_charge(L, mst__lua_vm_of(L), HOOK_EVERY);
+}
+
+void mst__lua_vm_charge(lua_State *L, struct mst__lua_vm *vm, int64_t instructions)
+{
+    vm->left -= instructions;
+    if (vm->left <= 0)
+        budget_exceeded(L, vm);
 }
 
 struct mst__lua_vm *mst__lua_vm_of(lua_State *L)
@@ -122,18 +133,61 @@ static void forbid(lua_State *L, int table, const char *field, const char *full)
     lua_setfield(L, table, field);
 }
 
+int mst__lua_path_inside(const char *dir, const char *path)
+{
+    char *real_dir = realpath(dir, NULL), *real = realpath(path, NULL);
+    int inside = 0;
+    if (real_dir && real) {
+        size_t n = strlen(real_dir);
+        inside = strncmp(real, real_dir, n) == 0 && (real[n] == '/' || (n == 1 && real[0] == '/'));
+    }
+    free(real_dir);
+    free(real);
+    return inside;
+}
+
+/* A module name is dot-separated words of [A-Za-z0-9_-]: no slash, no
+ * empty word, so neither "/abs" nor ".." nor ".x" can be spelled. */
+static int module_name_ok(const char *name)
+{
+    int word = 0;
+    for (const char *c = name; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+            *c == '-')
+            word++;
+        else if (*c == '.' && word > 0)
+            word = 0;
+        else
+            return 0;
+    }
+    return word > 0;
+}
+
+/* The file of module `name` in dir, if there is one: its path, or NULL. */
+static char *module_file(const char *dir, const char *name)
+{
+    char *rel = mst__xasprintf("%s.lua", name);
+    for (char *c = rel; *c && strcmp(c, ".lua") != 0; c++)
+        if (*c == '.')
+            *c = '/';
+    char *path = mst__path_join(dir, rel);
+    free(rel);
+    if (access(path, R_OK) == 0)
+        return path;
+    free(path);
+    return NULL;
+}
+
 /* require(name): modules from the plugin's own folder or the SDK's lua/
- * folder, as text, in the sandbox; nothing else. */
+ * folder, as text, in the sandbox; nothing else.  A symlink that leads out
+ * of the folder is refused like a path that climbs out of it. */
 static int safe_require(lua_State *L)
 {
     struct mst__lua_vm *vm = mst__lua_vm_of(L);
     const char *name = luaL_checkstring(L, 1);
-    for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_' || *c == '.'))
-            return luaL_error(L, "require: bad module name \"%s\"", name);
-    if (strstr(name, ".."))
-        return luaL_error(L, "require: bad module name \"%s\"", name);
+    if (!module_name_ok(name))
+        return luaL_error(L, "require: bad module name \"%s\" (dot-separated words of letters, digits, _ and -)",
+                          name);
     lua_getfield(L, LUA_REGISTRYINDEX, "mestys.loaded");
     if (lua_getfield(L, -1, name) != LUA_TNIL)
         return 1;
@@ -144,36 +198,28 @@ static int safe_require(lua_State *L)
         lua_setfield(L, -3, name);
         return 1;
     }
-    char *rel = mst__xasprintf("%s.lua", name);
-    for (char *c = rel; *c && strcmp(c, ".lua") != 0; c++)
-        if (*c == '.')
-            *c = '/';
     const char *dirs[] = {vm->plugin_dir, vm->lua_dir};
     for (int i = 0; i < 2; i++) {
-        if (!dirs[i])
+        char *path = dirs[i] ? module_file(dirs[i], name) : NULL;
+        if (!path)
             continue;
-        char *path = mst__path_join(dirs[i], rel);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            fclose(f);
-            free(rel);
-            int rc = mst__lua_vm_loadfile(vm, path);
-            free(path);
-            if (rc != 0)
-                return lua_error(L);
-            lua_pushstring(L, name);
-            lua_call(L, 1, 1);
-            if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
-                lua_pushboolean(L, 1);
-            }
-            lua_pushvalue(L, -1);
-            lua_setfield(L, -3, name);
-            return 1;
-        }
+        int inside = mst__lua_path_inside(dirs[i], path);
+        int rc = inside ? mst__lua_vm_loadfile(vm, path) : 0;
         free(path);
+        if (!inside)
+            return luaL_error(L, "require: module \"%s\" leads out of its folder (a symbolic link?)", name);
+        if (rc != 0)
+            return lua_error(L);
+        lua_pushstring(L, name);
+        lua_call(L, 1, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushboolean(L, 1);
+        }
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+        return 1;
     }
-    free(rel);
     return luaL_error(L, "module \"%s\" not found in the plugin's folder or the mestys lua/ folder", name);
 }
 
@@ -218,10 +264,17 @@ static void build_env(lua_State *L)
     /* string.dump makes bytecode, which can never be loaded here anyway */
     lua_getfield(L, g, "string");
     forbid(L, lua_gettop(L), "dump", "string.dump");
+    mst__lua_open_strlib(L);
     lua_pop(L, 1);
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "mestys.loaded");
+}
+
+static int open_env(lua_State *L)
+{
+    build_env(L);
+    return 0;
 }
 
 int mst__lua_vm_open(struct mst__lua_vm *vm, size_t limit, int64_t budget, const char *plugin_dir,
@@ -238,7 +291,12 @@ int mst__lua_vm_open(struct mst__lua_vm *vm, size_t limit, int64_t budget, const
         return MST_ENOMEM;
     vm->left = budget;
     lua_sethook(vm->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
-    build_env(vm->L);
+    /* even the libraries are opened protected: a tiny cap fails here, cleanly */
+    lua_pushcfunction(vm->L, open_env);
+    if (lua_pcall(vm->L, 0, 0, 0) != LUA_OK) {
+        mst__lua_vm_close(vm);
+        return MST_ENOMEM;
+    }
     return 0;
 }
 
@@ -267,6 +325,14 @@ int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path)
     free(chunk);
     free(text);
     return rc == LUA_OK ? 0 : MST_EPLUGIN;
+}
+
+int mst__lua_vm_run(struct mst__lua_vm *vm, lua_CFunction fn, void *arg, int nresults, const char *what)
+{
+    /* a light C function and a light userdata: pushing them allocates nothing */
+    lua_pushcfunction(vm->L, fn);
+    lua_pushlightuserdata(vm->L, arg);
+    return mst__lua_vm_call(vm, 1, nresults, what);
 }
 
 int mst__lua_vm_call(struct mst__lua_vm *vm, int nargs, int nresults, const char *what)

@@ -37,23 +37,50 @@ int mst__lua_vm_open(struct mst__lua_vm *vm, size_t limit, int64_t budget, const
 void mst__lua_vm_close(struct mst__lua_vm *vm);
 struct mst__lua_vm *mst__lua_vm_of(lua_State *L);
 
+/* 1 when path exists and, symbolic links resolved, lies inside dir. */
+int mst__lua_path_inside(const char *dir, const char *path);
+
 /* Loads a file as text (never bytecode) with the sandbox environment. */
 int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path);
 /* lua_pcall under a fresh instruction budget.  On error the message is on
  * the stack; the kind of failure is counted and, for budget and memory,
  * returned as MST_ETIMEDOUT / MST_ENOMEM, else MST_EPLUGIN. */
 int mst__lua_vm_call(struct mst__lua_vm *vm, int nargs, int nresults, const char *what);
+/* Every entry into Lua from the core goes through here: fn(L) is called
+ * with `arg` as a light userdata at index 1, under mst__lua_vm_call, and
+ * does all the pushing, calling and converting.  Pushing a value can raise
+ * a memory error at the cap; raised inside fn it is caught, counted and
+ * logged like any other failure instead of reaching the panic function
+ * (which aborts).  fn returns its nresults values. */
+int mst__lua_vm_run(struct mst__lua_vm *vm, lua_CFunction fn, void *arg, int nresults, const char *what);
+/* Charges work done in C (a pattern matcher's steps) to the running call's
+ * instruction budget; raises the budget error when it is spent. */
+void mst__lua_vm_charge(lua_State *L, struct mst__lua_vm *vm, int64_t instructions);
 
 /* Pushes the arguments from index `first` on, as tostring() shows them,
  * joined by sep: what print() and mestys.log() write. */
 void mst__lua_join(lua_State *L, int first, char sep);
 
-/* JSON <-> Lua (lua_json.c). */
-void mst__lua_push_json(lua_State *L, const char *text, size_t len);
-/* The value at idx as JSON text (strings pass through unchanged when
- * raw_strings is set); NULL with an error message pushed if it cannot be. */
+/* JSON <-> Lua (lua_json.c).  Nesting is capped at MST__LUA_JSON_DEPTH
+ * arrays and objects in both directions; the Lua stack is checked per
+ * level.  JSON text is UTF-8: a Lua string that is not is refused. */
+#define MST__LUA_JSON_DEPTH 100
+/* Pushes the value of a JSON text: 0; or MST_EINVAL (not JSON, too deep)
+ * or MST_ENOMEM (the state's cap) with the message pushed instead.  Runs
+ * protected: callable with any lua_State, inside a call or not. */
+int mst__lua_push_json(lua_State *L, const char *text, size_t len);
+/* The value at idx as JSON text, malloc'ed (strings pass through unchanged
+ * when raw_strings is set); NULL with an error message pushed if it cannot
+ * be.  Runs protected, like mst__lua_push_json. */
 char *mst__lua_to_json(lua_State *L, int idx, int raw_strings);
+/* Pushes the value at idx as a JSON string; raises
+ * the error if it has no JSON form: for protected code (a lua_CFunction). */
+void mst__lua_json_encode(lua_State *L, int idx);
 int mst__lua_open_json(lua_State *L);
+
+/* The string functions whose work a script picks through its arguments
+ * (lua_strlib.c), installed over the string library's own. */
+void mst__lua_open_strlib(lua_State *L);
 
 /* The `mestys` module (lua_api.c). */
 int mst__lua_open_api(lua_State *L);

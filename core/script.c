@@ -17,46 +17,57 @@ struct mst_script {
     char *what;
 };
 
-char *mst__script_find(const char *lua_dir, const char *config_dir, const char *path)
+int mst__script_find(const char *lua_dir, const char *config_dir, const char *path, char **file)
 {
-    if (path[0] == '/')
-        return mst__xstrdup(path);
+    *file = NULL;
+    if (!path[0] || path[0] == '/' || strstr(path, ".."))
+        return MST_EINVAL;
     const char *dirs[] = {lua_dir, config_dir};
     for (int i = 0; i < 2; i++) {
         if (!dirs[i])
             continue;
         char *p = mst__path_join(dirs[i], path);
-        if (access(p, R_OK) == 0)
-            return p;
-        free(p);
+        if (access(p, R_OK) != 0) {
+            free(p);
+            continue;
+        }
+        if (!mst__lua_path_inside(dirs[i], p)) {
+            free(p);
+            return MST_EPERM;
+        }
+        *file = p;
+        return 0;
     }
-    return NULL;
+    return MST_ENOENT;
 }
 
-static char *resolve(struct mst_instance *inst, const char *path)
+/* Why mst__script_find refused, in the words open (the log) and check use. */
+static void find_why(int rc, const char *lua_dir, const char *config_dir, const char *path, char *why,
+                     size_t why_len)
 {
-    return mst__script_find(inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL, path);
+    if (rc == MST_EINVAL && !*path)
+        snprintf(why, why_len, "\"lua:\" needs the script's file name, e.g. \"lua:decoders/meter.lua\"");
+    else if (rc == MST_EINVAL)
+        snprintf(why, why_len, "script %s: refused: give a path relative to the lua/ folder or the config's "
+                 "folder, without \"..\"", path);
+    else if (rc == MST_EPERM)
+        snprintf(why, why_len, "script %s: refused: it leads out of its folder (a symbolic link?)", path);
+    else
+        snprintf(why, why_len, "script %s: not found in the lua/ folder (%s) or next to the config (%s)", path,
+                 lua_dir ? lua_dir : "none", config_dir ? config_dir : "none");
 }
 
 int mst__script_check(const char *lua_dir, const char *config_dir, const char *path, char *why, size_t why_len)
 {
-    if (!*path) {
-        snprintf(why, why_len, "\"lua:\" needs the script's file name, e.g. \"lua:decoders/meter.lua\"");
-        return MST_EINVAL;
-    }
-    if (strstr(path, "..")) {
-        snprintf(why, why_len, "script %s: \"..\" is not allowed in a script's name", path);
-        return MST_EINVAL;
-    }
-    char *file = mst__script_find(lua_dir, config_dir, path);
-    if (!file) {
-        snprintf(why, why_len, "script %s: not found in the lua/ folder (%s) or next to the config (%s)", path,
-                 lua_dir ? lua_dir : "none", config_dir ? config_dir : "none");
-        return MST_ENOENT;
+    char *file;
+    int rc = mst__script_find(lua_dir, config_dir, path, &file);
+    if (rc != 0) {
+        find_why(rc, lua_dir, config_dir, path, why, why_len);
+        return rc;
     }
     struct mst__lua_vm vm = {0};
     char *dir = mst__dirname(file);
-    int rc = mst__lua_vm_open(&vm, (size_t)16 << 20, 1000000, dir, lua_dir);
+    rc = mst__lua_vm_open(&vm, (size_t)16 << 20, 1000000, dir, lua_dir);
     free(dir);
     if (rc == 0) {
         /* compiled, not run: the check never executes a user's code */
@@ -81,18 +92,21 @@ static void budget_metric(struct mst_instance *inst, const char *kind, struct ms
 
 int mst__script_open(struct mst_instance *inst, const char *path, mst_script **out)
 {
-    if (!path || strstr(path, ".."))
+    if (!path)
         return MST_EINVAL;
-    char *file = resolve(inst, path);
-    if (!file) {
-        mst__log(MST_LOG_ERROR, inst->source, "script %s: not found in the lua/ folder or next to the config", path);
-        return MST_ENOENT;
+    char *file;
+    int rc = mst__script_find(inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL, path, &file);
+    if (rc != 0) {
+        char why[512];
+        find_why(rc, inst->d->loader.lua_dir, inst->d->cfg ? inst->d->cfg->dir : NULL, path, why, sizeof why);
+        mst__log(MST_LOG_ERROR, inst->source, "%s", why);
+        return rc;
     }
     struct mst_script *s = mst__xcalloc(1, sizeof *s);
     size_t limit = (size_t)(inst->lua_memory_mb > 0 ? inst->lua_memory_mb : 16) << 20;
     int64_t budget = inst->lua_instructions > 0 ? inst->lua_instructions : 1000000;
     char *dir = mst__dirname(file);
-    int rc = mst__lua_vm_open(&s->vm, limit, budget, dir, inst->d->loader.lua_dir);
+    rc = mst__lua_vm_open(&s->vm, limit, budget, dir, inst->d->loader.lua_dir);
     free(dir);
     if (rc != 0) {
         free(s);
@@ -129,28 +143,47 @@ static char *error_json(const char *msg)
     return b.data;
 }
 
+struct script_call {
+    const char *function;
+    const char *json;
+    size_t len;
+    int missing;
+};
+
+/* Runs protected: the input's conversion, the call and the result's
+ * conversion may each hit the memory cap. */
+static int call_protected(lua_State *L)
+{
+    struct script_call *c = lua_touserdata(L, 1);
+    if (lua_getglobal(L, c->function) != LUA_TFUNCTION) {
+        c->missing = 1;
+        return 0;
+    }
+    if (mst__lua_push_json(L, c->json, c->len) != 0)
+        return lua_error(L);
+    lua_call(L, 1, 1);
+    mst__lua_json_encode(L, -1);
+    return 1;
+}
+
 int mst__script_call(mst_script *s, const char *function, const char *json, size_t len, char **result)
 {
     lua_State *L = s->vm.L;
-    *result = NULL;
-    if (lua_getglobal(L, function) != LUA_TFUNCTION) {
-        lua_pop(L, 1);
-        *result = error_json("the script has no such function");
-        return MST_ENOENT;
-    }
-    mst__lua_push_json(L, json, len);
-    int rc = mst__lua_vm_call(&s->vm, 1, 1, s->what);
+    struct script_call c = {function, json, len, 0};
+    int rc = mst__lua_vm_run(&s->vm, call_protected, &c, 1, s->what);
     if (rc != 0) {
         *result = error_json(lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }
-    *result = mst__lua_to_json(L, -1, 0);
-    if (!*result) {
-        *result = error_json(lua_tostring(L, -1));
-        lua_pop(L, 2);
-        return MST_EPLUGIN;
+    if (c.missing) {
+        lua_pop(L, 1);
+        *result = error_json("the script has no such function");
+        return MST_ENOENT;
     }
+    size_t n;
+    const char *text = lua_tolstring(L, -1, &n);
+    *result = mst__xstrndup(text, n);
     lua_pop(L, 1);
     return 0;
 }

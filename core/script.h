@@ -11,9 +11,11 @@
 
 struct mst_instance;
 
-/* The readable file a script name means: absolute, else in lua_dir, else
- * in config_dir; NULL if none.  Shared by open and check so both agree. */
-char *mst__script_find(const char *lua_dir, const char *config_dir, const char *path);
+/* The readable file a script name means, in lua_dir, else in config_dir:
+ * 0 and *file (free it); MST_EINVAL for an empty name, an absolute path or
+ * "..", MST_EPERM for a file that leads out of its folder (a symbolic
+ * link), MST_ENOENT.  Shared by open and check so both agree. */
+int mst__script_find(const char *lua_dir, const char *config_dir, const char *path, char **file);
 /* What `mestys check` does for a MST_CFG_SCRIPT key: finds the script and
  * compiles it in the sandbox without running it; 0, or why names the
  * script and says what is wrong (Lua's own "file:line: message"). */

@@ -20,7 +20,7 @@ struct inbox {
     int done;
 };
 
-static struct inbox out, reply, alive, verdict;
+static struct inbox out, reply, alive, verdict, hog_alive;
 
 static void on_message(void *arg, const char *topic, const char *body, size_t len)
 {
@@ -66,6 +66,7 @@ static int setup(void **state)
     mst__bus_subscribe(&d.bus, &owner, "lua/reply", on_message, &reply, NULL);
     mst__bus_subscribe(&d.bus, &owner, "lua/alive", on_message, &alive, NULL);
     mst__bus_subscribe(&d.bus, &owner, "lua/verdict", on_message, &verdict, NULL);
+    mst__bus_subscribe(&d.bus, &owner, "lua/hog", on_message, &hog_alive, NULL);
     return 0;
 }
 
@@ -180,26 +181,19 @@ static void acl_refuses_undeclared_topics(void **state)
 
 /* --- a script near its memory cap handed more than fits -------------------- */
 
-static void wait_alive(const char *who)
+/* hog.lua answers lua/ok on lua/hog: it is alive and handles events */
+static void wait_hog(void)
 {
-    alive.done = 0;
-    alive.body[0] = '\0';
-    uint64_t end = mst__now_ns() + 5000000000ull;
-    while (strcmp(alive.body, who) != 0 && mst__now_ns() < end) {
-        alive.done = 0;
-        assert_int_equal(mst__bus_publish(&d.bus, "lua/ok", "", 0), 0);
-        run_until(&d.loop, &alive.done, 500);
-        if (strcmp(alive.body, who) != 0)
-            for (int i = 0; i < 20 && strcmp(alive.body, who) != 0; i++)
-                uv_run(&d.loop, UV_RUN_NOWAIT), usleep(200);
-    }
-    assert_string_equal(alive.body, who);
+    hog_alive.done = 0;
+    assert_int_equal(mst__bus_publish(&d.bus, "lua/ok", "", 0), 0);
+    assert_true(run_until(&d.loop, &hog_alive.done, 5000));
+    assert_string_equal(hog_alive.body, "alive");
 }
 
 static void fill_hog(void)
 {
     assert_int_equal(mst__bus_publish(&d.bus, "lua/fill", "", 0), 0);
-    wait_alive("hog");
+    wait_hog();
 }
 
 static void big_delivery_at_the_cap_is_contained(void **state)
@@ -213,7 +207,7 @@ static void big_delivery_at_the_cap_is_contained(void **state)
     /* a bus message bigger than what is left: pushing it into the state fails */
     fill_hog();
     assert_int_equal(mst__bus_publish(&d.bus, "lua/big", big, len), 0);
-    wait_alive("hog");
+    wait_hog();
     assert_true(metric("mestys_lua_budget_exceeded_total", labels) >= before + 1);
     /* a request whose body does not fit: answered with an error */
     fill_hog();
@@ -222,7 +216,7 @@ static void big_delivery_at_the_cap_is_contained(void **state)
     assert_true(run_until(&d.loop, &r.done, 5000));
     assert_int_not_equal(r.status, 0);
     assert_true(metric("mestys_lua_budget_exceeded_total", labels) >= before + 2);
-    wait_alive("hog");
+    wait_hog();
     struct mst_instance *hog = mst__daemon_find(&d, "hog");
     assert_non_null(hog);
     assert_int_equal(hog->state_kind, MST__INST_RUNNING);
@@ -245,7 +239,7 @@ static void script_paths_stay_inside(void **state)
     assert_int_equal(mst__script_open(tp, "../evil.lua", &s), MST_EINVAL);
     char *link = mst__path_join(dir, "linked.lua");
     assert_int_equal(symlink(target, link), 0);
-    assert_int_equal(mst__script_open(tp, "linked.lua", &s), MST_EACCES);
+    assert_int_equal(mst__script_open(tp, "linked.lua", &s), MST_EPERM);
     assert_null(s);
     /* a file next to the config is fine */
     free(write_file(dir, "plain.lua", "function decodeUplink(i) return {data = {n = i.n}} end\n"));
@@ -366,7 +360,7 @@ static void string_functions_obey_the_budget(void **state)
     expect_stopped("local t = {} for i = 1, 100 do t[i] = string.rep('c', 30000) end "
                    "return table.concat(t, string.rep(',', 30000))", MST_ENOMEM, "memory");
     /* what ordinary scripts do still works, with Lua's own semantics */
-    expect_result("return string.format('%s|%s|%s', string.find('hello world', 'o w'))", "5|7|nil");
+    expect_result("return table.concat({string.find('hello world', 'o w')}, '|')", "5|7");
     expect_result("return string.format('%s %s', string.match('key = value', '(%w+)%s*=%s*(%w+)'))", "key value");
     expect_result("return (string.gsub('hello world', '(%w+)', '<%1>'))", "<hello> <world>");
     expect_result("return (string.gsub('abc', '', '-'))", "-a-b-c-");
@@ -383,7 +377,16 @@ static void string_functions_obey_the_budget(void **state)
     expect_result("return string.rep('ab', 3, '-')", "ab-ab-ab");
     expect_result("return tostring(#string.rep('x', 1000000))", "1000000");
     expect_result("return select(2, pcall(string.find, 'a', '%'))", "malformed pattern (ends with '%')");
-    expect_result("return select(2, pcall(string.gsub, 'a', '(a)', '%2'))", "invalid capture index %2 in replacement string");
+    expect_result("return select(2, pcall(string.gsub, 'a', '(a)', '%2'))", "invalid capture index %2");
+    /* each answer below is what Lua 5.4's own string library gives */
+    expect_result("return table.concat({string.find('  x', '()x')}, ',')", "3,3,3");
+    expect_result("return table.concat({string.gsub('hello', 'l+', {ll = 'L'})}, ',')", "heLo,1");
+    expect_result("return select(2, pcall(string.gsub, 'a', 'a', '%'))", "invalid use of '%' in replacement string");
+    expect_result("return table.concat({('[a]'):find('[]]')}, ',')", "3,3");
+    expect_result("return table.concat({('x^y'):gsub('^x', 'Z')}, ',')", "Z^y,1");
+    expect_result("return table.concat({('hello'):match('(h)(e)(l)')}, ',')", "h,e,l");
+    expect_result("return (('abcabc'):gsub('(b)', '%1%0'))", "abbcabbc");
+    expect_result("local n = 0 for k in ('^a^a'):gmatch('^a') do n = n + 1 end return tostring(n)", "2");
 }
 
 static void json_depth_is_capped(void **state)
