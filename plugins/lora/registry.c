@@ -272,6 +272,22 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* NULL when the decoder may be used, else why not.  A Lua decoder's file
+ * is relative to the SDK's lua/ folder or the config's folder, so that a
+ * device registered over the API cannot run any file on the machine; the
+ * host also refuses a symbolic link that leads out of those folders. */
+static const char *decoder_refused(const char *decoder)
+{
+    if (strcmp(decoder, "none") == 0 || strcmp(decoder, "cayenne") == 0)
+        return NULL;
+    if (strncmp(decoder, "lua:", 4) != 0 || !decoder[4])
+        return "decoder: \"cayenne\", \"none\" or \"lua:<file>\" (e.g. lua:decoders/air-quality.lua)";
+    if (decoder[4] == '/' || strstr(decoder, ".."))
+        return "decoder: lua:<file> is a path relative to the lua/ folder or the config's folder; "
+               "an absolute path or \"..\" is refused";
+    return NULL;
+}
+
 /* Checks a device's JSON and reads its numbers and keys into n; its
  * strings stay in j.  Nothing changes. */
 static int check_device(const cJSON *j, struct device *n_out, const char **why)
@@ -308,11 +324,8 @@ static int check_device(const cJSON *j, struct device *n_out, const char **why)
         return MST_EINVAL;
     }
     const char *decoder = str(j, "decoder") ? str(j, "decoder") : "none";
-    if (strcmp(decoder, "none") != 0 && strcmp(decoder, "cayenne") != 0 &&
-        (strncmp(decoder, "lua:", 4) != 0 || !decoder[4] || strstr(decoder, ".."))) {
-        *why = "decoder: \"cayenne\", \"none\" or \"lua:<file>\" (e.g. lua:decoders/air-quality.lua)";
+    if ((*why = decoder_refused(decoder)) != NULL)
         return MST_EINVAL;
-    }
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(j, "lon");
     if (cJSON_IsNumber(lat) && cJSON_IsNumber(lon)) {
         n.lat = lat->valuedouble;

@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -14,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import OPERATOR, TEST_LUA, Daemon, ask, config, eventually, free_port, main
+from harness import OPERATOR, TEST_LUA, Daemon, ask, config, eventually, free_port, main, run_daemon_once
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NWK = "44024241ed4ce9a68c6a8bc055233fd3"
@@ -26,7 +27,7 @@ ABP = {"dev_eui": "0004A30B001C0530", "dev_addr": "26011BDA", "nwk_skey": NWK, "
 LUA_DEV = {"dev_eui": "0004A30B001C0AAA", "dev_addr": "260B0AAA", "nwk_skey": NWK, "app_skey": APP,
            "decoder": "lua:decoders/temperature-humidity.lua"}
 BAD_DEV = {"dev_eui": "0004A30B001C0BAD", "dev_addr": "260B0BAD", "nwk_skey": NWK, "app_skey": APP,
-           "decoder": "lua:" + os.path.join(TEST_LUA, "bad_decoders.lua")}
+           "decoder": "lua:bad_decoders.lua"}  # copied next to the config
 OTAA = {"dev_eui": "0004A30B001C0999", "join_eui": "70B3D57ED0000001", "app_key": APP_KEY, "decoder": "cayenne"}
 GATEWAYS = ("AA555A0000000001", "AA555A0000000002", "AA555A0000000003")
 
@@ -133,7 +134,9 @@ class Lora(unittest.TestCase):
             {"use": "store", "config": {"commit_ms": 50}},
             {"use": os.path.join(TEST_LUA, "asker.lua")},
         ])
-        cls.d = Daemon(cfg).start()
+        cls.d = Daemon(cfg)
+        shutil.copy(os.path.join(TEST_LUA, "bad_decoders.lua"), cls.d.dir)
+        cls.d.start()
         cls.f = Frames()
         cls.gws = [Gateway(cls.udp, eui) for eui in GATEWAYS]
 
@@ -276,6 +279,14 @@ class Lora(unittest.TestCase):
         gw.push([rxpk(join, tmst=20000000)])
         eventually(lambda: self.assertEqual(self.rejected("devnonce"), before + 1))
 
+    def test_7b_absolute_decoder_in_config_is_refused(self):
+        dev = dict(LUA_DEV, decoder="lua:/etc/passwd")
+        cfg = config(free_port(), [{"use": "lora", "config": {"listen": "127.0.0.1", "port": free_port(),
+                                                               "devices": [dev]}}])
+        rc, out, _ = run_daemon_once(json.dumps(cfg))
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("config devices[0]: decoder: lua:<file> is a path relative to the lua/ folder", out)
+
     def test_8_lua_decoder(self):
         # 21.50 °C, 40 %RH, battery 2 + 50 * 0.02 = 3.0 V
         self.gws[0].push([rxpk(self.f.data(1, "086650" + "32", dev=LUA_DEV))])
@@ -320,6 +331,15 @@ class Lora(unittest.TestCase):
         text = json.dumps(devices)
         for key in ("11" * 16, "22" * 16, NWK, APP, APP_KEY, "nwk_skey", "app_skey", "app_key"):
             self.assertNotIn(key, text.lower() if len(key) == 32 else text)
+        # a Lua decoder stays inside the lua/ folder or the config's folder
+        for decoder in ("lua:/etc/passwd", "lua:" + os.path.join(TEST_LUA, "bad_decoders.lua"),
+                        "lua:../../etc/passwd", "lua:decoders/../../x.lua"):
+            status, _, body = self.d.request("POST", "/api/lora/devices", json.dumps(
+                {"dev_eui": "0004A30B001C0779", "dev_addr": "260B0009", "nwk_skey": NWK, "app_skey": APP,
+                 "decoder": decoder}).encode(), token=OPERATOR)
+            self.assertEqual(status, 400, (decoder, body))
+            self.assertIn("an absolute path or \"..\" is refused", json.loads(body)["error"])
+        self.assertEqual(self.d.json("/api/lora/devices/0004A30B001C0779", token=OPERATOR)[0], 404)
         status, _, body = self.d.request("POST", "/api/lora/devices", b'[{"dev_eui": "12"}]', token=OPERATOR)
         self.assertEqual(status, 400)
         self.assertIn("dev_eui", json.loads(body)["error"])
