@@ -203,6 +203,13 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual([(n["title"], n["text"]) for n in board_now["notices"]], [(notice["title"], notice["text"])])
         status, _, body = again.request("POST", "/api/noticeboard/notices", b"{}", token=OPERATOR)
         self.assertEqual(status, 400)
+        # a text that is not a string is refused, never shown as tostring() (a heap address)
+        for text in ({"a": 1}, [1], 5, True):
+            status, _, body = again.request("POST", "/api/noticeboard/notices",
+                                            json.dumps({"title": "x", "text": text}).encode(), token=OPERATOR)
+            self.assertEqual(status, 400, body)
+        status, _, body = again.request("GET", "/api/noticeboard")
+        self.assertNotRegex(body.decode(), r"(table|function|userdata|thread): ?0x")
         again.stop()
 
 

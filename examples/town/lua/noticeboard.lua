@@ -27,10 +27,14 @@ end
 
 local function post(req)
   local notice = mestys.json.decode(req.body)
-  if type(notice) ~= "table" or type(notice.title) ~= "string" or notice.title == "" then
-    return 400, { error = "send JSON with a non-empty \"title\" (and optionally \"text\")", status = 400 }
+  -- only strings are taken: tostring() of anything else could publish a
+  -- heap address ("table: 0x55d0...")
+  if type(notice) ~= "table" or type(notice.title) ~= "string" or notice.title == ""
+      or (notice.text ~= nil and type(notice.text) ~= "string") then
+    return 400, { error = "send JSON with a non-empty string \"title\" (and optionally a string \"text\")",
+                  status = 400 }
   end
-  local entry = { title = notice.title, text = tostring(notice.text or ""), posted_ms = os.time() * 1000 }
+  local entry = { title = notice.title, text = notice.text or "", posted_ms = os.time() * 1000 }
   table.insert(notices, 1, entry)
   while #notices > mestys.config.max_notices do
     table.remove(notices)
