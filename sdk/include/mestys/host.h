@@ -194,9 +194,11 @@ struct mst_host {
 
     /* Lua scripts a C plugin runs for its users (payload decoders): each
      * in its own sandbox with the instance's instruction budget per call
-     * and memory cap (node.lua / plugins[].lua).  `path` is absolute, or
-     * relative to the SDK's lua/ folder, or to the config file.  The
-     * script's top level runs once, at open. */
+     * and memory cap (node.lua / plugins[].lua).  `path` is relative to
+     * the SDK's lua/ folder or to the config file's folder and stays in it:
+     * an absolute path or ".." is MST_EINVAL, a symbolic link that leads
+     * out MST_EACCES, a missing file MST_ENOENT.  The script's top level
+     * runs once, at open. */
     int (*script_open)(mst_instance *inst, const char *path, mst_script **out);
     /* Calls the global `function` with the JSON value decoded to Lua, and
      * gives back its result as JSON (free with host->free).  On error the
