@@ -10,6 +10,9 @@
 #include "util.h"
 
 #define HOOK_EVERY 1000
+#define ALLOC_CHARGE 256
+
+static const char budget_message = 0; /* its address is a registry key */
 
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -25,6 +28,18 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         vm->memory_hit = 1;
         return NULL; /* Lua raises "not enough memory" */
     }
+    /* Copying is work the count hook does not see (".." of two long strings
+     * is one instruction; so is a C function building a big result): each
+     * ALLOC_CHARGE bytes allocated cost one instruction.  An allocator may
+     * not raise errors, so the hook raises the budget error at its next
+     * turn, and until then growth past the budget is refused. */
+    if (nsize > osize) {
+        vm->left -= (int64_t)((nsize - osize) / ALLOC_CHARGE);
+        if (vm->left <= -HOOK_EVERY) {
+            vm->budget_hit = 1;
+            return NULL;
+        }
+    }
     void *p = realloc(ptr, nsize);
     if (p)
         vm->used = vm->used - osize + nsize;
@@ -36,6 +51,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar);
 static void budget_exceeded(lua_State *L, struct mst__lua_vm *vm)
 {
     vm->budget_hit = 1;
+    vm->left = 0; /* the allocator refuses far below 0: the message must fit */
     /* From now on fail at every instruction, so a script's own pcall cannot
      * swallow the error and keep looping. */
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
@@ -266,9 +282,16 @@ static void build_env(lua_State *L)
     forbid(L, lua_gettop(L), "dump", "string.dump");
     mst__lua_open_strlib(L);
     lua_pop(L, 1);
+    lua_getfield(L, g, "table");
+    mst__lua_open_tablib(L);
+    lua_pop(L, 1);
     lua_pop(L, 1);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "mestys.loaded");
+    /* made now: when the allocator stops a call for its budget, Lua's error
+     * is "not enough memory", replaced by this without allocating */
+    lua_pushfstring(L, "instruction budget of %I exceeded", (lua_Integer)mst__lua_vm_of(L)->budget);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &budget_message);
 }
 
 static int open_env(lua_State *L)
@@ -344,11 +367,17 @@ int mst__lua_vm_call(struct mst__lua_vm *vm, int nargs, int nresults, const char
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    vm->left = vm->budget; /* what the core allocates between calls is not the script's */
     if (rc == LUA_OK)
         return 0;
     const char *msg = lua_tostring(L, -1);
     const char *src = vm->source ? vm->source : "lua";
     if (vm->budget_hit) {
+        if (rc == LUA_ERRMEM) {
+            lua_pop(L, 1);
+            lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_message);
+            msg = lua_tostring(L, -1);
+        }
         mst__metric_add(vm->instr_hits, 1);
         mst__log(MST_LOG_WARN, src, "%s stopped: it ran past its instruction budget (%lld); "
                  "an endless loop? (%s)", what, (long long)vm->budget, msg ? msg : "");

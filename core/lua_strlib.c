@@ -10,12 +10,12 @@
  * tried at one place in the subject, one character of a %b scan or of a
  * back-reference) to the running call's instruction budget and raises the
  * budget error when it is spent: one step costs what one VM instruction
- * does.  Plain search is memmem (linear).  The other string and table
- * functions do work in proportion to the size of their result, which must
- * fit in the memory cap before it is allocated: their time is bounded by
- * the cap.  The idea follows Luau and Roblox, whose string library checks
- * an interrupt inside the matcher, rather than Redis, which only checks
- * its time limit between instructions. */
+ * does.  Plain search is memmem (linear).  The other string functions do
+ * work in proportion to the size of their result, which the allocator
+ * charges to the budget (lua_sandbox.c); the table functions that move
+ * elements are in lua_tablib.c.  The idea follows Luau and Roblox, whose
+ * string library checks an interrupt inside the matcher, rather than
+ * Redis, which only checks its time limit between instructions. */
 #include <ctype.h>
 #include <string.h>
 

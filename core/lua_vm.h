@@ -81,6 +81,9 @@ int mst__lua_open_json(lua_State *L);
 /* The string functions whose work a script picks through its arguments
  * (lua_strlib.c), installed over the string library's own. */
 void mst__lua_open_strlib(lua_State *L);
+/* table.insert/remove/move/sort charging the elements they move
+ * (lua_tablib.c), installed over the table library's own. */
+void mst__lua_open_tablib(lua_State *L);
 
 /* The `mestys` module (lua_api.c). */
 int mst__lua_open_api(lua_State *L);

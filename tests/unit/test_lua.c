@@ -354,6 +354,21 @@ static void string_functions_obey_the_budget(void **state)
                   "return tostring(string.find(s, string.rep('a', 500000) .. 'b', 1, true))", "nil");
     /* Lua's own string.rep loops n times even when there is nothing to copy */
     expect_result("return '[' .. string.rep('', 1 << 40) .. ']'", "[]");
+    /* work in C that grows with a table's length, and copying in a loop */
+    expect_stopped("return table.move({}, 1, 1 << 50, 2)", MST_ETIMEDOUT, "instruction budget");
+    expect_stopped("local t = setmetatable({}, {__len = function() return 1 << 50 end}) table.insert(t, 1, 'x')",
+                   MST_ETIMEDOUT, "instruction budget");
+    expect_stopped("local t = setmetatable({}, {__len = function() return 1 << 50 end}) table.remove(t, 1)",
+                   MST_ETIMEDOUT, "instruction budget");
+    expect_stopped("local s = string.rep('c', 1 << 20) local n = 0 "
+                   "for i = 1, 1e9 do n = n + #(s .. i) end", MST_ETIMEDOUT, "instruction budget");
+    expect_result("local t = {1, 2, 3} table.insert(t, 1, 0) table.insert(t, 4) "
+                  "return table.concat(t, ',') .. '|' .. table.remove(t, 1) .. '|' .. table.concat(t, ',')",
+                  "0,1,2,3,4|0|1,2,3,4");
+    expect_result("local t = table.move({1, 2, 3}, 1, 3, 2) return table.concat(t, ',')", "1,1,2,3");
+    expect_result("local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) return table.concat(t, ',')",
+                  "3,2,1");
+    expect_result("return select(2, pcall(table.insert, {}, 5, 1))", "bad argument #2 to 'table.insert' (position out of bounds)");
     /* sizes past the cap are refused before anything is allocated */
     expect_stopped("return string.rep('x', 1 << 40)", MST_ENOMEM, "memory");
     expect_stopped("return string.rep('xyz', 1 << 40, ',')", MST_ENOMEM, "memory");
