@@ -13,9 +13,10 @@
  * does.  Plain search is memmem (linear).  The other string functions do
  * work in proportion to the size of their result, which the allocator
  * charges to the budget (lua_sandbox.c); the table functions that move
- * elements are in lua_tablib.c.  The idea follows Luau and Roblox, whose
- * string library checks an interrupt inside the matcher, rather than
- * Redis, which only checks its time limit between instructions. */
+ * elements are in lua_tablib.c.  Others leave this open: Luau's matcher
+ * (VM/src/lstrlib.cpp) bounds only its recursion and keeps the O(n*m)
+ * plain search, and its interrupt, like Redis' script time limit (a count
+ * hook), runs between instructions only. */
 #include <ctype.h>
 #include <string.h>
 
