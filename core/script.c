@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mestys/utf8.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "lua_vm.h"
@@ -138,6 +140,9 @@ static char *error_json(const char *msg)
 {
     struct mst__buf b = {0};
     mst__buf_puts(&b, "{\"error\":");
+    /* a script's error message may hold any bytes; the result is JSON */
+    if (msg && !mst_utf8_valid(msg, strlen(msg)))
+        msg = "the script failed (its message is not UTF-8 text)";
     mst__buf_json_string(&b, msg ? msg : "error");
     mst__buf_puts(&b, "}");
     return b.data;

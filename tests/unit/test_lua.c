@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <mestys/utf8.h>
+
 #include "lua_vm.h"
 #include "metrics.h"
 #include "script.h"
@@ -242,11 +244,19 @@ static void script_paths_stay_inside(void **state)
     assert_int_equal(mst__script_open(tp, "linked.lua", &s), MST_EPERM);
     assert_null(s);
     /* a file next to the config is fine */
-    free(write_file(dir, "plain.lua", "function decodeUplink(i) return {data = {n = i.n}} end\n"));
+    free(write_file(dir, "plain.lua", "function decodeUplink(i) return {data = {n = i.n}} end\n"
+                                      "function latin1() error('caf\\233', 0) end\n"));
     assert_int_equal(mst__script_open(tp, "plain.lua", &s), 0);
     char *result = NULL;
     assert_int_equal(mst__script_call(s, "decodeUplink", "{\"n\":7}", 7, &result), 0);
     assert_string_equal(result, "{\"data\":{\"n\":7}}");
+    free(result);
+    /* an error message that is not UTF-8 still gives JSON */
+    assert_int_equal(mst__script_call(s, "latin1", "{}", 2, &result), MST_EPLUGIN);
+    assert_true(mst_utf8_valid(result, strlen(result)));
+    cJSON *error = cJSON_Parse(result);
+    assert_non_null(error);
+    cJSON_Delete(error);
     free(result);
     mst__script_close(s);
     free(link);
