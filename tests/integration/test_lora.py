@@ -285,7 +285,9 @@ class Lora(unittest.TestCase):
                                                                "devices": [dev]}}])
         rc, out, _ = run_daemon_once(json.dumps(cfg))
         self.assertNotEqual(rc, 0, out)
-        self.assertIn("config devices[0]: decoder: lua:<file> is a path relative to the lua/ folder", out)
+        # the config check finds it, at the key's line, before anything starts
+        self.assertIn("plugins[0].config.devices[0].decoder: script /etc/passwd: refused: give a path relative "
+                      "to the lua/ folder or the config's folder", out)
 
     def test_8_lua_decoder(self):
         # 21.50 °C, 40 %RH, battery 2 + 50 * 0.02 = 3.0 V
