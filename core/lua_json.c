@@ -180,25 +180,7 @@ static void write_string(lua_State *L, int idx, struct mst__buf *b)
     const char *s = lua_tolstring(L, idx, &len);
     if (!mst_utf8_valid(s, len))
         luaL_error(L, "string is not valid UTF-8 (JSON text must be): encode binary data as hex or base64");
-    const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
-    mst__buf_append(b, "\"", 1);
-    for (; p < end; p++) {
-        unsigned char c = *p;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        mst__buf_append(b, run, (size_t)(p - run)); /* the plain stretch before it, at once */
-        switch (c) {
-        case '"': mst__buf_puts(b, "\\\""); break;
-        case '\\': mst__buf_puts(b, "\\\\"); break;
-        case '\n': mst__buf_puts(b, "\\n"); break;
-        case '\r': mst__buf_puts(b, "\\r"); break;
-        case '\t': mst__buf_puts(b, "\\t"); break;
-        default: mst__buf_printf(b, "\\u%04x", c);
-        }
-        run = p + 1;
-    }
-    mst__buf_append(b, run, (size_t)(p - run));
-    mst__buf_append(b, "\"", 1);
+    mst__buf_json_stringn(b, s, len);
 }
 
 static void write_table(lua_State *L, int idx, struct mst__buf *b, int depth)

@@ -112,15 +112,18 @@ void mst__buf_printf(struct mst__buf *b, const char *fmt, ...)
 
 void mst__buf_json_string(struct mst__buf *b, const char *s)
 {
+    mst__buf_json_stringn(b, s, strlen(s));
+}
+
+void mst__buf_json_stringn(struct mst__buf *b, const char *s, size_t len)
+{
     mst__buf_append(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)s, *run = p;
-    for (;; p++) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+    for (; p < end; p++) {
         unsigned char c = *p;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         mst__buf_append(b, run, (size_t)(p - run)); /* the plain stretch before it, at once */
-        if (!c)
-            break;
         switch (c) {
         case '"': mst__buf_puts(b, "\\\""); break;
         case '\\': mst__buf_puts(b, "\\\\"); break;
@@ -131,6 +134,7 @@ void mst__buf_json_string(struct mst__buf *b, const char *s)
         }
         run = p + 1;
     }
+    mst__buf_append(b, run, (size_t)(p - run));
     mst__buf_append(b, "\"", 1);
 }
 

@@ -28,6 +28,8 @@ void mst__buf_printf(struct mst__buf *b, const char *fmt, ...) __attribute__((fo
 void mst__buf_vprintf(struct mst__buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included. */
 void mst__buf_json_string(struct mst__buf *b, const char *s);
+/* The same for len bytes that may hold NUL (written as \u0000). */
+void mst__buf_json_stringn(struct mst__buf *b, const char *s, size_t len);
 void mst__buf_free(struct mst__buf *b);
 
 /* The MST_E* code for an errno value (EACCES is MST_EPERM: the system's
