@@ -225,6 +225,16 @@ static void big_delivery_at_the_cap_is_contained(void **state)
     free(big);
 }
 
+static void deep_kv_value_is_refused(void **state)
+{
+    (void)state;
+    hog_alive.done = 0;
+    assert_int_equal(mst__bus_publish(&d.bus, "lua/deep", "", 0), 0);
+    assert_true(run_until(&d.loop, &hog_alive.done, 5000));
+    assert_string_equal(hog_alive.body, "false: JSON nested deeper than 100 levels");
+    wait_hog();
+}
+
 /* --- scripts (payload decoders) run by C plugins ---------------------------- */
 
 static void script_paths_stay_inside(void **state)
@@ -285,12 +295,66 @@ static void script_input_at_the_cap_is_contained(void **state)
     assert_int_equal(mst__script_call(s, "decodeUplink", json.data, json.len, &result), MST_ENOMEM);
     assert_non_null(strstr(result, "\"error\""));
     free(result);
+    /* input nested deeper than the limit: an error result, not a crash */
+    mst__buf_free(&json);
+    for (int i = 0; i < 150; i++)
+        mst__buf_puts(&json, "[");
+    for (int i = 0; i < 150; i++)
+        mst__buf_puts(&json, "]");
+    assert_int_equal(mst__script_call(s, "decodeUplink", json.data, json.len, &result), MST_EPLUGIN);
+    assert_non_null(strstr(result, "JSON nested deeper than 100 levels"));
+    free(result);
     /* and the script still answers a small call */
     assert_int_equal(mst__script_call(s, "decodeUplink", "[1]", 3, &result), 0);
     assert_string_equal(result, "[1]");
     free(result);
     mst__script_close(s);
     mst__buf_free(&json);
+}
+
+/* --- require ---------------------------------------------------------------- */
+
+static void require_stays_in_its_folders(void **state)
+{
+    (void)state;
+    /* a folder outside whose path is all letters, so that before the fix a
+     * module name with a leading dot spelled it: ".tmp.mestysreqXXXXXX.evil" */
+    char outside[] = "/tmp/mestysreqXXXXXX";
+    assert_non_null(mkdtemp(outside));
+    char *evil = write_file(outside, "evil.lua", "return 'loaded from outside'\n");
+    char *plugin = make_tmpdir();
+    free(write_file(plugin, "good.lua", "return 'good'\n"));
+    char *link = mst__path_join(plugin, "linked.lua");
+    assert_int_equal(symlink(evil, link), 0);
+    struct mst__lua_vm vm;
+    assert_int_equal(mst__lua_vm_open(&vm, 4u << 20, 100000, plugin, NULL), 0);
+    char *dotted = mst__xasprintf("%s.evil", outside);
+    for (char *c = dotted; *c; c++)
+        if (*c == '/')
+            *c = '.';
+    char *code = mst__xasprintf("local r = {} "
+                                "for _, name in ipairs({'%s', 'linked', '..x', 'a/b', 'good'}) do "
+                                "  local ok, v = pcall(require, name) r[#r + 1] = tostring(ok) .. ': ' .. v end "
+                                "return table.concat(r, '|')", dotted);
+    assert_int_equal(luaL_loadstring(vm.L, code), LUA_OK);
+    assert_int_equal(mst__lua_vm_call(&vm, 0, 1, "require test"), 0);
+    const char *got = lua_tostring(vm.L, -1);
+    char *want = mst__xasprintf(
+        "false: require: bad module name \"%s\" (dot-separated words of letters, digits, _ and -)|"
+        "false: require: module \"linked\" leads out of its folder (a symbolic link?)|"
+        "false: require: bad module name \"..x\" (dot-separated words of letters, digits, _ and -)|"
+        "false: require: bad module name \"a/b\" (dot-separated words of letters, digits, _ and -)|"
+        "true: good", dotted);
+    assert_string_equal(got, want);
+    mst__lua_vm_close(&vm);
+    free(want);
+    free(code);
+    free(dotted);
+    free(link);
+    free(evil);
+    remove_tmpdir(plugin);
+    char *copy = mst__xstrdup(outside);
+    remove_tmpdir(copy);
 }
 
 /* --- the sandbox alone: a state with no daemon ------------------------------ */
@@ -453,6 +517,8 @@ int main(void)
         cmocka_unit_test(sandbox_refuses_each_forbidden_thing),
         cmocka_unit_test(acl_refuses_undeclared_topics),
         cmocka_unit_test(big_delivery_at_the_cap_is_contained),
+        cmocka_unit_test(deep_kv_value_is_refused),
+        cmocka_unit_test(require_stays_in_its_folders),
         cmocka_unit_test(script_paths_stay_inside),
         cmocka_unit_test(script_input_at_the_cap_is_contained),
         cmocka_unit_test(string_functions_obey_the_budget),
