@@ -4,6 +4,7 @@
  * uses it: string functions under the budget, JSON depth and UTF-8. */
 #include "harness.h"
 
+#include <lualib.h>
 #include <sqlite3.h>
 
 #include <mestys/utf8.h>
@@ -478,6 +479,53 @@ static void string_functions_obey_the_budget(void **state)
     expect_result("local n = 0 for k in ('^a^a'):gmatch('^a') do n = n + 1 end return tostring(n)", "2");
 }
 
+/* The sandbox's matcher against Lua's own, on random patterns made of every
+ * kind of item (classes, sets, captures, %b, %f, back-references, anchors,
+ * broken ones) over a few subjects: results and error messages alike. */
+static const char *const differential =
+    "local seed = ... math.randomseed(seed)\n"
+    "local atoms = {'a','b','.','%a','%d','%s','%w','%A','[ab]','[^a]','[a-c]','%%','%(','()','(a)','(%a+)','%b()','%f[%a]','^','$','%1','[%]]','x','-','[]','[a-]','[-a]','[%d-z]','[^%s]'}\n"
+    "local quants = {'','','','*','+','-','?'}\n"
+    "local subj = {'','a','ab','aab b','abc(def)ghi','  12 ab%c','a.b.c','((a))','x-y','aaaa'}\n"
+    "local out = {}\n"
+    "for i = 1, 3000 do\n"
+    "  local p = {} for j = 1, math.random(1, 4) do p[#p+1] = atoms[math.random(#atoms)] .. quants[math.random(#quants)] end\n"
+    "  p = table.concat(p)\n"
+    "  local s = subj[math.random(#subj)]\n"
+    "  local init = math.random(-3, 6)\n"
+    "  local function rec(...) local t = table.pack(...) for k = 1, t.n do t[k] = tostring(t[k]) end return table.concat(t, ',') end\n"
+    "  out[#out+1] = p .. ' | ' .. s .. ' | ' .. rec(pcall(string.find, s, p, init)) .. ' | ' .. rec(pcall(string.match, s, p, init))\n"
+    "     .. ' | ' .. rec(pcall(string.gsub, s, p, '<%0>')) .. ' | ' .. rec(pcall(string.gsub, s, p, '%1', 2))\n"
+    "  local ok, it = pcall(string.gmatch, s, p, init)\n"
+    "  if ok then local r = {} local ok2, e = pcall(function() for a, b in it do r[#r+1] = tostring(a) .. '/' .. tostring(b) if #r > 20 then break end end end) out[#out+1] = table.concat(r, ';') .. tostring(ok2) .. tostring(e) end\n"
+    "end\n"
+    "return table.concat(out, '\\n')\n";
+
+static void matcher_agrees_with_stock_lua(void **state)
+{
+    (void)state;
+    for (int seed = 1; seed <= 5; seed++) {
+        lua_State *L = luaL_newstate();
+        luaL_openlibs(L);
+        assert_int_equal(luaL_loadstring(L, differential), LUA_OK);
+        lua_pushinteger(L, seed);
+        assert_int_equal(lua_pcall(L, 1, 1, 0), LUA_OK);
+        struct mst__lua_vm vm;
+        assert_int_equal(mst__lua_vm_open(&vm, 64u << 20, (int64_t)1 << 40, NULL, NULL), 0);
+        assert_int_equal(luaL_loadstring(vm.L, differential), LUA_OK);
+        lua_pushinteger(vm.L, seed);
+        assert_int_equal(mst__lua_vm_call(&vm, 1, 1, "differential"), 0);
+        const char *stock = lua_tostring(L, -1), *ours = lua_tostring(vm.L, -1);
+        size_t at = 0;
+        while (stock[at] && stock[at] == ours[at])
+            at++;
+        if (stock[at] || ours[at])
+            fail_msg("seed %d differs at byte %zu:\nstock: %.120s\nours:  %.120s", seed, at, stock + at, ours + at);
+        lua_close(L);
+        mst__lua_vm_close(&vm);
+    }
+}
+
 static void json_depth_is_capped(void **state)
 {
     (void)state;
@@ -522,6 +570,7 @@ int main(void)
         cmocka_unit_test(script_paths_stay_inside),
         cmocka_unit_test(script_input_at_the_cap_is_contained),
         cmocka_unit_test(string_functions_obey_the_budget),
+        cmocka_unit_test(matcher_agrees_with_stock_lua),
         cmocka_unit_test(json_depth_is_capped),
         cmocka_unit_test(json_strings_are_utf8),
     };
