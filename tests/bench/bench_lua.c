@@ -36,6 +36,7 @@ static double stock(const char *code)
 static double sandboxed(const char *code, int64_t budget, int *rc)
 {
     struct mst__lua_vm vm;
+    *rc = MST_ENOMEM;
     if (mst__lua_vm_open(&vm, 16u << 20, budget, NULL, NULL) != 0)
         return -1;
     double t = now_s();
@@ -48,7 +49,7 @@ static double sandboxed(const char *code, int64_t budget, int *rc)
 int main(void)
 {
     mst__log_set_level(MST_LOG_ERROR);
-    int rc;
+    int rc = 0;
     double t = sandboxed("return string.find(string.rep('a', 40), string.rep('a*', 40) .. 'b')", 1000000, &rc);
     printf("string.find(('a'):rep(40), ('a*'):rep(40)..'b'), default budget 1,000,000: stopped after %.1f ms (%s); "
            "stock Lua: never in practice (exponential)\n", t * 1e3, mst_strerror(rc));
