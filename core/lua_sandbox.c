@@ -108,7 +108,14 @@ static int safe_collectgarbage(lua_State *L)
         return 1;
     }
     if (strcmp(opt, "collect") == 0 || strcmp(opt, "step") == 0) {
-        lua_gc(L, strcmp(opt, "collect") == 0 ? LUA_GCCOLLECT : LUA_GCSTEP, 0);
+        int full = strcmp(opt, "collect") == 0;
+        /* a full collection walks the whole heap, in C: charged like
+         * allocating it, or a loop of them runs for minutes in budget */
+        if (full) {
+            struct mst__lua_vm *vm = mst__lua_vm_of(L);
+            mst__lua_vm_charge(L, vm, (int64_t)(vm->used / ALLOC_CHARGE));
+        }
+        lua_gc(L, full ? LUA_GCCOLLECT : LUA_GCSTEP, 0);
         lua_pushinteger(L, 0);
         return 1;
     }

@@ -11,7 +11,7 @@ MEMORY = 'mestys_lua_budget_exceeded_total{plugin="hog",instance="hog",kind="mem
 
 class LuaSandbox(unittest.TestCase):
     def test_big_request_at_the_memory_cap(self):
-        cfg = config(free_port(), [{"use": os.path.join(TEST_LUA, "hog.lua"), "lua": {"memory_mb": 4}}])
+        cfg = config(free_port(), [{"use": os.path.join(TEST_LUA, "hog.lua"), "lua": {"memory_mb": 4, "instructions": 10000000}}])
         cfg["node"]["http"]["body_limit"] = 1 << 20
         d = Daemon(cfg).start()
         try:

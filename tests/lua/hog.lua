@@ -8,7 +8,8 @@ local plugin = { name = "hog", version = "0.1.0", subscribes = { "lua/big", "lua
 local held
 
 -- leaves less than 64 KiB of the cap free, 8 KiB at a time (collected as
--- it goes: the count includes garbage)
+-- it goes: the count includes garbage).  Each full collection is charged
+-- to the budget by the heap's size: the tests give hog a large budget.
 local function fill()
   held = {}
   collectgarbage()

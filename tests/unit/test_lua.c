@@ -53,7 +53,7 @@ static int setup(void **state)
         "  {\"use\": \"testplug\", \"config\": {\"label\": \"x\"}},\n"
         "  {\"use\": \"%s/echo.lua\", \"config\": {\"prefix\": \"echo:\"}},\n"
         "  {\"use\": \"%s/loop.lua\"}, {\"use\": \"%s/bomb.lua\"}, {\"use\": \"%s/forbidden.lua\"},\n"
-        "  {\"use\": \"%s/hog.lua\"}\n"
+        "  {\"use\": \"%s/hog.lua\", \"lua\": {\"instructions\": 10000000}}\n"
         " ]}\n", lua, lua, lua, lua, lua);
     char *path = write_file(dir, "mestys.json", text);
     free(text);
@@ -444,6 +444,20 @@ static void string_functions_obey_the_budget(void **state)
     expect_result("local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) return table.concat(t, ',')",
                   "3,2,1");
     expect_result("return select(2, pcall(table.insert, {}, 5, 1))", "bad argument #2 to 'table.insert' (position out of bounds)");
+    /* a full collection walks the whole heap: charged by its size */
+    {
+        struct sandbox s;
+        int rc = run_lua(&s, "local t = {} for i = 1, 5000 do t[i] = {} end "
+                             "collections = 0 while true do collectgarbage() collections = collections + 1 end");
+        assert_int_equal(rc, MST_ETIMEDOUT);
+        lua_getglobal(s.vm.L, "collections");
+        /* some 400 KiB live: about 1,600 instructions a collection, so some
+         * 50 fit in what is left of 100,000; uncharged, some 13,000 ran */
+        lua_Integer collections = lua_tointeger(s.vm.L, -1);
+        if (collections < 1 || collections >= 1000)
+            fail_msg("%lld full collections within the budget", (long long)collections);
+        mst__lua_vm_close(&s.vm);
+    }
     /* sizes past the cap are refused before anything is allocated */
     expect_stopped("return string.rep('x', 1 << 40)", MST_ENOMEM, "memory");
     expect_stopped("return string.rep('xyz', 1 << 40, ',')", MST_ENOMEM, "memory");
