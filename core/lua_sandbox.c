@@ -87,6 +87,9 @@ static int safe_load(lua_State *L)
     const char *s = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, "=(load)");
     int has_env = !lua_isnone(L, 4);
+    /* the lexer reads all of it, in C (a long comment allocates nothing):
+     * one instruction per 16 bytes, as a plain search */
+    mst__lua_vm_charge(L, mst__lua_vm_of(L), 1 + (int64_t)(len / 16));
     if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);

@@ -458,6 +458,18 @@ static void string_functions_obey_the_budget(void **state)
             fail_msg("%lld full collections within the budget", (long long)collections);
         mst__lua_vm_close(&s.vm);
     }
+    /* load reads its whole chunk in C, even a comment: charged by its length */
+    {
+        struct sandbox s;
+        int rc = run_lua(&s, "local chunk = '--' .. string.rep('x', 1 << 20) "
+                             "loads = 0 while true do load(chunk) loads = loads + 1 end");
+        assert_int_equal(rc, MST_ETIMEDOUT);
+        lua_getglobal(s.vm.L, "loads");
+        lua_Integer loads = lua_tointeger(s.vm.L, -1);
+        if (loads >= 100) /* 65,536 instructions each: one fits; uncharged, thousands */
+            fail_msg("%lld loads of a 1 MiB chunk within the budget", (long long)loads);
+        mst__lua_vm_close(&s.vm);
+    }
     /* sizes past the cap are refused before anything is allocated */
     expect_stopped("return string.rep('x', 1 << 40)", MST_ENOMEM, "memory");
     expect_stopped("return string.rep('xyz', 1 << 40, ',')", MST_ENOMEM, "memory");
