@@ -8,6 +8,10 @@
 #include "log.h"
 #include "util.h"
 
+#ifndef MESTYS_DOC_DIR
+#define MESTYS_DOC_DIR "/usr/local/share/doc/mestys"
+#endif
+
 static const char *module_kind(const struct mst__module *m)
 {
     return m->kind == MST__MODULE_LUA ? "lua" : "so";
@@ -77,9 +81,10 @@ static void front_page(void *arg, mst_http_request *req)
                     degraded ? "some not running" : "all running");
     if (datasets.len)
         mst__buf_printf(&b, "<h2>Open data</h2>\n<ul>\n%s</ul>\n", datasets.data);
-    mst__buf_puts(&b, "<h2>Documentation</h2>\n<p>The HTTP API is described in <code>docs/http.md</code>, "
-                      "the config in <code>docs/config.md</code> and each plugin in "
-                      "<code>docs/plugins/</code> of the m\xc4\x9bstys sources.</p>\n</body>\n</html>\n");
+    mst__buf_puts(&b, "<h2>Documentation</h2>\n<p>The HTTP API is described in <code>http.md</code>, "
+                      "the config in <code>config.md</code> (and <code>man mestys.json</code>), each plugin in "
+                      "<code>plugins/</code>, installed with m\xc4\x9bstys in <code>" MESTYS_DOC_DIR
+                      "</code> (<code>docs/</code> of the sources).</p>\n</body>\n</html>\n");
     mst__http_set_header(req, "Cache-Control", "no-store");
     mst__http_respond(req, 200, "text/html; charset=utf-8", b.data, b.len);
     mst__buf_free(&datasets);
