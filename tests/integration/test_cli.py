@@ -181,6 +181,23 @@ class Cli(unittest.TestCase):
         missing = [k for k in leaves if "`%s`" % k not in doc]
         self.assertEqual(missing, [], "keys missing from docs/config.md")
 
+    def test_every_source_file_is_in_the_architecture(self):
+        """docs/architecture.md names every .c file of core/, sdk/ and plugins/."""
+        with open(os.path.join(SOURCE, "docs", "architecture.md")) as f:
+            doc = f.read()
+        missing = []
+        for top in ("core", "sdk", "plugins"):
+            for folder, _, files in os.walk(os.path.join(SOURCE, top)):
+                if "template" in folder:
+                    continue  # the plugin template is a template, not a part
+                for name in files:
+                    if not name.endswith(".c"):
+                        continue
+                    rel = os.path.relpath(os.path.join(folder, name), os.path.join(SOURCE, top))
+                    if "`%s`" % rel not in doc and "`%s`" % name not in doc and rel not in doc:
+                        missing.append(os.path.join(top, rel))
+        self.assertEqual(missing, [], "source files missing from docs/architecture.md")
+
     def test_every_plugin_key_is_documented(self):
         """docs/plugins/<name>.md names every config key of <name> (its leaves)."""
         rc, out, err = run(MESTYS, "plugins", os.path.join(BUILD, "plugins"))
