@@ -36,66 +36,75 @@ static struct slot *find_slot(const struct mst__jsonpos *jp, const cJSON *node)
             return &jp->slots[i];
 }
 
-static void skip_ws(const char *t, size_t len, size_t *i)
+/* The byte at i, or NUL past the end: the walk may be led past the end
+ * by text cJSON read differently, and must not read beyond it then. */
+static char at(const struct mst__jsonpos *jp, size_t i)
 {
-    while (*i < len && (t[*i] == ' ' || t[*i] == '\t' || t[*i] == '\n' || t[*i] == '\r'))
+    return i < jp->len ? jp->text[i] : '\0';
+}
+
+/* cJSON takes every byte up to and including the space as whitespace, not
+ * only the four JSON names: a control byte elsewhere would put the walk out
+ * of step with the tree. */
+static int is_ws(char c)
+{
+    return (unsigned char)c <= ' ';
+}
+
+static void skip_ws(const struct mst__jsonpos *jp, size_t *i)
+{
+    while (*i < jp->len && is_ws(jp->text[*i]))
         (*i)++;
 }
 
-static void skip_string(const char *t, size_t len, size_t *i)
+static void skip_string(const struct mst__jsonpos *jp, size_t *i)
 {
     (*i)++; /* opening quote */
-    while (*i < len && t[*i] != '"') {
-        if (t[*i] == '\\')
-            (*i)++;
-        (*i)++;
-    }
-    (*i)++;
+    while (*i < jp->len && jp->text[*i] != '"')
+        *i += jp->text[*i] == '\\' ? 2 : 1;
+    (*i)++; /* closing quote */
 }
 
-static void skip_scalar(const char *t, size_t len, size_t *i)
+static void skip_scalar(const struct mst__jsonpos *jp, size_t *i)
 {
-    while (*i < len && !strchr(",]} \t\r\n", t[*i]))
+    while (*i < jp->len && !is_ws(jp->text[*i]) && !strchr(",]}", jp->text[*i]))
         (*i)++;
 }
 
-/* The text is known to be valid JSON: cJSON parsed it. */
+/* The text is known to be valid JSON: cJSON parsed it.  Every read is
+ * bounded all the same (see at()). */
 static void walk(struct mst__jsonpos *jp, size_t *i, const cJSON *node, size_t key_off, int has_key)
 {
-    const char *t = jp->text;
-    size_t len = jp->len;
-    skip_ws(t, len, i);
+    skip_ws(jp, i);
     struct slot *s = find_slot(jp, node);
     s->node = node;
-    s->key_off = key_off;
+    s->key_off = key_off < jp->len ? key_off : jp->len;
     s->has_key = has_key;
-    s->val_off = *i;
-    if (*i >= len)
-        return;
-    char c = t[*i];
+    s->val_off = *i < jp->len ? *i : jp->len;
+    char c = at(jp, *i);
     if (c == '{' || c == '[') {
         (*i)++;
         for (const cJSON *ch = node->child; ch; ch = ch->next) {
-            skip_ws(t, len, i);
-            if (t[*i] == ',')
-                (*i)++, skip_ws(t, len, i);
+            skip_ws(jp, i);
+            if (at(jp, *i) == ',')
+                (*i)++, skip_ws(jp, i);
             size_t k = *i;
             if (c == '{') {
-                skip_string(t, len, i);
-                skip_ws(t, len, i);
+                skip_string(jp, i);
+                skip_ws(jp, i);
                 (*i)++; /* ':' */
             }
             walk(jp, i, ch, k, c == '{');
         }
-        skip_ws(t, len, i);
-        if (*i < len && t[*i] == ',')
+        skip_ws(jp, i);
+        if (at(jp, *i) == ',')
             (*i)++;
-        skip_ws(t, len, i);
+        skip_ws(jp, i);
         (*i)++; /* closing bracket */
     } else if (c == '"') {
-        skip_string(t, len, i);
+        skip_string(jp, i);
     } else {
-        skip_scalar(t, len, i);
+        skip_scalar(jp, i);
     }
 }
 
@@ -110,6 +119,8 @@ struct mst__jsonpos *mst__jsonpos_build(const char *text, size_t len, const cJSO
         jp->cap <<= 1;
     jp->slots = mst__xcalloc(jp->cap, sizeof *jp->slots);
     size_t i = 0;
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+        i = 3; /* cJSON skips a UTF-8 byte order mark */
     walk(jp, &i, root, 0, 0);
     return jp;
 }

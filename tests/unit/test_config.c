@@ -183,6 +183,23 @@ static void duplicate_key_and_bad_values(void **state)
                  "1:42: error: plugins[0].name: instance name \"../etc\" must be 1-64 of [A-Za-z0-9_-]");
 }
 
+/* cJSON takes any byte up to the space as whitespace, and skips a UTF-8 BOM:
+ * the position index must read the text the same way, or it points at the
+ * wrong place and (out of step) reads past the end of the text. */
+static void control_bytes_keep_positions(void **state)
+{
+    (void)state;
+    expect_error("{\x01\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens");
+    expect_error("{\"node\": {\"http\": {\"listen\":\x1f\x02 8080}}}",
+                 "1:32: error: node.http.listen: expected a string, got a number");
+    expect_error("{\"bus\": {\"queue_depth\": 1\x01, \"nodes\": 2}}",
+                 "1:29: error: bus.nodes: unknown key \"nodes\"; valid keys: listen, peers, queue_depth, "
+                 "request_timeout_ms, max_message");
+    expect_error("\xEF\xBB\xBF{\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens");
+    /* a string cJSON closes at a quote the walk must not pair differently */
+    expect_error("{\"node\":\x01\"\\\"{[\", \"x\": {\x03}}", "1:10: error: node: expected an object, got a string");
+}
+
 static void missing_file(void **state)
 {
     (void)state;
@@ -206,6 +223,7 @@ int main(void)
         cmocka_unit_test(plugin_schema_errors),
         cmocka_unit_test(syntax_errors),
         cmocka_unit_test(duplicate_key_and_bad_values),
+        cmocka_unit_test(control_bytes_keep_positions),
         cmocka_unit_test(missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
