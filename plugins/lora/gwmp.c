@@ -94,6 +94,27 @@ static int copy_string(const cJSON *v, char *dst, size_t n)
     return 0;
 }
 
+/* A gateway's number, checked before it is stored: JSON allows 1e300 and
+ * -1e300, and casting those to an int is undefined behaviour.  A member
+ * that is not a number is ignored, as before; one out of [lo, hi] sets
+ * *why. */
+static void number_in(const cJSON *v, double lo, double hi, double *out, const char *range, const char **why)
+{
+    if (!cJSON_IsNumber(v))
+        return;
+    if (v->valuedouble >= lo && v->valuedouble <= hi)
+        *out = v->valuedouble;
+    else if (!*why)
+        *why = range;
+}
+
+static void int_in(const cJSON *v, int lo, int hi, int *out, const char *range, const char **why)
+{
+    double d = *out;
+    number_in(v, lo, hi, &d, range, why);
+    *out = (int)d;
+}
+
 /* One pass over the members: at a hundred thousand rxpk a second, a
  * lookup per field (each a string compare down the list) added up. */
 int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
@@ -106,10 +127,10 @@ int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
         return -1;
     }
     int bad = 0;
+    const char *range = NULL;
     cJSON_ArrayForEach(v, o)
     {
         const char *k = v->string;
-        double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
         switch (k[0]) {
         case 'd':
             if (!strcmp(k, "data"))
@@ -123,26 +144,32 @@ int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
             else if (!strcmp(k, "time"))
                 bad |= cJSON_IsString(v) && copy_string(v, r->time, sizeof r->time);
             break;
-        case 'f': if (!strcmp(k, "freq")) r->freq = d; break;
+        case 'f':
+            if (!strcmp(k, "freq"))
+                number_in(v, 0, 10000, &r->freq, "rxpk \"freq\" is not from 0 to 10000 MHz", &range);
+            break;
         case 'c':
             if (!strcmp(k, "chan"))
-                r->chan = (int)d;
+                int_in(v, 0, 255, &r->chan, "rxpk \"chan\" is not from 0 to 255", &range);
             else if (!strcmp(k, "codr"))
                 bad |= cJSON_IsString(v) && copy_string(v, r->codr, sizeof r->codr);
             break;
         case 'r':
             if (!strcmp(k, "rfch"))
-                r->rfch = (int)d;
+                int_in(v, 0, 255, &r->rfch, "rxpk \"rfch\" is not from 0 to 255", &range);
             else if (!strcmp(k, "rssi"))
-                r->rssi = (int)d;
+                int_in(v, -1000, 1000, &r->rssi, "rxpk \"rssi\" is not from -1000 to 1000 dBm", &range);
             break;
         case 's':
-            if (!strcmp(k, "stat") && cJSON_IsNumber(v))
-                r->stat = (int)d;
+            if (!strcmp(k, "stat"))
+                int_in(v, -1, 1, &r->stat, "rxpk \"stat\" is not -1, 0 or 1", &range);
             else if (!strcmp(k, "size"))
                 size = v;
             break;
-        case 'l': if (!strcmp(k, "lsnr")) r->lsnr = d; break;
+        case 'l':
+            if (!strcmp(k, "lsnr"))
+                number_in(v, -1000, 1000, &r->lsnr, "rxpk \"lsnr\" is not from -1000 to 1000 dB", &range);
+            break;
         default: break;
         }
     }
@@ -150,8 +177,17 @@ int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
         *why = "rxpk field too long";
         return -1;
     }
+    if (range) {
+        *why = range;
+        return -1;
+    }
     if (!cJSON_IsString(data) || !cJSON_IsNumber(tmst)) {
         *why = "rxpk without \"data\" or \"tmst\"";
+        return -1;
+    }
+    /* the concentrator's microsecond counter: 32 bits, wrapping */
+    if (!(tmst->valuedouble >= 0 && tmst->valuedouble <= UINT32_MAX)) {
+        *why = "rxpk \"tmst\" is not from 0 to 4294967295";
         return -1;
     }
     r->tmst = (uint32_t)tmst->valuedouble;

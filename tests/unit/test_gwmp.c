@@ -86,6 +86,49 @@ static void bad_datagrams(void **state)
     cJSON_Delete(badsize);
 }
 
+/* Numbers a gateway sends are checked before they are cast: 1e300 in an
+ * int is undefined behaviour, and a negative tmst is no counter. */
+static void out_of_range_numbers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *member, *why;
+    } cases[] = {
+        {"\"tmst\":1e300", "rxpk \"tmst\" is not from 0 to 4294967295"},
+        {"\"tmst\":-1", "rxpk \"tmst\" is not from 0 to 4294967295"},
+        {"\"tmst\":4294967296", "rxpk \"tmst\" is not from 0 to 4294967295"},
+        {"\"tmst\":1,\"chan\":-1e300", "rxpk \"chan\" is not from 0 to 255"},
+        {"\"tmst\":1,\"rfch\":256", "rxpk \"rfch\" is not from 0 to 255"},
+        {"\"tmst\":1,\"rssi\":3e9", "rxpk \"rssi\" is not from -1000 to 1000 dBm"},
+        {"\"tmst\":1,\"stat\":1e19", "rxpk \"stat\" is not -1, 0 or 1"},
+        {"\"tmst\":1,\"freq\":1e999", "rxpk \"freq\" is not from 0 to 10000 MHz"},
+        {"\"tmst\":1,\"lsnr\":-1e308", "rxpk \"lsnr\" is not from -1000 to 1000 dB"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *json = mst__xasprintf("{%s,\"data\":\"QPF9vg==\"}", cases[i].member);
+        cJSON *o = cJSON_Parse(json);
+        assert_non_null(o);
+        struct gwmp_rxpk r;
+        const char *why = NULL;
+        assert_int_equal(gwmp_parse_rxpk(o, &r, &why), -1);
+        assert_non_null(why);
+        assert_string_equal(why, cases[i].why);
+        cJSON_Delete(o);
+        free(json);
+    }
+    /* the edges themselves are fine */
+    cJSON *edge = cJSON_Parse("{\"tmst\":4294967295,\"chan\":255,\"rssi\":-1000,\"stat\":-1,\"lsnr\":-20.5,"
+                              "\"freq\":2425.0,\"data\":\"QPF9vg==\"}");
+    struct gwmp_rxpk r;
+    const char *why = NULL;
+    assert_int_equal(gwmp_parse_rxpk(edge, &r, &why), 0);
+    assert_int_equal(r.tmst, 4294967295u);
+    assert_int_equal(r.chan, 255);
+    assert_int_equal(r.rssi, -1000);
+    assert_int_equal(r.stat, -1);
+    cJSON_Delete(edge);
+}
+
 static void base64_round_trip(void **state)
 {
     (void)state;
@@ -103,6 +146,7 @@ int main(void)
         cmocka_unit_test(push_data_and_ack),
         cmocka_unit_test(pull_data_ack_resp_txack),
         cmocka_unit_test(bad_datagrams),
+        cmocka_unit_test(out_of_range_numbers),
         cmocka_unit_test(base64_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
