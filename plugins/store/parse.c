@@ -15,9 +15,10 @@ static int add(struct batch *b, const cJSON *o)
         !cJSON_IsNumber(value))
         return -1;
     int64_t t;
-    if (cJSON_IsNumber(time))
-        t = (int64_t)time->valuedouble;
-    else if (!cJSON_IsString(time) || mst_time_parse(time->valuestring, &t) != 0)
+    if (cJSON_IsNumber(time)) {
+        if (mst_time_from_number(time->valuedouble, &t) != 0)
+            return -1; /* outside the years 0..9999 */
+    } else if (!cJSON_IsString(time) || mst_time_parse(time->valuestring, &t) != 0)
         return -1;
     if (b->len == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;

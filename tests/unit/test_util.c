@@ -247,6 +247,39 @@ static void iso_times(void **state)
     assert_string_equal(out, "1969-12-31T23:59:59.999Z");
 }
 
+/* mestys/time.h: times outside the years 0..9999 are refused on the way in
+ * and clamped on the way out, never cast or written as nonsense */
+static void times_out_of_range(void **state)
+{
+    (void)state;
+    int64_t ms = 42;
+    assert_int_equal(mst_time_from_number(1e300, &ms), -1);
+    assert_int_equal(mst_time_from_number(-1e300, &ms), -1);
+    assert_int_equal(mst_time_from_number(NAN, &ms), -1);
+    assert_int_equal(mst_time_from_number(INFINITY, &ms), -1);
+    assert_int_equal(mst_time_from_number((double)MST_TIME_MAX_MS + 1, &ms), -1);
+    assert_true(ms == 42);
+    assert_int_equal(mst_time_from_number((double)MST_TIME_MAX_MS, &ms), 0);
+    assert_true(ms == MST_TIME_MAX_MS);
+    assert_int_equal(mst_time_from_number(1795255200500.9, &ms), 0);
+    assert_true(ms == 1795255200500);
+    char out[32];
+    mst_time_format(MST_TIME_MAX_MS, out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    mst_time_format(INT64_MAX, out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    mst_time_format(MST_TIME_MIN_MS, out);
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    mst_time_format(INT64_MIN, out);
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    assert_int_equal(mst_time_parse("0000-01-01T00:00:00Z", &ms), 0);
+    assert_true(ms == MST_TIME_MIN_MS);
+    assert_int_equal(mst_time_parse("9999-12-31T23:59:59.999Z", &ms), 0);
+    assert_true(ms == MST_TIME_MAX_MS);
+    assert_int_equal(mst_time_parse("0000-01-01T00:00:00+01:00", &ms), -1);
+    assert_int_equal(mst_time_parse("9999-12-31T23:30:00-01:00", &ms), -1);
+}
+
 /* mestys/number.h: what it writes reads back as the same double */
 static void number_text(void **state)
 {
@@ -368,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(topic_patterns),
         cmocka_unit_test(iso_times),
+        cmocka_unit_test(times_out_of_range),
         cmocka_unit_test(number_text),
         cmocka_unit_test(utf8_validation),
         cmocka_unit_test(utf8_invalid_line),

@@ -11,6 +11,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The times this header reads and writes: 0000-01-01T00:00:00.000Z to
+ * 9999-12-31T23:59:59.999Z in Unix milliseconds.  A time from outside is
+ * checked against them before use: outside them no ISO 8601 text with a
+ * four-digit year says it, and far outside them the arithmetic overflows. */
+#define MST_TIME_MIN_MS (-62167219200000LL)
+#define MST_TIME_MAX_MS (253402300799999LL)
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (H. Hinnant's days_from_civil): no timegm, no TZ, no locale. */
 static inline int64_t mst_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -79,7 +86,22 @@ static inline int mst_time_parse(const char *s, int64_t *ms)
             return -1;
     }
     int64_t days = mst_days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + frac;
+    int64_t t = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + frac;
+    if (t < MST_TIME_MIN_MS || t > MST_TIME_MAX_MS) /* a zone moved it out of the years 0..9999 */
+        return -1;
+    *ms = t;
+    return 0;
+}
+
+/* Unix milliseconds given as a number (a JSON number is a double): 0 and
+ * *ms (a fraction of a millisecond dropped), or -1 for a value outside
+ * MST_TIME_MIN_MS..MST_TIME_MAX_MS, NaN or an infinity, which a cast to an
+ * integer would turn into undefined behaviour. */
+static inline int mst_time_from_number(double v, int64_t *ms)
+{
+    if (!(v >= (double)MST_TIME_MIN_MS && v <= (double)MST_TIME_MAX_MS))
+        return -1;
+    *ms = (int64_t)v;
     return 0;
 }
 
@@ -106,17 +128,18 @@ static inline char *mst__time_put(char *p, unsigned v, int digits)
 
 /* "2026-11-21T10:00:00.000Z" (24 characters and a NUL).  Written digit by
  * digit: it runs for every row of every page, and printf would be most of
- * the cost.  Years outside 0..9999 are clamped to them. */
+ * the cost.  A time outside MST_TIME_MIN_MS..MST_TIME_MAX_MS is clamped to
+ * the nearer one, so the text is always a real time. */
 static inline void mst_time_format(int64_t ms, char out[32])
 {
+    if (ms < MST_TIME_MIN_MS)
+        ms = MST_TIME_MIN_MS;
+    if (ms > MST_TIME_MAX_MS)
+        ms = MST_TIME_MAX_MS;
     int64_t day = (ms >= 0 ? ms : ms - 86399999) / 86400000, y;
     int64_t rest = ms - day * 86400000;
     unsigned m, d;
     mst_civil_from_days(day, &y, &m, &d);
-    if (y < 0)
-        y = 0;
-    if (y > 9999)
-        y = 9999;
     char *p = mst__time_put(out, (unsigned)y, 4);
     *p++ = '-';
     p = mst__time_put(p, m, 2);
