@@ -50,18 +50,57 @@ static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int 
     return out;
 }
 
+/* A coordinate in degrees: the whole field a number within [-limit, limit]
+ * (atof took "abc" for 0 and "1e999" for an infinity). */
+static int degrees(const char *v, double limit, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end || !(d >= -limit && d <= limit))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* One row's value under its header name into row: -1 with *why if the
+ * value is bad; *nomem set when memory runs out. */
+static int add_value(cJSON *row, const char *k, const char *v, const char **why, int *nomem)
+{
+    double d;
+    if (!strcmp(k, "lat") || !strcmp(k, "lon")) {
+        if (degrees(v, k[1] == 'a' ? 90 : 180, &d) != 0) {
+            *why = k[1] == 'a' ? "lat: a number of degrees from -90 to 90"
+                               : "lon: a number of degrees from -180 to 180";
+            return -1;
+        }
+        *nomem = !cJSON_AddNumberToObject(row, k, d);
+    } else if (!strcmp(k, "relax_fcnt")) {
+        *nomem = !cJSON_AddBoolToObject(row, k, !strcmp(v, "true") || !strcmp(v, "1"));
+    } else {
+        *nomem = !cJSON_AddStringToObject(row, k, v);
+    }
+    return 0;
+}
+
+#define CSV_MAX_COLUMNS 32
+
 cJSON *csv_devices(const char *t, size_t len, const char **why)
 {
     size_t pos = 0;
+    *why = NULL;
     if (len >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3))
         pos = 3; /* a BOM from a spreadsheet */
-    char *header[32];
+    char *header[CSV_MAX_COLUMNS];
     int cols = 0, end = 0, bad = 0, nomem = 0;
-    while (!end && cols < 32 && !nomem)
+    while (!end && cols < CSV_MAX_COLUMNS && !nomem)
         if ((header[cols] = field(t, len, &pos, &end, &bad)))
             cols++;
         else
             nomem = 1;
+    if (!end && !nomem) {
+        *why = "the header has more than 32 columns";
+        bad = 1;
+    }
     cJSON *list = cJSON_CreateArray();
     nomem |= !list;
     while (pos < len && !bad && !nomem) {
@@ -77,16 +116,11 @@ cJSON *csv_devices(const char *t, size_t len, const char **why)
             if (!v) {
                 nomem = 1;
             } else if (c >= cols) {
-                *why = "a row has more fields than the header";
+                if (!*why)
+                    *why = "a row has more fields than the header";
                 bad = 1;
-            } else if (*v) {
-                const char *k = header[c];
-                if (!strcmp(k, "lat") || !strcmp(k, "lon"))
-                    nomem = !cJSON_AddNumberToObject(row, k, atof(v));
-                else if (!strcmp(k, "relax_fcnt"))
-                    nomem = !cJSON_AddBoolToObject(row, k, !strcmp(v, "true") || !strcmp(v, "1"));
-                else
-                    nomem = !cJSON_AddStringToObject(row, k, v);
+            } else if (*v && add_value(row, header[c], v, why, &nomem) != 0) {
+                bad = 1;
             }
             free(v);
         }
