@@ -60,6 +60,7 @@ int lw_parse_data(const uint8_t *phy, size_t len, struct lw_frame *f, const char
         *why = "FOptsLen runs past the end of the frame";
         return -1;
     }
+    f->payload = phy + pos; /* even when empty: callers copy it (memcpy from NULL is undefined) */
     if (pos + 4 < len) {
         f->has_port = 1;
         f->fport = phy[pos++];

@@ -92,6 +92,28 @@ static void data_up_32bit_fcnt(void **state)
     assert_memory_equal(plain, want, 4);
 }
 
+/* A frame without FPort or FRMPayload (an empty uplink, e.g. a bare ACK)
+ * still gives a payload pointer into the frame: the uplink path copies it,
+ * and memcpy from NULL is undefined even for 0 bytes (found by fuzz_uplink). */
+static void empty_payload_points_into_the_frame(void **state)
+{
+    (void)state;
+    uint8_t phy[64];
+    struct lw_frame f;
+    const char *why;
+    /* MHDR, DevAddr 26011BDA, FCtrl 0x20 (ACK), FCnt 1, MIC: 12 bytes, no FPort */
+    size_t len = unhex("40da1b0126200100a1b2c3d4", phy);
+    assert_int_equal(lw_parse_data(phy, len, &f, &why), 0);
+    assert_int_equal(f.has_port, 0);
+    assert_int_equal(f.payload_len, 0);
+    assert_ptr_equal(f.payload, phy + 8);
+    /* with FOpts: the empty payload sits after them */
+    len = unhex("40da1b01262201000304a1b2c3d4", phy);
+    assert_int_equal(lw_parse_data(phy, len, &f, &why), 0);
+    assert_int_equal(f.payload_len, 0);
+    assert_ptr_equal(f.payload, phy + 10);
+}
+
 static void fcnt_rollover(void **state)
 {
     (void)state;
@@ -223,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(data_up_fport1),
         cmocka_unit_test(data_up_32bit_fcnt),
+        cmocka_unit_test(empty_payload_points_into_the_frame),
         cmocka_unit_test(fcnt_rollover),
         cmocka_unit_test(otaa_session_keys),
         cmocka_unit_test(join_accept_round_trip),
