@@ -225,7 +225,8 @@ static cJSON *store_query_body(struct opendata *od, mst_http_request *req, struc
                bbox_param(od, req, body)) {
         goto fail;
     }
-    int has0 = time_param(od, req, "from", &t0, body), has1 = time_param(od, req, "to", &t1, body);
+    /* each answers the request when it refuses: the second must not run then */
+    int has0 = time_param(od, req, "from", &t0, body), has1 = has0 < 0 ? -1 : time_param(od, req, "to", &t1, body);
     if (has0 < 0 || has1 < 0)
         goto fail;
     if (has0 == 0 && has1 == 0 && t0 >= t1) {

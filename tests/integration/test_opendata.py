@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -315,6 +316,19 @@ class OpenData(unittest.TestCase):
         self.assertIn("comes from messages", self.error("/api/opendata/datasets/nabijeni/data?sensor=a", 400))
         status, body = self.d.json("/health")
         self.assertEqual(status, 200)
+
+    def bad_requests_counted(self):
+        _, _, body = self.d.get("/metrics")
+        m = re.search(r'mestys_opendata_bad_requests_total\{[^}]*instance="opendata"[^}]*\} (\d+)', body.decode())
+        return int(m.group(1)) if m else 0
+
+    def test_two_bad_times_one_answer(self):
+        # from and to both bad: one answer, about from, counted once; the
+        # plugin answered twice before (found by fuzz_opendata)
+        before = self.bad_requests_counted()
+        self.assertIn("from: \"x\" is not a time",
+                      self.error("/api/opendata/datasets/ovzdusi/data.json?from=x&to=y", 400))
+        self.assertEqual(self.bad_requests_counted(), before + 1)
 
     def test_huge_query_string(self):
         with socket.create_connection(("127.0.0.1", self.d.port), timeout=10) as s:
