@@ -10,6 +10,7 @@ packages=(
   libwebsockets-dev libwebsockets-evlib-uv libssl-dev zlib1g-dev
   libcmocka-dev python3 curl sqlite3 openssl wrk
   groff-base man-db
+  clang libclang-rt-14-dev   # tests/fuzz: clang with libFuzzer and its sanitizer runtimes
 )
 # The integration tests' independent clients run on Node.js; any node and
 # npm on PATH will do, else Debian's.

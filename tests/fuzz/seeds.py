@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/: a handful of real
+inputs each, from the LoRaWAN 1.0 test vectors (frames, keys, Cayenne LPP,
+GWMP) and the shapes the docs give.  Run it again after changing a seed."""
+import base64
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# --- LoRaWAN frames (PHYPayload) ---------------------------------------------
+FRAME_FPORT1 = bytes.fromhex("40F17DBE4900020001954378762B11FF0D")
+FRAME_16BIT = bytes.fromhex("40da1b012600452302a0df0f204124ce79")   # DevAddr 26011BDA, FCnt 0x2345
+FRAME_32BIT = bytes.fromhex("40da1b012600452302a0df0f2058e8cfd6")   # the same with FCnt 0x00012345
+CAYENNE = bytes.fromhex("03670110056700FF")  # ch 3: 27.2 Cel, ch 5: 25.5 Cel
+GW_EUI = bytes.fromhex("AA555A0000000001")
+
+
+def rxpk(phy, **extra):
+    o = {"tmst": 3512348611, "chan": 2, "rfch": 0, "freq": 868.5, "stat": 1, "modu": "LORA",
+         "datr": "SF7BW125", "codr": "4/5", "rssi": -35, "lsnr": 5.1, "size": len(phy),
+         "data": base64.b64encode(phy).decode()}
+    o.update(extra)
+    return o
+
+
+def push_data(body, token=0x1234):
+    return bytes([2]) + struct.pack(">H", token) + bytes([0]) + GW_EUI + json.dumps(body).encode()
+
+
+def join_request(dev_nonce=0xf18e):
+    # MHDR 0x00, JoinEUI, DevEUI (little-endian), DevNonce, MIC (the harness signs it)
+    return (bytes([0]) + bytes(8) + bytes.fromhex("0004A30B001C0531")[::-1] +
+            struct.pack("<H", dev_nonce) + bytes(4))
+
+
+def data_up(dev_addr, fcnt, fport, payload, confirmed=False):
+    mhdr = 0x80 if confirmed else 0x40
+    return (bytes([mhdr]) + struct.pack("<I", dev_addr) + bytes([0]) + struct.pack("<H", fcnt & 0xffff) +
+            bytes([fport]) + payload + bytes(4))
+
+
+# gwmp: one datagram
+write("gwmp", "push_data", push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))
+write("gwmp", "push_data_stat", push_data({
+    "rxpk": [rxpk(FRAME_16BIT), rxpk(FRAME_32BIT, stat=-1, time="2026-11-22T10:00:00.123456Z")],
+    "stat": {"time": "2026-11-22 10:00:00 GMT", "lati": 49.5938, "long": 17.2509, "alti": 220,
+             "rxnb": 2, "rxok": 1, "rxfw": 1, "ackr": 100.0, "dwnb": 0, "txnb": 0}}))
+write("gwmp", "pull_data", bytes([2, 0x12, 0x34, 2]) + GW_EUI)
+write("gwmp", "tx_ack", bytes([2, 0x01, 0x02, 5]) + GW_EUI + b'{"txpk_ack":{"error":"TOO_LATE"}}')
+write("gwmp", "v1_push_ack", bytes([1, 0xab, 0xcd, 1]))
+
+
+# uplink: records of (flags, length, bytes); see uplink.c
+def records(*recs):
+    out = b""
+    for flags, data in recs:
+        out += bytes([flags, len(data)]) + data
+    return out
+
+
+RAW, SIGN, FINISH, ENCRYPT = 1, 2, 4, 8
+write("uplink", "vector_16bit", records((0, FRAME_16BIT)))
+write("uplink", "vector_then_32bit", records((FINISH, FRAME_16BIT), (SIGN, FRAME_32BIT)))
+write("uplink", "cayenne_twice_replay", records(
+    (SIGN | ENCRYPT | FINISH, data_up(0x26011BDA, 7, 1, CAYENNE)),
+    (SIGN | ENCRYPT, data_up(0x26011BDA, 7, 1, CAYENNE)),
+    (SIGN | ENCRYPT, data_up(0x26011BDA, 8, 2, bytes.fromhex("016700FF027100010002FFFF0388077C3F01CEFE000C80")))))
+write("uplink", "confirmed_mac", records((SIGN | ENCRYPT, data_up(0x26011BDA, 9, 0, bytes.fromhex("0203")))))
+write("uplink", "join_then_pull", records(
+    (RAW, bytes([2, 0x12, 0x34, 2]) + GW_EUI), (SIGN, join_request()), (SIGN, join_request())))
+write("uplink", "raw_push_data", records((RAW, push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))))
+
+# cayenne: FRMPayloads
+write("cayenne", "two_temperatures", CAYENNE)
+write("cayenne", "gps", bytes.fromhex("018806765FF2960A0003E8"))
+write("cayenne", "mixed", bytes.fromhex("016700FF02680F03710001000200030465012C05730276067186000100020003"))
+write("cayenne", "truncated", bytes.fromhex("0367"))
+
+# csv: device lists
+write("csv", "abp", "dev_eui,dev_addr,nwk_skey,app_skey,decoder,name,lat,lon\n"
+      "0004A30B001C0530,26011BDA,44024241ed4ce9a68c6a8bc055233fd3,ec925802ae430ca77fd3dd73cb2cc588,cayenne,"
+      "\"Náměstí, u kašny\",49.5938,17.2509\n")
+write("csv", "otaa_bom_crlf", "\ufeffdev_eui,join_eui,app_key,relax_fcnt,name\r\n"
+      "0004A30B001C0531,0000000000000000,98929b92c49edba9676d646d3b612456,true,\"say \"\"hi\"\"\"\r\n"
+      "0004A30B001C0532,,98929b92c49edba9676d646d3b612456,0,\"two\nlines\"\r\n")
+write("csv", "header_only", "dev_eui,lat,lon\n")
+
+# config: the town's file, and small ones
+with open(os.path.join(HERE, "..", "..", "examples", "town", "mestys.json"), "rb") as f:
+    write("config", "town", f.read())
+write("config", "comments", '// a town\n{\n  /* block\n     comment */ "node": {"name": "lhota", "http": {"listen": '
+      '"127.0.0.1:8080"}},\n  "bus": {"queue_depth": 1024, "peers": [{"events": "tcp://10.0.0.2:7001"}]},\n'
+      '  "plugins": [{"use": "lora", "config": {"dedup_ms": 200}}, {"use": "x.lua", "required": false}],\n'
+      '  "tokens": [{"name": "it", "token": "0123456789abcdef0123", "role": "admin"}]\n}\n')
+write("config", "control_bytes", '\ufeff{\x01"node":\x1f{"name": "a"}\x02, "plugins": [1\x03]}')
+
+# time: ISO 8601 and Unix ms (the first eight bytes also read as a double)
+write("time", "utc", "2026-11-21T10:00:00.250Z")
+write("time", "zone", "2026-11-21T10:00:00+01:00")
+write("time", "date", "2026-11-21")
+write("time", "edges", "9999-12-31T23:59:59.999Z")
+write("time", "double", struct.pack("<d", 1795255200500.0))
+
+# opendata: path?query, Accept, the store's page
+PAGE = json.dumps({"readings": [
+    {"time": "2026-11-21T10:00:00.000Z", "sensor": "s1", "metric": "temperature", "value": 21.5,
+     "unit": "Cel", "lat": 49.5938, "lon": 17.2509},
+    {"time": "2026-11-21T10:05:00.000Z", "sensor": "s2", "metric": "humidity", "value": 40,
+     "unit": "%RH", "lat": 49.59, "lon": 17.25}], "next": "20413.1.2.1795255200000"}, separators=(",", ":"))
+write("opendata", "json_page", "datasets/air/data.json?from=2026-11-21&to=2026-11-22T00:00:00%2B01:00&limit=2\n\n" + PAGE)
+write("opendata", "csv_bom_cursor", "datasets/air/data.csv?cursor=20413.1.2.1795255200000&bom=1&metric=temperature\n\n" + PAGE)
+write("opendata", "geojson_bbox", "datasets/air/data?bbox=17.20,49.55,17.30,49.62&sensor=s1,s2\n"
+      "text/html;q=0.9, application/geo+json\n" + PAGE)
+write("opendata", "events", "datasets/notices/data.csv?limit=1\n\n" + json.dumps({"events": [
+    {"topic": "notice", "time": "2026-11-21T10:00:00.000Z", "body": {"text": "Voda"}}], "next": "e17"}))
+write("opendata", "metadata", "datasets/air\n\n")
+write("opendata", "catalog", "catalog\napplication/ld+json\n")
+write("opendata", "bad_params", "datasets/air/data.json?form=2026&limit=0&cursor=x\n\n")
+
+# lua_json: JSON as scripts get it
+write("lua_json", "uplink", json.dumps([{"dev_eui": "0004A30B001C0530", "fcnt": 9, "port": 1,
+                                         "payload": "A2cBEAVnAP8=", "rx": [{"rssi": -35, "snr": 5.1}]}]))
+write("lua_json", "numbers", "[0, -0, 1e300, -1.5, 9007199254740993, 1e-7, 0.1, true, false, null]")
+write("lua_json", "nested", '{"a": {"b": {"c": [1, [2, [3, {"d": "\\u00e9\\n"}]]]}}, "": []}')
