@@ -13,7 +13,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[] = "/tmp/mestys-fuzz-config-XXXXXX";
+static char dir[64];
 static char *file;
 static struct mst__loader loader;
 
@@ -28,6 +28,8 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
+    /* in memory where there is a tmpfs: a file is written per input */
+    snprintf(dir, sizeof dir, "%s/mestys-fuzz-config-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(dir))
         abort();
     file = mst__path_join(dir, "mestys.json");
