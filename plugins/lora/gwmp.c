@@ -1,6 +1,7 @@
 #include "gwmp.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,33 @@ int gwmp_parse_rxpk(const cJSON *o, struct gwmp_rxpk *r, const char **why)
         return -1;
     }
     return 0;
+}
+
+int gwmp_parse_stat(const cJSON *stat, struct gwmp_stat *s, const char **why)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+        double lo, hi;
+        const char *range;
+    } members[] = {
+        {"lati", offsetof(struct gwmp_stat, lat), -90, 90, "stat \"lati\" is not from -90 to 90"},
+        {"long", offsetof(struct gwmp_stat, lon), -180, 180, "stat \"long\" is not from -180 to 180"},
+        {"alti", offsetof(struct gwmp_stat, alt), -100000, 100000, "stat \"alti\" is not from -100000 to 100000 m"},
+        {"rxnb", offsetof(struct gwmp_stat, rxnb), 0, UINT32_MAX, "stat \"rxnb\" is not from 0 to 4294967295"},
+        {"rxok", offsetof(struct gwmp_stat, rxok), 0, UINT32_MAX, "stat \"rxok\" is not from 0 to 4294967295"},
+        {"rxfw", offsetof(struct gwmp_stat, rxfw), 0, UINT32_MAX, "stat \"rxfw\" is not from 0 to 4294967295"},
+        {"ackr", offsetof(struct gwmp_stat, ackr), 0, 100, "stat \"ackr\" is not from 0 to 100 %"},
+        {"dwnb", offsetof(struct gwmp_stat, dwnb), 0, UINT32_MAX, "stat \"dwnb\" is not from 0 to 4294967295"},
+        {"txnb", offsetof(struct gwmp_stat, txnb), 0, UINT32_MAX, "stat \"txnb\" is not from 0 to 4294967295"},
+    };
+    memset(s, 0, sizeof *s);
+    *why = NULL;
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+        number_in(cJSON_GetObjectItemCaseSensitive(stat, members[i].key), members[i].lo, members[i].hi,
+                  (double *)((char *)s + members[i].offset), members[i].range, why);
+    s->has_location = cJSON_GetObjectItemCaseSensitive(stat, "lati") != NULL;
+    return *why ? -1 : 0;
 }
 
 int gwmp_pull_resp(uint8_t version, uint16_t token, const char *txpk_json, uint8_t *out, size_t out_len)

@@ -39,12 +39,22 @@ struct gwmp_rxpk {
     size_t phy_len;
 };
 
+/* A PUSH_DATA's "stat" object: where the gateway is and what it counted. */
+struct gwmp_stat {
+    int has_location;
+    double lat, lon, alt;
+    double rxnb, rxok, rxfw, ackr, dwnb, txnb;
+};
+
 /* 0, or -1 with *why: truncated, unknown version or kind. */
 int gwmp_parse(const uint8_t *buf, size_t len, struct gwmp_packet *p, const char **why);
 /* The 4-byte PUSH_ACK / PULL_ACK for p. */
 size_t gwmp_ack(const struct gwmp_packet *p, uint8_t out[4]);
 /* One rxpk object; -1 with *why for missing fields, bad base64, size. */
 int gwmp_parse_rxpk(const cJSON *rxpk, struct gwmp_rxpk *r, const char **why);
+/* The stat object; -1 with *why for a number out of its range (a position
+ * off the globe, a negative or over-32-bit counter, ackr over 100 %). */
+int gwmp_parse_stat(const cJSON *stat, struct gwmp_stat *s, const char **why);
 /* A PULL_RESP datagram carrying txpk JSON; returns its length or -1. */
 int gwmp_pull_resp(uint8_t version, uint16_t token, const char *txpk_json, uint8_t *out, size_t out_len);
 

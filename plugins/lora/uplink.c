@@ -48,19 +48,19 @@ void lora_reject_n(struct lora *l, enum lora_reject why, size_t n, const char *f
 
 /* --- gateways ------------------------------------------------------------ */
 
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 /* A gateway's `stat` object becomes `lora/gateway` on the bus. */
 static void gateway_stat(struct lora *l, struct gateway *g, const cJSON *stat)
 {
-    if (cJSON_GetObjectItemCaseSensitive(stat, "lati")) {
-        g->lat = num(stat, "lati");
-        g->lon = num(stat, "long");
-        g->alt = num(stat, "alti");
+    struct gwmp_stat s;
+    const char *why;
+    if (gwmp_parse_stat(stat, &s, &why) != 0) {
+        lora_reject(l, REJ_JSON, "gateway %016" PRIX64 ": %s", g->eui, why);
+        return;
+    }
+    if (s.has_location) {
+        g->lat = s.lat;
+        g->lon = s.lon;
+        g->alt = s.alt;
         g->has_location = 1;
     }
     struct text t = {0};
@@ -68,8 +68,7 @@ static void gateway_stat(struct lora *l, struct gateway *g, const cJSON *stat)
     lora_iso_time((int64_t)g->last_seen_ms, seen);
     put(&t, "{\"gateway\":\"%016" PRIX64 "\",\"last_seen\":\"%s\",\"rxnb\":%.0f,\"rxok\":%.0f,\"rxfw\":%.0f,"
             "\"ackr\":%g,\"dwnb\":%.0f,\"txnb\":%.0f",
-        g->eui, seen, num(stat, "rxnb"), num(stat, "rxok"), num(stat, "rxfw"), num(stat, "ackr"),
-        num(stat, "dwnb"), num(stat, "txnb"));
+        g->eui, seen, s.rxnb, s.rxok, s.rxfw, s.ackr, s.dwnb, s.txnb);
     if (g->has_location)
         put(&t, ",\"lat\":%.6f,\"lon\":%.6f,\"alt\":%.1f", g->lat, g->lon, g->alt);
     put(&t, "}");

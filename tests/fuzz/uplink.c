@@ -105,6 +105,25 @@ static void push(const uint8_t *phy, size_t len)
     lora_on_datagram(lora, NULL, dgram, 12 + (size_t)n, (const struct sockaddr *)&gateway_addr);
 }
 
+/* What the plugin published since the last look is JSON (a number printed
+ * as "inf" or "nan" would not be). */
+static void published_is_json(void)
+{
+    static const char *const topics[] = {"lora/uplink", "reading", "lora/gateway"};
+    static size_t seen[3];
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = mst_mock_published_count(mock, topics[i]), len;
+        if (n == seen[i])
+            continue;
+        seen[i] = n;
+        const char *body = mst_mock_last_published(mock, topics[i], &len);
+        cJSON *j = cJSON_ParseWithLength(body, len);
+        if (!j)
+            abort();
+        cJSON_Delete(j);
+    }
+}
+
 /* Every input starts from the same devices: no counters, no session. */
 static void reset_devices(void)
 {
@@ -159,7 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (flags & 4)
             lora_finish_all(lora);
+        published_is_json();
     }
     lora_finish_all(lora);
+    published_is_json();
     return 0;
 }

@@ -129,6 +129,42 @@ static void out_of_range_numbers(void **state)
     cJSON_Delete(edge);
 }
 
+/* The stat object's numbers too: 1e999 (an infinity) was printed as "inf"
+ * into lora/gateway, which is then not JSON. */
+static void stat_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *stat, *why;
+    } cases[] = {
+        {"{\"lati\":91,\"long\":17}", "stat \"lati\" is not from -90 to 90"},
+        {"{\"lati\":49,\"long\":1e999}", "stat \"long\" is not from -180 to 180"},
+        {"{\"lati\":49,\"long\":17,\"alti\":-1e300}", "stat \"alti\" is not from -100000 to 100000 m"},
+        {"{\"rxnb\":1e300}", "stat \"rxnb\" is not from 0 to 4294967295"},
+        {"{\"rxok\":-1}", "stat \"rxok\" is not from 0 to 4294967295"},
+        {"{\"ackr\":100.5}", "stat \"ackr\" is not from 0 to 100 %"},
+        {"{\"txnb\":4294967296}", "stat \"txnb\" is not from 0 to 4294967295"},
+    };
+    struct gwmp_stat st;
+    const char *why;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *o = cJSON_Parse(cases[i].stat);
+        assert_non_null(o);
+        assert_int_equal(gwmp_parse_stat(o, &st, &why), -1);
+        assert_non_null(why);
+        assert_string_equal(why, cases[i].why);
+        cJSON_Delete(o);
+    }
+    cJSON *ok = cJSON_Parse("{\"time\":\"2026-11-22 10:00:00 GMT\",\"lati\":49.5938,\"long\":-17.25,\"alti\":220,"
+                            "\"rxnb\":4294967295,\"rxok\":1,\"rxfw\":1,\"ackr\":100.0,\"dwnb\":0,\"txnb\":2}");
+    assert_int_equal(gwmp_parse_stat(ok, &st, &why), 0);
+    assert_true(st.has_location);
+    assert_float_equal(st.lon, -17.25, 1e-12);
+    assert_float_equal(st.rxnb, 4294967295.0, 0);
+    assert_float_equal(st.txnb, 2, 0);
+    cJSON_Delete(ok);
+}
+
 static void base64_round_trip(void **state)
 {
     (void)state;
@@ -147,6 +183,7 @@ int main(void)
         cmocka_unit_test(pull_data_ack_resp_txack),
         cmocka_unit_test(bad_datagrams),
         cmocka_unit_test(out_of_range_numbers),
+        cmocka_unit_test(stat_out_of_range),
         cmocka_unit_test(base64_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
