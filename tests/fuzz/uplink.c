@@ -34,8 +34,10 @@ extern const struct mst_plugin mestys_plugin;
 #define ABP_EUI 0x0004A30B001C0530ull
 #define OTAA_EUI 0x0004A30B001C0531ull
 
+/* "gateways": the plugin drops datagrams from gateways not registered */
 static const char config[] =
-    "{\"dedup_ms\": 0, \"net_id\": \"aabbcc\", \"devices\": ["
+    "{\"dedup_ms\": 0, \"net_id\": \"aabbcc\", \"gateways\": [{\"gateway\": \"AA555A0000000001\"}],"
+    " \"devices\": ["
     "{\"dev_eui\": \"0004A30B001C0530\", \"dev_addr\": \"26011BDA\","
     " \"nwk_skey\": \"44024241ed4ce9a68c6a8bc055233fd3\", \"app_skey\": \"ec925802ae430ca77fd3dd73cb2cc588\","
     " \"decoder\": \"cayenne\", \"name\": \"vector\", \"lat\": 49.59, \"lon\": 17.25, \"tags\": {\"k\": \"v\"}}]}";
@@ -154,6 +156,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     gateway_addr.sin_family = AF_INET;
     gateway_addr.sin_port = htons(1700);
     gateway_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* the vector frame must come out as an uplink, or this harness only
+     * fuzzes the way to a refusal (a gateway or device no longer known) */
+    static const uint8_t vector[] = {0x40, 0xda, 0x1b, 0x01, 0x26, 0x00, 0x45, 0x23, 0x02,
+                                     0xa0, 0xdf, 0x0f, 0x20, 0x41, 0x24, 0xce, 0x79};
+    reset_devices();
+    push(vector, sizeof vector);
+    lora_finish_all(lora);
+    if (mst_mock_published_count(mock, "lora/uplink") != 1) {
+        fprintf(stderr, "fuzz_uplink: the test vector frame was not published: fix the harness\n");
+        abort();
+    }
     return 0;
 }
 
