@@ -1,4 +1,5 @@
 /* parse.c - `reading` message bodies into readings, on the worker thread. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,12 @@ static int add(struct batch *b, const cJSON *o)
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
     const cJSON *time = cJSON_GetObjectItemCaseSensitive(o, "time");
     if (!cJSON_IsString(sensor) || !*sensor->valuestring || !cJSON_IsString(metric) || !*metric->valuestring ||
-        !cJSON_IsNumber(value))
-        return -1;
+        !cJSON_IsNumber(value) || !isfinite(value->valuedouble))
+        return -1; /* 1e999 parses as an infinity, which no JSON answer can carry back */
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
+    int has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
+    if (has_location && !(fabs(lat->valuedouble) <= 90 && fabs(lon->valuedouble) <= 180))
+        return -1; /* off the globe (or not a number at all) */
     int64_t t;
     if (cJSON_IsNumber(time)) {
         if (mst_time_from_number(time->valuedouble, &t) != 0)
@@ -42,8 +47,7 @@ static int add(struct batch *b, const cJSON *o)
     b->len++;
     r->time_ms = t;
     r->value = value->valuedouble;
-    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(o, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(o, "lon");
-    r->has_location = cJSON_IsNumber(lat) && cJSON_IsNumber(lon);
+    r->has_location = has_location;
     r->lat = r->has_location ? lat->valuedouble : 0;
     r->lon = r->has_location ? lon->valuedouble : 0;
     return 0;

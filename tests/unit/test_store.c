@@ -62,11 +62,35 @@ static void time_out_of_range_is_refused(void **state)
     }
 }
 
+/* A value or position no answer could carry back (an infinity is not JSON)
+ * or off the globe is refused and counted, not stored. */
+static void values_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "{\"sensor\":\"s\",\"metric\":\"m\",\"value\":1e999,\"time\":0}",
+        "{\"sensor\":\"s\",\"metric\":\"m\",\"value\":-1e999,\"time\":0}",
+        "{\"sensor\":\"s\",\"metric\":\"m\",\"value\":1,\"time\":0,\"lat\":90.5,\"lon\":17}",
+        "{\"sensor\":\"s\",\"metric\":\"m\",\"value\":1,\"time\":0,\"lat\":49,\"lon\":-1e999}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        struct batch *b = parse(bodies[i]);
+        assert_int_equal(b->len, 0);
+        assert_int_equal(b->refused, 1);
+        batch_free(b);
+    }
+    struct batch *b = parse("{\"sensor\":\"s\",\"metric\":\"m\",\"value\":1e300,\"time\":0,\"lat\":-90,\"lon\":180}");
+    assert_int_equal(b->len, 1);
+    assert_true(b->v[0].has_location);
+    batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(readings_parse),
         cmocka_unit_test(time_out_of_range_is_refused),
+        cmocka_unit_test(values_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
