@@ -16,6 +16,8 @@
 
 #include <mestys/mock.h>
 
+#include "quiet.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -146,16 +148,6 @@ static int store(void *arg, const char *body, size_t len, char **reply, size_t *
 
 static struct mst_mock *mock;
 static struct mst_host host;
-
-static void quiet_vlog(mst_instance *i, enum mst_log_level l, const char *f, va_list ap)
-{
-    (void)i, (void)l, (void)f, (void)ap;
-}
-
-static void quiet_log(mst_instance *i, enum mst_log_level l, const char *f, ...)
-{
-    (void)i, (void)l, (void)f;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

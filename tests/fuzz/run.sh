@@ -25,7 +25,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=()
 for t in "${targets[@]}"; do
   work=$build/work/$t findings=$build/findings/$t
-  rm -rf "$work" && mkdir -p "$work" "$findings"
+  rm -rf "$work" "$findings" && mkdir -p "$work" "$findings" # no finding of an earlier run left behind
   cp "$here/tests/fuzz/corpus/$t/"* "$work/"
   log=$findings/run.log
   if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \

@@ -23,6 +23,8 @@
 
 #include <mestys/mock.h>
 
+#include "quiet.h"
+
 #include "lora/gwmp.h"
 #include "lora/lora.h"
 
@@ -48,16 +50,6 @@ static struct mst_mock *mock;
 static struct mst_host host; /* the mock's, without its log lines */
 static struct lora *lora;
 static struct sockaddr_in gateway_addr;
-
-static void quiet_vlog(mst_instance *i, enum mst_log_level l, const char *f, va_list ap)
-{
-    (void)i, (void)l, (void)f, (void)ap;
-}
-
-static void quiet_log(mst_instance *i, enum mst_log_level l, const char *f, ...)
-{
-    (void)i, (void)l, (void)f;
-}
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
