@@ -72,3 +72,14 @@ void store_parse_batch(struct batch *b)
         cJSON_Delete(root);
     }
 }
+
+void store_readings_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        free(b->v[i].sensor);
+        free(b->v[i].metric);
+        free(b->v[i].unit);
+        free(b->v[i].tags);
+    }
+    b->len = 0;
+}

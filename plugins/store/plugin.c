@@ -44,12 +44,7 @@ static const char *const migrations[] = {"SELECT 1", NULL}; /* writer.c creates 
 
 static void batch_clear(struct batch *b)
 {
-    for (size_t i = 0; i < b->len; i++) {
-        free(b->v[i].sensor);
-        free(b->v[i].metric);
-        free(b->v[i].unit);
-        free(b->v[i].tags);
-    }
+    store_readings_free(b);
     for (size_t i = 0; i < b->n_msgs; i++) {
         free(b->msgs[i].body);
         free(b->msgs[i].topic);

@@ -73,6 +73,8 @@ struct store {
 
 /* writer.c (parse.c) */
 void store_parse_batch(struct batch *b);
+/* Frees the parsed readings' strings; the batch keeps its array. */
+void store_readings_free(struct batch *b);
 int store_writer_open(struct store *s, char **err);
 void store_writer_close(struct store *s);
 /* The work and after-work halves of a commit of s->committing. */

@@ -155,9 +155,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     mock = mst_mock_new(&mestys_plugin, config);
     if (!mock)
         abort();
-    host = *mst_mock_host(mock);
-    host.log = quiet_log;
-    host.vlog = quiet_vlog;
+    quiet_host(mock, &host);
     host.http_route = fz_route;
     host.http_method = fz_method;
     host.http_path = fz_path;

@@ -138,9 +138,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     mock = mst_mock_new(&mestys_plugin, config);
     if (!mock)
         abort();
-    host = *mst_mock_host(mock);
-    host.log = quiet_log;
-    host.vlog = quiet_vlog;
+    quiet_host(mock, &host);
     void *state;
     if (mestys_plugin.init(mst_mock_instance(mock), &host, &state) != 0)
         abort();

@@ -18,12 +18,7 @@ static struct batch *parse(const char *body)
 
 static void batch_free(struct batch *b)
 {
-    for (size_t i = 0; i < b->len; i++) {
-        free(b->v[i].sensor);
-        free(b->v[i].metric);
-        free(b->v[i].unit);
-        free(b->v[i].tags);
-    }
+    store_readings_free(b);
     free(b->v);
     free(b);
 }
