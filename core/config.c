@@ -124,10 +124,16 @@ static const char *get_str(cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The core sections are read even when the schema refused them (so plugin
+ * errors are reported in the same run): a number out of its key's range has
+ * been reported, but must still not be cast past int64, which is undefined
+ * behaviour (1e300 from the file; found by fuzz_config). */
 static int64_t get_int(cJSON *obj, const char *key)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9223372036854775808.0 && v->valuedouble < 9223372036854775808.0))
+        return 0;
+    return (int64_t)v->valuedouble;
 }
 
 /* The strings of arr; anything else in it was reported by the schema. */

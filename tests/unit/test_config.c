@@ -200,6 +200,16 @@ static void control_bytes_keep_positions(void **state)
     expect_error("{\"node\":\x01\"\\\"{[\", \"x\": {\x03}}", "1:10: error: node: expected an object, got a string");
 }
 
+/* A number no int64 holds is reported against its key's range, and read
+ * without an undefined cast (UBSan in build-asan; found by fuzz_config). */
+static void huge_numbers_are_range_errors(void **state)
+{
+    (void)state;
+    expect_error("{\"bus\": {\"queue_depth\": 1e300}}", "1:25: error: bus.queue_depth: expected an integer, got a number");
+    expect_error("{\"node\": {\"http\": {\"body_limit\": -1e300}}}",
+                 "1:34: error: node.http.body_limit: expected an integer, got a number");
+}
+
 static void missing_file(void **state)
 {
     (void)state;
@@ -224,6 +234,7 @@ int main(void)
         cmocka_unit_test(syntax_errors),
         cmocka_unit_test(duplicate_key_and_bad_values),
         cmocka_unit_test(control_bytes_keep_positions),
+        cmocka_unit_test(huge_numbers_are_range_errors),
         cmocka_unit_test(missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
