@@ -2,7 +2,10 @@
  * bounding box, the latest value per sensor, hourly aggregates; keyset
  * paging with a cursor that stays valid while readings keep arriving.
  * Runs on a worker thread with the read connection, one query at a time. */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,15 +288,31 @@ static void add_hour(cJSON *list, sqlite3_stmt *st)
     cJSON_AddItemToArray(list, o);
 }
 
-/* limit, from and to, which every query has. */
+/* "limit: must be 1..<max_page>".  The text is the thread's own: a query
+ * runs on one worker thread, which copies it into the reply before it
+ * takes the next query. */
+static const char *limit_refused(int64_t max_page)
+{
+    static _Thread_local char text[48];
+    snprintf(text, sizeof text, "limit: must be 1..%lld", (long long)max_page);
+    return text;
+}
+
+/* limit, from and to, which every query has.  The limit is range-checked
+ * as a double: a cast of 1e300 (or of an infinity) to an integer is
+ * undefined behaviour. */
 static int read_page_bounds(struct store *s, const cJSON *q, int64_t *limit, int64_t *t0, int64_t *t1,
                             const char **why)
 {
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(q, "limit");
-    *limit = cJSON_IsNumber(lim) ? (int64_t)lim->valuedouble : 1000;
-    if (*limit < 1 || *limit > s->max_page) {
-        *why = "limit is out of range (1 to max_page)";
-        return 400;
+    *limit = s->max_page < 1000 ? s->max_page : 1000;
+    if (lim) {
+        double v = cJSON_IsNumber(lim) ? lim->valuedouble : 0;
+        if (!(v >= 1 && v <= (double)s->max_page && v == floor(v))) {
+            *why = limit_refused(s->max_page);
+            return 400;
+        }
+        *limit = (int64_t)v;
     }
     if (time_range(q, t0, t1) != 0) {
         *why = "from/to must be ISO 8601 times with a zone, from before to";
@@ -309,6 +328,30 @@ static void add_next(cJSON *out, const char *next)
         cJSON_AddStringToObject(out, "next", next);
     else
         cJSON_AddNullToObject(out, "next");
+}
+
+static const char cursor_refused[] = "cursor: not one this store gave (give back the \"next\" of the previous page)";
+
+/* Reads n integers separated by '.', the whole of text, each within
+ * lo[i]..hi[i].  strtoll says when a number overflows; sscanf's %lld does
+ * not (undefined behaviour), and it skips spaces and '+' no cursor has. */
+static int cursor_numbers(const char *text, int n, const long long *lo, const long long *hi, long long *out)
+{
+    const char *p = text;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && *p++ != '.')
+            return -1;
+        if (*p != '-' && (*p < '0' || *p > '9'))
+            return -1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (errno == ERANGE || v < lo[i] || v > hi[i])
+            return -1;
+        out[i] = v;
+        p = end;
+    }
+    return *p ? -1 : 0;
 }
 
 static void add_event(cJSON *list, sqlite3_stmt *st)
@@ -350,8 +393,10 @@ static int run_events(struct store *s, sqlite3 *db, const cJSON *q, const char *
     int rc = read_page_bounds(s, q, &limit, &t0, &t1, why);
     if (rc != 0)
         return rc;
-    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "e%lld", &after) != 1)) {
-        *why = "cursor: give back the \"next\" of the previous page";
+    static const long long lo[1] = {0}, hi[1] = {LLONG_MAX};
+    if (cursor && (!cJSON_IsString(cursor) || cursor->valuestring[0] != 'e' ||
+                   cursor_numbers(cursor->valuestring + 1, 1, lo, hi, &after) != 0)) {
+        *why = cursor_refused;
         return 400;
     }
     sqlite3_stmt *st = events_statement(db, topic);
@@ -428,12 +473,15 @@ static int read_shape(const cJSON *q, struct readings_query *rq, const char **wh
 static int read_cursor(const cJSON *q, struct readings_query *rq, const char **why)
 {
     const cJSON *cursor = cJSON_GetObjectItemCaseSensitive(q, "cursor");
-    rq->c_part = INT64_MIN / 2, rq->c_sensor = -1, rq->c_metric = -1, rq->c_time = INT64_MIN / 2;
-    if (cursor && (!cJSON_IsString(cursor) || sscanf(cursor->valuestring, "%lld.%lld.%lld.%lld", &rq->c_part,
-                                                     &rq->c_sensor, &rq->c_metric, &rq->c_time) != 4)) {
-        *why = "cursor: give back the \"next\" of the previous page";
+    /* part (a day, or 0), sensor id, metric id, time in ms (hours when hourly) */
+    const long long lo[4] = {store_day(MST_TIME_MIN_MS), 0, 0, MST_TIME_MIN_MS},
+                    hi[4] = {store_day(MST_TIME_MAX_MS), LLONG_MAX, LLONG_MAX, MST_TIME_MAX_MS};
+    long long c[4] = {INT64_MIN / 2, -1, -1, INT64_MIN / 2};
+    if (cursor && (!cJSON_IsString(cursor) || cursor_numbers(cursor->valuestring, 4, lo, hi, c) != 0)) {
+        *why = cursor_refused;
         return 400;
     }
+    rq->c_part = c[0], rq->c_sensor = c[1], rq->c_metric = c[2], rq->c_time = c[3];
     return 0;
 }
 
@@ -447,14 +495,16 @@ static int read_filters(const cJSON *q, struct readings_query *rq, const char **
     if (names_filter(cJSON_GetObjectItemCaseSensitive(q, "sensors"), "sensor", "r.sensor_id", 1, &rq->filter,
                      &rq->names[0]) ||
         names_filter(cJSON_GetObjectItemCaseSensitive(q, "metrics"), "metric", "r.metric_id", 2, &rq->filter,
-                     &rq->names[1]) ||
-        bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &rq->filter, rq->bbox) ||
-        tags_filter(cJSON_GetObjectItemCaseSensitive(q, "tags"), "r.sensor_id", &rq->filter, &rq->tags)) {
-        *why = "sensors and metrics are arrays of names; bbox is [min_lon, min_lat, max_lon, max_lat]; tags is an "
-               "object of word: value";
-        return 400;
-    }
-    return 0;
+                     &rq->names[1]))
+        *why = "sensors and metrics are arrays of names";
+    else if (bbox_filter(cJSON_GetObjectItemCaseSensitive(q, "bbox"), "r.sensor_id", &rq->filter, rq->bbox))
+        *why = "bbox: [min_lon, min_lat, max_lon, max_lat], degrees of longitude -180..180 and latitude -90..90, "
+               "min before max";
+    else if (tags_filter(cJSON_GetObjectItemCaseSensitive(q, "tags"), "r.sensor_id", &rq->filter, &rq->tags))
+        *why = "tags: an object of word: value";
+    else
+        return 0;
+    return 400;
 }
 
 static int read_readings_query(struct store *s, const cJSON *q, struct readings_query *rq, const char **why)
@@ -482,7 +532,7 @@ static void part_sql(const struct readings_query *rq, int64_t part, struct sql *
                   " r.sensor_id, r.metric_id, r.hour FROM hourly r");
     else
         sqlf(sql, "SELECT s.name, m.name, m.unit, r.time, r.value, s.lat, s.lon, r.sensor_id, r.metric_id, r.time"
-                  " FROM r_%lld r", (long long)part);
+                  " FROM \"r_%lld\" r", (long long)part);
     sqlf(sql, " JOIN sensor s ON s.id = r.sensor_id JOIN metric m ON m.id = r.metric_id WHERE %s", rq->filter.p);
     if (rq->shape == HOURLY)
         sqlf(sql, " AND r.hour BETWEEN ?7 AND ?8");

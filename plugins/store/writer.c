@@ -103,7 +103,7 @@ static sqlite3_stmt *partition(sqlite3 *db, struct day_stmt *cache, size_t n, in
             return cache[i].insert;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS r_%lld (sensor_id INTEGER, metric_id INTEGER, time INTEGER, value REAL,"
+             "CREATE TABLE IF NOT EXISTS \"r_%lld\" (sensor_id INTEGER, metric_id INTEGER, time INTEGER, value REAL,"
              " PRIMARY KEY (sensor_id, metric_id, time)) WITHOUT ROWID;"
              "INSERT OR IGNORE INTO partition (day) VALUES (%lld);",
              (long long)day, (long long)day);
@@ -115,7 +115,7 @@ static sqlite3_stmt *partition(sqlite3 *db, struct day_stmt *cache, size_t n, in
         if (!cache[i].insert || (cache[slot].insert && cache[i].day < cache[slot].day))
             slot = i;
     sqlite3_finalize(cache[slot].insert);
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO r_%lld VALUES (?1, ?2, ?3, ?4)", (long long)day);
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO \"r_%lld\" VALUES (?1, ?2, ?3, ?4)", (long long)day);
     cache[slot].day = day;
     if (sqlite3_prepare_v2(db, sql, -1, &cache[slot].insert, NULL) != SQLITE_OK)
         cache[slot].insert = NULL;
@@ -274,7 +274,7 @@ void store_apply_retention(struct store *s, int64_t now_ms)
     for (int i = 0; i < n; i++) {
         /* dropping a day's table costs the same whatever it holds */
         char sql[128];
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS r_%lld; DELETE FROM partition WHERE day = %lld;",
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS \"r_%lld\"; DELETE FROM partition WHERE day = %lld;",
                  (long long)days[i], (long long)days[i]);
         sqlite3_exec(s->writer, sql, NULL, NULL, NULL);
     }
