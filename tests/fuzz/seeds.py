@@ -134,3 +134,20 @@ write("lua_json", "uplink", json.dumps([{"dev_eui": "0004A30B001C0530", "fcnt": 
                                          "payload": "A2cBEAVnAP8=", "rx": [{"rssi": -35, "snr": 5.1}]}]))
 write("lua_json", "numbers", "[0, -0, 1e300, -1.5, 9007199254740993, 1e-7, 0.1, true, false, null]")
 write("lua_json", "nested", '{"a": {"b": {"c": [1, [2, [3, {"d": "\\u00e9\\n"}]]]}}, "": []}')
+
+# opendata: a store's answer shorter than "next":" and one that starts with it
+# (next_cursor looks for the key from the end without stepping before the reply)
+write("opendata", "short_answer", "datasets/air/data.json\n\n{}")
+write("opendata", "next_first", 'datasets/air/data.csv\n\n"next":"1.2.3.4"')
+
+# store_query: store/query bodies as the docs and opendata send them
+write("store_query", "readings", json.dumps({"sensors": ["s1", "s2"], "metrics": ["temperature"],
+                                             "from": "2026-11-21T00:00:00Z", "to": "2026-11-23T00:00:00Z",
+                                             "bbox": [14.0, 49.0, 18.0, 51.0], "limit": 1}))
+write("store_query", "cursor", json.dumps({"limit": 2, "cursor": "20413.1.1.1795255200000",
+                                           "fields": ["time", "sensor", "value", "lat"]}))
+write("store_query", "tags", json.dumps({"tags": {"street": "Husova"}, "limit": 100}))
+write("store_query", "latest", json.dumps({"latest": True, "limit": 1}))
+write("store_query", "hourly", json.dumps({"aggregate": "hour", "limit": 1, "from": "1969-12-31T00:00:00Z"}))
+write("store_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
+write("store_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
