@@ -150,12 +150,7 @@ static void map_full_of_keys_when_memory_runs_out(void **state)
 
 static void batch_free(struct batch *b)
 {
-    for (size_t i = 0; i < b->len; i++) {
-        free(b->v[i].sensor);
-        free(b->v[i].metric);
-        free(b->v[i].unit);
-        free(b->v[i].tags);
-    }
+    store_readings_free(b);
     free(b->v);
     memset(b, 0, sizeof *b);
 }
