@@ -323,18 +323,19 @@ static char *pass_through(struct od_pending *p, const char *next_url, size_t *le
 }
 
 /* The store's "next" without parsing the page: the value after the last
- * "next": (a cursor is digits, dots and 'e'). */
+ * "next": (a cursor is digits, dots, '-' and 'e').  Offsets, not pointers:
+ * a pointer before the start of the reply (a reply shorter than the key,
+ * or one step past its first byte) is undefined behaviour even unread. */
 static char *next_cursor(const char *reply, size_t len)
 {
-    const char key[] = "\"next\":\"";
-    size_t kl = sizeof key - 1;
-    for (const char *t = reply + len - kl; len >= kl && t >= reply; t--)
-        if (memcmp(t, key, kl) == 0) {
-            const char *v = t + kl, *end = reply + len;
-            size_t n = 0;
-            while (v + n < end && strchr("0123456789.-e", v[n]) && v[n])
+    static const char key[] = "\"next\":\"";
+    const size_t kl = sizeof key - 1;
+    for (size_t at = len >= kl ? len - kl + 1 : 0; at > 0; at--)
+        if (memcmp(reply + at - 1, key, kl) == 0) {
+            size_t v = at - 1 + kl, n = 0;
+            while (v + n < len && reply[v + n] && strchr("0123456789.-e", reply[v + n]))
                 n++;
-            return v + n < end && v[n] == '"' ? strndup(v, n) : NULL;
+            return v + n < len && reply[v + n] == '"' ? strndup(reply + v, n) : NULL;
         }
     return NULL;
 }
