@@ -1,7 +1,10 @@
 #include "csv.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "geo.h"
 
 /* Reads one field at *pos; returns it (malloc'd) and sets *end_of_row;
  * NULL when memory runs out. */
@@ -50,16 +53,15 @@ static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int 
     return out;
 }
 
-/* A coordinate in degrees: the whole field a number within [-limit, limit]
- * (atof took "abc" for 0 and "1e999" for an infinity). */
-static int degrees(const char *v, double limit, double *out)
+/* A coordinate in degrees: the whole field a number, in range (atof took
+ * "abc" for 0 and "1e999" for an infinity).  NULL, or why not. */
+static const char *degrees(const char *v, enum lora_axis axis, double *out)
 {
     char *end;
-    double d = strtod(v, &end);
-    if (end == v || *end || !(d >= -limit && d <= limit))
-        return -1;
-    *out = d;
-    return 0;
+    *out = strtod(v, &end);
+    if (end == v || *end)
+        return lora_degrees_refused(axis, NAN);
+    return lora_degrees_refused(axis, *out);
 }
 
 /* One row's value under its header name into row: -1 with *why if the
@@ -68,9 +70,9 @@ static int add_value(cJSON *row, const char *k, const char *v, const char **why,
 {
     double d;
     if (!strcmp(k, "lat") || !strcmp(k, "lon")) {
-        if (degrees(v, k[1] == 'a' ? 90 : 180, &d) != 0) {
-            *why = k[1] == 'a' ? "lat: a number of degrees from -90 to 90"
-                               : "lon: a number of degrees from -180 to 180";
+        const char *refused = degrees(v, k[1] == 'a' ? LORA_LAT : LORA_LON, &d);
+        if (refused) { /* the row's other fields are still read: *why keeps the first refusal */
+            *why = refused;
             return -1;
         }
         *nomem = !cJSON_AddNumberToObject(row, k, d);

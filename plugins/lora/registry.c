@@ -7,6 +7,8 @@
 
 #include <mestys/error.h>
 
+#include "geo.h"
+
 static const char *const schema =
     "CREATE TABLE IF NOT EXISTS device ("
     " dev_eui TEXT PRIMARY KEY, join_eui TEXT, app_key BLOB, dev_addr INTEGER,"
@@ -327,7 +329,14 @@ static int check_device(const cJSON *j, struct device *n_out, const char **why)
     if ((*why = decoder_refused(decoder)) != NULL)
         return MST_EINVAL;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(j, "lon");
-    if (cJSON_IsNumber(lat) && cJSON_IsNumber(lon)) {
+    if (lat || lon) { /* the same check as a CSV import's (geo.h) */
+        if (!cJSON_IsNumber(lat) || !cJSON_IsNumber(lon)) {
+            *why = "lat, lon: both, numbers of degrees (WGS84)";
+            return MST_EINVAL;
+        }
+        if ((*why = lora_degrees_refused(LORA_LAT, lat->valuedouble)) != NULL ||
+            (*why = lora_degrees_refused(LORA_LON, lon->valuedouble)) != NULL)
+            return MST_EINVAL;
         n.lat = lat->valuedouble;
         n.lon = lon->valuedouble;
         n.has_location = 1;

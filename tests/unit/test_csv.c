@@ -1,7 +1,8 @@
-/* test_csv.c - the lora plugin's device CSV import, alone. */
+/* test_csv.c - the lora plugin's device imports, CSV and JSON, alone. */
 #include "harness.h"
 
 #include "../../plugins/lora/csv.h"
+#include "../../plugins/lora/registry.h"
 
 static cJSON *parse(const char *text, const char **why)
 {
@@ -70,12 +71,59 @@ static void too_many_columns(void **state)
     assert_string_equal(why, "the header has more than 32 columns");
 }
 
+/* Devices given as JSON were stored anywhere, off the globe too; they now
+ * get the CSV import's check and its words. */
+static void json_coordinates_checked_as_csv(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lat_lon, *csv_lat_lon, *why;
+    } cases[] = {
+        {"\"lat\": 91, \"lon\": 17", "91,17", "lat: a number of degrees from -90 to 90"},
+        {"\"lat\": -90.5, \"lon\": 17", "-90.5,17", "lat: a number of degrees from -90 to 90"},
+        {"\"lat\": 1e999, \"lon\": 17", "1e999,17", "lat: a number of degrees from -90 to 90"},
+        {"\"lat\": 49, \"lon\": -180.01", "49,-180.01", "lon: a number of degrees from -180 to 180"},
+        {"\"lat\": 49, \"lon\": -1e300", "49,-1e300", "lon: a number of degrees from -180 to 180"},
+        {"\"lat\": 49", "49,", "lat, lon: both, numbers of degrees (WGS84)"},
+        {"\"lat\": \"49\", \"lon\": 17", NULL, "lat, lon: both, numbers of degrees (WGS84)"},
+        {"\"lat\": 49, \"lon\": null", NULL, "lat, lon: both, numbers of degrees (WGS84)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"dev_eui\": \"0102030405060708\", \"app_key\": \"%032d\", %s}", 0,
+                 cases[i].lat_lon);
+        cJSON *dev = cJSON_Parse(text);
+        const char *why = NULL;
+        assert_non_null(dev);
+        assert_int_equal(registry_check_json(dev, &why), MST_EINVAL);
+        assert_non_null(why);
+        assert_string_equal(why, cases[i].why);
+        cJSON_Delete(dev);
+        if (!cases[i].csv_lat_lon)
+            continue;
+        /* the CSV import refuses the same row, or gives the JSON that is refused */
+        snprintf(text, sizeof text, "dev_eui,app_key,lat,lon\n0102030405060708,%032d,%s\n", 0, cases[i].csv_lat_lon);
+        cJSON *list = parse(text, &why);
+        if (list) {
+            assert_int_equal(registry_check_json(cJSON_GetArrayItem(list, 0), &why), MST_EINVAL);
+            cJSON_Delete(list);
+        }
+        assert_string_equal(why, cases[i].why);
+    }
+    cJSON *dev = cJSON_Parse("{\"dev_eui\": \"0102030405060708\", \"app_key\": \"00000000000000000000000000000000\","
+                             " \"lat\": -90, \"lon\": 180}");
+    const char *why = NULL;
+    assert_int_equal(registry_check_json(dev, &why), 0);
+    cJSON_Delete(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(devices_from_csv),
         cmocka_unit_test(bad_coordinates_are_refused),
         cmocka_unit_test(too_many_columns),
+        cmocka_unit_test(json_coordinates_checked_as_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
