@@ -215,6 +215,8 @@ static int store_init(mst_instance *inst, const struct mst_host *host, void **st
         {MST_METRIC_HISTOGRAM, "commit_delay_seconds", "from the first reading of a batch to its commit",
          &s->commit_seconds},
         {MST_METRIC_COUNTER, "queries_total", "store/query requests answered", &s->queries_metric},
+        {MST_METRIC_COUNTER, "queries_refused_total", "store/query requests refused as not valid (logged)",
+         &s->queries_refused},
         {MST_METRIC_GAUGE, "pending_bytes", "bytes of readings waiting for a commit", &s->pending_gauge},
     };
     if (rc == 0)

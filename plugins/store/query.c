@@ -693,6 +693,10 @@ static void query_done(void *arg, int status)
     s->reader_busy[q->reader] = 0;
     /* MST_ECLOSED: the instance is stopping and the core has answered for us */
     if (status == 0) {
+        if (q->status == MST_EINVAL) { /* from another node: counted and logged here, answered there */
+            s->host->metric_add(s->queries_refused, 1);
+            s->host->log(s->inst, MST_LOG_WARN, "store/query refused: %s", q->reply);
+        }
         s->host->respond(q->req, q->status, q->reply, strlen(q->reply));
         s->host->metric_add(s->queries_metric, 1);
     }

@@ -66,7 +66,8 @@ struct store {
     int64_t commit_ms, max_pending_bytes, retention_days, hourly_days, max_page;
     int64_t last_retention_ms;
     mst_timer *commit_timer;
-    mst_metric *stored, *dropped, *bad, *commits, *commit_seconds, *queries_metric, *pending_gauge;
+    mst_metric *stored, *dropped, *bad, *commits, *commit_seconds, *queries_metric, *queries_refused,
+        *pending_gauge;
     char commit_error[256]; /* set by the worker, logged on the loop; "" if none */
     int stopping;
 };

@@ -1,6 +1,7 @@
 """The store plugin: readings in, store/query out, kill -9 in between."""
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -117,13 +118,26 @@ class Store(unittest.TestCase):
         self.assertEqual(len(original), 90)
         self.assertEqual(len(set(seen)), len(seen), "a row came twice")
 
+    def refused_counted(self):
+        text = self.d.get("/metrics")[2].decode()
+        return int(re.search(r'mestys_store_queries_refused_total\{[^}]*\} (\d+)', text).group(1))
+
     def test_bad_queries(self):
-        for q, word in (({"limit": 0}, "limit"), ({"from": "yesterday"}, "from/to"),
-                        ({"from": "2026-11-22T00:00:00Z", "to": "2026-11-21T00:00:00Z"}, "from/to"),
-                        ({"bbox": [1, 2, 3]}, "bbox"), ({"cursor": "abc"}, "cursor"), ({"aggregate": "week"}, "aggregate")):
+        before = self.refused_counted()
+        bad = (({"limit": 0}, "limit"), ({"from": "yesterday"}, "from/to"),
+               ({"from": "2026-11-22T00:00:00Z", "to": "2026-11-21T00:00:00Z"}, "from/to"),
+               ({"bbox": [1, 2, 3]}, "bbox"), ({"cursor": "abc"}, "cursor"), ({"aggregate": "week"}, "aggregate"),
+               # numbers no int64 holds: refused, not cast (undefined behaviour)
+               ({"limit": 1e300}, "limit: must be 1..10000"), ({"limit": "5"}, "limit: must be 1..10000"),
+               ({"cursor": "99999999999999999999.1.1.1"}, "cursor: not one this store gave"),
+               ({"events": "charging/#", "cursor": "e99999999999999999999"}, "cursor: not one this store gave"))
+        for q, word in bad:
             status, r = ask(self.d, "store/query", q)
             self.assertEqual(status, 502, q)
             self.assertIn(word, r["error"])
+        self.assertEqual(self.refused_counted(), before + len(bad))
+        status, r = ask(self.d, "store/query", {"limit": 10000})
+        self.assertEqual(status, 200, r)
 
     def test_other_topics_kept_as_events(self):
         for i in range(3):
