@@ -695,7 +695,12 @@ static void query_done(void *arg, int status)
     if (status == 0) {
         if (q->status == MST_EINVAL) { /* from another node: counted and logged here, answered there */
             s->host->metric_add(s->queries_refused, 1);
-            s->host->log(s->inst, MST_LOG_WARN, "store/query refused: %s", q->reply);
+            if (!s->refusal_logged) {
+                s->refusal_logged = 1;
+                s->host->log(s->inst, MST_LOG_WARN,
+                             "store/query refused: %s (further refusals only counted in "
+                             "mestys_store_queries_refused_total)", q->reply);
+            }
         }
         s->host->respond(q->req, q->status, q->reply, strlen(q->reply));
         s->host->metric_add(s->queries_metric, 1);

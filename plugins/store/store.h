@@ -70,6 +70,7 @@ struct store {
         *pending_gauge;
     char commit_error[256]; /* set by the worker, logged on the loop; "" if none */
     int stopping;
+    int refusal_logged; /* the first refused store/query is logged, the rest only counted */
 };
 
 /* writer.c (parse.c) */

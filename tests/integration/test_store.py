@@ -136,6 +136,8 @@ class Store(unittest.TestCase):
             self.assertEqual(status, 502, q)
             self.assertIn(word, r["error"])
         self.assertEqual(self.refused_counted(), before + len(bad))
+        # logged once, whatever a peer sends: the rest only counted
+        self.assertEqual(self.d.output().count("store/query refused"), 1)
         status, r = ask(self.d, "store/query", {"limit": 10000})
         self.assertEqual(status, 200, r)
 
