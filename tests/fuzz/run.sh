@@ -5,13 +5,13 @@
 # crash, a leak or undefined behaviour; what it found is kept in
 # build-fuzz/findings/<target>/ with the log.
 #   tests/fuzz/run.sh                  every target, FUZZ_SECONDS (20) each
-#   tests/fuzz/run.sh gwmp time        only these
+#   tests/fuzz/run.sh lora_gwmp time        only these
 #   FUZZ_SECONDS=300 tests/fuzz/run.sh a longer run
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-all=(gwmp uplink cayenne csv config time opendata lua_json store_query)
+all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

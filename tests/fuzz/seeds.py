@@ -52,14 +52,14 @@ def data_up(dev_addr, fcnt, fport, payload, confirmed=False):
 
 
 # gwmp: one datagram
-write("gwmp", "push_data", push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))
-write("gwmp", "push_data_stat", push_data({
+write("lora_gwmp", "push_data", push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))
+write("lora_gwmp", "push_data_stat", push_data({
     "rxpk": [rxpk(FRAME_16BIT), rxpk(FRAME_32BIT, stat=-1, time="2026-11-22T10:00:00.123456Z")],
     "stat": {"time": "2026-11-22 10:00:00 GMT", "lati": 49.5938, "long": 17.2509, "alti": 220,
              "rxnb": 2, "rxok": 1, "rxfw": 1, "ackr": 100.0, "dwnb": 0, "txnb": 0}}))
-write("gwmp", "pull_data", bytes([2, 0x12, 0x34, 2]) + GW_EUI)
-write("gwmp", "tx_ack", bytes([2, 0x01, 0x02, 5]) + GW_EUI + b'{"txpk_ack":{"error":"TOO_LATE"}}')
-write("gwmp", "v1_push_ack", bytes([1, 0xab, 0xcd, 1]))
+write("lora_gwmp", "pull_data", bytes([2, 0x12, 0x34, 2]) + GW_EUI)
+write("lora_gwmp", "tx_ack", bytes([2, 0x01, 0x02, 5]) + GW_EUI + b'{"txpk_ack":{"error":"TOO_LATE"}}')
+write("lora_gwmp", "v1_push_ack", bytes([1, 0xab, 0xcd, 1]))
 
 
 # uplink: records of (flags, length, bytes); see uplink.c
@@ -71,31 +71,31 @@ def records(*recs):
 
 
 RAW, SIGN, FINISH, ENCRYPT = 1, 2, 4, 8
-write("uplink", "vector_16bit", records((0, FRAME_16BIT)))
-write("uplink", "vector_then_32bit", records((FINISH, FRAME_16BIT), (SIGN, FRAME_32BIT)))
-write("uplink", "cayenne_twice_replay", records(
+write("lora_uplink", "vector_16bit", records((0, FRAME_16BIT)))
+write("lora_uplink", "vector_then_32bit", records((FINISH, FRAME_16BIT), (SIGN, FRAME_32BIT)))
+write("lora_uplink", "cayenne_twice_replay", records(
     (SIGN | ENCRYPT | FINISH, data_up(0x26011BDA, 7, 1, CAYENNE)),
     (SIGN | ENCRYPT, data_up(0x26011BDA, 7, 1, CAYENNE)),
     (SIGN | ENCRYPT, data_up(0x26011BDA, 8, 2, bytes.fromhex("016700FF027100010002FFFF0388077C3F01CEFE000C80")))))
-write("uplink", "confirmed_mac", records((SIGN | ENCRYPT, data_up(0x26011BDA, 9, 0, bytes.fromhex("0203")))))
-write("uplink", "join_then_pull", records(
+write("lora_uplink", "confirmed_mac", records((SIGN | ENCRYPT, data_up(0x26011BDA, 9, 0, bytes.fromhex("0203")))))
+write("lora_uplink", "join_then_pull", records(
     (RAW, bytes([2, 0x12, 0x34, 2]) + GW_EUI), (SIGN, join_request()), (SIGN, join_request())))
-write("uplink", "raw_push_data", records((RAW, push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))))
+write("lora_uplink", "raw_push_data", records((RAW, push_data({"rxpk": [rxpk(FRAME_FPORT1)]}))))
 
 # cayenne: FRMPayloads
-write("cayenne", "two_temperatures", CAYENNE)
-write("cayenne", "gps", bytes.fromhex("018806765FF2960A0003E8"))
-write("cayenne", "mixed", bytes.fromhex("016700FF02680F03710001000200030465012C05730276067186000100020003"))
-write("cayenne", "truncated", bytes.fromhex("0367"))
+write("lora_cayenne", "two_temperatures", CAYENNE)
+write("lora_cayenne", "gps", bytes.fromhex("018806765FF2960A0003E8"))
+write("lora_cayenne", "mixed", bytes.fromhex("016700FF02680F03710001000200030465012C05730276067186000100020003"))
+write("lora_cayenne", "truncated", bytes.fromhex("0367"))
 
 # csv: device lists
-write("csv", "abp", "dev_eui,dev_addr,nwk_skey,app_skey,decoder,name,lat,lon\n"
+write("lora_csv", "abp", "dev_eui,dev_addr,nwk_skey,app_skey,decoder,name,lat,lon\n"
       "0004A30B001C0530,26011BDA,44024241ed4ce9a68c6a8bc055233fd3,ec925802ae430ca77fd3dd73cb2cc588,cayenne,"
       "\"Náměstí, u kašny\",49.5938,17.2509\n")
-write("csv", "otaa_bom_crlf", "\ufeffdev_eui,join_eui,app_key,relax_fcnt,name\r\n"
+write("lora_csv", "otaa_bom_crlf", "\ufeffdev_eui,join_eui,app_key,relax_fcnt,name\r\n"
       "0004A30B001C0531,0000000000000000,98929b92c49edba9676d646d3b612456,true,\"say \"\"hi\"\"\"\r\n"
       "0004A30B001C0532,,98929b92c49edba9676d646d3b612456,0,\"two\nlines\"\r\n")
-write("csv", "header_only", "dev_eui,lat,lon\n")
+write("lora_csv", "header_only", "dev_eui,lat,lon\n")
 
 # config: the town's file, and small ones
 with open(os.path.join(HERE, "..", "..", "examples", "town", "mestys.json"), "rb") as f:

@@ -1,4 +1,4 @@
-/* fuzz_gwmp - a UDP datagram from a packet forwarder: the GWMP header, and
+/* fuzz_lora_gwmp - a UDP datagram from a packet forwarder: the GWMP header, and
  * for PUSH_DATA every rxpk of its JSON, as uplink.c reads them. */
 #include <stdint.h>
 #include <stdlib.h>

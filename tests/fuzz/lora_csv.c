@@ -1,4 +1,4 @@
-/* fuzz_csv - a device list as text/csv (POST devices), into the JSON the
+/* fuzz_lora_csv - a device list as text/csv (POST devices), into the JSON the
  * registry imports. */
 #include <math.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* fuzz_cayenne - a device's FRMPayload through the built-in Cayenne LPP
+/* fuzz_lora_cayenne - a device's FRMPayload through the built-in Cayenne LPP
  * decoder, into the value table finish.c gives it. */
 #include <math.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* fuzz_uplink - LoRaWAN frames through the lora plugin's uplink path, run
+/* fuzz_lora_uplink - LoRaWAN frames through the lora plugin's uplink path, run
  * in-process on the SDK's mock host: GWMP, rxpk, frame parsing, MIC with
  * the rebuilt 32-bit counter, replay checks, dedup, join-requests, then
  * decryption, the Cayenne decoder and the published JSON.
@@ -154,7 +154,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     push(vector, sizeof vector);
     lora_finish_all(lora);
     if (mst_mock_published_count(mock, "lora/uplink") != 1) {
-        fprintf(stderr, "fuzz_uplink: the test vector frame was not published: fix the harness\n");
+        fprintf(stderr, "fuzz_lora_uplink: the test vector frame was not published: fix the harness\n");
         abort();
     }
     return 0;
