@@ -6,10 +6,21 @@
 #include <string.h>
 
 #include <mestys/mestys.h>
+#include <nng/nng.h>
+#include <uv.h>
 
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+
+/* nng's and libuv's worker threads are joined before exit, so the process
+ * ends with one thread: nothing is mid-exit while the atexit handlers
+ * (LeakSanitizer's among them, which stops every thread to scan it) run. */
+static void join_library_threads(void)
+{
+    nng_fini();
+    uv_library_shutdown();
+}
 
 static void usage(FILE *f)
 {
@@ -95,6 +106,7 @@ int main(int argc, char **argv)
     }
     rc = mst__daemon_run(&d);
     mst__daemon_free(&d);
+    join_library_threads();
     mst__log(MST_LOG_INFO, "core", "stopped");
     return rc == 0 ? 0 : 1;
 }
