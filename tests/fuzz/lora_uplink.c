@@ -135,10 +135,7 @@ static void reset_devices(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    mock = mst_mock_new(&mestys_plugin, config);
-    if (!mock)
-        abort();
-    quiet_host(mock, &host);
+    mock = quiet_mock(&mestys_plugin, config, &host);
     void *state;
     if (mestys_plugin.init(mst_mock_instance(mock), &host, &state) != 0)
         abort();

@@ -152,10 +152,7 @@ static struct mst_host host;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    mock = mst_mock_new(&mestys_plugin, config);
-    if (!mock)
-        abort();
-    quiet_host(mock, &host);
+    mock = quiet_mock(&mestys_plugin, config, &host);
     host.http_route = fz_route;
     host.http_method = fz_method;
     host.http_path = fz_path;

@@ -5,6 +5,7 @@
 #define MESTYS_FUZZ_QUIET_H
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 #include <mestys/host.h>
 #include <mestys/mock.h>
@@ -19,13 +20,18 @@ static void quiet_log(mst_instance *i, enum mst_log_level l, const char *f, ...)
     (void)i, (void)l, (void)f;
 }
 
-/* The mock host's table without its log lines, for a target to adjust and
- * hand to the plugin's init itself. */
-static void quiet_host(struct mst_mock *mock, struct mst_host *host)
+/* A mock host for the plugin with its config, and its table without log
+ * lines in *host, for a target to adjust and hand to the plugin's init
+ * itself.  A config the plugin refuses is the harness's bug: abort. */
+static struct mst_mock *quiet_mock(const struct mst_plugin *plugin, const char *config, struct mst_host *host)
 {
+    struct mst_mock *mock = mst_mock_new(plugin, config);
+    if (!mock)
+        abort();
     *host = *mst_mock_host(mock);
     host->log = quiet_log;
     host->vlog = quiet_vlog;
+    return mock;
 }
 
 #endif
