@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geo.h"
 #include "lora.h"
 
 static const char *const schema =
@@ -133,8 +134,9 @@ static int parse(const cJSON *j, struct gateway *n, const char **why)
     }
     n->name = name ? name->valuestring : NULL;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(j, "lon");
-    if ((lat || lon) && !(cJSON_IsNumber(lat) && cJSON_IsNumber(lon) && lat->valuedouble >= -90 &&
-                          lat->valuedouble <= 90 && lon->valuedouble >= -180 && lon->valuedouble <= 180)) {
+    if ((lat || lon) && !(cJSON_IsNumber(lat) && cJSON_IsNumber(lon) &&
+                          !lora_degrees_refused(LORA_LAT, lat->valuedouble) &&
+                          !lora_degrees_refused(LORA_LON, lon->valuedouble))) {
         *why = "lat, lon: both, in degrees (WGS84)";
         return MST_EINVAL;
     }
