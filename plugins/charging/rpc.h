@@ -33,21 +33,27 @@ struct chg_frame {
     enum chg_ocpp_err error;    /* CALLERROR only */
     const char *error_text;     /* CALLERROR description; owned by root */
     cJSON *root;                /* the parsed array; freed by chg_frame_free */
+    const char *error_code;     /* CALLERROR only: the code as sent; owned by root */
 };
 /* Parses one text message.  Returns CHG_OCPP_OK, or the error to answer with; `why` gets a short
  * reason; out->id is filled whenever the id could be read (so a CALLERROR can be sent), else "".
  * On an error out->root is NULL (nothing to free); chg_frame_free is safe on it either way.
  *
+ * The text must be one JSON value as RFC 8259 defines it (json_strict.h: cJSON alone is more lenient).
  * What is refused, and with which code (OCPP-J 1.6 §4.2.3: FormationViolation is "syntactically
  * incorrect or not conform the PDU structure"; ProtocolError is "incomplete"):
- *   not JSON, not an array, first element not an integer 2/3/4,         FormationViolation
- *   id not a string, empty or longer than 36, action not a non-empty
- *   string or longer than 47, payload/details not an object, error code
- *   or description not a string, more elements than the type has
- *   fewer elements than the message type has (a CALL without payload)    ProtocolError
- *   an integer message type other than 2, 3, 4                          ProtocolError
- *   a CALLERROR whose code is not one of the ten codes                   FormationViolation
- * A CALLERROR's details may be absent (some peers send four elements): payload is then NULL. */
+ *   not JSON, not an array, first element not 2, 3 or 4,                FormationViolation
+ *   id not a string, empty or longer than 36 bytes, action not a
+ *   non-empty string, payload/details not an object, error code or
+ *   description not a string, more elements than the type has
+ *   fewer elements than the type has (a CALL without its payload)        ProtocolError
+ *   a CALL whose action is longer than 47 bytes (no action is)           NotImplemented
+ * out->type is set as soon as the first element was read (else 0): only a CALL is ever answered, a
+ * refused CALLRESULT or CALLERROR is dropped (and counted) by the caller.
+ * A CALLERROR's details may be absent (some peers send four elements): payload is then NULL.  Its
+ * code may be any string: one of the ten gives out->error, any other (ocpp-rpc answers with OCPP 2.0.1
+ * names such as "FormatViolation" or "RpcFrameworkError" on 1.6 too) gives CHG_OCPP_GENERIC_ERROR;
+ * out->error_code is the code as sent either way. */
 enum chg_ocpp_err chg_frame_parse(const char *data, size_t len, struct chg_frame *out, char *why, size_t whylen);
 void chg_frame_free(struct chg_frame *f);
 /* Serialise frames; free with free().  NULL only if out of memory or an argument is invalid (NULL id or
