@@ -1,0 +1,217 @@
+/*
+ * charging - the town's central system (CSMS) for public EV charging.
+ *
+ * Charge points connect over OCPP 1.6J (WebSocket /api/<instance>/ocpp/<id>,
+ * subprotocol ocpp1.6), authenticated by security profile 1, 2 or 3 before
+ * the upgrade.  Their boots, status, sessions and meter values go to the
+ * plugin's SQLite file and to the bus (charging/status, charging/session);
+ * the operator sees and drives them over HTTP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charging.h"
+
+static const struct mst_config_key station_keys[] = {
+    {.key = "id", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 1, .max = CHG_ID_MAX,
+     .description = "the charge point's identity (the last segment of the URL it connects to)"},
+    {.key = "name", .type = MST_CFG_STRING, .description = "where it is, in the town's words"},
+    {.key = "security_profile", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1", .min = 1,
+     .max = 3, .description = "1 Basic password, 2 Basic over TLS, 3 TLS client certificate (CN = id)"},
+    {.key = "accepted", .type = MST_CFG_BOOL,
+     .description = "accepted by the operator (BootNotification Accepted); absent: as the API last set it"},
+    {.key = "site", .type = MST_CFG_STRING, .description = "the grid connection it shares (load management)"},
+    {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
+    {.key = "lon", .type = MST_CFG_NUMBER},
+    {0},
+};
+
+static const struct mst_config_key config[] = {
+    {.key = "heartbeat_interval_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "60", .min = 10,
+     .max = 86400, .description = "the Heartbeat interval given in BootNotification.conf"},
+    {.key = "grace_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "30", .min = 0, .max = 3600,
+     .description = "silence past the heartbeat interval after which a connected station is shown unknown"},
+    {.key = "ping_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "30", .min = 0, .max = 3600,
+     .description = "WebSocket ping interval; a connection that answers none within it is closed (0: no pings)"},
+    {.key = "max_message", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "65536", .min = 1024,
+     .max = 16777216, .description = "largest OCPP-J message accepted, bytes (bigger: closed with 1009)"},
+    {.key = "call_timeout_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "30", .min = 1,
+     .max = 600, .description = "how long a call to a charge point waits for its answer"},
+    {.key = "password_iterations", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10000",
+     .min = 1000, .max = 10000000, .description = "PBKDF2-HMAC-SHA256 iterations of new password hashes"},
+    {.key = "auth_fail_limit", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10", .min = 1,
+     .max = 100000, .description = "wrong passwords per station per minute before further attempts get 429"},
+    {.key = "data_transfer_vendors", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "DataTransfer vendorIds answered Accepted (others: UnknownVendorId)"},
+    {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",
+     .description = "charge points registered at start (the HTTP API adds more and sets passwords)"},
+    {0},
+};
+
+static const char *const publishes[] = {"charging/status", "charging/session", NULL};
+
+static int metrics(struct charging *c)
+{
+    const struct mst_host *h = c->host;
+    int rc = 0;
+    char name[96];
+    for (int i = 0; rc == 0 && i < CHG_REF_COUNT; i++) {
+        snprintf(name, sizeof name, "handshakes_refused_total{reason=\"%s\"}", chg_refusal_names[i]);
+        rc = h->metric(c->inst, MST_METRIC_COUNTER, name, "OCPP connections refused before the upgrade, per reason",
+                       &c->refused[i]);
+    }
+    for (int e = 1; rc == 0 && e < CHG_OCPP_CODES; e++) {
+        snprintf(name, sizeof name, "errors_sent_total{code=\"%s\"}", chg_ocpp_err_name(e));
+        rc = h->metric(c->inst, MST_METRIC_COUNTER, name, "CALLERRORs answered to charge points, per code",
+                       &c->errors_sent[e]);
+    }
+    const struct mst_metric_def defs[] = {
+        {MST_METRIC_COUNTER, "connections_total", "OCPP connections opened", &c->connections},
+        {MST_METRIC_COUNTER, "connections_replaced_total",
+         "older connections closed because the same charge point connected again", &c->replaced},
+        {MST_METRIC_COUNTER, "calls_received_total", "CALLs from charge points", &c->calls_in},
+        {MST_METRIC_COUNTER, "calls_sent_total", "CALLs sent to charge points", &c->calls_out},
+        {MST_METRIC_COUNTER, "call_timeouts_total", "CALLs a charge point did not answer in time",
+         &c->call_timeouts},
+        {MST_METRIC_COUNTER, "call_errors_total", "CALLs a charge point answered with CALLERROR",
+         &c->call_errors},
+        {MST_METRIC_COUNTER, "frames_refused_total", "messages that are not OCPP-J frames",
+         &c->frames_refused},
+        {MST_METRIC_COUNTER, "outgoing_invalid_total",
+         "answers of ours that broke their schema and were replaced by InternalError (a bug)", &c->outgoing_invalid},
+        {MST_METRIC_COUNTER, "replies_invalid_total", "answers of charge points that broke their schema",
+         &c->replies_invalid},
+        {MST_METRIC_COUNTER, "replies_unexpected_total",
+         "answers to no call we were waiting for (late after a timeout, or unknown ids)", &c->replies_unexpected},
+        {MST_METRIC_COUNTER, "transactions_total", "transactions started", &c->transactions},
+        {MST_METRIC_COUNTER, "meter_values_total", "sampled values stored", &c->meter_values},
+        {MST_METRIC_COUNTER, "publish_refused_total", "bus events not published (backpressure)",
+         &c->publish_refused},
+    };
+    if (rc == 0)
+        rc = mst_metrics_register(h, c->inst, defs, sizeof defs / sizeof defs[0]);
+    return rc;
+}
+
+static int import_config_stations(struct charging *c)
+{
+    char *json = c->host->config_json(c->inst, "stations");
+    cJSON *list = cJSON_Parse(json ? json : "[]"), *j;
+    c->host->free(json);
+    int i = 0, rc = list ? 0 : MST_ENOMEM;
+    cJSON_ArrayForEach(j, list)
+    {
+        const char *why = NULL;
+        if ((rc = chg_station_register(c, j, &why)) != 0) {
+            c->host->log(c->inst, MST_LOG_ERROR, "config stations[%d]: %s", i, why ? why : mst_strerror(rc));
+            rc = MST_ECONFIG;
+            break;
+        }
+        i++;
+    }
+    cJSON_Delete(list);
+    return rc;
+}
+
+static int read_config(struct charging *c)
+{
+    const struct mst_host *h = c->host;
+    h->config_int(c->inst, "heartbeat_interval_s", &c->heartbeat_s);
+    h->config_int(c->inst, "grace_s", &c->grace_s);
+    h->config_int(c->inst, "ping_s", &c->ping_s);
+    h->config_int(c->inst, "max_message", &c->max_message);
+    h->config_int(c->inst, "call_timeout_s", &c->call_timeout_s);
+    h->config_int(c->inst, "password_iterations", &c->iterations);
+    h->config_int(c->inst, "auth_fail_limit", &c->auth_fail_limit);
+    char *vendors = h->config_json(c->inst, "data_transfer_vendors");
+    c->vendors = cJSON_Parse(vendors ? vendors : "[]");
+    h->free(vendors);
+    return c->vendors ? 0 : MST_ENOMEM;
+}
+
+static void charging_fini(void *state);
+
+static int charging_init(mst_instance *inst, const struct mst_host *host, void **state)
+{
+    if (!MST_HOST_HAS(host, ws_endpoint_limits))
+        return MST_EABI; /* the handshake hook and ws_data came with it */
+    struct charging *c = calloc(1, sizeof *c);
+    if (!c)
+        return MST_ENOMEM;
+    c->inst = inst;
+    c->host = host;
+    *state = c;
+    char why[256] = "";
+    int rc = read_config(c);
+    if (rc == 0)
+        rc = metrics(c);
+    if (rc == 0 && (rc = chg_schemas_load(&c->schemas, why, sizeof why)) != 0)
+        host->log(inst, MST_LOG_ERROR, "the OCPP 1.6 schemas did not load: %s", why);
+    if (rc == 0)
+        rc = host->db_open(inst, "charging.sqlite", chg_migrations, &c->db);
+    if (rc == 0 && (rc = chg_db_load_stations(c)) != 0)
+        host->log(inst, MST_LOG_ERROR, "stations could not be read: %s", sqlite3_errmsg(c->db));
+    if (rc == 0)
+        rc = import_config_stations(c);
+    if (rc == 0)
+        rc = host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_PUBLIC, &chg_ws_handlers, c);
+    if (rc == 0)
+        rc = host->ws_endpoint_limits(inst, "ocpp/*", (size_t)c->max_message, (unsigned)c->ping_s);
+    if (rc == 0)
+        rc = chg_api_routes(c);
+    if (rc != 0) {
+        charging_fini(c);
+        *state = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+static int charging_start(void *state)
+{
+    struct charging *c = state;
+    size_t n = 0;
+    for (struct chg_station *st = c->stations; st; st = st->next)
+        n++;
+    c->host->log(c->inst, MST_LOG_INFO, "OCPP 1.6J central system at /api/%s/ocpp/<charge point id>, %zu station(s)"
+                 " registered", c->host->instance_name(c->inst), n);
+    return 0;
+}
+
+static void charging_stop(void *state)
+{
+    chg_conn_close_all(state);
+}
+
+static void charging_fini(void *state)
+{
+    struct charging *c = state;
+    if (!c)
+        return;
+    chg_conn_free_all(c);
+    while (c->stations) {
+        struct chg_station *st = c->stations;
+        c->stations = st->next;
+        chg_station_free(st);
+    }
+    if (c->db)
+        sqlite3_close(c->db);
+    chg_schemas_free(c->schemas);
+    cJSON_Delete(c->vendors);
+    free(c);
+}
+
+MST_PLUGIN_EXPORT const struct mst_plugin mestys_plugin = {
+    .abi_version = 1,
+    .struct_size = sizeof(struct mst_plugin),
+    .name = "charging",
+    .version = "0.1.0",
+    .description = "EV charging: OCPP 1.6J central system for the town's charge points",
+    .config = config,
+    .publishes = publishes,
+    .init = charging_init,
+    .start = charging_start,
+    .stop = charging_stop,
+    .fini = charging_fini,
+};

@@ -1,0 +1,196 @@
+/* session.c - charging sessions (OCPP transactions) and their meter
+ * values in the SQLite file.
+ *
+ * Everything is keyed by what the charge point says, so it survives a
+ * restart of the daemon or a reconnect of the station: a StopTransaction
+ * finds its session by (station, transactionId) in the file, whatever
+ * happened in between; a resent start finds the session it opened the
+ * first time (db.c's UNIQUE key); a resent stop changes nothing. */
+#include <string.h>
+
+#include "charging.h"
+
+int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *txn, int *existed)
+{
+    sqlite3_stmt *q;
+    int rc = MST_EDB;
+    *existed = 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO txn (station, connector, id_tag, start_time, start_ms, meter_start,"
+                           " reservation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " ON CONFLICT (station, connector, id_tag, start_time, meter_start) DO NOTHING",
+                           -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_bind_text(q, 1, s->station, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, s->connector);
+    sqlite3_bind_text(q, 3, s->id_tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, s->timestamp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, s->start_ms);
+    sqlite3_bind_int64(q, 6, s->meter_start);
+    if (s->has_reservation)
+        sqlite3_bind_int64(q, 7, s->reservation_id);
+    if (sqlite3_step(q) == SQLITE_DONE) {
+        rc = 0;
+        *existed = sqlite3_changes(c->db) == 0;
+    }
+    sqlite3_finalize(q);
+    if (rc != 0 || sqlite3_prepare_v2(c->db,
+                                      "SELECT id FROM txn WHERE station = ?1 AND connector = ?2 AND id_tag = ?3 AND"
+                                      " start_time = ?4 AND meter_start = ?5",
+                                      -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_bind_text(q, 1, s->station, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, s->connector);
+    sqlite3_bind_text(q, 3, s->id_tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, s->timestamp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, s->meter_start);
+    rc = MST_EDB;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *txn = sqlite3_column_int64(q, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int chg_session_find(struct charging *c, const char *station, int64_t txn, struct chg_session *out)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT connector, start_ms, meter_start, stop_ms, meter_stop FROM txn"
+                           " WHERE id = ?1 AND station = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_bind_int64(q, 1, txn);
+    sqlite3_bind_text(q, 2, station, -1, SQLITE_STATIC);
+    int rc = MST_ENOENT;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        out->id = txn;
+        out->connector = sqlite3_column_int(q, 0);
+        out->start_ms = sqlite3_column_int64(q, 1);
+        out->meter_start = sqlite3_column_int64(q, 2);
+        out->stopped = sqlite3_column_type(q, 3) != SQLITE_NULL;
+        out->stop_ms = sqlite3_column_int64(q, 3);
+        out->meter_stop = sqlite3_column_int64(q, 4);
+        rc = 0;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int chg_session_stop(struct charging *c, const struct chg_stop *s)
+{
+    sqlite3_stmt *q;
+    /* "stop_ms IS NULL": a stop sent again changes nothing */
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE txn SET stop_time = ?3, stop_ms = ?4, meter_stop = ?5, stop_reason = ?6,"
+                           " stop_id_tag = ?7 WHERE id = ?1 AND station = ?2 AND stop_ms IS NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_bind_int64(q, 1, s->txn);
+    sqlite3_bind_text(q, 2, s->station, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, s->timestamp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, s->stop_ms);
+    sqlite3_bind_int64(q, 5, s->meter_stop);
+    sqlite3_bind_text(q, 6, s->reason, -1, SQLITE_STATIC);
+    if (s->id_tag)
+        sqlite3_bind_text(q, 7, s->id_tag, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int chg_session_meter(struct charging *c, const struct chg_sample *m)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO meter_value (txn, station, connector, time_ms, measurand, phase, unit, context,"
+                           " value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    if (m->txn > 0)
+        sqlite3_bind_int64(q, 1, m->txn);
+    sqlite3_bind_text(q, 2, m->station, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, m->connector);
+    sqlite3_bind_int64(q, 4, m->time_ms);
+    sqlite3_bind_text(q, 5, m->measurand, -1, SQLITE_STATIC);
+    if (m->phase)
+        sqlite3_bind_text(q, 6, m->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, m->unit, -1, SQLITE_STATIC);
+    if (m->context)
+        sqlite3_bind_text(q, 8, m->context, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 9, m->value);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* One row of the sessions listing. */
+static cJSON *session_row(sqlite3_stmt *q, int64_t now_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    int64_t start_ms = sqlite3_column_int64(q, 4), meter_start = sqlite3_column_int64(q, 5);
+    int stopped = sqlite3_column_type(q, 6) != SQLITE_NULL;
+    int64_t end_ms = stopped ? sqlite3_column_int64(q, 6) : now_ms;
+    /* energy: the stop reading, else the last energy register reading */
+    int has_energy = stopped || sqlite3_column_type(q, 9) != SQLITE_NULL;
+    double wh = stopped ? (double)sqlite3_column_int64(q, 7) : sqlite3_column_double(q, 9);
+    char when[32];
+    int ok = o && cJSON_AddNumberToObject(o, "transaction", (double)sqlite3_column_int64(q, 0)) &&
+             cJSON_AddStringToObject(o, "station", (const char *)sqlite3_column_text(q, 1)) &&
+             cJSON_AddNumberToObject(o, "connector", sqlite3_column_int(q, 2)) &&
+             cJSON_AddStringToObject(o, "id_tag", (const char *)sqlite3_column_text(q, 3));
+    mst_time_format(start_ms, when);
+    ok = ok && cJSON_AddStringToObject(o, "start", when);
+    mst_time_format(end_ms, when);
+    ok = ok && (stopped ? cJSON_AddStringToObject(o, "stop", when) : cJSON_AddNullToObject(o, "stop")) &&
+         cJSON_AddNumberToObject(o, "duration_s", end_ms > start_ms ? (double)(end_ms - start_ms) / 1000 : 0) &&
+         (has_energy ? cJSON_AddNumberToObject(o, "energy_kwh", (wh - (double)meter_start) / 1000)
+                     : cJSON_AddNullToObject(o, "energy_kwh")) &&
+         (sqlite3_column_type(q, 8) != SQLITE_NULL
+              ? cJSON_AddStringToObject(o, "stop_reason", (const char *)sqlite3_column_text(q, 8))
+              : cJSON_AddNullToObject(o, "stop_reason")) &&
+         (sqlite3_column_type(q, 10) != SQLITE_NULL ? cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(q, 10))
+                                                    : cJSON_AddNullToObject(o, "cost"));
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *chg_sessions_json(struct charging *c, const char *station, int open_only, int64_t limit)
+{
+    sqlite3_stmt *q;
+    cJSON *list = cJSON_CreateArray();
+    if (!list ||
+        sqlite3_prepare_v2(
+            c->db,
+            "SELECT id, station, connector, id_tag, start_ms, meter_start, stop_ms, meter_stop, stop_reason,"
+            " (SELECT value FROM meter_value m WHERE m.txn = t.id AND m.measurand = 'Energy.Active.Import.Register'"
+            "  ORDER BY time_ms DESC LIMIT 1), cost"
+            " FROM txn t WHERE (?1 IS NULL OR station = ?1) AND (?2 = 0 OR stop_ms IS NULL)"
+            " ORDER BY id DESC LIMIT ?3",
+            -1, &q, NULL) != SQLITE_OK) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+    if (station)
+        sqlite3_bind_text(q, 1, station, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, open_only);
+    sqlite3_bind_int64(q, 3, limit);
+    int64_t now = chg_wall_ms();
+    int ok = 1;
+    while (ok && sqlite3_step(q) == SQLITE_ROW) {
+        cJSON *row = session_row(q, now);
+        ok = row && cJSON_AddItemToArray(list, row);
+        if (!ok)
+            cJSON_Delete(row);
+    }
+    sqlite3_finalize(q);
+    if (!ok) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+    return list;
+}

@@ -1,0 +1,279 @@
+/* station.c - registered charge points in memory: registration from the
+ * config or the API, their connectors, and whether they are alive.
+ *
+ * A town has tens to hundreds of charge points; they are a list searched by
+ * id only at a handshake or an API call (a message arrives on a connection
+ * that already points at its station). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "charging.h"
+
+int64_t chg_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct chg_station *chg_station_find(const struct charging *c, const char *id)
+{
+    for (struct chg_station *st = c->stations; st; st = st->next)
+        if (strcmp(st->id, id) == 0)
+            return st;
+    return NULL;
+}
+
+int chg_station_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 1 || n > CHG_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                 ch == '_' || ch == ':' || ch == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+const char *chg_station_liveness(const struct charging *c, const struct chg_station *st)
+{
+    if (!st->conn)
+        return "offline";
+    uint64_t now = c->host->now_ms(c->inst);
+    uint64_t allowed = (uint64_t)(c->heartbeat_s + c->grace_s) * 1000;
+    return now - st->last_contact <= allowed ? "online" : "unknown";
+}
+
+void chg_station_heard(struct charging *c, struct chg_station *st)
+{
+    st->last_contact = c->host->now_ms(c->inst);
+    st->last_contact_wall = chg_wall_ms();
+}
+
+void chg_station_free(struct chg_station *st)
+{
+    if (!st)
+        return;
+    free(st->name);
+    free(st->password);
+    free(st->site);
+    free(st->vendor);
+    free(st->model);
+    free(st->serial);
+    free(st->firmware);
+    free(st);
+}
+
+static int add_string(cJSON *o, const char *key, const char *v)
+{
+    return v ? cJSON_AddStringToObject(o, key, v) != NULL : cJSON_AddNullToObject(o, key) != NULL;
+}
+
+static cJSON *connectors_json(const struct charging *c, const struct chg_station *st)
+{
+    cJSON *list = cJSON_CreateArray();
+    int live = strcmp(chg_station_liveness(c, st), "online") == 0;
+    for (int i = 1; list && i <= st->n_connectors; i++) {
+        const struct chg_connector *k = &st->connectors[i];
+        cJSON *o = cJSON_CreateObject();
+        char when[32];
+        mst_time_format(k->updated_ms, when);
+        /* what a station said before it went silent is not its state now */
+        const char *status = !k->status[0] ? "Unknown" : live ? k->status : "Unknown";
+        if (!o || !cJSON_AddItemToArray(list, o) || !cJSON_AddNumberToObject(o, "connector", i) ||
+            !cJSON_AddStringToObject(o, "status", status) ||
+            !cJSON_AddStringToObject(o, "reported_status", k->status[0] ? k->status : "Unknown") ||
+            !cJSON_AddStringToObject(o, "error_code", k->error_code[0] ? k->error_code : "NoError") ||
+            !add_string(o, "updated", k->updated_ms ? when : NULL)) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    char when[32];
+    mst_time_format(st->last_contact_wall, when);
+    cJSON *conns = connectors_json(c, st);
+    int ok = o && conns && cJSON_AddStringToObject(o, "id", st->id) && add_string(o, "name", st->name) &&
+             cJSON_AddNumberToObject(o, "security_profile", st->profile) &&
+             cJSON_AddBoolToObject(o, "accepted", st->accepted) &&
+             cJSON_AddBoolToObject(o, "password_set", st->password != NULL) && add_string(o, "site", st->site) &&
+             cJSON_AddStringToObject(o, "status", chg_station_liveness(c, st)) &&
+             add_string(o, "last_contact", st->last_contact_wall ? when : NULL) &&
+             add_string(o, "vendor", st->vendor) && add_string(o, "model", st->model) &&
+             add_string(o, "firmware", st->firmware);
+    if (ok && st->has_location)
+        ok = cJSON_AddNumberToObject(o, "lat", st->lat) && cJSON_AddNumberToObject(o, "lon", st->lon);
+    if (ok && cJSON_AddItemToObject(o, "connectors", conns))
+        return o;
+    cJSON_Delete(conns);
+    cJSON_Delete(o);
+    return NULL;
+}
+
+/* --- registration ---------------------------------------------------------- */
+
+/* A registration read from JSON; strings point into the JSON. */
+struct registration {
+    const char *id, *name, *site, *password;
+    int profile, accepted, has_accepted, has_location;
+    double lat, lon;
+};
+
+static const char *optional_string(const cJSON *j, const char *key, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
+        return "must be a string";
+    *out = cJSON_IsString(v) ? v->valuestring : NULL;
+    return NULL;
+}
+
+static int parse_registration(const cJSON *j, struct registration *r, const char **why)
+{
+    memset(r, 0, sizeof *r);
+    r->profile = 1;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    if (!cJSON_IsObject(j) || !cJSON_IsString(id) || !chg_station_id_valid(id->valuestring)) {
+        *why = "id: the charge point's identity, 1 to 48 of A-Z a-z 0-9 . _ : -";
+        return MST_EINVAL;
+    }
+    r->id = id->valuestring;
+    if (optional_string(j, "name", &r->name) || optional_string(j, "site", &r->site) ||
+        optional_string(j, "password", &r->password)) {
+        *why = "name, site, password: strings";
+        return MST_EINVAL;
+    }
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "security_profile");
+    if (p && !(cJSON_IsNumber(p) && (p->valuedouble == 1 || p->valuedouble == 2 || p->valuedouble == 3))) {
+        *why = "security_profile: 1 (Basic), 2 (Basic over TLS) or 3 (TLS client certificate)";
+        return MST_EINVAL;
+    }
+    if (p)
+        r->profile = (int)p->valuedouble;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "accepted");
+    if (a && !cJSON_IsBool(a)) {
+        *why = "accepted: true or false";
+        return MST_EINVAL;
+    }
+    r->has_accepted = a != NULL;
+    r->accepted = cJSON_IsTrue(a);
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "lat"), *lon = cJSON_GetObjectItemCaseSensitive(j, "lon");
+    if ((lat || lon) && !(cJSON_IsNumber(lat) && cJSON_IsNumber(lon) && lat->valuedouble >= -90 &&
+                          lat->valuedouble <= 90 && lon->valuedouble >= -180 && lon->valuedouble <= 180)) {
+        *why = "lat, lon: both, in degrees (WGS84)";
+        return MST_EINVAL;
+    }
+    if (lat) {
+        r->lat = lat->valuedouble;
+        r->lon = lon->valuedouble;
+        r->has_location = 1;
+    }
+    size_t pl = r->password ? strlen(r->password) : 0;
+    if (r->password && (pl < CHG_PASSWORD_MIN || pl > CHG_PASSWORD_MAX)) {
+        *why = "password: 16 to 40 characters (OCPP 1.6 security whitepaper)";
+        return MST_EINVAL;
+    }
+    return 0;
+}
+
+/* Replaces *slot with a copy of v (NULL stays NULL); MST_ENOMEM leaves it. */
+static int replace(char **slot, const char *v)
+{
+    char *copy = v ? strdup(v) : NULL;
+    if (v && !copy)
+        return MST_ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int chg_station_set_password(struct charging *c, struct chg_station *st, const char *password, size_t len,
+                             const char **why)
+{
+    char stored[CHG_PASSWORD_TEXT];
+    int rc = chg_password_hash(password, len, (unsigned)c->iterations, stored);
+    if (rc == MST_EINVAL)
+        *why = "password: 16 to 40 characters (OCPP 1.6 security whitepaper)";
+    if (rc == 0)
+        rc = replace(&st->password, stored);
+    if (rc == 0) {
+        st->has_verified = 0; /* the old password no longer counts */
+        rc = chg_db_save_station(c, st);
+    }
+    if (rc != 0 && rc != MST_EINVAL)
+        *why = "the password could not be stored";
+    return rc;
+}
+
+int chg_station_check(const cJSON *j, const char **why)
+{
+    struct registration r;
+    return parse_registration(j, &r, why);
+}
+
+int chg_station_register(struct charging *c, const cJSON *j, const char **why)
+{
+    struct registration r;
+    if (parse_registration(j, &r, why) != 0)
+        return MST_EINVAL;
+    struct chg_station *st = chg_station_find(c, r.id), *fresh = NULL;
+    if (!st) {
+        if (!(st = fresh = calloc(1, sizeof *st)))
+            return MST_ENOMEM;
+        memcpy(st->id, r.id, strlen(r.id) + 1);
+    }
+    int rc = replace(&st->name, r.name);
+    if (rc == 0)
+        rc = replace(&st->site, r.site);
+    if (rc == 0) {
+        st->profile = r.profile;
+        if (r.has_accepted)
+            st->accepted = r.accepted;
+        st->has_location = r.has_location;
+        st->lat = r.lat;
+        st->lon = r.lon;
+        rc = r.password ? chg_station_set_password(c, st, r.password, strlen(r.password), why)
+                        : chg_db_save_station(c, st);
+    }
+    if (rc != 0) {
+        if (!*why)
+            *why = "the station could not be stored";
+        chg_station_free(fresh);
+        return rc;
+    }
+    if (fresh) {
+        fresh->next = c->stations;
+        c->stations = fresh;
+    }
+    return 0;
+}
+
+int chg_station_delete(struct charging *c, const char *id)
+{
+    for (struct chg_station **p = &c->stations; *p; p = &(*p)->next) {
+        struct chg_station *st = *p;
+        if (strcmp(st->id, id) != 0)
+            continue;
+        int rc = chg_db_delete_station(c, id);
+        if (rc != 0)
+            return rc;
+        *p = st->next;
+        if (st->conn) {
+            st->conn->st = NULL;
+            c->host->ws_close(st->conn->ws);
+        }
+        chg_station_free(st);
+        return 0;
+    }
+    return MST_ENOENT;
+}
