@@ -2,10 +2,12 @@
  *
  * The schemas are schemas/ocpp1_6.json (the 78 OCA OCPP 1.6 schemas as bundled by the npm package
  * ocpp-rpc 2.2.1; schemas/README.md says where they come from and how they are checked).  They are
- * compiled into the plugin as bytes: a CMakeLists.txt that builds ocpp_schema.c does
- *     include(${CMAKE_CURRENT_SOURCE_DIR}/schemas/schemas.cmake)   # from plugins/charging
- *     chg_ocpp_schemas_source(CHG_SCHEMA_SRC)                     # a generated .c defining the two below
- * and adds ${CHG_SCHEMA_SRC} to the target's sources.
+ * compiled into the plugin as bytes.  Every target that uses rpc.h or this header takes its sources
+ * from plugins/charging/schemas/schemas.cmake:
+ *     include(${CMAKE_CURRENT_SOURCE_DIR}/schemas/schemas.cmake)   # path from plugins/charging
+ *     chg_ocpp_sources(CHG_OCPP_SOURCES)   # rpc.c json_strict.c ocpp_schema.c ocpp_format.c + generated
+ *     mestys_plugin(charging plugin.c ... ${CHG_OCPP_SOURCES})
+ * (the generated .c defines chg_ocpp1_6_json below and is remade when ocpp1_6.json changes).
  *
  * The validator interprets exactly the keywords those schemas use (type, properties, required,
  * additionalProperties, enum, maxLength, format "date-time", $ref "#/definitions/..", items, multipleOf,

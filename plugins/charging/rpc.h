@@ -56,8 +56,10 @@ struct chg_frame {
  * out->error_code is the code as sent either way. */
 enum chg_ocpp_err chg_frame_parse(const char *data, size_t len, struct chg_frame *out, char *why, size_t whylen);
 void chg_frame_free(struct chg_frame *f);
-/* Serialise frames; free with free().  NULL only if out of memory or an argument is invalid (NULL id or
- * action, code CHG_OCPP_OK).  A NULL payload/details is sent as {}. */
+/* Serialise frames; free with free().  NULL only if out of memory or an argument is invalid (a NULL,
+ * empty or over-36-byte id or a NULL/empty action for a CALL or CALLRESULT, a payload that is not an
+ * object, code CHG_OCPP_OK).  A NULL payload/details is sent as {}.  chg_frame_error takes a NULL or
+ * "" id (the message's id could not be read) and sends "-1", as ocpp-rpc does. */
 char *chg_frame_call(const char *id, const char *action, const cJSON *payload);
 char *chg_frame_result(const char *id, const cJSON *payload);
 char *chg_frame_error(const char *id, enum chg_ocpp_err code, const char *description, const cJSON *details);

@@ -1,7 +1,7 @@
 # The charging plugin's OCPP-J sources, for every target that frames or validates OCPP messages (the
 # plugin, tests/unit/test_ocpp_rpc, tests/fuzz/charging_rpc, the benchmark): include this file, then
 #     chg_ocpp_sources(VAR)
-# sets VAR to rpc.c, ocpp_schema.c, ocpp_format.c and a generated C file holding the bytes of
+# sets VAR to rpc.c, json_strict.c, ocpp_schema.c, ocpp_format.c and a generated C file holding the bytes of
 # ocpp1_6.json (chg_ocpp1_6_json / chg_ocpp1_6_json_len, declared in ocpp_schema.h), regenerated
 # whenever ocpp1_6.json changes.  They need cJSON and libm (PkgConfig::CJSON, m).
 set(CHG_OCPP_DIR ${CMAKE_CURRENT_LIST_DIR})
@@ -19,5 +19,5 @@ function(chg_ocpp_sources out)
     set_property(DIRECTORY PROPERTY CHG_OCPP_GENERATED 1)
   endif()
   get_filename_component(src ${CHG_OCPP_DIR}/.. ABSOLUTE)
-  set(${out} ${src}/rpc.c ${src}/ocpp_schema.c ${src}/ocpp_format.c ${gen} PARENT_SCOPE)
+  set(${out} ${src}/rpc.c ${src}/json_strict.c ${src}/ocpp_schema.c ${src}/ocpp_format.c ${gen} PARENT_SCOPE)
 endfunction()
