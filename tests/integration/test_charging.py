@@ -1,0 +1,400 @@
+"""The charging plugin (OCPP 1.6J central system) against charge points
+played by the npm package ocpp-rpc in strict mode (ocpp_station.js): it
+validates every call and answer we send against the OCA schemas."""
+import json
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import OPERATOR, Daemon, config, eventually, free_port, main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PASSWORD = "correct-horse-battery-1"
+NOW = "2026-11-27T10:00:00.000Z"
+
+
+class Stations:
+    """ocpp_station.js behind a pipe: one JSON command, one JSON answer."""
+
+    def __init__(self, daemon):
+        self.url = "ws://127.0.0.1:%d/api/charging/ocpp" % daemon.port
+        self.p = subprocess.Popen(["node", os.path.join(HERE, "ocpp_station.js")], cwd=HERE, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.lock = threading.Lock()
+
+    def cmd(self, **c):
+        with self.lock:
+            self.p.stdin.write(json.dumps(c) + "\n")
+            self.p.stdin.flush()
+            line = self.p.stdout.readline()
+        if not line:
+            raise AssertionError("ocpp_station.js died")
+        return json.loads(line)
+
+    def connect(self, name, id=None, password=PASSWORD, **kw):
+        return self.cmd(op="connect", name=name, url=self.url, id=id or name, password=password, **kw)
+
+    def call(self, name, action, payload):
+        return self.cmd(op="call", name=name, action=action, payload=payload)
+
+    def ok(self, name, action, payload):
+        r = self.call(name, action, payload)
+        if "result" not in r:
+            raise AssertionError("%s %s: %r" % (name, action, r))
+        return r["result"]
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
+def metric(d, name, **labels):
+    want = ",".join(['plugin="charging"', 'instance="charging"'] + ['%s="%s"' % kv for kv in labels.items()])
+    for line in d.get("/metrics")[2].decode().splitlines():
+        if line.startswith("mestys_charging_%s{%s}" % (name, want)):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def charging(**cfg):
+    base = {"heartbeat_interval_s": 60, "call_timeout_s": 2, "password_iterations": 1000,
+            "data_transfer_vendors": ["cz.dolni-lhota"]}
+    base.update(cfg)
+    return {"use": "charging", "config": base}
+
+
+def post(d, path, body, token=OPERATOR):
+    status, _, resp = d.request("POST", "/api/charging/" + path, json.dumps(body).encode(), token=token,
+                                headers={"Content-Type": "application/json"})
+    return status, (json.loads(resp) if resp else None)
+
+
+def register(d, sid, accepted=True, **extra):
+    body = {"id": sid, "name": "nabíječka " + sid, "password": PASSWORD, "accepted": accepted}
+    body.update(extra)
+    status, resp = post(d, "stations", body)
+    assert status == 201, (status, resp)
+
+
+def answers(frames):
+    """The frames answering raw CALLs the test sent (its ids are short), not
+    those answering the station's own calls (ocpp-rpc's ids are UUIDs)."""
+    return [f for f in map(json.loads, frames) if len(str(f[1])) < 36]
+
+
+def boot(st, name):
+    return st.ok(name, "BootNotification", {"chargePointVendor": "Městys", "chargePointModel": "Test-22"})
+
+
+class Charging(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(config(free_port(), [charging()])).start()
+        cls.st = Stations(cls.d)
+        status, resp = post(cls.d, "id-tags", [{"id_tag": "CARD-OK"}, {"id_tag": "CARD-BLOCKED", "status": "Blocked"},
+                                               {"id_tag": "CARD-OLD", "expiry": "2020-01-01T00:00:00Z"}])
+        assert status == 201, resp
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+        cls.d.stop()
+
+    def station(self, name, accepted=True):
+        register(self.d, name, accepted)
+        r = self.st.connect(name)
+        self.assertEqual(r.get("ok"), True, r)
+        return name
+
+    def test_boot_pending_until_accepted(self):
+        name = self.station("CP-PENDING", accepted=False)
+        conf = boot(self.st, name)
+        self.assertEqual(conf["status"], "Pending")
+        # nothing but boot and heartbeat until the operator accepts it
+        r = self.st.call(name, "Authorize", {"idTag": "CARD-OK"})
+        self.assertEqual(r["error"]["code"], "SecurityError", r)
+        status, resp = post(self.d, "stations/%s/accept" % name, {})
+        self.assertEqual(status, 200, resp)
+        self.assertTrue(resp["accepted"])
+        conf = boot(self.st, name)
+        self.assertEqual(conf["status"], "Accepted")
+        self.assertEqual(conf["interval"], 60)
+        # after the boot: TriggerMessage StatusNotification, and the station tells its state
+        def triggered():
+            calls = self.st.cmd(op="received", name=name)["calls"]
+            self.assertIn(["TriggerMessage", {"requestedMessage": "StatusNotification"}], calls)
+            _, one = self.d.json("/api/charging/stations/" + name)
+            self.assertEqual([k["status"] for k in one["connectors"]], ["Available"], one)
+        eventually(triggered)
+        _, one = self.d.json("/api/charging/stations/" + name)
+        self.assertEqual(one["status"], "online")
+        self.assertEqual(one["vendor"], "Městys")
+        self.assertNotIn("password", one)
+        self.assertEqual(self.st.cmd(op="received", name=name)["invalid"], 0)
+
+    def test_handshake_refusals(self):
+        register(self.d, "CP-AUTH")
+        before = metric(self.d, "handshakes_refused_total", reason="bad_password")
+        self.assertEqual(self.st.connect("x1", id="CP-NOBODY").get("refused"), 404)
+        self.assertEqual(self.st.connect("x2", id="CP-AUTH", password="wrong-password-00000").get("refused"), 401)
+        self.assertEqual(self.st.connect("x3", id="CP-AUTH", password=None).get("refused"), 401)
+        self.assertEqual(metric(self.d, "handshakes_refused_total", reason="bad_password"), before + 1)
+        self.assertGreaterEqual(metric(self.d, "handshakes_refused_total", reason="unknown_station"), 1)
+        self.assertEqual(self.st.connect("CP-AUTH").get("ok"), True)
+
+    def test_wrong_password_flood(self):
+        register(self.d, "CP-FLOOD")
+        self.assertEqual(self.st.connect("CP-FLOOD").get("ok"), True)
+        codes = [self.st.connect("f%d" % i, id="CP-FLOOD", password="wrong-password-00000").get("refused")
+                 for i in range(30)]
+        self.assertEqual(codes[:10], [401] * 10)
+        self.assertEqual(set(codes[10:]), {429})
+        log = self.d.output()
+        self.assertEqual(log.count("charge point CP-FLOOD refused"), 1)
+        # the real station still gets in, and the newer connection wins
+        self.assertEqual(self.st.connect("CP-FLOOD-2", id="CP-FLOOD").get("ok"), True)
+        self.assertTrue(self.st.cmd(op="wait_closed", name="CP-FLOOD")["closed"])
+        self.assertEqual(boot(self.st, "CP-FLOOD-2")["status"], "Accepted")
+        self.assertGreaterEqual(metric(self.d, "connections_replaced_total"), 1)
+
+    def test_authorize(self):
+        name = self.station("CP-AUTHZ")
+        boot(self.st, name)
+        tag = lambda t: self.st.ok(name, "Authorize", {"idTag": t})["idTagInfo"]["status"]
+        self.assertEqual(tag("CARD-OK"), "Accepted")
+        self.assertEqual(tag("CARD-BLOCKED"), "Blocked")
+        self.assertEqual(tag("CARD-OLD"), "Expired")
+        self.assertEqual(tag("CARD-NONE"), "Invalid")
+
+    def test_full_transaction(self):
+        name = self.station("CP-TX")
+        boot(self.st, name)
+        start = {"connectorId": 1, "idTag": "CARD-OK", "meterStart": 1000, "timestamp": NOW}
+        conf = self.st.ok(name, "StartTransaction", start)
+        self.assertEqual(conf["idTagInfo"]["status"], "Accepted")
+        txn = conf["transactionId"]
+        # a start sent again after a lost reply: the same session
+        self.assertEqual(self.st.ok(name, "StartTransaction", start)["transactionId"], txn)
+        # another session: another id
+        other = dict(start, connectorId=2, timestamp="2026-11-27T10:00:01.000Z")
+        txn2 = self.st.ok(name, "StartTransaction", other)["transactionId"]
+        self.assertNotEqual(txn2, txn)
+        for i, wh in enumerate((2000, 3500)):
+            self.st.ok(name, "MeterValues", {"connectorId": 1, "transactionId": txn, "meterValue": [
+                {"timestamp": "2026-11-27T10:%02d:00.000Z" % (10 + i), "sampledValue": [
+                    {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                    {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"}]}]})
+        status, sessions = self.d.json("/api/charging/sessions?station=%s&open=1" % name, OPERATOR)
+        mine = [s for s in sessions if s["transaction"] == txn][0]
+        self.assertAlmostEqual(mine["energy_kwh"], 2.5)
+        stop = {"transactionId": txn, "meterStop": 5000, "timestamp": "2026-11-27T10:30:00.000Z",
+                "idTag": "CARD-OK", "reason": "EVDisconnected",
+                "transactionData": [{"timestamp": "2026-11-27T10:30:00.000Z", "sampledValue": [
+                    {"value": "5.0", "unit": "kWh", "context": "Transaction.End"}]}]}
+        self.assertEqual(self.st.ok(name, "StopTransaction", stop)["idTagInfo"]["status"], "Accepted")
+        self.assertEqual(self.st.ok(name, "StopTransaction", stop)["idTagInfo"]["status"], "Accepted")
+        status, sessions = self.d.json("/api/charging/sessions?station=" + name, OPERATOR)
+        self.assertEqual(status, 200)
+        mine = [s for s in sessions if s["transaction"] == txn][0]
+        self.assertAlmostEqual(mine["energy_kwh"], 4.0)
+        self.assertEqual(mine["duration_s"], 1800)
+        self.assertEqual(mine["stop_reason"], "EVDisconnected")
+        # sessions and id tags are the operator's: public gets 401
+        self.assertEqual(self.d.get("/api/charging/sessions")[0], 401)
+        self.assertEqual(self.d.get("/api/charging/id-tags")[0], 401)
+
+    def test_data_transfer_and_notifications(self):
+        name = self.station("CP-DT")
+        boot(self.st, name)
+        self.assertEqual(self.st.ok(name, "DataTransfer", {"vendorId": "cz.dolni-lhota"})["status"], "Accepted")
+        self.assertEqual(self.st.ok(name, "DataTransfer", {"vendorId": "com.other"})["status"], "UnknownVendorId")
+        self.assertEqual(self.st.ok(name, "FirmwareStatusNotification", {"status": "Installed"}), {})
+        self.assertEqual(self.st.ok(name, "DiagnosticsStatusNotification", {"status": "Uploaded"}), {})
+        self.assertIn("currentTime", self.st.ok(name, "Heartbeat", {}))
+
+    def test_every_csms_action(self):
+        name = self.station("CP-OPS")
+        boot(self.st, name)
+        until = "2030-01-01T00:00:00.000Z"
+        profile = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+                   "chargingProfileKind": "Absolute", "chargingSchedule": {
+                       "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}]}}
+        actions = {
+            "RemoteStartTransaction": {"idTag": "CARD-OK", "connectorId": 1},
+            "RemoteStopTransaction": {"transactionId": 1},
+            "Reset": {"type": "Soft"},
+            "ChangeAvailability": {"connectorId": 1, "type": "Inoperative"},
+            "GetConfiguration": {"key": ["HeartbeatInterval"]},
+            "ChangeConfiguration": {"key": "HeartbeatInterval", "value": "120"},
+            "ClearCache": {},
+            "UnlockConnector": {"connectorId": 1},
+            "DataTransfer": {"vendorId": "cz.dolni-lhota", "messageId": "ping"},
+            "UpdateFirmware": {"location": "https://fw.example/cp.bin", "retrieveDate": until},
+            "GetDiagnostics": {"location": "ftp://diag.example/upload"},
+            "SendLocalList": {"listVersion": 7, "updateType": "Full"},
+            "GetLocalListVersion": {},
+            "ReserveNow": {"connectorId": 1, "expiryDate": until, "idTag": "CARD-OK", "reservationId": 3},
+            "CancelReservation": {"reservationId": 3},
+            "SetChargingProfile": {"connectorId": 1, "csChargingProfiles": profile},
+            "ClearChargingProfile": {"id": 1},
+            "GetCompositeSchedule": {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
+            "TriggerMessage": {"requestedMessage": "Heartbeat"},
+        }
+        for action, payload in actions.items():
+            status, conf = post(self.d, "stations/%s/call/%s" % (name, action), payload)
+            self.assertEqual(status, 200, (action, conf))
+            if action == "GetCompositeSchedule":
+                self.assertEqual(conf["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"], 7400)
+        calls = self.st.cmd(op="received", name=name)
+        got = [a for a, _ in calls["calls"]]
+        for action in actions:
+            self.assertIn(action, got)
+        self.assertEqual(calls["invalid"], 0)
+        # the convenient routes
+        for route, body in (("remote-start", {"id_tag": "CARD-OK", "connector": 1}),
+                            ("remote-stop", {"transaction": 1}), ("reset", {"type": "Hard"}),
+                            ("availability", {"connector": 0, "type": "Operative"})):
+            status, conf = post(self.d, "stations/%s/%s" % (name, route), body)
+            self.assertEqual((status, conf["status"]), (200, "Accepted"), route)
+        # a payload that breaks the .req schema is never sent
+        status, resp = post(self.d, "stations/%s/call/Reset" % name, {"type": "Gentle"})
+        self.assertEqual(status, 400)
+        self.assertIn("type", resp["error"])
+        status, resp = post(self.d, "stations/%s/call/Dance" % name, {})
+        self.assertEqual(status, 400)
+        # only an operator may
+        self.assertEqual(post(self.d, "stations/%s/reset" % name, {"type": "Soft"}, token=None)[0], 401)
+        # a station that is not connected
+        register(self.d, "CP-OFF")
+        self.assertEqual(post(self.d, "stations/CP-OFF/reset", {"type": "Soft"})[0], 409)
+
+    def test_local_list_version_persists(self):
+        name = self.station("CP-LIST")
+        boot(self.st, name)
+        status, conf = post(self.d, "stations/%s/local-list" % name,
+                            {"update": "Full", "id_tags": ["CARD-OK", "CARD-BLOCKED"]})
+        self.assertEqual((status, conf["status"]), (200, "Accepted"))
+        status, conf = post(self.d, "stations/%s/local-list" % name, {"update": "Differential", "id_tags": ["CARD-OK"]})
+        self.assertEqual(status, 200)
+        sent = [p for a, p in self.st.cmd(op="received", name=name)["calls"] if a == "SendLocalList"]
+        self.assertEqual([p["listVersion"] for p in sent], [1, 2])
+        self.assertEqual(sent[0]["localAuthorizationList"][1]["idTagInfo"]["status"], "Blocked")
+
+    def test_bad_input(self):
+        name = self.station("CP-BAD")
+        boot(self.st, name)
+        raw = lambda text: answers(self.st.cmd(op="raw", name=name, text=text)["got"])
+        cases = [
+            ("not json", "FormationViolation"),
+            ('{"a": 1}', "FormationViolation"),
+            ('[2, "m1", "Heartbeat"]', "ProtocolError"),
+            ('[2, "m2", "Dance", {}]', "NotImplemented"),
+            ('[2, "m3", "Reset", {"type": "Soft"}]', "NotSupported"),
+            ('[2, "m4", "Authorize", {}]', "OccurenceConstraintViolation"),
+            ('[2, "m5", "Authorize", {"idTag": 5}]', "TypeConstraintViolation"),
+            ('[2, "m6", "Authorize", {"idTag": "012345678901234567890"}]', "PropertyConstraintViolation"),
+            ('[2, "m7", "Heartbeat", {"extra": 1}]', "PropertyConstraintViolation"),
+            ('[2, "m8", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Dancing"}]',
+             "PropertyConstraintViolation"),
+        ]
+        for text, code in cases:
+            got = raw(text)
+            self.assertEqual(len(got), 1, (text, got))
+            self.assertEqual(got[0][0], 4, (text, got))
+            self.assertEqual(got[0][2], code, (text, got))
+        self.assertEqual(raw('[2, "m9", "Heartbeat", {}]')[0][:2], [3, "m9"])
+        self.assertGreaterEqual(metric(self.d, "errors_sent_total", code="FormationViolation"), 2)
+        self.assertGreaterEqual(metric(self.d, "errors_sent_total", code="NotImplemented"), 1)
+        # the connection still works
+        self.assertIn("currentTime", self.st.ok(name, "Heartbeat", {}))
+        status, _, _ = self.d.get("/health")
+        self.assertEqual(status, 200)
+
+    def test_two_calls_in_one_burst(self):
+        name = self.station("CP-BURST")
+        boot(self.st, name)
+        # a second CALL before the first is answered: both answered, in order
+        got = self.st.cmd(op="raw", name=name, text=['[2, "x1", "Heartbeat", {}]', '[2, "x2", "Authorize",'
+                                                     ' {"idTag": "CARD-OK"}]', '[2, "x3", "Heartbeat", {}]'])["got"]
+        self.assertEqual([f[:2] for f in answers(got)], [[3, "x1"], [3, "x2"], [3, "x3"]])
+
+    def test_station_never_answers(self):
+        register(self.d, "CP-MUTE")
+        self.assertEqual(self.st.connect("CP-MUTE", silent=["Reset"]).get("ok"), True)
+        boot(self.st, "CP-MUTE")
+        before = metric(self.d, "call_timeouts_total")
+        status, resp = post(self.d, "stations/CP-MUTE/reset", {"type": "Soft"})
+        self.assertEqual(status, 504, resp)
+        self.assertEqual(metric(self.d, "call_timeouts_total"), before + 1)
+        # the connection stays usable, both ways
+        status, conf = post(self.d, "stations/CP-MUTE/call/ClearCache", {})
+        self.assertEqual((status, conf), (200, {"status": "Accepted"}))
+        self.assertIn("currentTime", self.st.ok("CP-MUTE", "Heartbeat", {}))
+
+    def test_station_disconnects_mid_call(self):
+        register(self.d, "CP-GONE")
+        self.assertEqual(self.st.connect("CP-GONE", silent=["Reset"]).get("ok"), True)
+        boot(self.st, "CP-GONE")
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=post(self.d, "stations/CP-GONE/reset", {"type": "Soft"})))
+        t.start()
+        time.sleep(0.3)
+        self.st.cmd(op="close", name="CP-GONE", force=True)
+        t.join(10)
+        self.assertEqual(result["r"][0], 502, result)
+        def offline():
+            _, one = self.d.json("/api/charging/stations/CP-GONE")
+            self.assertEqual(one["status"], "offline")
+        eventually(offline)
+
+    def test_huge_frame_closes(self):
+        name = self.station("CP-HUGE")
+        boot(self.st, name)
+        self.st.cmd(op="raw", name=name, text='[2, "big", "DataTransfer", {"vendorId": "x", "data": "%s"}]'
+                    % ("x" * (10 * 1024 * 1024)), wait=50)
+        r = self.st.cmd(op="wait_closed", name=name, ms=5000)
+        self.assertTrue(r["closed"], r)
+        self.assertEqual(r["code"], 1009, r)
+        self.assertEqual(self.d.get("/health")[0], 200)
+        # it comes back
+        self.assertEqual(self.st.connect(name).get("ok"), True)
+        self.assertEqual(boot(self.st, name)["status"], "Accepted")
+
+
+class Restart(unittest.TestCase):
+    def test_transaction_survives_restart_and_reconnect(self):
+        cfg = config(free_port(), [charging()])
+        d = Daemon(cfg).start()
+        st = Stations(d)
+        try:
+            register(d, "CP-R")
+            post(d, "id-tags", {"id_tag": "CARD-R"})
+            self.assertEqual(st.connect("CP-R").get("ok"), True)
+            boot(st, "CP-R")
+            txn = st.ok("CP-R", "StartTransaction", {"connectorId": 1, "idTag": "CARD-R", "meterStart": 0,
+                                                     "timestamp": NOW})["transactionId"]
+            d.stop()
+            d.start()
+            st.cmd(op="wait_closed", name="CP-R", ms=3000)
+            st.cmd(op="close", name="CP-R", force=True)
+            self.assertEqual(st.connect("CP-R").get("ok"), True)
+            boot(st, "CP-R")
+            st.ok("CP-R", "StopTransaction", {"transactionId": txn, "meterStop": 9000,
+                                              "timestamp": "2026-11-27T11:00:00.000Z"})
+            _, sessions = d.json("/api/charging/sessions?station=CP-R", OPERATOR)
+            self.assertEqual(len(sessions), 1)
+            self.assertEqual(sessions[0]["transaction"], txn)
+            self.assertAlmostEqual(sessions[0]["energy_kwh"], 9.0)
+            # a new session after the restart never reuses an id
+            txn2 = st.ok("CP-R", "StartTransaction", {"connectorId": 1, "idTag": "CARD-R", "meterStart": 9000,
+                                                      "timestamp": "2026-11-27T12:00:00.000Z"})["transactionId"]
+            self.assertGreater(txn2, txn)
+        finally:
+            st.close()
+            d.stop()
+
+
+if __name__ == "__main__":
+    main()
