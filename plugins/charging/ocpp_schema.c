@@ -267,7 +267,7 @@ static int compile(struct compiler *c, const cJSON *schema, struct chg_node *n, 
         return load_error(c, "a schema that is not an object");
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(schema, "$ref");
     if (ref) {
-        struct chg_node *target;
+        struct chg_node *target = NULL;
         if (cJSON_GetArraySize(schema) != 1)
             return load_error(c, "a $ref with other keywords beside it");
         if (compile_ref(c, ref, &target) != 0)
@@ -333,7 +333,7 @@ static int load_one(struct chg_schemas *s, const cJSON *schema, char *why, size_
 {
     struct compiler c = {.s = s, .root = schema, .why = why, .whylen = whylen};
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(schema, "$id");
-    struct chg_node **slot, *node;
+    struct chg_node **slot = NULL, *node = NULL;
     int rc = -1;
     if (!cJSON_IsString(id)) {
         load_error(&c, "a schema without a string $id");
