@@ -2,7 +2,8 @@
 // independent OCPP-J implementation, in strict mode: it validates every
 // call and answer the central system sends against the OCA schemas).
 // One JSON command per stdin line, one JSON answer per stdout line:
-//   {"op": "connect", "name", "url", "id", "password"?, "silent"?: [actions]}  -> {"ok"} | {"refused": status}
+//   {"op": "connect", "name", "url", "id", "password"?, "silent"?: [actions], "tls"?: {"ca", "cert", "key"}}
+//                                                     -> {"ok"} | {"refused": status}
 //   {"op": "call", "name", "action", "payload"}       -> {"result"} | {"error": {"code", "message"}}
 //   {"op": "raw", "name", "text" | [texts], "wait"?} -> {"got": [frames received within wait ms]}
 //   {"op": "received", "name"}                        -> {"calls": [[action, params]...], "invalid": n}
@@ -11,6 +12,7 @@
 // The station answers every CSMS-initiated action of OCPP 1.6 with a valid
 // .conf, except the actions listed in "silent", which it never answers.
 const { RPCClient, NOREPLY } = require("ocpp-rpc");
+const fs = require("fs");
 const readline = require("readline");
 
 const stations = new Map();
@@ -49,6 +51,8 @@ async function connect(cmd) {
   const client = new RPCClient({
     endpoint: cmd.url, identity: cmd.id, password: cmd.password, protocols: ["ocpp1.6"],
     strictMode: true, reconnect: false, callTimeoutMs: cmd.timeout_ms || 10000,
+    // TLS (profiles 2 and 3): the CA to trust, and the client certificate, as PEM files
+    wsOpts: cmd.tls ? Object.fromEntries(Object.entries(cmd.tls).map(([k, f]) => [k, fs.readFileSync(f)])) : {},
   });
   s.client = client;
   client.on("strictValidationFailure", () => { s.invalid++; });

@@ -3,10 +3,13 @@ played by the npm package ocpp-rpc in strict mode (ocpp_station.js): it
 validates every call and answer we send against the OCA schemas."""
 import json
 import os
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import OPERATOR, Daemon, config, eventually, free_port, main
 
@@ -48,6 +51,7 @@ class Stations:
     def close(self):
         self.p.stdin.close()
         self.p.wait(timeout=10)
+        self.p.stdout.close()
 
 
 def metric(d, name, **labels):
@@ -361,6 +365,95 @@ class Charging(unittest.TestCase):
         # it comes back
         self.assertEqual(self.st.connect(name).get("ok"), True)
         self.assertEqual(boot(self.st, name)["status"], "Accepted")
+
+
+class Liveness(unittest.TestCase):
+    def test_silent_station_is_unknown_not_online(self):
+        d = Daemon(config(free_port(), [charging(heartbeat_interval_s=10, grace_s=0)])).start()
+        st = Stations(d)
+        try:
+            register(d, "CP-QUIET")
+            self.assertEqual(st.connect("CP-QUIET").get("ok"), True)
+            self.assertEqual(boot(st, "CP-QUIET")["interval"], 10)
+            st.ok("CP-QUIET", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"})
+            state = lambda: d.json("/api/charging/stations/CP-QUIET")[1]
+            self.assertEqual(state()["status"], "online")
+            self.assertEqual(state()["connectors"][0]["status"], "Charging")
+            # no message for longer than the heartbeat interval: unknown, and so are its connectors
+            eventually(lambda: self.assertEqual(state()["status"], "unknown"), timeout=15, every=0.25)
+            self.assertEqual(state()["connectors"][0]["status"], "Unknown")
+            self.assertEqual(state()["connectors"][0]["reported_status"], "Charging")
+            self.assertIsNotNone(state()["last_contact"])
+            st.ok("CP-QUIET", "Heartbeat", {})
+            self.assertEqual(state()["status"], "online")
+            st.cmd(op="close", name="CP-QUIET")
+            eventually(lambda: self.assertEqual(state()["status"], "offline"))
+        finally:
+            st.close()
+            d.stop()
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+class Profiles2And3(unittest.TestCase):
+    """Basic over TLS, and TLS client certificates checked against node.http.tls.client_ca."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = d = tempfile.mkdtemp(prefix="mestys-ocpp-tls-")
+        f = lambda name: os.path.join(d, name)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"),
+                "-days", "2", "-subj", "/CN=Dolni Lhota charging CA")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out",
+                f("server.pem"), "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1")
+        for cn in ("CP-TLS3", "CP-OTHER"):
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(cn + ".key"), "-out", f(cn + ".csr"),
+                    "-subj", "/CN=" + cn)
+            openssl("x509", "-req", "-in", f(cn + ".csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"),
+                    "-CAcreateserial", "-out", f(cn + ".pem"), "-days", "2")
+        cfg = config(free_port(), [charging(stations=[{"id": "CP-TLS2", "security_profile": 2, "accepted": True},
+                                                      {"id": "CP-TLS3", "security_profile": 3, "accepted": True}])])
+        cfg["node"]["http"].update({"tls_cert": f("server.pem"), "tls_key": f("server.key"),
+                                    "tls": {"client_ca": f("ca.pem")}})
+        cls.d = Daemon(cfg).start(wait=False)
+        cls.f = staticmethod(f)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "HTTP on https" not in cls.d.output():
+            time.sleep(0.05)
+        cls.st = Stations(cls.d)
+        cls.wss = "wss://127.0.0.1:%d/api/charging/ocpp" % cls.d.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+        cls.d.stop()
+
+    def connect(self, name, sid, cert=None, password=None):
+        tls = {"ca": self.f("server.pem")}
+        if cert:
+            tls.update(cert=self.f(cert + ".pem"), key=self.f(cert + ".key"))
+        return self.st.cmd(op="connect", name=name, url=self.wss, id=sid, password=password, tls=tls)
+
+    def test_profile_2(self):
+        ctx = ssl.create_default_context(cafile=self.f("server.pem"))
+        req = urllib.request.Request("https://127.0.0.1:%d/api/charging/stations/CP-TLS2/password" % self.d.port,
+                                     data=json.dumps({"password": PASSWORD}).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + OPERATOR})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            self.assertEqual(r.status, 204)
+        self.assertEqual(self.connect("b1", "CP-TLS2", password=PASSWORD).get("ok"), True)
+        self.assertEqual(boot(self.st, "b1")["status"], "Accepted")
+        self.assertEqual(self.connect("b2", "CP-TLS2", password="wrong-password-00000").get("refused"), 401)
+        # a client certificate does not replace the password of a profile 2 station
+        self.assertEqual(self.connect("b3", "CP-TLS2", cert="CP-OTHER").get("refused"), 401)
+
+    def test_profile_3(self):
+        self.assertEqual(self.connect("c1", "CP-TLS3", cert="CP-TLS3").get("ok"), True)
+        self.assertEqual(boot(self.st, "c1")["status"], "Accepted")
+        self.assertEqual(self.connect("c2", "CP-TLS3", cert="CP-OTHER").get("refused"), 403)
+        self.assertEqual(self.connect("c3", "CP-TLS3").get("refused"), 401)
 
 
 class Restart(unittest.TestCase):
