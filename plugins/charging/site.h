@@ -51,19 +51,26 @@ struct chg_site_params {
 double chg_site_min_w(const struct chg_site_params *p, const struct chg_site_conn *c);
 
 /* The built-in sharing.  out_w[i] gets connector i's limit in whole watts
- * (0 = paused; a connector with no session gets 0: no headroom is reserved
- * for a car that has not started, it gets its share at the next
- * recomputation, which its StartTransaction triggers).
- * Priority classes are served in order, highest first; within a class the
- * power is shared equally, each share capped at the connector's max_w and
- * what a capped connector leaves is shared among the others (water-filling).
- * If a class cannot give each of its connectors its minimum, the sessions
- * that started last are paused, one at a time, until it can (first come,
- * first served: a new arrival never interrupts a car already charging in its
- * class).  Watts that do not divide evenly (fewer than the number of
- * connectors) stay unused.
- * Returns 0, or MST_EINVAL (a negative or non-finite limit, max_w, or a
- * phases other than 1 and 3; out_w is then all zeros). */
+ * (0 = paused).  A connector with no session gets 0: no headroom is kept
+ * for a car that has not started; it gets its share at the recomputation its
+ * StartTransaction triggers.  In two passes over the sessions in serving
+ * order (priority class, highest first; then who started first):
+ *  1. admission: each session whose minimum useful power still fits in
+ *     what is left is admitted and its minimum set aside; one that does not
+ *     fit is paused, and so is every session of a lower class after it (a
+ *     session of its own class with a smaller minimum, 1-phase, may still
+ *     fit).  So nobody is paused while the limit covers everyone's minimum,
+ *     and a new arrival never pauses a car of its class already charging.
+ *  2. the rest, on top of the minima, class by class, highest first: within
+ *     a class equal shares, each capped at its connector's max_w, what a
+ *     capped one leaves going to the others (water-filling); shares differ
+ *     by at most a watt.  A lower class gets surplus only once every
+ *     connector of the classes above is at its maximum.
+ * meter_w is not used (a car drawing less than its share leaves the rest on
+ * the grid connection; the Lua policy may use it).
+ * Returns 0, or MST_EINVAL (a limit, min_current_a, voltage or max_w
+ * negative, over 10^12 or not finite; phases other than 1 and 3; out_w is
+ * then all zeros), MST_ENOMEM. */
 int chg_site_share(const struct chg_site_params *p, const struct chg_site_conn *conns, size_t n,
                    double *out_w);
 
