@@ -43,7 +43,8 @@ struct chg_booking_opts {
 
 struct chg_bookings;
 
-/* An empty calendar; opts copied.  MST_ENOMEM. */
+/* An empty calendar; opts copied (NULL: the defaults above, no ReserveNow).
+ * MST_EINVAL for a grace or lead negative or over a week, MST_ENOMEM. */
 int chg_bookings_new(const struct chg_booking_opts *opts, struct chg_bookings **out);
 void chg_bookings_free(struct chg_bookings *b);
 

@@ -6,9 +6,10 @@
  * split out of a cost.  Pure: no host calls.  The library is tariff.c alone
  * (cJSON, mestys/time.h).
  *
- * The cost of a session, with E the energy in Wh and S the billed seconds:
+ * The cost of a session, with E the energy in Wh and T the billed time in
+ * milliseconds (plugged in, or charging: the tariff says which):
  *
- *     cost = per_session + per_kwh x E / 1000 + per_minute x S / 60
+ *     cost = per_session + per_kwh x E / 1000 + per_minute x T / 60000
  *
  * summed exactly (in 1/60000 of a minor unit) and rounded once, half up, to
  * a whole minor unit.  Then net = round_half_up(cost x 10000 / (10000 +
@@ -84,30 +85,35 @@ int chg_meter_samples(const cJSON *meter_values, struct chg_meter_sample *out, s
 /* A finished session as the plugin has it. */
 struct chg_session_usage {
     int64_t meter_start_wh;   /* StartTransaction.meterStart */
-    int64_t meter_stop_wh;    /* StopTransaction.meterStop */
+    int64_t meter_stop_wh;    /* StopTransaction.meterStop, -1 if not known */
     int64_t start_ms, stop_ms;
-    const struct chg_meter_sample *samples; /* transactionData and MeterValues, any order */
+    /* transactionData and MeterValues samples in time order (the plugin's
+     * SQLite gives them ORDER BY time); one earlier than the one before it,
+     * or outside [start, stop], is skipped */
+    const struct chg_meter_sample *samples;
     size_t n_samples;
 };
 
-/* The session's energy in Wh: meterStop - meterStart; if that is negative
- * (a meter replaced or rolled over mid-session) or the stop reading is
- * missing (-1), the rise seen in the samples (sum of the increases between
- * consecutive samples in time order) instead. */
+/* The session's energy in Wh: meterStop - meterStart, the meter's own word;
+ * if that is negative (a meter replaced or rolled over mid-session) or
+ * meterStop is not known, the sum of the rises along meterStart, the samples,
+ * meterStop (a fall is a new meter: counting resumes from it). */
 int64_t chg_session_energy_wh(const struct chg_session_usage *u);
-/* Seconds during which energy flowed: the sum of the intervals between
- * consecutive samples (time order) over which the register rose. */
-int64_t chg_session_charging_s(const struct chg_session_usage *u);
+/* Milliseconds during which energy flowed: the sum of the intervals along
+ * the same walk over which the register rose. */
+int64_t chg_session_charging_ms(const struct chg_session_usage *u);
 
 struct chg_cost {
     int64_t energy_wh;        /* what was billed */
-    int64_t billed_s;         /* plugged-in or charging seconds, per the tariff */
+    int64_t billed_ms;        /* plugged-in or charging time, per the tariff, billed to the ms */
     int64_t total;            /* minor units, VAT included */
     int64_t net, vat;         /* total = net + vat */
 };
 
-/* The cost of a finished session.  MST_EINVAL if stop is before start;
- * MST_ETOOBIG if the cost does not fit (absurd prices or meter values). */
+/* The cost of a finished session.  MST_EINVAL if stop is before start, a
+ * time is outside mestys/time.h's years, a price is negative or over
+ * 1,000,000 major units or the VAT over 100 %; MST_ETOOBIG if the cost does
+ * not fit (absurd meter values). */
 int chg_tariff_cost(const struct chg_tariff *t, const struct chg_session_usage *u,
                     struct chg_cost *out);
 
