@@ -206,25 +206,27 @@ size_t chg_site_send_order(const double *old_w, const double *new_w, size_t n, s
 /* The largest limit in the profile's unit that does not allow more than
  * limit_w: whole watts, or amperes per phase rounded down to 0.1 A (the
  * schema's multipleOf), computed in tenths so the text is exact. */
-static double site_profile_limit(const struct chg_site_conn *c, double limit_w,
-                                 const struct chg_site_profile_opts *o)
+static double site_profile_limit(int phases, double limit_w, const struct chg_site_profile_opts *o)
 {
     if (!o->rate_amps)
         return floor(limit_w);
-    double per_amp = o->voltage * c->phases;
+    double per_amp = o->voltage * phases;
     double tenths = floor(limit_w * 10 / per_amp);
     while (tenths > 0 && tenths / 10 * per_amp > limit_w)
         tenths--;
     return tenths / 10;
 }
 
-cJSON *chg_site_tx_profile(const struct chg_site_conn *c, double limit_w, const struct chg_site_profile_opts *o)
+/* A SetChargingProfile.req with one period from the start: connector 0 for
+ * the station's default, transaction 0 for none. */
+static cJSON *site_profile(int connector, int transaction_id, const char *purpose, int phases, double limit_w,
+                           const struct chg_site_profile_opts *o)
 {
-    if (!c || !o || c->connector < 1 || (c->phases != 1 && c->phases != 3) || !(limit_w >= 0 && limit_w <= SITE_MAX_W) ||
-        (o->rate_amps && !(o->voltage > 0)) || o->stack_level < 0 || c->transaction_id < 0)
+    if (!o || connector < 0 || (phases != 1 && phases != 3) || !(limit_w >= 0 && limit_w <= SITE_MAX_W) ||
+        (o->rate_amps && !(o->voltage > 0 && o->voltage <= 1000)) || o->stack_level < 0 || transaction_id < 0)
         return NULL;
     cJSON *req = cJSON_CreateObject();
-    cJSON *id = cJSON_AddNumberToObject(req, "connectorId", c->connector);
+    cJSON *id = cJSON_AddNumberToObject(req, "connectorId", connector);
     cJSON *prof = id ? cJSON_AddObjectToObject(req, "csChargingProfiles") : NULL;
     cJSON *sched = cJSON_AddObjectToObject(prof, "chargingSchedule");
     cJSON *periods = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
@@ -235,18 +237,30 @@ cJSON *chg_site_tx_profile(const struct chg_site_conn *c, double limit_w, const 
         return NULL;
     }
     if (!cJSON_AddNumberToObject(prof, "chargingProfileId", o->profile_id) ||
-        (c->transaction_id > 0 && !cJSON_AddNumberToObject(prof, "transactionId", c->transaction_id)) ||
+        (transaction_id > 0 && !cJSON_AddNumberToObject(prof, "transactionId", transaction_id)) ||
         !cJSON_AddNumberToObject(prof, "stackLevel", o->stack_level) ||
-        !cJSON_AddStringToObject(prof, "chargingProfilePurpose", "TxProfile") ||
+        !cJSON_AddStringToObject(prof, "chargingProfilePurpose", purpose) ||
         !cJSON_AddStringToObject(prof, "chargingProfileKind", "Relative") ||
         !cJSON_AddStringToObject(sched, "chargingRateUnit", o->rate_amps ? "A" : "W") ||
         !cJSON_AddNumberToObject(period, "startPeriod", 0) ||
-        !cJSON_AddNumberToObject(period, "limit", site_profile_limit(c, limit_w, o)) ||
-        !cJSON_AddNumberToObject(period, "numberPhases", c->phases)) {
+        !cJSON_AddNumberToObject(period, "limit", site_profile_limit(phases, limit_w, o)) ||
+        !cJSON_AddNumberToObject(period, "numberPhases", phases)) {
         cJSON_Delete(req);
         return NULL;
     }
     return req;
+}
+
+cJSON *chg_site_tx_profile(const struct chg_site_conn *c, double limit_w, const struct chg_site_profile_opts *o)
+{
+    if (!c || c->connector < 1)
+        return NULL;
+    return site_profile(c->connector, c->transaction_id, "TxProfile", c->phases, limit_w, o);
+}
+
+cJSON *chg_site_default_profile(int phases, double limit_w, const struct chg_site_profile_opts *o)
+{
+    return site_profile(0, 0, "TxDefaultProfile", phases, limit_w, o);
 }
 
 static void site_why(char *why, size_t whylen, const char *fmt, const char *detail)

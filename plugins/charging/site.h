@@ -100,6 +100,16 @@ struct chg_site_profile_opts {
 cJSON *chg_site_tx_profile(const struct chg_site_conn *c, double limit_w,
                            const struct chg_site_profile_opts *o);
 
+/* The SetChargingProfile.req for a station's TxDefaultProfile (connector
+ * 0, every connector, no transaction), which holds from a session's start
+ * until its TxProfile arrives.  Send it once per station at BootNotification
+ * with limit 0 (the plugin's default): then a car that starts draws nothing
+ * until its share is sent, and the sum in force never exceeds the site's
+ * limit, even for the moment between a StartTransaction and its TxProfile.
+ * (A non-zero default would have to be kept free for every idle connector.)
+ * NULL on a bad argument or no memory; free with cJSON_Delete. */
+cJSON *chg_site_default_profile(int phases, double limit_w, const struct chg_site_profile_opts *o);
+
 /* A town's own sharing in Lua.  call() runs the policy's function on the
  * JSON it is given and sets *result to the JSON the function returned (the
  * plugin passes host->script_call on the site's mst_script, and

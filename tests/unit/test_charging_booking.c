@@ -159,8 +159,31 @@ static void reservations_due_at_the_lead_time(void **state)
     chg_bookings_free(b);
 }
 
-int main(void)
+/* --payloads: ReserveNow requests, one "Action<TAB>payload" a line, for
+ * ocpp_payloads.js to check against the OCA schemas (unit_charging_schemas). */
+static int print_payloads(void)
 {
+    struct chg_bookings *b = calendar(1);
+    char why[128];
+    for (int i = 0; i < 40; i++) {
+        int64_t from = T0 + i * 7 * MINUTE + i * 1234;
+        if (add(b, i + 1, i % 2 ? "CAR-01" : "abcdefghij0123456789", i % 3 ? "CP-1" : "CP-2", NULL, i % 3,
+                from, from + (i + 1) * MINUTE, why) < 0)
+            continue;
+        cJSON *req = chg_booking_reserve_now(chg_bookings_get(b, i + 1), 100 + i);
+        char *text = cJSON_PrintUnformatted(req);
+        printf("ReserveNow\t%s\n", text);
+        free(text);
+        cJSON_Delete(req);
+    }
+    chg_bookings_free(b);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--payloads") == 0)
+        return print_payloads();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(authorized_only_in_the_slot),
         cmocka_unit_test(overlaps_refused),

@@ -378,6 +378,17 @@ static void tx_profile_in_watts_and_amps(void **state)
     c.connector = 1;
     assert_null(chg_site_tx_profile(&c, NAN, &o));
     assert_null(chg_site_tx_profile(&c, -5, &o));
+    /* the station's default until a TxProfile comes: connector 0, nothing */
+    o.rate_amps = 0;
+    p = chg_site_default_profile(3, 0, &o);
+    text = cJSON_PrintUnformatted(p);
+    assert_string_equal(text, "{\"connectorId\":0,\"csChargingProfiles\":{\"chargingSchedule\":{"
+                              "\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":0,\"numberPhases\":3}],"
+                              "\"chargingRateUnit\":\"W\"},\"chargingProfileId\":7,\"stackLevel\":1,"
+                              "\"chargingProfilePurpose\":\"TxDefaultProfile\",\"chargingProfileKind\":\"Relative\"}}");
+    free(text);
+    cJSON_Delete(p);
+    assert_null(chg_site_default_profile(2, 0, &o));
 }
 
 /* --- the Lua policy, through a fake call ---------------------------------- */
@@ -622,8 +633,43 @@ static void lua_policy_in_the_sandbox(void **state)
     mst__script_close(r.script);
 }
 
-int main(void)
+/* --payloads: every kind of SetChargingProfile this module builds, one
+ * "Action<TAB>payload" a line, for ocpp_payloads.js to check against the
+ * OCA schemas with ocpp-rpc's own validator (unit_charging_schemas). */
+static int print_payloads(void)
 {
+    int n = 0;
+    for (int phases = 1; phases <= 3; phases += 2) {
+        for (int amps = 0; amps <= 1; amps++) {
+            struct chg_site_profile_opts o = {.rate_amps = amps, .stack_level = 2, .profile_id = 1000 + n,
+                                              .voltage = amps && phases == 1 ? 240 : 230};
+            for (double w = 0; w <= 44000; w += 23.7) {
+                struct chg_site_conn c = conn("CP-1", 0, phases, 44000, 0);
+                c.connector = 1 + n % 4;
+                c.transaction_id = n % 3 ? n : 0;
+                cJSON *p = chg_site_tx_profile(&c, w, &o);
+                if (!p)
+                    return 1;
+                char *text = cJSON_PrintUnformatted(p);
+                printf("SetChargingProfile\t%s\n", text);
+                free(text);
+                cJSON_Delete(p);
+                n++;
+            }
+            cJSON *p = chg_site_default_profile(phases, 0, &o);
+            char *text = cJSON_PrintUnformatted(p);
+            printf("SetChargingProfile\t%s\n", text);
+            free(text);
+            cJSON_Delete(p);
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--payloads") == 0)
+        return print_payloads();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(worked_example_fleet_and_public),
         cmocka_unit_test(worked_example_water_filling),
