@@ -273,6 +273,75 @@ cJSON *chg_booking_reserve_now(const struct chg_booking *bk, int reservation_id)
     return req;
 }
 
+static int booking_time(const cJSON *obj, const char *key, int64_t *out)
+{
+    return mst_time_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key)), out);
+}
+
+/* "station", "site": absent (NULL) or a string; anything else is -1. */
+static int booking_optional_string(const cJSON *obj, const char *key, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = cJSON_GetStringValue(v);
+    return v && !*out ? -1 : 0;
+}
+
+static const char *booking_parse(const cJSON *obj, struct chg_booking *out)
+{
+    static const char *const keys[] = {"id_tag", "station", "site", "connector", "from", "to"};
+    if (!cJSON_IsObject(obj))
+        return "a booking is a JSON object";
+    for (const cJSON *kv = obj->child; kv; kv = kv->next) {
+        size_t i = 0;
+        while (i < sizeof keys / sizeof *keys && strcmp(kv->string, keys[i]) != 0)
+            i++;
+        if (i == sizeof keys / sizeof *keys)
+            return "unknown booking key (valid: id_tag, station, site, connector, from, to)";
+    }
+    out->id_tag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id_tag"));
+    if (!out->id_tag)
+        return "id_tag: the car's id tag, a string";
+    if (booking_optional_string(obj, "station", &out->station) < 0 ||
+        booking_optional_string(obj, "site", &out->site) < 0)
+        return "station, site: a name, a string";
+    const cJSON *conn = cJSON_GetObjectItemCaseSensitive(obj, "connector");
+    if (conn && !(cJSON_IsNumber(conn) && conn->valuedouble >= 0 && conn->valuedouble <= 1000 &&
+                  conn->valuedouble == (int)conn->valuedouble))
+        return "connector: 0 (any) or a connector's number";
+    out->connector = conn ? (int)conn->valuedouble : 0;
+    if (booking_time(obj, "from", &out->from_ms) < 0 || booking_time(obj, "to", &out->to_ms) < 0)
+        return "from, to: ISO 8601 times with a zone, e.g. 2026-11-27T10:00:00Z";
+    return NULL;
+}
+
+int chg_booking_from_json(const cJSON *obj, struct chg_booking *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    *why = booking_parse(obj, out);
+    if (*why) {
+        memset(out, 0, sizeof *out);
+        return MST_EINVAL;
+    }
+    return 0;
+}
+
+cJSON *chg_booking_json(const struct chg_booking *bk)
+{
+    char from[32], to[32];
+    mst_time_format(bk->from_ms, from);
+    mst_time_format(bk->to_ms, to);
+    cJSON *o = cJSON_CreateObject();
+    if (!cJSON_AddNumberToObject(o, "id", (double)bk->id) || !cJSON_AddStringToObject(o, "id_tag", bk->id_tag) ||
+        !cJSON_AddStringToObject(o, bk->station ? "station" : "site", bk->station ? bk->station : bk->site) ||
+        !cJSON_AddNumberToObject(o, "connector", bk->connector) || !cJSON_AddStringToObject(o, "from", from) ||
+        !cJSON_AddStringToObject(o, "to", to) ||
+        !cJSON_AddNumberToObject(o, "reservation_id", bk->reservation_id)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 size_t chg_bookings_expire(struct chg_bookings *b, int64_t now_ms)
 {
     size_t dropped = 0;

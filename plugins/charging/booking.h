@@ -88,6 +88,17 @@ int chg_bookings_mark_reserved(struct chg_bookings *b, int64_t id, int reservati
  * booking at a site or no memory; free with cJSON_Delete. */
 cJSON *chg_booking_reserve_now(const struct chg_booking *bk, int reservation_id);
 
+/* A booking from the operator API's JSON: {"id_tag", "station" or "site",
+ * "connector" (at a station, default 0: any), "from", "to" (ISO 8601 with a
+ * zone)}.  out's strings point into obj (valid while it lives); id and
+ * reservation_id are 0.  Only the JSON is checked here (types, times, no
+ * other keys); chg_bookings_add checks the rest.  MST_EINVAL, *why naming
+ * the field. */
+int chg_booking_from_json(const cJSON *obj, struct chg_booking *out, const char **why);
+/* {"id", "id_tag", "station" or "site", "connector", "from", "to",
+ * "reservation_id"} for the operator API; NULL without memory. */
+cJSON *chg_booking_json(const struct chg_booking *bk);
+
 /* Bookings that ended before `now` are dropped from memory (the plugin
  * keeps its history in SQLite); returns how many. */
 size_t chg_bookings_expire(struct chg_bookings *b, int64_t now_ms);

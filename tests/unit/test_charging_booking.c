@@ -159,6 +159,57 @@ static void reservations_due_at_the_lead_time(void **state)
     chg_bookings_free(b);
 }
 
+static void booking_from_and_to_json(void **state)
+{
+    (void)state;
+    cJSON *in = cJSON_Parse("{\"id_tag\": \"CAR-01\", \"station\": \"CP-1\", \"connector\": 2,"
+                            " \"from\": \"2026-11-27T11:00:00+01:00\", \"to\": \"2026-11-27T12:00:00Z\"}");
+    struct chg_booking bk;
+    const char *why;
+    assert_int_equal(chg_booking_from_json(in, &bk, &why), 0);
+    assert_string_equal(bk.id_tag, "CAR-01");
+    assert_string_equal(bk.station, "CP-1");
+    assert_null(bk.site);
+    assert_int_equal(bk.connector, 2);
+    assert_true(bk.from_ms == T0 && bk.to_ms == T0 + 120 * MINUTE);
+    bk.id = 5;
+    struct chg_bookings *b = calendar(0);
+    char err[128];
+    assert_int_equal(chg_bookings_add(b, &bk, err, sizeof err), 0);
+    cJSON_Delete(in); /* the calendar has its own copies */
+    cJSON *out = chg_booking_json(chg_bookings_get(b, 5));
+    char *text = cJSON_PrintUnformatted(out);
+    assert_string_equal(text, "{\"id\":5,\"id_tag\":\"CAR-01\",\"station\":\"CP-1\",\"connector\":2,"
+                              "\"from\":\"2026-11-27T10:00:00.000Z\",\"to\":\"2026-11-27T12:00:00.000Z\","
+                              "\"reservation_id\":0}");
+    free(text);
+    cJSON_Delete(out);
+    chg_bookings_free(b);
+    /* each bad field named */
+    const char *bad[][2] = {
+        {"[]", "object"},
+        {"{\"id_tag\": 7, \"site\": \"d\", \"from\": \"2026-11-27\", \"to\": \"2026-11-28\"}", "id_tag"},
+        {"{\"id_tag\": \"C\", \"site\": 1, \"from\": \"2026-11-27\", \"to\": \"2026-11-28\"}", "site"},
+        {"{\"id_tag\": \"C\", \"station\": \"s\", \"connector\": 1.5, \"from\": \"2026-11-27\", \"to\": "
+         "\"2026-11-28\"}", "connector"},
+        {"{\"id_tag\": \"C\", \"station\": \"s\", \"connector\": -1, \"from\": \"2026-11-27\", \"to\": "
+         "\"2026-11-28\"}", "connector"},
+        {"{\"id_tag\": \"C\", \"site\": \"d\", \"from\": \"2026-11-27T10:00:00\", \"to\": \"2026-11-28\"}",
+         "from, to"},
+        {"{\"id_tag\": \"C\", \"site\": \"d\", \"from\": \"2026-11-27\"}", "from, to"},
+        {"{\"id_tag\": \"C\", \"site\": \"d\", \"from\": \"2026-11-27\", \"to\": \"2026-11-28\", \"x\": 1}",
+         "unknown booking key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        in = cJSON_Parse(bad[i][0]);
+        assert_non_null(in);
+        assert_int_equal(chg_booking_from_json(in, &bk, &why), MST_EINVAL);
+        if (!strstr(why, bad[i][1]))
+            fail_msg("%s: %s", bad[i][0], why);
+        cJSON_Delete(in);
+    }
+}
+
 /* --payloads: ReserveNow requests, one "Action<TAB>payload" a line, for
  * ocpp_payloads.js to check against the OCA schemas (unit_charging_schemas). */
 static int print_payloads(void)
@@ -189,6 +240,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(overlaps_refused),
         cmocka_unit_test(bad_bookings_say_why),
         cmocka_unit_test(reservations_due_at_the_lead_time),
+        cmocka_unit_test(booking_from_and_to_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
