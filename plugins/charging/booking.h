@@ -25,6 +25,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <mestys/error.h>
+
 struct chg_booking {
     int64_t id;               /* the plugin's (SQLite rowid); unique */
     const char *id_tag;       /* the car */

@@ -22,6 +22,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <mestys/error.h>
+
 /* One connector of one of the site's stations, as the plugin last saw it. */
 struct chg_site_conn {
     const char *station;  /* charge point id */

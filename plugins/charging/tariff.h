@@ -23,6 +23,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <mestys/error.h>
+
 /* What a per-minute price counts. */
 enum chg_tariff_minutes {
     CHG_MINUTES_PLUGGED = 0,  /* from StartTransaction to StopTransaction (blocking the spot) */
