@@ -245,7 +245,7 @@ static void day_init(struct day *d)
     memset(d, 0, sizeof *d);
     static const size_t sizes[DAY_SITES] = {8, 7, 5};
     static const double limits[DAY_SITES] = {40000, 22000, 15000};
-    static char names[DAY_CONNS][16];
+    static char names[DAY_CONNS][32];
     size_t first = 0;
     for (int s = 0; s < DAY_SITES; s++) {
         d->sites[s] = (struct day_site){{limits[s], 6, 230}, first, sizes[s]};
