@@ -151,3 +151,36 @@ write("store_query", "latest", json.dumps({"latest": True, "limit": 1}))
 write("store_query", "hourly", json.dumps({"aggregate": "hour", "limit": 1, "from": "1969-12-31T00:00:00Z"}))
 write("store_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
 write("store_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
+
+# charging_tariff: a tariff and a StopTransaction's meter readings, as docs/plugins/charging-site.md gives them
+TX_DATA = [
+    {"timestamp": "2026-11-27T10:00:00Z",
+     "sampledValue": [{"value": "1000", "context": "Transaction.Begin", "measurand": "Energy.Active.Import.Register"}]},
+    {"timestamp": "2026-11-27T10:30:00Z",
+     "sampledValue": [{"value": "5.5", "unit": "kWh"}, {"value": "2300", "phase": "L1"},
+                      {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
+                      {"value": "AbCd", "format": "SignedData"}]},
+    {"timestamp": "2026-11-27T11:45:30+01:00", "sampledValue": [{"value": "13345", "context": "Transaction.End"}]}]
+write("charging_tariff", "session", json.dumps({
+    "tariff": {"currency": "CZK", "per_kwh": "7.90", "per_minute": 1, "minutes": "plugged", "per_session": 10,
+               "vat": 21},
+    "meterStart": 1000, "meterStop": 13345, "start": "2026-11-27T10:00:00Z", "stop": "2026-11-27T10:45:30Z",
+    "transactionData": TX_DATA}))
+write("charging_tariff", "meter_replaced", json.dumps({
+    "tariff": {"per_minute": "0.50", "minutes": "charging", "vat": 10.5},
+    "meterStart": 900000, "meterStop": 800, "start": "2026-11-27T10:00:00Z", "stop": "2026-11-27T11:00:00Z",
+    "transactionData": [{"timestamp": "2026-11-27T10:10:00Z", "sampledValue": [{"value": "901000"}]},
+                        {"timestamp": "2026-11-27T10:30:00Z", "sampledValue": [{"value": "12"}]}]}))
+write("charging_tariff", "bad", '{"tariff": {"per_kwh": 7.905}, "meterStop": 1e300, '
+      '"transactionData": [{"timestamp": "x", "sampledValue": [{"value": "nan"}]}]}')
+
+# charging_booking: bookings as the operator API takes them
+write("charging_booking", "fleet_day", json.dumps([
+    {"id_tag": "CAR-01", "station": "CP-1", "connector": 2, "from": "2026-11-27T08:00:00Z",
+     "to": "2026-11-27T10:00:00Z"},
+    {"id_tag": "car-01", "station": "CP-9", "connector": 1, "from": "2026-11-27T09:00:00Z",
+     "to": "2026-11-27T11:00:00Z"},
+    {"id_tag": "CAR-02", "station": "CP-1", "from": "2026-11-27T09:59:00+01:00", "to": "2026-11-27T12:00:00Z"},
+    {"id_tag": "CAR-03", "site": "depot", "from": "2026-11-27", "to": "2026-11-28"}]))
+write("charging_booking", "bad", '[{"id_tag": "TWENTY-ONE-CHARACTERS", "station": "s", "from": "2026-11-27", '
+      '"to": "2026-11-27"}, {"id_tag": "C", "site": "d", "connector": 1.5}, 7, {"x": 1}]')
