@@ -22,6 +22,8 @@
 #include "ocpp_schema.h"
 #include "password.h"
 #include "rpc.h"
+#include "site.h"
+#include "tariff.h"
 
 #define CHG_ID_MAX 48        /* a charge point id: 1..48 of [A-Za-z0-9._:-] */
 #define CHG_MAX_CONNECTORS 32 /* connectors per charge point we keep a status for */
@@ -45,6 +47,14 @@ struct chg_connector {
     char status[CHG_STATUS_MAX];    /* "Available", "Charging", ...; "" never reported */
     char error_code[32];
     int64_t updated_ms;             /* wall clock of the report */
+    /* load management (load.c) */
+    double max_w;                   /* its own maximum (registration "connectors"), W */
+    int phases;                     /* 1 or 3 */
+    int64_t txn;                    /* the open transaction on it, 0 none */
+    int64_t started_ms;
+    int priority;                   /* the open session's class (fleet tags first) */
+    double meter_w, energy_wh;      /* last readings of the open session (-1: none) */
+    double sent_w;                  /* the limit in force as far as we know (0: the TxDefaultProfile) */
 };
 
 struct chg_conn;
@@ -61,6 +71,8 @@ struct chg_station {
     double lat, lon;
     int has_location;
     char *vendor, *model, *serial, *firmware; /* from its last BootNotification */
+    struct chg_tariff tariff;   /* its own ("tariff" in its registration), or the instance's */
+    char *connectors_json, *tariff_json; /* as registered, kept in the file; NULL: defaults */
 
     struct chg_conn *conn;  /* the open connection, or NULL */
     uint64_t last_contact;  /* loop clock, ms: the last message or pong */
@@ -129,6 +141,19 @@ struct chg_conn {
     struct chg_conn *next;   /* all open connections */
 };
 
+/* A site: a grid connection whose limit its stations' sessions share (load.c). */
+struct chg_site_state {
+    struct chg_site_state *next;
+    struct charging *c;
+    char *name;
+    struct chg_site_params p;
+    struct chg_site_profile_opts o;
+    mst_timer *timer;
+    int in_flight;   /* SetChargingProfile calls not answered yet */
+    int dirty;       /* something changed while they were out: recompute when they are in */
+    mst_metric *limit_m, *allocated_m, *paused_m;
+};
+
 struct charging {
     mst_instance *inst;
     const struct mst_host *host;
@@ -140,6 +165,10 @@ struct charging {
     int64_t heartbeat_s, grace_s, call_timeout_s, iterations, ping_s, max_message;
     int64_t auth_fail_limit;          /* wrong passwords per station per minute before 429 */
     cJSON *vendors;                   /* DataTransfer vendor ids answered Accepted */
+    cJSON *fleet_tags;                /* id tags of the town's fleet: served first */
+    struct chg_tariff tariff;         /* the default tariff */
+    struct chg_site_state *sites;
+    int stopping;                     /* no new calls: the instance is stopping */
     uint64_t unknown_logged;          /* loop clock of the last unknown-id refusal logged */
     uint32_t logged;                  /* enum chg_log_once bits */
 
@@ -165,6 +194,11 @@ void chg_station_heard(struct charging *c, struct chg_station *st);
  * "site", "lat", "lon", "accepted", "password"}), all checked before
  * anything changes; new or updated in memory and in the file. */
 int chg_station_register(struct charging *c, const cJSON *j, const char **why);
+/* A new station's defaults: 22 kW three-phase connectors, the instance's tariff. */
+struct chg_station *chg_station_new(struct charging *c, const char *id);
+/* Applies registered "connectors" and "tariff" JSON texts (NULL: defaults). */
+int chg_station_apply(struct charging *c, struct chg_station *st, const char *connectors, const char *tariff,
+                      const char **why);
 /* The same checks, nothing changed: 0 or MST_EINVAL and *why. */
 int chg_station_check(const cJSON *j, const char **why);
 int chg_station_delete(struct charging *c, const char *id);
@@ -207,8 +241,8 @@ struct chg_session {
 int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *txn, int *existed);
 /* MST_ENOENT if station has no session txn. */
 int chg_session_find(struct charging *c, const char *station, int64_t txn, struct chg_session *out);
-/* Closes the session if it is open; a closed one is left as it is. */
-int chg_session_stop(struct charging *c, const struct chg_stop *s);
+/* Closes the session if it is open, with its cost by tariff t; a closed one is left as it is. */
+int chg_session_stop(struct charging *c, const struct chg_stop *s, const struct chg_tariff *t);
 int chg_session_meter(struct charging *c, const struct chg_sample *m);
 /* Newest first; station NULL: every station. */
 cJSON *chg_sessions_json(struct charging *c, const char *station, int open_only, int64_t limit);
@@ -252,6 +286,20 @@ enum chg_ocpp_err chg_incoming(struct chg_conn *cc, const struct chg_frame *f, c
                                size_t whylen);
 /* After a BootNotification was answered Accepted. */
 void chg_after_boot(struct chg_conn *cc);
+
+/* --- load.c --- */
+/* Sites from the config ("sites"); timers started by chg_sites_start. */
+int chg_sites_init(struct charging *c);
+int chg_sites_start(struct charging *c);
+void chg_sites_free(struct charging *c);
+/* The open transactions in the file, onto their connectors (at start). */
+int chg_load_open_sessions(struct charging *c);
+/* A session started or stopped, a status changed: st's site shares again. */
+void chg_load_changed(struct charging *c, struct chg_station *st);
+/* After an accepted boot: the TxDefaultProfile of 0 W for a station of a site. */
+void chg_load_boot(struct charging *c, struct chg_station *st);
+/* A tag's class for load management (fleet first). */
+int chg_load_priority(struct charging *c, const char *id_tag);
 
 /* --- api.c --- */
 int chg_api_routes(struct charging *c);

@@ -38,6 +38,9 @@ const char *const chg_migrations[] = {
     " PRIMARY KEY (station, key));"
     "CREATE TABLE local_list (station TEXT NOT NULL, id_tag TEXT NOT NULL, status TEXT NOT NULL, expiry TEXT,"
     " parent TEXT, PRIMARY KEY (station, id_tag));",
+    /* 1 -> 2: a station's connectors and tariff as registered (JSON) */
+    "ALTER TABLE station ADD COLUMN connectors TEXT; ALTER TABLE station ADD COLUMN tariff TEXT;"
+    "ALTER TABLE txn ADD COLUMN currency TEXT;",
     NULL,
 };
 
@@ -75,7 +78,7 @@ int chg_db_load_stations(struct charging *c)
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(c->db,
                            "SELECT id, name, security_profile, password, accepted, site, lat, lon, vendor, model,"
-                           " serial, firmware, last_contact_ms FROM station",
+                           " serial, firmware, last_contact_ms, connectors, tariff FROM station",
                            -1, &q, NULL) != SQLITE_OK)
         return MST_EDB;
     int rc = 0;
@@ -83,12 +86,17 @@ int chg_db_load_stations(struct charging *c)
         const char *id = (const char *)sqlite3_column_text(q, 0);
         if (!id || !chg_station_id_valid(id))
             continue; /* not written by us */
-        struct chg_station *st = calloc(1, sizeof *st);
+        struct chg_station *st = chg_station_new(c, id);
         if (!st) {
             rc = MST_ENOMEM;
             break;
         }
-        memcpy(st->id, id, strlen(id) + 1);
+        const char *why = NULL;
+        st->connectors_json = column_dup(q, 13);
+        st->tariff_json = column_dup(q, 14);
+        if (chg_station_apply(c, st, st->connectors_json, st->tariff_json, &why) != 0)
+            c->host->log(c->inst, MST_LOG_WARN, "station %s: its stored connectors or tariff: %s (defaults used)", id,
+                         why ? why : "out of memory");
         st->name = column_dup(q, 1);
         st->profile = sqlite3_column_int(q, 2);
         st->password = column_dup(q, 3);
@@ -124,10 +132,12 @@ int chg_db_save_station(struct charging *c, const struct chg_station *st)
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(c->db,
                            "INSERT INTO station (id, name, security_profile, password, accepted, site, lat, lon,"
-                           " vendor, model, serial, firmware, last_contact_ms)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE"
+                           " vendor, model, serial, firmware, last_contact_ms, connectors, tariff)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                           " ON CONFLICT (id) DO UPDATE"
                            " SET name = ?2, security_profile = ?3, password = ?4, accepted = ?5, site = ?6, lat = ?7,"
-                           " lon = ?8, vendor = ?9, model = ?10, serial = ?11, firmware = ?12, last_contact_ms = ?13",
+                           " lon = ?8, vendor = ?9, model = ?10, serial = ?11, firmware = ?12, last_contact_ms = ?13,"
+                           " connectors = ?14, tariff = ?15",
                            -1, &q, NULL) != SQLITE_OK)
         return MST_EDB;
     bind_text(q, 1, st->id);
@@ -146,6 +156,8 @@ int chg_db_save_station(struct charging *c, const struct chg_station *st)
     bind_text(q, 12, st->firmware);
     if (st->last_contact_wall)
         sqlite3_bind_int64(q, 13, st->last_contact_wall);
+    bind_text(q, 14, st->connectors_json);
+    bind_text(q, 15, st->tariff_json);
     int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
     sqlite3_finalize(q);
     return rc;

@@ -149,6 +149,7 @@ static enum chg_ocpp_err status_notification(struct chg_conn *cc, const cJSON *r
         cJSON_AddStringToObject(e, "time", when);
     }
     publish(c, "charging/status", e);
+    chg_load_changed(c, st);
     return CHG_OCPP_OK;
 }
 
@@ -183,6 +184,17 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     if (!info || !cJSON_AddItemToObject(conf, "idTagInfo", info) ||
         !cJSON_AddNumberToObject(conf, "transactionId", (double)txn))
         return CHG_OCPP_INTERNAL_ERROR;
+    if (!existed && s.connector >= 1 && s.connector <= CHG_MAX_CONNECTORS) {
+        struct chg_connector *k = &cc->st->connectors[s.connector];
+        k->txn = txn;
+        k->started_ms = s.start_ms;
+        k->priority = chg_load_priority(c, s.id_tag);
+        k->meter_w = -1;
+        k->energy_wh = 0;
+        k->sent_w = 0; /* the TxDefaultProfile holds until its share is sent */
+        if (s.connector > cc->st->n_connectors)
+            cc->st->n_connectors = s.connector;
+    }
     if (!existed) {
         c->host->metric_add(c->transactions, 1);
         cJSON *e = event("start", cc->st, s.connector);
@@ -194,6 +206,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
             cJSON_AddStringToObject(e, "time", when);
         }
         publish(c, "charging/session", e);
+        chg_load_changed(c, cc->st);
     }
     return CHG_OCPP_OK;
 }
@@ -279,6 +292,13 @@ static enum chg_ocpp_err meter_values(struct chg_conn *cc, const cJSON *req, cJS
         snprintf(why, whylen, "the meter values could not be recorded");
         return CHG_OCPP_INTERNAL_ERROR;
     }
+    if (txn && connector >= 1 && connector <= CHG_MAX_CONNECTORS && cc->st->connectors[connector].txn == txn) {
+        struct chg_connector *k = &cc->st->connectors[connector];
+        if (!isnan(w))
+            k->meter_w = w;
+        if (!isnan(wh))
+            k->energy_wh = wh - (double)s.meter_start;
+    }
     cJSON *e = event("meter", cc->st, connector);
     char when[32];
     mst_time_format(t, when);
@@ -315,7 +335,7 @@ static enum chg_ocpp_err stop_transaction(struct chg_conn *cc, const cJSON *req,
     if (stop.txn && s.stopped)
         sqlite3_exec(c->db, "ROLLBACK TO stop", NULL, NULL, NULL);
     else if (rc == 0 && stop.txn)
-        rc = chg_session_stop(c, &stop);
+        rc = chg_session_stop(c, &stop, &cc->st->tariff);
     sqlite3_exec(c->db, rc == 0 ? "RELEASE stop" : "ROLLBACK TO stop; RELEASE stop", NULL, NULL, NULL);
     if (rc != 0) {
         snprintf(why, whylen, "the stop could not be recorded");
@@ -339,6 +359,13 @@ static enum chg_ocpp_err stop_transaction(struct chg_conn *cc, const cJSON *req,
             cJSON_AddStringToObject(e, "time", when);
         }
         publish(c, "charging/session", e);
+        struct chg_connector *k =
+            s.connector >= 1 && s.connector <= CHG_MAX_CONNECTORS ? &cc->st->connectors[s.connector] : NULL;
+        if (k && k->txn == stop.txn) {
+            k->txn = 0;
+            k->sent_w = 0; /* its TxProfile ended with it */
+            chg_load_changed(c, cc->st);
+        }
     }
     return CHG_OCPP_OK;
 }
@@ -422,4 +449,5 @@ void chg_after_boot(struct chg_conn *cc)
         chg_call(c, cc->st, "TriggerMessage", p, trigger_done, NULL, why, sizeof why) != 0)
         c->host->log(c->inst, MST_LOG_WARN, "TriggerMessage to %s not sent: %s", cc->st->id, why);
     cJSON_Delete(p);
+    chg_load_boot(c, cc->st);
 }

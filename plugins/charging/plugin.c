@@ -13,6 +13,41 @@
 
 #include "charging.h"
 
+static const struct mst_config_key tariff_keys[] = {
+    {.key = "currency", .type = MST_CFG_STRING, .description = "ISO 4217 code (CZK)"},
+    {.key = "per_kwh", .type = MST_CFG_ANY, .description = "price per kWh, VAT included (number or string, 2 decimals)"},
+    {.key = "per_minute", .type = MST_CFG_ANY, .description = "price per minute, VAT included"},
+    {.key = "minutes", .type = MST_CFG_STRING, .choices = "plugged|charging",
+     .description = "what a per-minute price counts"},
+    {.key = "per_session", .type = MST_CFG_ANY, .description = "price per session, VAT included"},
+    {.key = "vat", .type = MST_CFG_NUMBER, .description = "VAT in percent (21)"},
+    {0},
+};
+
+static const struct mst_config_key connector_keys[] = {
+    {.key = "max_kw", .type = MST_CFG_NUMBER, .description = "the connector's own maximum, kW (22)"},
+    {.key = "phases", .type = MST_CFG_INT, .description = "1 or 3 (3)"},
+    {0},
+};
+
+static const struct mst_config_key site_keys[] = {
+    {.key = "name", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 1, .max = 64,
+     .description = "the site's name (stations[].site refers to it)"},
+    {.key = "limit_kw", .type = MST_CFG_NUMBER, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 0, .max = 1e6,
+     .description = "the power left for charging, kW"},
+    {.key = "min_current_a", .type = MST_CFG_NUMBER, .flags = MST_CFG_HAS_RANGE, .default_json = "6", .min = 0,
+     .max = 80, .description = "smallest useful current per phase (IEC 61851: 6 A); below it a car is paused"},
+    {.key = "voltage", .type = MST_CFG_NUMBER, .flags = MST_CFG_HAS_RANGE, .default_json = "230", .min = 100,
+     .max = 400, .description = "phase voltage, to turn amperes into watts"},
+    {.key = "rate_unit", .type = MST_CFG_STRING, .default_json = "\"A\"", .choices = "A|W",
+     .description = "the unit of the limits sent"},
+    {.key = "stack_level", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1", .min = 0, .max = 100,
+     .description = "the profiles' stackLevel"},
+    {.key = "recompute_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "60", .min = 5,
+     .max = 3600, .description = "how often the shares are recomputed besides every start, stop and status change"},
+    {0},
+};
+
 static const struct mst_config_key station_keys[] = {
     {.key = "id", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 1, .max = CHG_ID_MAX,
      .description = "the charge point's identity (the last segment of the URL it connects to)"},
@@ -24,6 +59,9 @@ static const struct mst_config_key station_keys[] = {
     {.key = "site", .type = MST_CFG_STRING, .description = "the grid connection it shares (load management)"},
     {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
     {.key = "lon", .type = MST_CFG_NUMBER},
+    {.key = "connectors", .type = MST_CFG_ARRAY, .fields = connector_keys,
+     .description = "per connector (1, 2, ...): its maximum and phases"},
+    {.key = "tariff", .type = MST_CFG_OBJECT, .fields = tariff_keys, .description = "this station's tariff"},
     {0},
 };
 
@@ -44,6 +82,12 @@ static const struct mst_config_key config[] = {
      .max = 100000, .description = "wrong passwords per station per minute before further attempts get 429"},
     {.key = "data_transfer_vendors", .type = MST_CFG_STRING_LIST, .default_json = "[]",
      .description = "DataTransfer vendorIds answered Accepted (others: UnknownVendorId)"},
+    {.key = "tariff", .type = MST_CFG_OBJECT, .fields = tariff_keys,
+     .description = "the default tariff of every station (none: free)"},
+    {.key = "sites", .type = MST_CFG_ARRAY, .fields = site_keys, .default_json = "[]",
+     .description = "grid connections whose limit their stations' sessions share (load management)"},
+    {.key = "fleet_tags", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "the town's fleet's id tags: served first by load management"},
     {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",
      .description = "charge points registered at start (the HTTP API adds more and sets passwords)"},
     {0},
@@ -127,7 +171,18 @@ static int read_config(struct charging *c)
     char *vendors = h->config_json(c->inst, "data_transfer_vendors");
     c->vendors = cJSON_Parse(vendors ? vendors : "[]");
     h->free(vendors);
-    return c->vendors ? 0 : MST_ENOMEM;
+    if (!c->vendors)
+        return MST_ENOMEM;
+    char *tariff = h->config_json(c->inst, "tariff");
+    cJSON *t = tariff ? cJSON_Parse(tariff) : NULL;
+    h->free(tariff);
+    const char *why = NULL;
+    chg_tariff_init(&c->tariff);
+    int rc = t && chg_tariff_from_json(t, &c->tariff, &why) != 0 ? MST_ECONFIG : 0;
+    if (rc)
+        h->log(c->inst, MST_LOG_ERROR, "config tariff: %s", why);
+    cJSON_Delete(t);
+    return rc;
 }
 
 static void charging_fini(void *state);
@@ -155,6 +210,10 @@ static int charging_init(mst_instance *inst, const struct mst_host *host, void *
     if (rc == 0)
         rc = import_config_stations(c);
     if (rc == 0)
+        rc = chg_load_open_sessions(c);
+    if (rc == 0)
+        rc = chg_sites_init(c);
+    if (rc == 0)
         rc = host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_PUBLIC, &chg_ws_handlers, c);
     if (rc == 0)
         rc = host->ws_endpoint_limits(inst, "ocpp/*", (size_t)c->max_message, (unsigned)c->ping_s);
@@ -176,12 +235,14 @@ static int charging_start(void *state)
         n++;
     c->host->log(c->inst, MST_LOG_INFO, "OCPP 1.6J central system at /api/%s/ocpp/<charge point id>, %zu station(s)"
                  " registered", c->host->instance_name(c->inst), n);
-    return 0;
+    return chg_sites_start(c);
 }
 
 static void charging_stop(void *state)
 {
-    chg_conn_close_all(state);
+    struct charging *c = state;
+    c->stopping = 1;
+    chg_conn_close_all(c);
 }
 
 static void charging_fini(void *state)
@@ -190,6 +251,7 @@ static void charging_fini(void *state)
     if (!c)
         return;
     chg_conn_free_all(c);
+    chg_sites_free(c);
     while (c->stations) {
         struct chg_station *st = c->stations;
         c->stations = st->next;

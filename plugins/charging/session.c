@@ -6,6 +6,7 @@
  * finds its session by (station, transactionId) in the file, whatever
  * happened in between; a resent start finds the session it opened the
  * first time (db.c's UNIQUE key); a resent stop changes nothing. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "charging.h"
@@ -78,7 +79,48 @@ int chg_session_find(struct charging *c, const char *station, int64_t txn, struc
     return rc;
 }
 
-int chg_session_stop(struct charging *c, const struct chg_stop *s)
+#define COST_SAMPLES 4096 /* energy readings a cost is computed from (the newest are kept) */
+
+/* The cost of the session just stopped, from its tariff and readings. */
+static int price(struct charging *c, const struct chg_stop *s, const struct chg_tariff *t)
+{
+    struct chg_session found;
+    sqlite3_stmt *q;
+    int rc = chg_session_find(c, s->station, s->txn, &found);
+    struct chg_meter_sample *samples = calloc(COST_SAMPLES, sizeof *samples);
+    size_t n = 0;
+    if (rc == 0 && !samples)
+        rc = MST_ENOMEM;
+    if (rc == 0 && sqlite3_prepare_v2(c->db,
+                                      "SELECT time_ms, value FROM (SELECT time_ms, value FROM meter_value WHERE txn = ?1"
+                                      " AND measurand = 'Energy.Active.Import.Register' AND phase IS NULL"
+                                      " ORDER BY time_ms DESC LIMIT ?2) ORDER BY time_ms",
+                                      -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, s->txn);
+        sqlite3_bind_int(q, 2, COST_SAMPLES);
+        while (sqlite3_step(q) == SQLITE_ROW && n < COST_SAMPLES)
+            samples[n++] = (struct chg_meter_sample){sqlite3_column_int64(q, 0), (int64_t)sqlite3_column_double(q, 1)};
+        sqlite3_finalize(q);
+    }
+    struct chg_session_usage u = {.meter_start_wh = found.meter_start, .meter_stop_wh = s->meter_stop,
+                                  .start_ms = found.start_ms, .stop_ms = s->stop_ms, .samples = samples,
+                                  .n_samples = n};
+    struct chg_cost cost;
+    if (rc == 0)
+        rc = chg_tariff_cost(t, &u, &cost);
+    free(samples);
+    if (rc != 0 || sqlite3_prepare_v2(c->db, "UPDATE txn SET cost = ?2, currency = ?3 WHERE id = ?1", -1, &q,
+                                      NULL) != SQLITE_OK)
+        return rc ? rc : MST_EDB;
+    sqlite3_bind_int64(q, 1, s->txn);
+    sqlite3_bind_double(q, 2, (double)cost.total / 100);
+    sqlite3_bind_text(q, 3, t->currency, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int chg_session_stop(struct charging *c, const struct chg_stop *s, const struct chg_tariff *t)
 {
     sqlite3_stmt *q;
     /* "stop_ms IS NULL": a stop sent again changes nothing */
@@ -96,7 +138,11 @@ int chg_session_stop(struct charging *c, const struct chg_stop *s)
     if (s->id_tag)
         sqlite3_bind_text(q, 7, s->id_tag, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
+    int stopped = rc == 0 && sqlite3_changes(c->db) == 1;
     sqlite3_finalize(q);
+    if (stopped && price(c, s, t) != 0)
+        c->host->log(c->inst, MST_LOG_WARN, "session %lld: no cost computed (its meter readings do not add up)",
+                     (long long)s->txn);
     return rc;
 }
 
@@ -151,7 +197,10 @@ static cJSON *session_row(sqlite3_stmt *q, int64_t now_ms)
               ? cJSON_AddStringToObject(o, "stop_reason", (const char *)sqlite3_column_text(q, 8))
               : cJSON_AddNullToObject(o, "stop_reason")) &&
          (sqlite3_column_type(q, 10) != SQLITE_NULL ? cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(q, 10))
-                                                    : cJSON_AddNullToObject(o, "cost"));
+                                                    : cJSON_AddNullToObject(o, "cost")) &&
+         (sqlite3_column_type(q, 11) != SQLITE_NULL
+              ? cJSON_AddStringToObject(o, "currency", (const char *)sqlite3_column_text(q, 11))
+              : cJSON_AddNullToObject(o, "currency"));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -168,7 +217,7 @@ cJSON *chg_sessions_json(struct charging *c, const char *station, int open_only,
             c->db,
             "SELECT id, station, connector, id_tag, start_ms, meter_start, stop_ms, meter_stop, stop_reason,"
             " (SELECT value FROM meter_value m WHERE m.txn = t.id AND m.measurand = 'Energy.Active.Import.Register'"
-            "  ORDER BY time_ms DESC LIMIT 1), cost"
+            "  ORDER BY time_ms DESC LIMIT 1), cost, currency"
             " FROM txn t WHERE (?1 IS NULL OR station = ?1) AND (?2 = 0 OR stop_ms IS NULL)"
             " ORDER BY id DESC LIMIT ?3",
             -1, &q, NULL) != SQLITE_OK) {

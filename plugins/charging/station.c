@@ -4,6 +4,7 @@
  * A town has tens to hundreds of charge points; they are a list searched by
  * id only at a handshake or an API call (a message arrives on a connection
  * that already points at its station). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,8 @@ void chg_station_free(struct chg_station *st)
 {
     if (!st)
         return;
+    free(st->connectors_json);
+    free(st->tariff_json);
     free(st->name);
     free(st->password);
     free(st->site);
@@ -89,7 +92,8 @@ static cJSON *connectors_json(const struct charging *c, const struct chg_station
             !cJSON_AddStringToObject(o, "status", status) ||
             !cJSON_AddStringToObject(o, "reported_status", k->status[0] ? k->status : "Unknown") ||
             !cJSON_AddStringToObject(o, "error_code", k->error_code[0] ? k->error_code : "NoError") ||
-            !add_string(o, "updated", k->updated_ms ? when : NULL)) {
+            !add_string(o, "updated", k->updated_ms ? when : NULL) ||
+            !cJSON_AddNumberToObject(o, "max_kw", k->max_w / 1000)) {
             cJSON_Delete(list);
             return NULL;
         }
@@ -111,6 +115,10 @@ cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
              add_string(o, "last_contact", st->last_contact_wall ? when : NULL) &&
              add_string(o, "vendor", st->vendor) && add_string(o, "model", st->model) &&
              add_string(o, "firmware", st->firmware);
+    cJSON *tariff = ok ? chg_tariff_json(&st->tariff) : NULL;
+    ok = ok && tariff && cJSON_AddItemToObject(o, "tariff", tariff);
+    if (!ok && tariff && !cJSON_GetObjectItemCaseSensitive(o, "tariff"))
+        cJSON_Delete(tariff);
     if (ok && st->has_location)
         ok = cJSON_AddNumberToObject(o, "lat", st->lat) && cJSON_AddNumberToObject(o, "lon", st->lon);
     if (ok && cJSON_AddItemToObject(o, "connectors", conns))
@@ -125,6 +133,7 @@ cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
 /* A registration read from JSON; strings point into the JSON. */
 struct registration {
     const char *id, *name, *site, *password;
+    const cJSON *connectors, *tariff;
     int profile, accepted, has_accepted, has_location;
     double lat, lon;
 };
@@ -136,6 +145,29 @@ static const char *optional_string(const cJSON *j, const char *key, const char *
         return "must be a string";
     *out = cJSON_IsString(v) ? v->valuestring : NULL;
     return NULL;
+}
+
+/* "connectors": [{"max_kw": 22, "phases": 3}, ...] for connectors 1, 2, ... */
+static int check_connectors(const cJSON *list, const char **why)
+{
+    const cJSON *k;
+    if (!list)
+        return 0;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHG_MAX_CONNECTORS) {
+        *why = "connectors: an array (connector 1, 2, ...) of at most 32 {\"max_kw\", \"phases\"}";
+        return MST_EINVAL;
+    }
+    cJSON_ArrayForEach(k, list)
+    {
+        const cJSON *kw = cJSON_GetObjectItemCaseSensitive(k, "max_kw");
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(k, "phases");
+        if (!cJSON_IsObject(k) || (kw && !(cJSON_IsNumber(kw) && kw->valuedouble > 0 && kw->valuedouble <= 1000)) ||
+            (ph && !(cJSON_IsNumber(ph) && (ph->valuedouble == 1 || ph->valuedouble == 3)))) {
+            *why = "connectors[]: max_kw a number over 0 up to 1000, phases 1 or 3";
+            return MST_EINVAL;
+        }
+    }
+    return 0;
 }
 
 static int parse_registration(const cJSON *j, struct registration *r, const char **why)
@@ -178,12 +210,59 @@ static int parse_registration(const cJSON *j, struct registration *r, const char
         r->lon = lon->valuedouble;
         r->has_location = 1;
     }
+    r->connectors = cJSON_GetObjectItemCaseSensitive(j, "connectors");
+    r->tariff = cJSON_GetObjectItemCaseSensitive(j, "tariff");
+    if (check_connectors(r->connectors, why) != 0)
+        return MST_EINVAL;
+    struct chg_tariff t;
+    chg_tariff_init(&t);
+    if (r->tariff && chg_tariff_from_json(r->tariff, &t, why) != 0)
+        return MST_EINVAL;
     size_t pl = r->password ? strlen(r->password) : 0;
     if (r->password && (pl < CHG_PASSWORD_MIN || pl > CHG_PASSWORD_MAX)) {
         *why = "password: 16 to 40 characters (OCPP 1.6 security whitepaper)";
         return MST_EINVAL;
     }
     return 0;
+}
+
+struct chg_station *chg_station_new(struct charging *c, const char *id)
+{
+    struct chg_station *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    snprintf(st->id, sizeof st->id, "%s", id);
+    st->profile = 1;
+    st->tariff = c->tariff;
+    for (int i = 0; i <= CHG_MAX_CONNECTORS; i++) {
+        st->connectors[i].max_w = 22000;
+        st->connectors[i].phases = 3;
+        st->connectors[i].meter_w = st->connectors[i].energy_wh = -1;
+    }
+    return st;
+}
+
+int chg_station_apply(struct charging *c, struct chg_station *st, const char *connectors, const char *tariff,
+                      const char **why)
+{
+    cJSON *k = connectors ? cJSON_Parse(connectors) : NULL, *t = tariff ? cJSON_Parse(tariff) : NULL;
+    struct chg_tariff tf = c->tariff;
+    int rc = check_connectors(k, why);
+    if (rc == 0 && t && chg_tariff_from_json(t, &tf, why) != 0)
+        rc = MST_EINVAL;
+    if (rc == 0) {
+        st->tariff = tf;
+        for (int i = 1; i <= CHG_MAX_CONNECTORS; i++) {
+            const cJSON *one = cJSON_GetArrayItem(k, i - 1);
+            const cJSON *kw = cJSON_GetObjectItemCaseSensitive(one, "max_kw");
+            const cJSON *ph = cJSON_GetObjectItemCaseSensitive(one, "phases");
+            st->connectors[i].max_w = cJSON_IsNumber(kw) ? kw->valuedouble * 1000 : 22000;
+            st->connectors[i].phases = cJSON_IsNumber(ph) ? (int)ph->valuedouble : 3;
+        }
+    }
+    cJSON_Delete(k);
+    cJSON_Delete(t);
+    return rc;
 }
 
 /* Replaces *slot with a copy of v (NULL stays NULL); MST_ENOMEM leaves it. */
@@ -227,12 +306,23 @@ int chg_station_register(struct charging *c, const cJSON *j, const char **why)
     if (parse_registration(j, &r, why) != 0)
         return MST_EINVAL;
     struct chg_station *st = chg_station_find(c, r.id), *fresh = NULL;
-    if (!st) {
-        if (!(st = fresh = calloc(1, sizeof *st)))
-            return MST_ENOMEM;
-        memcpy(st->id, r.id, strlen(r.id) + 1);
+    if (!st && !(st = fresh = chg_station_new(c, r.id)))
+        return MST_ENOMEM;
+    char *connectors = r.connectors ? cJSON_PrintUnformatted(r.connectors) : NULL;
+    char *tariff = r.tariff ? cJSON_PrintUnformatted(r.tariff) : NULL;
+    int rc = (r.connectors && !connectors) || (r.tariff && !tariff) ? MST_ENOMEM : 0;
+    if (rc == 0)
+        rc = chg_station_apply(c, st, connectors, tariff, why);
+    if (rc == 0) {
+        free(st->connectors_json);
+        free(st->tariff_json);
+        st->connectors_json = connectors;
+        st->tariff_json = tariff;
+        connectors = tariff = NULL;
+        rc = replace(&st->name, r.name);
     }
-    int rc = replace(&st->name, r.name);
+    free(connectors);
+    free(tariff);
     if (rc == 0)
         rc = replace(&st->site, r.site);
     if (rc == 0) {

@@ -6,7 +6,8 @@
 //                                                     -> {"ok"} | {"refused": status}
 //   {"op": "call", "name", "action", "payload"}       -> {"result"} | {"error": {"code", "message"}}
 //   {"op": "raw", "name", "text" | [texts], "wait"?} -> {"got": [frames received within wait ms]}
-//   {"op": "received", "name"}                        -> {"calls": [[action, params]...], "invalid": n}
+//   {"op": "received", "name"}     -> {"calls": [[action, params, ms]...] received, "sent": [[action, payload,
+//                                      result, ms sent, ms answered]...] its own calls answered, "invalid": n}
 //   {"op": "close", "name", "force"?}                 -> {"code"}
 //   {"op": "wait_closed", "name", "ms"}               -> {"closed": bool, "code"}
 // The station answers every CSMS-initiated action of OCPP 1.6 with a valid
@@ -47,7 +48,7 @@ function out(obj) {
 }
 
 async function connect(cmd) {
-  const s = { calls: [], invalid: 0, frames: [], closed: null, silent: new Set(cmd.silent || []) };
+  const s = { calls: [], sent: [], invalid: 0, frames: [], closed: null, silent: new Set(cmd.silent || []) };
   const client = new RPCClient({
     endpoint: cmd.url, identity: cmd.id, password: cmd.password, protocols: ["ocpp1.6"],
     strictMode: true, reconnect: false, callTimeoutMs: cmd.timeout_ms || 10000,
@@ -61,7 +62,7 @@ async function connect(cmd) {
   client.on("close", ({ code }) => { s.closed = code; });
   for (const [action, answer] of Object.entries(answers)) {
     client.handle(action, ({ params }) => {
-      s.calls.push([action, params]);
+      s.calls.push([action, params, Date.now()]);
       if (s.silent.has(action)) return NOREPLY;
       if (action === "TriggerMessage" && params.requestedMessage === "StatusNotification") {
         // what a real station does: tells its connectors' state right after
@@ -88,7 +89,10 @@ async function run(cmd) {
   switch (cmd.op) {
     case "call":
       try {
-        return { result: await s.client.call(cmd.action, cmd.payload) };
+        const before = Date.now();
+        const result = await s.client.call(cmd.action, cmd.payload);
+        s.sent.push([cmd.action, cmd.payload, result, before, Date.now()]);
+        return { result };
       } catch (e) {
         return { error: { code: e.rpcErrorCode || e.name, message: e.message } };
       }
@@ -100,7 +104,7 @@ async function run(cmd) {
       return { got: s.frames.slice(from) };
     }
     case "received":
-      return { calls: s.calls, invalid: s.invalid };
+      return { calls: s.calls, sent: s.sent, invalid: s.invalid };
     case "close": {
       const r = await s.client.close({ force: !!cmd.force, code: 1000 });
       stations.delete(cmd.name);

@@ -95,7 +95,7 @@ def boot(st, name):
 class Charging(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(config(free_port(), [charging()])).start()
+        cls.d = Daemon(config(free_port(), [charging(tariff={"per_kwh": "7.90", "per_session": 10})])).start()
         cls.st = Stations(cls.d)
         status, resp = post(cls.d, "id-tags", [{"id_tag": "CARD-OK"}, {"id_tag": "CARD-BLOCKED", "status": "Blocked"},
                                                {"id_tag": "CARD-OLD", "expiry": "2020-01-01T00:00:00Z"}])
@@ -128,7 +128,7 @@ class Charging(unittest.TestCase):
         # after the boot: TriggerMessage StatusNotification, and the station tells its state
         def triggered():
             calls = self.st.cmd(op="received", name=name)["calls"]
-            self.assertIn(["TriggerMessage", {"requestedMessage": "StatusNotification"}], calls)
+            self.assertIn(["TriggerMessage", {"requestedMessage": "StatusNotification"}], [c[:2] for c in calls])
             _, one = self.d.json("/api/charging/stations/" + name)
             self.assertEqual([k["status"] for k in one["connectors"]], ["Available"], one)
         eventually(triggered)
@@ -205,6 +205,10 @@ class Charging(unittest.TestCase):
         self.assertAlmostEqual(mine["energy_kwh"], 4.0)
         self.assertEqual(mine["duration_s"], 1800)
         self.assertEqual(mine["stop_reason"], "EVDisconnected")
+        # the tariff, published before charging, and the session's cost: 4 kWh x 7.90 + 10 per session
+        _, one = self.d.json("/api/charging/stations/" + name)
+        self.assertEqual(one["tariff"]["per_kwh"], "7.90")
+        self.assertEqual((mine["cost"], mine["currency"]), (41.6, "CZK"))
         # sessions and id tags are the operator's: public gets 401
         self.assertEqual(self.d.get("/api/charging/sessions")[0], 401)
         self.assertEqual(self.d.get("/api/charging/id-tags")[0], 401)
@@ -252,7 +256,7 @@ class Charging(unittest.TestCase):
             if action == "GetCompositeSchedule":
                 self.assertEqual(conf["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"], 7400)
         calls = self.st.cmd(op="received", name=name)
-        got = [a for a, _ in calls["calls"]]
+        got = [c[0] for c in calls["calls"]]
         for action in actions:
             self.assertIn(action, got)
         self.assertEqual(calls["invalid"], 0)
@@ -282,7 +286,7 @@ class Charging(unittest.TestCase):
         self.assertEqual((status, conf["status"]), (200, "Accepted"))
         status, conf = post(self.d, "stations/%s/local-list" % name, {"update": "Differential", "id_tags": ["CARD-OK"]})
         self.assertEqual(status, 200)
-        sent = [p for a, p in self.st.cmd(op="received", name=name)["calls"] if a == "SendLocalList"]
+        sent = [c[1] for c in self.st.cmd(op="received", name=name)["calls"] if c[0] == "SendLocalList"]
         self.assertEqual([p["listVersion"] for p in sent], [1, 2])
         self.assertEqual(sent[0]["localAuthorizationList"][1]["idTagInfo"]["status"], "Blocked")
 
@@ -367,6 +371,84 @@ class Charging(unittest.TestCase):
         self.assertEqual(boot(self.st, name)["status"], "Accepted")
 
 
+class LoadManagement(unittest.TestCase):
+    """Five stations share a 30 kW grid connection; the sum of the limits in
+    force (as the stations received them) never exceeds it, at any moment."""
+    LIMIT = 30000
+    NAMES = ["CP-S%d" % i for i in range(1, 6)]
+
+    def in_force_sums(self, st):
+        """Replays every station's TxProfiles, starts and stops in time order;
+        returns the sum of the limits in force after each event."""
+        events = []
+        for name in self.NAMES:
+            got = st.cmd(op="received", name=name)
+            self.assertEqual(got["invalid"], 0)
+            for action, p, t in got["calls"]:
+                if action == "SetChargingProfile":
+                    prof = p["csChargingProfiles"]
+                    limit = prof["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+                    events.append((t, 1, name, "profile", prof.get("transactionId"), limit,
+                                   prof["chargingProfilePurpose"]))
+            # a session counts from when the station knows its id, and ends
+            # when the station sends its stop (it stops drawing then)
+            for action, p, result, sent, answered in got["sent"]:
+                if action == "StartTransaction":
+                    events.append((answered, 0, name, "start", result["transactionId"], None, None))
+                elif action == "StopTransaction":
+                    events.append((sent, 0, name, "stop", p["transactionId"], None, None))
+        events.sort()
+        running, limits, sums = {}, {}, []
+        for t, _, name, kind, txn, limit, purpose in events:
+            if kind == "start":
+                running[name] = txn
+            elif kind == "stop":
+                running.pop(name, None)
+            elif purpose == "TxProfile":
+                limits[(name, txn)] = limit
+            elif purpose == "TxDefaultProfile":
+                self.assertEqual(limit, 0)
+            sums.append(sum(limits.get((n, x), 0) for n, x in running.items()))
+        return sums, running, limits
+
+    def test_five_stations_share_a_site(self):
+        stations = [{"id": n, "site": "depot", "accepted": True, "connectors": [{"max_kw": 22, "phases": 3}]}
+                    for n in self.NAMES]
+        d = Daemon(config(free_port(), [charging(
+            sites=[{"name": "depot", "limit_kw": self.LIMIT / 1000, "rate_unit": "W", "recompute_s": 3600}],
+            stations=stations)])).start()
+        st = Stations(d)
+        try:
+            for n in self.NAMES:
+                self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
+                self.assertEqual(st.connect(n).get("ok"), True)
+                boot(st, n)
+            txns = {}
+            def settled(expect):
+                def check():
+                    sums, running, limits = self.in_force_sums(st)
+                    got = sorted(limits.get((n, x), 0) for n, x in running.items())
+                    self.assertEqual(got, expect)
+                eventually(check)
+            shares = {1: [22000], 2: [15000] * 2, 3: [10000] * 3, 4: [7500] * 4, 5: [6000] * 5}
+            for i, n in enumerate(self.NAMES):
+                txns[n] = st.ok(n, "StartTransaction", {"connectorId": 1, "idTag": "CARD-%d" % i,
+                                                        "meterStart": 0, "timestamp": NOW})["transactionId"]
+                settled(shares[i + 1])
+            st.ok(self.NAMES[0], "StopTransaction", {"transactionId": txns[self.NAMES[0]], "meterStop": 5000,
+                                                     "timestamp": "2026-11-27T11:00:00.000Z"})
+            settled([7500] * 4)
+            sums, _, _ = self.in_force_sums(st)
+            self.assertGreater(len(sums), 20)
+            self.assertLessEqual(max(sums), self.LIMIT, sums)
+            _, metrics_body = d.get("/metrics")[0], d.get("/metrics")[2].decode()
+            self.assertIn('mestys_charging_site_limit_watts{plugin="charging",instance="charging",site="depot"} 30000',
+                          metrics_body)
+        finally:
+            st.close()
+            d.stop()
+
+
 class Liveness(unittest.TestCase):
     def test_silent_station_is_unknown_not_online(self):
         d = Daemon(config(free_port(), [charging(heartbeat_interval_s=10, grace_s=0)])).start()
@@ -375,6 +457,9 @@ class Liveness(unittest.TestCase):
             register(d, "CP-QUIET")
             self.assertEqual(st.connect("CP-QUIET").get("ok"), True)
             self.assertEqual(boot(st, "CP-QUIET")["interval"], 10)
+            state = lambda: d.json("/api/charging/stations/CP-QUIET")[1]
+            # the boot's TriggerMessage has the station report its connector first
+            eventually(lambda: self.assertEqual([k["status"] for k in state()["connectors"]], ["Available"]))
             st.ok("CP-QUIET", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"})
             state = lambda: d.json("/api/charging/stations/CP-QUIET")[1]
             self.assertEqual(state()["status"], "online")

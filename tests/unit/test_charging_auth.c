@@ -60,7 +60,9 @@ static struct charging *setup_charging(void)
         c->refused[i] = (mst_metric *)&counters[i];
     memset(counters, 0, sizeof counters);
     assert_int_equal(sqlite3_open(":memory:", &c->db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(c->db, chg_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; chg_migrations[i]; i++)
+        assert_int_equal(sqlite3_exec(c->db, chg_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    chg_tariff_init(&c->tariff);
     (void)metric_ids;
     return c;
 }
