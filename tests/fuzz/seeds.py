@@ -184,3 +184,22 @@ write("charging_booking", "fleet_day", json.dumps([
     {"id_tag": "CAR-03", "site": "depot", "from": "2026-11-27", "to": "2026-11-28"}]))
 write("charging_booking", "bad", '[{"id_tag": "TWENTY-ONE-CHARACTERS", "station": "s", "from": "2026-11-27", '
       '"to": "2026-11-27"}, {"id_tag": "C", "site": "d", "connector": 1.5}, 7, {"x": 1}]')
+
+# charging_station: a handshake's Authorization header, then a charge point's messages, one per line
+basic = "Basic " + base64.b64encode(b"CP-1:correct-horse-battery").decode()
+session = [
+    '[2,"1","BootNotification",{"chargePointVendor":"Městys","chargePointModel":"Test-22"}]',
+    '[2,"2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Preparing"}]',
+    '[2,"3","Authorize",{"idTag":"CARD-OK"}]',
+    '[2,"4","StartTransaction",{"connectorId":1,"idTag":"CARD-OK","meterStart":1000,"timestamp":"2026-11-27T10:00:00Z"}]',
+    '[2,"5","MeterValues",{"connectorId":1,"transactionId":1,"meterValue":[{"timestamp":"2026-11-27T10:10:00Z",'
+    '"sampledValue":[{"value":"2.5","unit":"kWh"},{"value":"7200","measurand":"Power.Active.Import","unit":"W"}]}]}]',
+    '[3,"00000000-0000-4000-8000-000000000000",{"status":"Accepted"}]',
+    '[2,"6","StopTransaction",{"transactionId":1,"meterStop":5000,"timestamp":"2026-11-27T10:30:00Z","idTag":"CARD-OK",'
+    '"transactionData":[{"timestamp":"2026-11-27T10:30:00Z","sampledValue":[{"value":"5000"}]}]}]',
+    '[2,"7","DataTransfer",{"vendorId":"x"}]',
+    '[2,"8","Heartbeat",{}]',
+]
+write("charging_station", "session", "\n".join([basic] + session))
+write("charging_station", "bad", "\n".join(["Basic Q1AtMTo=", "not json", '[2,"1","Heartbeat"]', '[2,"2","Reset",{"type":"Soft"}]',
+                                             '[4,"x","GenericError","",{}]', '[2,"3","Authorize",{"idTag":5}]']))
