@@ -116,6 +116,7 @@ class HandshakeHook(unittest.TestCase):
         self.assertEqual(r.get("refused"), 401, r)
         self.assertTrue(r["type"].startswith("text/plain"), r)
         self.assertIn("401 Unauthorized", r["body"])
+        self.assertTrue(r["challenge"].startswith("Basic realm="), r)  # as OCPP stations authenticate
         self.assertEqual(metric(self.d, 'mestys_ws_handshakes_refused_total{status="401"}'), before + 1)
 
     def test_404_unknown_id(self):
@@ -139,6 +140,8 @@ class HandshakeHook(unittest.TestCase):
         # ocpp/* is an operator endpoint without a hook: the core says 401
         r = peer(url="ws://127.0.0.1:%d/api/testplug/ocpp/CP-1" % self.d.port, protocol="ocpp1.6")
         self.assertEqual(r.get("refused"), 401, r)
+        self.assertEqual(r["challenge"], "Bearer", r)
+        self.assertIn("this route needs a bearer token with the operator role", r["body"])
 
     def test_a_nul_in_authorization_is_refused(self):
         c = wsraw.connect(self.d.port, "/api/testplug/cp/CP-1", {"Authorization": "Basic a\x00b"})
