@@ -9,6 +9,8 @@
 #include "http_internal.h"
 #include "log.h"
 
+#define WS_CLOSE_DEADLINE_S 10
+
 struct out_frame {
     struct mst__list link;
     int binary;
@@ -41,8 +43,8 @@ int mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *w
     mst__metric_add(h->ws_open, 1);
     if (!c->ep || c->closing) {
         /* its owner stopped, or ws_close came, during the upgrade */
-        c->closing = 1;
-        lws_callback_on_writable(wsi);
+        c->closing = 0;
+        mst__ws_close(c);
         return 0;
     }
     if (c->ep->ping_s)
@@ -197,7 +199,12 @@ void mst__ws_close(mst_ws_conn *c)
     if (!c || c->closing)
         return;
     c->closing = 1;
+    if (!c->established)
+        return; /* mst__ws_on_established comes back here */
     lws_callback_on_writable(c->wsi);
+    /* a peer that does not take the queued frames (or the close) is
+     * dropped after this long; close() runs then */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, WS_CLOSE_DEADLINE_S);
 }
 
 void *mst__ws_data(mst_ws_conn *c)
