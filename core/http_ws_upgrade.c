@@ -17,23 +17,14 @@
 /* h->ws_logged: what a client can repeat is logged once, then only counted */
 #define LOGGED_NO_ENDPOINT 1u
 
-/* The subprotocol lws will bind: the first one the client offers that the
- * server knows (lws_process_ws_upgrade walks the list the same way).
- * NULL when the client offers none; "" when it offers only unknown ones. */
+/* The subprotocol lws will bind, the name the server keeps (see
+ * mst__ws_pick_subprotocol). */
 static const char *picked_subprotocol(struct mst__http *h, const char *offered)
 {
-    if (!offered)
-        return NULL;
-    for (const char *p = offered; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ", ");
-        for (size_t i = 0; len && i < h->n_protocols; i++)
-            if (strlen(h->protocols[i].name) == len && strncmp(h->protocols[i].name, p, len) == 0)
-                return h->protocols[i].name;
-        p += len;
-    }
-    return "";
+    const char *names[h->n_protocols ? h->n_protocols : 1];
+    for (size_t i = 0; i < h->n_protocols; i++)
+        names[i] = h->protocols[i].name;
+    return mst__ws_pick_subprotocol(offered, names, h->n_protocols);
 }
 
 static struct ws_endpoint *find_endpoint(struct mst__http *h, const char *uri, const char *proto,
