@@ -17,23 +17,14 @@
 /* h->ws_logged: what a client can repeat is logged once, then only counted */
 #define LOGGED_NO_ENDPOINT 1u
 
-/* The subprotocol lws will bind: the first one the client offers that the
- * server knows (lws_process_ws_upgrade walks the list the same way).
- * NULL when the client offers none; "" when it offers only unknown ones. */
+/* The subprotocol lws will bind, the name the server keeps (see
+ * mst__ws_pick_subprotocol). */
 static const char *picked_subprotocol(struct mst__http *h, const char *offered)
 {
-    if (!offered)
-        return NULL;
-    for (const char *p = offered; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t len = strcspn(p, ", ");
-        for (size_t i = 0; len && i < h->n_protocols; i++)
-            if (strlen(h->protocols[i].name) == len && strncmp(h->protocols[i].name, p, len) == 0)
-                return h->protocols[i].name;
-        p += len;
-    }
-    return "";
+    const char *names[h->n_protocols ? h->n_protocols : 1];
+    for (size_t i = 0; i < h->n_protocols; i++)
+        names[i] = h->protocols[i].name;
+    return mst__ws_pick_subprotocol(offered, names, h->n_protocols);
 }
 
 static struct ws_endpoint *find_endpoint(struct mst__http *h, const char *uri, const char *proto,
@@ -70,7 +61,7 @@ static const char *status_phrase(int status)
  * does (lws allows a write in this callback on HTTP/1, where upgrades live),
  * but as text/plain.  Returns 1, what CONFIRM_UPGRADE returns once it has
  * answered; -1 (drop the connection) if lws could not take it. */
-static int refuse(struct mst__http *h, struct lws *wsi, int status, const char *reason)
+static int refuse(struct mst__http *h, struct lws *wsi, int status, const char *reason, const char *challenge)
 {
     char labels[32];
     struct mst_metric *m;
@@ -85,6 +76,9 @@ static int refuse(struct mst__http *h, struct lws *wsi, int status, const char *
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)status, "text/plain; charset=utf-8", len, &p, end) ||
+        (challenge && lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                                  (const unsigned char *)challenge, (int)strlen(challenge), &p,
+                                                  end)) ||
         lws_finalize_http_header(wsi, &p, end) || (size_t)(end - p) < len)
         return -1;
     memcpy(p, body, len);
@@ -149,7 +143,9 @@ static int run_hook(struct mst__http *h, struct lws *wsi, struct ws_endpoint *ep
                 ep->logged |= WS_LOGGED_BAD_HOOK;
                 status = 500;
             }
-            return refuse(h, wsi, status, "the endpoint refused the WebSocket handshake");
+            /* a station proves itself with HTTP Basic (OCPP security profiles 1 and 2) */
+            return refuse(h, wsi, status, "the endpoint refused the WebSocket handshake",
+                          status == 401 ? "Basic realm=\"mestys\", charset=\"UTF-8\"" : NULL);
         }
     }
     mst__ws_conn_new(h, wsi, ep, data);
@@ -171,15 +167,15 @@ int mst__ws_on_confirm(struct mst__http *h, struct lws *wsi)
             mst__log_info("WebSocket upgrade refused (404): no endpoint %s%s%s; further ones are only counted",
                           uri ? uri : "?", offered ? " for subprotocol " : "", offered ? offered : "");
         h->ws_logged |= LOGGED_NO_ENDPOINT;
-        rc = refuse(h, wsi, 404, "no WebSocket endpoint here for that path and subprotocol");
+        rc = refuse(h, wsi, 404, "no WebSocket endpoint here for that path and subprotocol", NULL);
     } else if (auth && strlen(auth) != auth_len) {
         /* RFC 9110 5.5, as for any request: never cut at the NUL */
         mst__metric_add(h->bad_requests, 1);
-        rc = refuse(h, wsi, 400, "the Authorization header holds a NUL byte");
+        rc = refuse(h, wsi, 400, "the Authorization header holds a NUL byte", NULL);
     } else if (ep->role != MST_ROLE_PUBLIC &&
                (status = mst__route_authorize(mst__http_token_role(h, auth, auth_len), ep->role, &why)) != 0) {
         mst__metric_add(h->unauthorized, 1);
-        rc = refuse(h, wsi, status, why.data);
+        rc = refuse(h, wsi, status, why.data, status == 401 ? "Bearer" : NULL);
     } else {
         rc = run_hook(h, wsi, ep, uri, subpath, auth);
     }

@@ -203,3 +203,8 @@ session = [
 write("charging_station", "session", "\n".join([basic] + session))
 write("charging_station", "bad", "\n".join(["Basic Q1AtMTo=", "not json", '[2,"1","Heartbeat"]', '[2,"2","Reset",{"type":"Soft"}]',
                                              '[4,"x","GenericError","",{}]', '[2,"3","Authorize",{"idTag":5}]']))
+# ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
+write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
+write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
+write("ws_subprotocol", "unknown", "mqtt,  ,chat\nhttp\nocpp1.6")
+write("ws_subprotocol", "prefix", "ocpp1.6x ocpp1\nocpp1.6")

@@ -20,7 +20,8 @@ setTimeout(() => done({ error: "timeout", opened, got }), spec.waitMs || 10000);
 ws.on("unexpected-response", (req, res) => {
   let body = "";
   res.on("data", (d) => (body += d));
-  res.on("end", () => done({ refused: res.statusCode, type: res.headers["content-type"], body }));
+  res.on("end", () => done({ refused: res.statusCode, type: res.headers["content-type"],
+                             challenge: res.headers["www-authenticate"], body }));
 });
 ws.on("error", (e) => done({ error: String(e.code || e.message), opened, got }));
 ws.on("open", () => {
