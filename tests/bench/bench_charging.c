@@ -81,6 +81,8 @@ struct bench {
     size_t rr; /* round robin over the charge points */
     unsigned long sent, answered, call_errors, bad_replies, server_calls, unexpected, throttled;
     struct latencies boot_lat, load_lat;
+    uint32_t worst_us[600];     /* the slowest answer of each second of the load: periodic stalls show */
+    unsigned long slow;         /* answers over 50 ms */
     long rss_before, rss_connected, rss_after;
 };
 
@@ -249,8 +251,14 @@ static void on_answer(struct charge_point *cp, const struct chg_frame *f)
     B.answered++;
     B.last_reply = now_ns();
     if (!boot) {
-        if (B.phase == 1)
+        if (B.phase == 1) {
+            uint64_t second = (cp->sent_ns - B.phase_start) / 1000000000u;
+            uint32_t us = took / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(took / 1000);
             latency_add(&B.load_lat, took);
+            if (second < sizeof B.worst_us / sizeof B.worst_us[0] && us > B.worst_us[second])
+                B.worst_us[second] = us;
+            B.slow += us > 50000;
+        }
         return;
     }
     latency_add(&B.boot_lat, took);
@@ -464,7 +472,12 @@ static void summary(void)
     printf("boot_p50_ms %.2f\nboot_p99_ms %.2f\n", percentile_ms(&B.boot_lat, 0.50), percentile_ms(&B.boot_lat, 0.99));
     printf("offered_per_s %d\n", B.o.rate);
     printf("messages_per_s %.0f\n", B.load_lat.n / seconds);
-    printf("p50_ms %.2f\np99_ms %.2f\n", percentile_ms(&B.load_lat, 0.50), percentile_ms(&B.load_lat, 0.99));
+    printf("p50_ms %.2f\np99_ms %.2f\nmax_ms %.2f\n", percentile_ms(&B.load_lat, 0.50),
+           percentile_ms(&B.load_lat, 0.99), percentile_ms(&B.load_lat, 1.0));
+    printf("over_50ms %lu\nworst_ms_each_second", B.slow);
+    for (int i = 0; i < B.o.seconds && i < (int)(sizeof B.worst_us / sizeof B.worst_us[0]); i++)
+        printf(" %.0f", B.worst_us[i] / 1000.0);
+    printf("\n");
     printf("call_errors %lu\nbad_replies %lu\nunexpected %lu\nserver_calls %lu\nthrottled %lu\n", B.call_errors,
            B.bad_replies, B.unexpected, B.server_calls, B.throttled);
     if (B.o.pid > 0) {

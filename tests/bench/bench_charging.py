@@ -119,6 +119,7 @@ def main():
             ("messages/s answered (offered %d)" % RATE, "messages_per_s", ">= 2,000"),
             ("reply p50 ms", "p50_ms", ""),
             ("reply p99 ms", "p99_ms", "< 50"),
+            ("reply max ms / answers over 50 ms", ("max_ms", "over_50ms"), ""),
             ("RSS per connection KB", "rss_per_connection_kb", "< 8"),
             ("RSS before / connected / after KB", ("rss_before_kb", "rss_connected_kb", "rss_after_kb"), ""),
             ("CALLERRORs / bad replies / unexpected", ("call_errors", "bad_replies", "unexpected"), "0"),
@@ -131,9 +132,12 @@ def main():
         keys = key if isinstance(key, tuple) else (key,)
         print("%-42s %18s %18s %10s" % (title, " / ".join(ours.get(k, "-") for k in keys),
                                          " / ".join(limit.get(k, "-") for k in keys), target))
-    refused = [l for l in metrics.splitlines() if l.startswith("mestys_charging_handshakes_refused_total")]
+    print("slowest answer of each second, daemon (ms): %s" % ours.get("worst_ms_each_second", "-"))
+    print("slowest answer of each second, raw lws (ms): %s" % limit.get("worst_ms_each_second", "-"))
+    refused = [l for l in metrics.splitlines()
+               if l.startswith("mestys_charging_handshakes_refused_total") and not l.endswith(" 0")]
     if refused:
-        print("daemon: " + "; ".join(refused))
+        print("daemon refused handshakes: " + "; ".join(refused))
     print("daemon log: %s" % os.path.join(d, "daemon.log"))
 
 
