@@ -68,16 +68,22 @@ struct compiler {
     size_t whylen;
 };
 
+/* "<where>: <what>" into why, for both the loader's and the checker's messages */
+static void say(char *why, size_t whylen, const char *where, const char *fmt, va_list ap)
+{
+    if (!whylen)
+        return;
+    int n = snprintf(why, whylen, "%s: ", where);
+    if (n >= 0 && (size_t)n < whylen)
+        vsnprintf(why + n, whylen - (size_t)n, fmt, ap);
+}
+
 static int load_error(struct compiler *c, const char *fmt, ...)
 {
-    if (c->whylen) {
-        int n = snprintf(c->why, c->whylen, "%s: ", c->id ? c->id : "schema");
-        va_list ap;
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < c->whylen)
-            vsnprintf(c->why + n, c->whylen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    say(c->why, c->whylen, c->id ? c->id : "schema", fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -425,14 +431,10 @@ struct checker {
 
 static enum chg_ocpp_err violation(struct checker *k, enum chg_ocpp_err e, const char *fmt, ...)
 {
-    if (k->whylen) {
-        int n = snprintf(k->why, k->whylen, "%s: ", k->len ? k->path : "(payload)");
-        va_list ap;
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < k->whylen)
-            vsnprintf(k->why + n, k->whylen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    say(k->why, k->whylen, k->len ? k->path : "(payload)", fmt, ap);
+    va_end(ap);
     return e;
 }
 
