@@ -13,6 +13,8 @@
  *
  *   bench_charging --url ws://127.0.0.1:8080/api/charging/ocpp --connections 500 --rate 2000 \
  *                  --seconds 10 [--prefix CP-BENCH-] [--password PW] [--pid PID] [--echo]
+ *   bench_charging --parse 200000     what reading one message costs: chg_frame_parse + chg_schema_check
+ *                                     of a MeterValues CALL, next to cJSON_Parse alone of the same text
  * Output: one "key value" per line (bench_charging.py reads them). */
 #include <errno.h>
 #include <signal.h>
@@ -37,7 +39,7 @@ struct options {
     char host[128], path[256];
     int port;
     const char *prefix, *password;
-    int connections, rate, seconds, inflight, echo;
+    int connections, rate, seconds, inflight, echo, parse;
     long pid;
 };
 
@@ -594,6 +596,38 @@ static pid_t start_echo(int connections, int *port)
     return pid;
 }
 
+/* --- reading one message, alone ----------------------------------------------------------------- */
+
+static double per_second(int n, uint64_t ns) { return n / ((double)ns / 1e9); }
+
+static int parse_only(int n)
+{
+    static const char text[] =
+        "[2,\"4711\",\"MeterValues\",{\"connectorId\":1,\"transactionId\":7,\"meterValue\":[{\"timestamp\":"
+        "\"2026-11-27T10:05:00.123Z\",\"sampledValue\":[{\"value\":\"1200.5\",\"measurand\":"
+        "\"Energy.Active.Import.Register\",\"unit\":\"Wh\"},{\"value\":\"7400\",\"measurand\":"
+        "\"Power.Active.Import\",\"unit\":\"W\"}]}]}]";
+    char why[256];
+    uint64_t t = now_ns();
+    for (int i = 0; i < n; i++) {
+        struct chg_frame f;
+        if (chg_frame_parse(text, sizeof text - 1, &f, why, sizeof why) != CHG_OCPP_OK ||
+            chg_schema_check(B.schemas, f.action, 0, f.payload, why, sizeof why) != CHG_OCPP_OK) {
+            fprintf(stderr, "bench_charging: the sample message is refused: %s\n", why);
+            return 1;
+        }
+        chg_frame_free(&f);
+    }
+    uint64_t ours = now_ns() - t;
+    t = now_ns();
+    for (int i = 0; i < n; i++)
+        cJSON_Delete(cJSON_ParseWithLength(text, sizeof text - 1));
+    uint64_t cjson = now_ns() - t;
+    printf("message_bytes %zu\nparse_validate_per_s %.0f\ncjson_parse_per_s %.0f\n", sizeof text - 1,
+           per_second(n, ours), per_second(n, cjson));
+    return 0;
+}
+
 /* --- main --------------------------------------------------------------------------------------- */
 
 static int parse_url(struct options *o, const char *url)
@@ -634,10 +668,12 @@ static int parse_options(struct options *o, int argc, char **argv)
             o->password = v;
         else if (strcmp(a, "--pid") == 0)
             o->pid = atol(v);
+        else if (strcmp(a, "--parse") == 0)
+            o->parse = atoi(v);
         else
             return -1;
     }
-    if (o->echo)
+    if (o->echo || o->parse > 0)
         url = url ? url : "ws://127.0.0.1:0/ocpp";
     if (!url || parse_url(o, url) != 0 || o->connections < 1 || o->rate < 1 || o->seconds < 1 || o->inflight < 1)
         return -1;
@@ -670,7 +706,8 @@ int main(int argc, char **argv)
     pid_t echo = 0;
     if (parse_options(&B.o, argc, argv) != 0) {
         fprintf(stderr, "usage: bench_charging --url ws://HOST:PORT/PATH [--echo] [--connections N] [--rate "
-                        "MSG_PER_S] [--seconds S] [--prefix ID_PREFIX] [--password PW] [--pid PID] [--inflight N]\n");
+                        "MSG_PER_S] [--seconds S] [--prefix ID_PREFIX] [--password PW] [--pid PID] [--inflight N]\n"
+                        "       bench_charging --parse N\n");
         return 2;
     }
     raise_fd_limit(B.o.connections);
@@ -686,6 +723,11 @@ int main(int argc, char **argv)
     if (chg_schemas_load(&B.schemas, why, sizeof why) != 0) {
         fprintf(stderr, "bench_charging: %s\n", why);
         return 1;
+    }
+    if (B.o.parse > 0) {
+        int rc = parse_only(B.o.parse);
+        chg_schemas_free(B.schemas);
+        return rc;
     }
     B.cps = calloc((size_t)B.o.connections, sizeof *B.cps);
     for (int i = 0; i < B.o.connections; i++)
