@@ -414,6 +414,11 @@ static void start_load(void)
     B.budget = 0;
     fprintf(stderr, "bench_charging: %d of %d booted, %d failed; load for %d s\n", B.booted, B.o.connections,
             B.failed, B.o.seconds);
+    if (!B.booted) { /* nobody to load */
+        B.phase = 2;
+        B.load_end = B.phase_start;
+        summary();
+    }
 }
 
 /* Every 2 ms: open connections (at most `inflight` handshakes at once), then send what the rate allows
@@ -473,7 +478,7 @@ static void summary(void)
     printf("closed %d\n", B.closed);
     printf("boot_p50_ms %.2f\nboot_p99_ms %.2f\n", percentile_ms(&B.boot_lat, 0.50), percentile_ms(&B.boot_lat, 0.99));
     printf("offered_per_s %d\n", B.o.rate);
-    printf("messages_per_s %.0f\n", B.load_lat.n / seconds);
+    printf("messages_per_s %.0f\n", seconds > 0 ? B.load_lat.n / seconds : 0.0);
     printf("p50_ms %.2f\np99_ms %.2f\nmax_ms %.2f\n", percentile_ms(&B.load_lat, 0.50),
            percentile_ms(&B.load_lat, 0.99), percentile_ms(&B.load_lat, 1.0));
     printf("over_50ms %lu\nworst_ms_each_second", B.slow);
@@ -490,8 +495,8 @@ static void summary(void)
     }
     fflush(stdout);
     uv_timer_stop(&B.tick);
-    lws_context_destroy(B.ctx); /* closes every connection */
-    B.ctx = NULL;
+    /* closes every connection; on a foreign loop this only begins (finished in main) */
+    lws_context_destroy(B.ctx);
 }
 
 /* --- the echo server: raw lws, the same answers, nothing behind them ----------------------------- */
@@ -745,6 +750,7 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.fd_limit_per_thread = (unsigned)B.o.connections + 64;
     info.timeout_secs = 60;
+    info.pcontext = &B.ctx; /* lws clears it once its destruction has finished */
 
     B.ctx = lws_create_context(&info);
     if (!B.ctx) {
@@ -755,6 +761,10 @@ int main(int argc, char **argv)
     uv_timer_start(&B.tick, on_tick, 2, 2);
     uv_run(&B.loop, UV_RUN_DEFAULT);
 
+    if (B.ctx) { /* the second call ends what the first began, once the loop ran the close callbacks */
+        lws_context_destroy(B.ctx);
+        uv_run(&B.loop, UV_RUN_DEFAULT);
+    }
     uv_close((uv_handle_t *)&B.tick, NULL);
     uv_run(&B.loop, UV_RUN_DEFAULT);
     uv_loop_close(&B.loop);
