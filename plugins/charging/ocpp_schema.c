@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,16 +68,22 @@ struct compiler {
     size_t whylen;
 };
 
+/* "<where>: <what>" into why, for both the loader's and the checker's messages */
+static void say(char *why, size_t whylen, const char *where, const char *fmt, va_list ap)
+{
+    if (!whylen)
+        return;
+    int n = snprintf(why, whylen, "%s: ", where);
+    if (n >= 0 && (size_t)n < whylen)
+        vsnprintf(why + n, whylen - (size_t)n, fmt, ap);
+}
+
 static int load_error(struct compiler *c, const char *fmt, ...)
 {
-    if (c->whylen) {
-        int n = snprintf(c->why, c->whylen, "%s: ", c->id ? c->id : "schema");
-        va_list ap;
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < c->whylen)
-            vsnprintf(c->why + n, c->whylen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    say(c->why, c->whylen, c->id ? c->id : "schema", fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -147,6 +154,8 @@ static int compile_properties(struct compiler *c, const cJSON *v, struct chg_nod
     if (!cJSON_IsObject(v))
         return load_error(c, "\"properties\" is not an object");
     n->n_props = (size_t)cJSON_GetArraySize(v);
+    if (n->n_props > 64) /* check_object keeps what it has seen in 64 bits; OCPP 1.6 has 12 at most */
+        return load_error(c, "more than 64 properties in one object");
     /* nodes are freed through the node list; the property arrays hang off their node */
     n->props = n->n_props ? calloc(n->n_props, sizeof *n->props) : NULL;
     if (n->n_props && !n->props)
@@ -422,14 +431,10 @@ struct checker {
 
 static enum chg_ocpp_err violation(struct checker *k, enum chg_ocpp_err e, const char *fmt, ...)
 {
-    if (k->whylen) {
-        int n = snprintf(k->why, k->whylen, "%s: ", k->len ? k->path : "(payload)");
-        va_list ap;
-        va_start(ap, fmt);
-        if (n >= 0 && (size_t)n < k->whylen)
-            vsnprintf(k->why + n, k->whylen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    say(k->why, k->whylen, k->len ? k->path : "(payload)", fmt, ap);
+    va_end(ap);
     return e;
 }
 
@@ -570,11 +575,13 @@ static int has_member(const cJSON *obj, const char *name)
     return 0;
 }
 
-/* Required members first, then every member in the payload's order (a repeated name is checked each
- * time: whichever a reader takes, it was valid). */
+/* Required members first, then every member in the payload's order.  A name given twice is refused:
+ * JSON parsers differ in which one they keep (JavaScript the last, cJSON's lookups the first), so the
+ * value checked here and the one a handler reads could differ. */
 static enum chg_ocpp_err check_object(struct checker *k, const struct chg_node *n, const cJSON *v)
 {
     const cJSON *r, *m;
+    uint64_t seen = 0; /* by property index: at most 64 properties an object (checked at load) */
     cJSON_ArrayForEach(r, n->required)
     {
         if (!has_member(v, r->valuestring)) {
@@ -590,8 +597,11 @@ static enum chg_ocpp_err check_object(struct checker *k, const struct chg_node *
         if (!p && !n->closed)
             continue;
         size_t back = path_push(k, m->string, 0);
-        enum chg_ocpp_err e = p ? check_node(k, p->node, m)
-                                : violation(k, CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION, "not a property of this object");
+        uint64_t bit = p ? UINT64_C(1) << (p - n->props) : 0;
+        enum chg_ocpp_err e = !p          ? violation(k, CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION, "not a property of this object")
+                              : seen & bit ? violation(k, CHG_OCPP_FORMATION_VIOLATION, "given twice")
+                                           : check_node(k, p->node, m);
+        seen |= bit;
         path_pop(k, back);
         if (e != CHG_OCPP_OK)
             return e;

@@ -20,6 +20,7 @@
  *   a required property missing, an array shorter than minItems      OccurenceConstraintViolation
  *   enum, maxLength, format, multipleOf, a property the schema does
  *   not allow (additionalProperties false)                            PropertyConstraintViolation
+ *   a property given twice in one object                              FormationViolation
  *   an action with no schema                                          NotImplemented
  * The first violation found (in document order of the schema) is reported. */
 #ifndef CHG_OCPP_SCHEMA_H

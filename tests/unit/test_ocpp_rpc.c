@@ -391,6 +391,11 @@ static void payload_violations(void **state)
                               "\"2026-11-27T10:00:00Z\"}", CHG_OCPP_OK, NULL},
         {"UpdateFirmware", 0, "{\"location\":\"fw.example.com/cp 1.2.bin\",\"retrieveDate\":"
                               "\"2026-11-27T10:00:00Z\"}", CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION, "location: not a URI"},
+        /* a name twice: parsers differ in which they keep */
+        {"BootNotification", 0, "{" BOOT_OK ",\"chargePointVendor\":\"Other\"}", CHG_OCPP_FORMATION_VIOLATION,
+         "chargePointVendor: given twice"},
+        {"MeterValues", 0, METER("{\"value\":\"1\",\"value\":\"2\"}"), CHG_OCPP_FORMATION_VIOLATION,
+         "meterValue[0].sampledValue[1].value: given twice"},
         /* what has no schema */
         {"SetDisplayMessage", 0, "{}", CHG_OCPP_NOT_IMPLEMENTED, "no schema"},
         {"heartbeat", 0, "{}", CHG_OCPP_NOT_IMPLEMENTED, NULL},
