@@ -1,6 +1,7 @@
 /* site.c - a grid connection's limit shared among its charging connectors
- * (water-filling by priority class), the TxProfile carrying each share, and
- * the Lua policy's answer clamped to the same invariant.
+ * (every minimum first, in serving order; then the rest by priority class,
+ * water-filling within a class), the profiles carrying the shares, and the
+ * Lua policy's answer clamped to the same invariant.
  *
  * The arithmetic is in whole watts (int64): a sum of doubles can land a
  * hair above the limit, a sum of integers cannot. */
@@ -26,14 +27,6 @@ struct site_slot {
     int64_t min_w;
 };
 
-static int site_watts(double v, int64_t *out)
-{
-    if (!(v >= 0 && v <= SITE_MAX_W)) /* also false for NaN */
-        return MST_EINVAL;
-    *out = (int64_t)floor(v);
-    return 0;
-}
-
 static int site_params_check(const struct chg_site_params *p)
 {
     if (!p || !(p->limit_w >= 0 && p->limit_w <= SITE_MAX_W) ||
@@ -44,8 +37,7 @@ static int site_params_check(const struct chg_site_params *p)
 
 static int site_conn_check(const struct chg_site_conn *c)
 {
-    int64_t w;
-    if ((c->phases != 1 && c->phases != 3) || site_watts(c->max_w, &w) < 0)
+    if ((c->phases != 1 && c->phases != 3) || !(c->max_w >= 0 && c->max_w <= SITE_MAX_W)) /* NaN fails too */
         return MST_EINVAL;
     return 0;
 }
