@@ -64,11 +64,11 @@ struct chg_site_params {
 double chg_site_min_w(const struct chg_site_params *p, const struct chg_site_conn *c);
 
 /* The built-in sharing.  out_w[i] gets connector i's limit in whole watts
- * (0 = paused).  A held connector keeps held_w (out_w = held_w, rounded down)
- * and that is taken off the limit before anything is shared; if the held
- * limits alone exceed the site's, every other connector gets 0.  A connector with no session gets 0: no headroom is kept
- * for a car that has not started; it gets its share at the recomputation its
- * StartTransaction triggers.  In two passes over the sessions in serving
+ * (0 = paused).  A held connector keeps held_w (rounded down), which is taken
+ * off the limit before anything is shared; if the held limits alone exceed
+ * the site's, every other connector gets 0.  A connector with no session
+ * gets 0: no headroom is kept for a car that has not started; it gets its
+ * share at the recomputation its StartTransaction triggers.  In two passes over the sessions in serving
  * order (priority class, highest first; then who started first):
  *  1. admission: each session whose minimum useful power still fits in
  *     what is left is admitted and its minimum set aside; one that does not
@@ -129,8 +129,8 @@ cJSON *chg_site_default_profile(int phases, double limit_w, const struct chg_sit
 
 /* A town's own sharing in Lua.  call() runs the policy's function on the
  * JSON it is given and sets *result to the JSON the function returned (the
- * plugin passes host->script_call on the site's mst_script, and
- * host->free as release).  It returns 0, or a negative MST_E code (budget
+ * plugin's call is host->script_call(script, "share", json, len, result) on
+ * the site's mst_script, its release host->free).  It returns 0, or a negative MST_E code (budget
  * spent, memory cap, the script failed): then the built-in sharing is used. */
 struct chg_site_policy {
     int (*call)(void *arg, const char *json, size_t len, char **result);
@@ -150,11 +150,10 @@ enum chg_site_outcome {
  * "priority", "phases", "max_w", "min_w", "meter_w", "energy_wh", "started"
  * (ISO 8601)}]} -- only the connectors with a session, in the order given --
  * and returns an array of watts, one per session, in the same order (held
- * connectors are not among the sessions: their limits are taken off
- * limit_w before the script sees it).  Each
- * is clamped to [0, max_w]; one under its min_w becomes 0; if they still sum
- * above the limit they are all scaled down by the same factor (and any that
- * falls under its minimum paused).  An answer that is not an array of as
+ * connectors are not among the sessions: their limits are taken off limit_w
+ * before the script sees it).  Each is clamped to [0, max_w]; one under its
+ * min_w becomes 0; if they still sum above the limit they are all scaled
+ * down by the same factor (and any that falls under its minimum paused).  An answer that is not an array of as
  * many finite numbers, or a failed call, falls back to chg_site_share; `why`
  * then says what was wrong (for the log, once).  Returns the outcome, or
  * MST_EINVAL / MST_ENOMEM as chg_site_share does. */
