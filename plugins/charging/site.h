@@ -153,10 +153,11 @@ enum chg_site_outcome {
  * connectors are not among the sessions: their limits are taken off limit_w
  * before the script sees it).  Each is clamped to [0, max_w]; one under its
  * min_w becomes 0; if they still sum above the limit they are all scaled
- * down by the same factor (and any that falls under its minimum paused).  An answer that is not an array of as
- * many finite numbers, or a failed call, falls back to chg_site_share; `why`
- * then says what was wrong (for the log, once).  Returns the outcome, or
- * MST_EINVAL / MST_ENOMEM as chg_site_share does. */
+ * down by the same factor (and any that falls under its minimum paused).
+ * An answer that is not an array of as many finite numbers, or a failed
+ * call, falls back to chg_site_share; `why` then says what was wrong (for
+ * the log, once).  Returns the outcome, or MST_EINVAL / MST_ENOMEM as
+ * chg_site_share does. */
 int chg_site_share_policy(const struct chg_site_params *p, const char *site,
                           const struct chg_site_conn *conns, size_t n,
                           const struct chg_site_policy *policy, double *out_w, char *why,
