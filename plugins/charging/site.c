@@ -1,6 +1,7 @@
 /* site.c - a grid connection's limit shared among its charging connectors
- * (water-filling by priority class), the TxProfile carrying each share, and
- * the Lua policy's answer clamped to the same invariant.
+ * (every minimum first, in serving order; then the rest by priority class,
+ * water-filling within a class), the profiles carrying the shares, and the
+ * Lua policy's answer clamped to the same invariant.
  *
  * The arithmetic is in whole watts (int64): a sum of doubles can land a
  * hair above the limit, a sum of integers cannot. */
@@ -26,14 +27,6 @@ struct site_slot {
     int64_t min_w;
 };
 
-static int site_watts(double v, int64_t *out)
-{
-    if (!(v >= 0 && v <= SITE_MAX_W)) /* also false for NaN */
-        return MST_EINVAL;
-    *out = (int64_t)floor(v);
-    return 0;
-}
-
 static int site_params_check(const struct chg_site_params *p)
 {
     if (!p || !(p->limit_w >= 0 && p->limit_w <= SITE_MAX_W) ||
@@ -44,10 +37,26 @@ static int site_params_check(const struct chg_site_params *p)
 
 static int site_conn_check(const struct chg_site_conn *c)
 {
-    int64_t w;
-    if ((c->phases != 1 && c->phases != 3) || site_watts(c->max_w, &w) < 0)
+    if ((c->phases != 1 && c->phases != 3) || !(c->max_w >= 0 && c->max_w <= SITE_MAX_W) || /* NaN fails too */
+        (c->held && !(c->held_w >= 0 && c->held_w <= SITE_MAX_W)))
         return MST_EINVAL;
     return 0;
+}
+
+/* The site's limit less what held connectors keep (never below 0), whole
+ * watts; out_w (if given) gets the held limits. */
+static int64_t site_budget(const struct chg_site_params *p, const struct chg_site_conn *conns, size_t n,
+                           double *out_w)
+{
+    int64_t budget = (int64_t)floor(p->limit_w);
+    for (size_t i = 0; i < n; i++) {
+        if (!conns[i].held)
+            continue;
+        if (out_w)
+            out_w[i] = floor(conns[i].held_w);
+        budget -= (int64_t)floor(conns[i].held_w);
+    }
+    return budget > 0 ? budget : 0;
 }
 
 double chg_site_min_w(const struct chg_site_params *p, const struct chg_site_conn *c)
@@ -152,7 +161,7 @@ static int site_sessions(const struct chg_site_params *p, const struct chg_site_
         return MST_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!conns[i].charging)
+        if (!conns[i].charging || conns[i].held)
             continue;
         slots[k].idx = i;
         slots[k].priority = conns[i].priority;
@@ -176,7 +185,7 @@ int chg_site_share(const struct chg_site_params *p, const struct chg_site_conn *
     int rc = site_sessions(p, conns, n, &slots, &k);
     if (rc < 0)
         return rc;
-    int64_t left = (int64_t)floor(p->limit_w);
+    int64_t left = site_budget(p, conns, n, out_w);
     k = site_admit(slots, k, &left);
     /* the rest on top of the minima, class by class, highest first */
     for (size_t a = 0; a < k;) {
@@ -191,12 +200,14 @@ int chg_site_share(const struct chg_site_params *p, const struct chg_site_conn *
     return 0;
 }
 
-size_t chg_site_send_order(const double *old_w, const double *new_w, size_t n, size_t *order)
+size_t chg_site_send_order(const double *old_w, const double *new_w, size_t n, size_t *order,
+                           size_t *decreases)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (new_w[i] < old_w[i])
             order[k++] = i;
+    *decreases = k;
     for (size_t i = 0; i < n; i++)
         if (new_w[i] > old_w[i])
             order[k++] = i;
@@ -393,9 +404,12 @@ int chg_site_share_policy(const struct chg_site_params *p, const char *site, con
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (conns[i].charging)
+        if (conns[i].charging && !conns[i].held)
             idx[m++] = i;
-    int cut = site_policy_run(p, site, conns, idx, m, policy, w, why, whylen);
+    /* the script shares what the held connectors leave */
+    struct chg_site_params left = *p;
+    left.limit_w = (double)site_budget(p, conns, n, NULL);
+    int cut = site_policy_run(&left, site, conns, idx, m, policy, w, why, whylen);
     if (cut < 0) {
         rc = CHG_SITE_FELL_BACK;
         goto out;

@@ -10,9 +10,17 @@
  *
  * The invariant: the limits chg_site_share gives never sum above the site's
  * limit, no connector gets more than its own maximum, and a connector gets
- * either 0 (paused) or at least its minimum useful power.  To keep the sum
- * of the limits *sent* under the site limit while they change, send them in
- * the order chg_site_send_order gives (every decrease before any increase).
+ * either 0 (paused) or at least its minimum useful power.
+ *
+ * Keeping the limits *in force* under the site's limit while they change
+ * takes two phases (chg_site_send_order gives them):
+ *  1. send every decrease and wait for the answers;
+ *  2. only if all were Accepted, send the increases.
+ * A decrease that is Rejected or not answered leaves the old limit in force
+ * at that connector: mark it `held` with that limit and recompute at once
+ * (the held limit is counted first and not shared), dropping phase 2 of the
+ * old plan.  Clear `held` when the station accepts a profile again or its
+ * transaction ends (its limit in force is then 0).
  */
 #ifndef CHARGING_SITE_H
 #define CHARGING_SITE_H
@@ -38,6 +46,9 @@ struct chg_site_conn {
     int64_t started_ms;   /* when the session started (Unix ms): among equals the earlier one
                              keeps charging when there is not enough for all */
     int transaction_id;   /* the running transaction's id (for the TxProfile), 0 if none */
+    int held;             /* 1: its limit in force could not be lowered (station refused or did not
+                             answer): held_w is counted as it is, not shared */
+    double held_w;        /* the limit in force at a held connector */
 };
 
 /* The site's parameters (config: plugins[].charging.sites[]). */
@@ -53,9 +64,11 @@ struct chg_site_params {
 double chg_site_min_w(const struct chg_site_params *p, const struct chg_site_conn *c);
 
 /* The built-in sharing.  out_w[i] gets connector i's limit in whole watts
- * (0 = paused).  A connector with no session gets 0: no headroom is kept
- * for a car that has not started; it gets its share at the recomputation its
- * StartTransaction triggers.  In two passes over the sessions in serving
+ * (0 = paused).  A held connector keeps held_w (rounded down), which is taken
+ * off the limit before anything is shared; if the held limits alone exceed
+ * the site's, every other connector gets 0.  A connector with no session
+ * gets 0: no headroom is kept for a car that has not started; it gets its
+ * share at the recomputation its StartTransaction triggers.  In two passes over the sessions in serving
  * order (priority class, highest first; then who started first):
  *  1. admission: each session whose minimum useful power still fits in
  *     what is left is admitted and its minimum set aside; one that does not
@@ -78,10 +91,12 @@ int chg_site_share(const struct chg_site_params *p, const struct chg_site_conn *
 
 /* The order in which to send new limits so that the sum of the limits in
  * force never exceeds the site limit on the way: order[] gets the indexes of
- * the connectors whose limit changed, decreases first, then increases; the
- * count is returned.  (If old and new each sum to at most the limit, every
- * prefix of the sequence does too.) */
-size_t chg_site_send_order(const double *old_w, const double *new_w, size_t n, size_t *order);
+ * the connectors whose limit changed, the decreases first (*decreases gets
+ * how many: phase 1), then the increases (phase 2); the count is returned.
+ * (If old and new each sum to at most the limit, every prefix of the
+ * sequence does too.) */
+size_t chg_site_send_order(const double *old_w, const double *new_w, size_t n, size_t *order,
+                           size_t *decreases);
 
 /* How a TxProfile says its limit (config: rate_unit "W" or "A"). */
 struct chg_site_profile_opts {
@@ -114,8 +129,8 @@ cJSON *chg_site_default_profile(int phases, double limit_w, const struct chg_sit
 
 /* A town's own sharing in Lua.  call() runs the policy's function on the
  * JSON it is given and sets *result to the JSON the function returned (the
- * plugin passes host->script_call on the site's mst_script, and
- * host->free as release).  It returns 0, or a negative MST_E code (budget
+ * plugin's call is host->script_call(script, "share", json, len, result) on
+ * the site's mst_script, its release host->free).  It returns 0, or a negative MST_E code (budget
  * spent, memory cap, the script failed): then the built-in sharing is used. */
 struct chg_site_policy {
     int (*call)(void *arg, const char *json, size_t len, char **result);
@@ -134,13 +149,15 @@ enum chg_site_outcome {
  * gets {"site": name, "limit_w": L, "sessions": [{"station", "connector",
  * "priority", "phases", "max_w", "min_w", "meter_w", "energy_wh", "started"
  * (ISO 8601)}]} -- only the connectors with a session, in the order given --
- * and returns an array of watts, one per session, in the same order.  Each
- * is clamped to [0, max_w]; one under its min_w becomes 0; if they still sum
- * above the limit they are all scaled down by the same factor (and any that
- * falls under its minimum paused).  An answer that is not an array of as
- * many finite numbers, or a failed call, falls back to chg_site_share; `why`
- * then says what was wrong (for the log, once).  Returns the outcome, or
- * MST_EINVAL / MST_ENOMEM as chg_site_share does. */
+ * and returns an array of watts, one per session, in the same order (held
+ * connectors are not among the sessions: their limits are taken off limit_w
+ * before the script sees it).  Each is clamped to [0, max_w]; one under its
+ * min_w becomes 0; if they still sum above the limit they are all scaled
+ * down by the same factor (and any that falls under its minimum paused).
+ * An answer that is not an array of as many finite numbers, or a failed
+ * call, falls back to chg_site_share; `why` then says what was wrong (for
+ * the log, once).  Returns the outcome, or MST_EINVAL / MST_ENOMEM as
+ * chg_site_share does. */
 int chg_site_share_policy(const struct chg_site_params *p, const char *site,
                           const struct chg_site_conn *conns, size_t n,
                           const struct chg_site_policy *policy, double *out_w, char *why,

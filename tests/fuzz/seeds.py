@@ -174,6 +174,11 @@ write("charging_tariff", "meter_replaced", json.dumps({
 write("charging_tariff", "bad", '{"tariff": {"per_kwh": 7.905}, "meterStop": 1e300, '
       '"transactionData": [{"timestamp": "x", "sampledValue": [{"value": "nan"}]}]}')
 
+# charging_site: a connector mask, then a Lua policy's answer
+write("charging_site", "fair", bytes([0b011111]) + b"[6000, 6000, 3680, 3680, 6000]")
+write("charging_site", "greedy_held", bytes([0b1011111]) + b"[22000, 11000, 7360, 3680, 1e300]")
+write("charging_site", "nonsense", bytes([0b000011]) + b'[-5, {"w": 1}]')
+
 # charging_booking: bookings as the operator API takes them
 write("charging_booking", "fleet_day", json.dumps([
     {"id_tag": "CAR-01", "station": "CP-1", "connector": 2, "from": "2026-11-27T08:00:00Z",

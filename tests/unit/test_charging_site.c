@@ -130,6 +130,27 @@ static void idle_connectors_and_bad_input(void **state)
     assert_int_equal(chg_site_share(&params_40kw, c, 0, w), 0);
 }
 
+/* A station that did not lower its limit keeps it, and the rest is shared. */
+static void held_connectors_keep_their_limit(void **state)
+{
+    (void)state;
+    struct chg_site_conn c[3] = {conn("A", 0, 3, 22000, 0), conn("B", 0, 3, 22000, 1), conn("C", 2, 3, 22000, 2)};
+    c[0].held = 1;
+    c[0].held_w = 20000.7;
+    double w[3];
+    assert_int_equal(chg_site_share(&params_40kw, c, 3, w), 0);
+    assert_float_equal(w[0], 20000, 0);
+    assert_float_equal(w[2], 15860, 0); /* the fleet car: 40,000 - 20,000 - B's 4,140 */
+    assert_float_equal(w[1], 4140, 0);
+    /* held limits over the site's: nothing for anyone else */
+    c[1].held = 1;
+    c[1].held_w = 22000;
+    assert_int_equal(chg_site_share(&params_40kw, c, 3, w), 0);
+    assert_float_equal(w[2], 0, 0);
+    c[1].held_w = NAN;
+    assert_int_equal(chg_site_share(&params_40kw, c, 3, w), MST_EINVAL);
+}
+
 /* --- a scripted day ------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -154,8 +175,9 @@ struct day {
     struct day_site sites[DAY_SITES];
     struct chg_site_conn conns[DAY_CONNS];
     double sent[DAY_CONNS]; /* the limit in force at each connector */
+    int down[DAY_CONNS];    /* the station answers no SetChargingProfile */
     int64_t now;
-    int steps, pauses, full;
+    int steps, pauses, full, holds;
 };
 
 /* Every property the sharing promises, for one site's answer. */
@@ -200,37 +222,85 @@ static void check_shares(const struct chg_site_params *p, const struct chg_site_
         assert_true(sum == floor(p->limit_w));
 }
 
-/* Recomputes a site and sends its limits in chg_site_send_order's order,
- * checking the sum in force after every single SetChargingProfile. */
+/* check_shares for a site with held connectors: they keep their limit,
+ * the rest is checked against what they leave. */
+static void check_site(const struct chg_site_params *p, const struct chg_site_conn *c, size_t n, const double *w)
+{
+    struct chg_site_conn free_c[DAY_CONNS];
+    double free_w[DAY_CONNS];
+    struct chg_site_params left = *p;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].held) {
+            assert_true(w[i] == floor(c[i].held_w));
+            left.limit_w -= w[i];
+            continue;
+        }
+        free_c[m] = c[i];
+        free_w[m++] = w[i];
+    }
+    left.limit_w = left.limit_w > 0 ? left.limit_w : 0;
+    check_shares(&left, free_c, m, free_w);
+}
+
+/* The sum in force after one SetChargingProfile has been applied. */
+static void day_apply(struct day *d, struct day_site *s, size_t i, double w)
+{
+    struct chg_site_conn *c = &d->conns[s->first + i];
+    struct chg_site_profile_opts o = {.rate_amps = (int)(i % 2), .stack_level = 1, .profile_id = 100 + (int)i,
+                                      .voltage = 230};
+    cJSON *prof = chg_site_tx_profile(c, w, &o);
+    assert_non_null(prof);
+    cJSON *period = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(prof,
+                        "csChargingProfiles"), "chargingSchedule"), "chargingSchedulePeriod"), 0);
+    double limit = cJSON_GetObjectItem(period, "limit")->valuedouble;
+    /* what the profile allows is never more than the share */
+    assert_true((o.rate_amps ? limit * 230 * c->phases : limit) <= w + 1e-6);
+    cJSON_Delete(prof);
+    d->sent[s->first + i] = w;
+    double in_force = 0;
+    for (size_t m = 0; m < s->n; m++)
+        in_force += d->sent[s->first + m];
+    assert_true(in_force <= s->params.limit_w);
+}
+
+/* Recomputes a site and sends its limits in the two phases site.h gives:
+ * every decrease, answered Accepted unless the station is down (then it is
+ * held at the limit it keeps, and the site recomputed at once), then, only
+ * if all were accepted, the increases (one to a station that is down stays
+ * unapplied: the lower limit stays in force).  The sum in force is checked
+ * after every single SetChargingProfile. */
 static void day_recompute(struct day *d, struct day_site *s)
 {
-    double w[DAY_CONNS], old[DAY_CONNS];
-    size_t order[DAY_CONNS];
+    double w[DAY_CONNS];
+    size_t order[DAY_CONNS], decreases;
     struct chg_site_conn *c = &d->conns[s->first];
-    assert_int_equal(chg_site_share(&s->params, c, s->n, w), 0);
-    check_shares(&s->params, c, s->n, w);
-    memcpy(old, &d->sent[s->first], s->n * sizeof *old);
-    size_t k = chg_site_send_order(old, w, s->n, order);
-    for (size_t j = 0; j < k; j++) {
-        size_t i = order[j];
-        struct chg_site_profile_opts o = {.rate_amps = (int)(i % 2), .stack_level = 1, .profile_id = 100 + (int)i,
-                                          .voltage = 230};
-        cJSON *prof = chg_site_tx_profile(&c[i], w[i], &o);
-        assert_non_null(prof);
-        cJSON *period = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(prof,
-                            "csChargingProfiles"), "chargingSchedule"), "chargingSchedulePeriod"), 0);
-        double limit = cJSON_GetObjectItem(period, "limit")->valuedouble;
-        /* what the profile allows is never more than the share */
-        assert_true((o.rate_amps ? limit * 230 * c[i].phases : limit) <= w[i] + 1e-6);
-        cJSON_Delete(prof);
-        d->sent[s->first + i] = w[i];
-        double in_force = 0;
-        for (size_t m = 0; m < s->n; m++)
-            in_force += d->sent[s->first + m];
-        assert_true(in_force <= s->params.limit_w);
+    for (int round = 0;; round++) {
+        assert_true(round <= DAY_CONNS); /* each round holds one more connector, or ends */
+        assert_int_equal(chg_site_share(&s->params, c, s->n, w), 0);
+        check_site(&s->params, c, s->n, w);
+        size_t k = chg_site_send_order(&d->sent[s->first], w, s->n, order, &decreases);
+        int refused = 0;
+        for (size_t j = 0; j < decreases; j++) {
+            size_t i = order[j];
+            if (d->down[s->first + i]) {
+                c[i].held = 1;
+                c[i].held_w = d->sent[s->first + i];
+                refused = 1;
+                d->holds++;
+                continue;
+            }
+            day_apply(d, s, i, w[i]);
+        }
+        if (refused)
+            continue;
+        for (size_t j = decreases; j < k; j++)
+            if (!d->down[s->first + order[j]])
+                day_apply(d, s, order[j], w[order[j]]);
+        break;
     }
     for (size_t i = 0; i < s->n; i++) {
-        assert_true(d->sent[s->first + i] == w[i]);
+        assert_true(d->sent[s->first + i] == w[i] || (d->down[s->first + i] && d->sent[s->first + i] < w[i]));
         d->pauses += c[i].charging && w[i] == 0;
         d->full += c[i].charging && w[i] == floor(c[i].max_w);
     }
@@ -268,14 +338,19 @@ static struct day_site *day_site_of(struct day *d, size_t i)
 }
 
 /* One event at a random connector: a car arrives, leaves, the connector
- * faults, or a meter value comes in; the clock moves on. */
+ * faults, or a meter value comes in; now and then a station stops
+ * answering, or comes back; the clock moves on. */
 static void day_event(struct day *d, int *tx)
 {
     size_t i = rng() % DAY_CONNS;
     struct chg_site_conn *c = &d->conns[i];
     d->now += 1000 * (int64_t)(1 + rng() % 300);
     uint64_t roll = rng() % 100;
-    if (!c->charging) {
+    if (roll < 8) {
+        d->down[i] = !d->down[i];
+        if (!d->down[i])
+            c->held = 0; /* back: it takes profiles again */
+    } else if (!c->charging) {
         static const int classes[] = {0, 0, 0, 1, 2}; /* public, carsharing booking, fleet */
         c->charging = 1;
         c->priority = classes[rng() % 5];
@@ -285,6 +360,7 @@ static void day_event(struct day *d, int *tx)
         d->sent[i] = 0; /* the station's TxDefaultProfile: nothing until its TxProfile */
     } else if (roll < 30) {
         c->charging = 0; /* StopTransaction, or a Faulted status: its profile ends with it */
+        c->held = 0;
         d->sent[i] = 0;
     } else {
         c->meter_w = (double)(rng() % (uint64_t)(d->sent[i] + 1));
@@ -312,6 +388,9 @@ static void scripted_day_keeps_every_promise(void **state)
     assert_true(d.steps > 500);
     assert_true(d.pauses > 50);
     assert_true(d.full > 50);
+    print_message("the day: %d sessions, %d recomputations, %d paused and %d full shares, %d holds\n", tx, d.steps,
+                  d.pauses, d.full, d.holds);
+    assert_true(d.holds > 10); /* and stations that would not lower their limit */
 }
 
 /* --- the order of sending ------------------------------------------------- */
@@ -320,8 +399,9 @@ static void decreases_go_first(void **state)
 {
     (void)state;
     double old[4] = {10000, 5000, 0, 7000}, now[4] = {4000, 9000, 6000, 7000};
-    size_t order[4];
-    assert_int_equal(chg_site_send_order(old, now, 4, order), 3);
+    size_t order[4], decreases;
+    assert_int_equal(chg_site_send_order(old, now, 4, order, &decreases), 3);
+    assert_int_equal(decreases, 1);
     assert_int_equal(order[0], 0);
     assert_int_equal(order[1], 1);
     assert_int_equal(order[2], 2);
@@ -478,7 +558,19 @@ static void policy_answers_are_used_clamped_or_replaced(void **state)
     /* no policy: built-in */
     assert_int_equal(chg_site_share_policy(&p, "s", c, 3, NULL, w, why, sizeof why), CHG_SITE_BUILTIN);
     assert_memory_equal(w, builtin, sizeof w);
-    assert_int_equal(f.released, 1 + 2 + 1 + 6 + 1);
+    /* a held connector is not the script's: it shares what that one leaves */
+    c[0].held = 1;
+    c[0].held_w = 12000;
+    f.rc = 0;
+    f.answer = "[9000]";
+    assert_int_equal(chg_site_share_policy(&p, "s", c, 3, &pol, w, why, sizeof why), CHG_SITE_CLAMPED);
+    assert_float_equal(w[0], 12000, 0);
+    assert_float_equal(w[2], 7360, 0); /* C's maximum */
+    in = cJSON_Parse(f.input);
+    assert_float_equal(cJSON_GetObjectItem(in, "limit_w")->valuedouble, 8000, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(in, "sessions")), 1);
+    cJSON_Delete(in);
+    assert_int_equal(f.released, 1 + 2 + 1 + 6 + 1 + 1);
 }
 
 /* A policy answering random numbers all day: the invariant holds anyway. */
@@ -675,6 +767,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(worked_example_water_filling),
         cmocka_unit_test(arrival_order_and_phases),
         cmocka_unit_test(idle_connectors_and_bad_input),
+        cmocka_unit_test(held_connectors_keep_their_limit),
         cmocka_unit_test(scripted_day_keeps_every_promise),
         cmocka_unit_test(decreases_go_first),
         cmocka_unit_test(tx_profile_in_watts_and_amps),
