@@ -55,6 +55,7 @@ struct chg_connector {
     int priority;                   /* the open session's class (fleet tags first) */
     double meter_w, energy_wh;      /* last readings of the open session (-1: none) */
     double sent_w;                  /* the limit in force as far as we know (0: the TxDefaultProfile) */
+    int held;                       /* a decrease it did not take: sent_w stays in force, not shared */
 };
 
 struct chg_conn;

@@ -192,6 +192,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
         k->meter_w = -1;
         k->energy_wh = 0;
         k->sent_w = 0; /* the TxDefaultProfile holds until its share is sent */
+        k->held = 0;
         if (s.connector > cc->st->n_connectors)
             cc->st->n_connectors = s.connector;
     }
@@ -364,6 +365,7 @@ static enum chg_ocpp_err stop_transaction(struct chg_conn *cc, const cJSON *req,
         if (k && k->txn == stop.txn) {
             k->txn = 0;
             k->sent_w = 0; /* its TxProfile ended with it */
+            k->held = 0;
             chg_load_changed(c, cc->st);
         }
     }

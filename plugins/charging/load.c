@@ -69,7 +69,8 @@ static size_t gather(struct chg_site_state *s, struct chg_site_conn *conns, stru
             conns[n] = (struct chg_site_conn){.station = st->id, .connector = i, .charging = k->txn != 0,
                                               .priority = k->priority, .phases = k->phases, .max_w = k->max_w,
                                               .meter_w = k->meter_w, .energy_wh = k->energy_wh,
-                                              .started_ms = k->started_ms, .transaction_id = (int)k->txn};
+                                              .started_ms = k->started_ms, .transaction_id = (int)k->txn,
+                                              .held = k->held && k->txn, .held_w = k->sent_w};
             slots[n] = (struct slot){st, i};
             old_w[n] = k->sent_w;
             n++;
@@ -85,9 +86,13 @@ static void limit_answered(void *arg, const struct chg_reply *r)
     struct chg_station *st = chg_station_find(s->c, p->station);
     const cJSON *status = r->outcome == CHG_CALL_RESULT ? cJSON_GetObjectItemCaseSensitive(r->payload, "status") : NULL;
     int accepted = cJSON_IsString(status) && strcmp(status->valuestring, "Accepted") == 0;
-    /* a decrease counts once the station took it; an increase counted from when it was sent */
-    if (st && p->decrease && accepted && st->connectors[p->connector].txn == p->txn)
-        st->connectors[p->connector].sent_w = p->limit_w;
+    /* a decrease counts once the station took it; an increase counted from
+     * when it was sent; a decrease it did not take holds the old limit */
+    struct chg_connector *k = st && st->connectors[p->connector].txn == p->txn ? &st->connectors[p->connector] : NULL;
+    if (k && p->decrease && accepted)
+        k->sent_w = p->limit_w;
+    if (k)
+        k->held = p->decrease && !accepted ? 1 : accepted ? 0 : k->held;
     if (!accepted)
         s->c->host->log(s->c->inst, MST_LOG_WARN, "site %s: charge point %s connector %d did not take its %.0f W limit",
                         s->name, p->station, p->connector, p->limit_w);
@@ -148,16 +153,12 @@ static void recompute(struct chg_site_state *s)
             slots[i].st->connectors[slots[i].connector].sent_w = 0;
             old_w[i] = new_w[i] = 0;
         }
-    size_t m = chg_site_send_order(old_w, new_w, n, order);
-    int decreases = 0;
-    for (size_t k = 0; k < m; k++)
-        decreases |= new_w[order[k]] < old_w[order[k]];
+    size_t decreases, m = chg_site_send_order(old_w, new_w, n, order, &decreases);
     double allocated = 0, paused = 0;
-    for (size_t k = 0; k < m; k++) {
+    /* the increases wait until every decrease is answered (a recomputation then) */
+    for (size_t k = 0; k < (decreases ? decreases : m); k++) {
         size_t i = order[k];
-        int decrease = new_w[i] < old_w[i];
-        if (decrease == decreases) /* the increases wait until every decrease is in */
-            send_limit(s, &conns[i], slots[i].st, new_w[i], decrease);
+        send_limit(s, &conns[i], slots[i].st, new_w[i], decreases > 0);
     }
     for (size_t i = 0; i < n; i++) {
         allocated += slots[i].st->connectors[slots[i].connector].sent_w;
