@@ -208,6 +208,10 @@ int chg_station_set_password(struct charging *c, struct chg_station *st, const c
 
 /* --- db.c --- */
 extern const char *const chg_migrations[];
+/* Steps a prepared statement to its end and finalizes it: 0 or MST_EDB. */
+int chg_db_finish(sqlite3_stmt *q);
+/* Runs sql with one text parameter (?1): 0 or MST_EDB. */
+int chg_db_exec1(struct charging *c, const char *sql, const char *text);
 int chg_db_load_stations(struct charging *c);
 int chg_db_save_station(struct charging *c, const struct chg_station *st);
 int chg_db_delete_station(struct charging *c, const char *id);

@@ -158,27 +158,32 @@ int chg_db_save_station(struct charging *c, const struct chg_station *st)
         sqlite3_bind_int64(q, 13, st->last_contact_wall);
     bind_text(q, 14, st->connectors_json);
     bind_text(q, 15, st->tariff_json);
+    return chg_db_finish(q);
+}
+
+int chg_db_finish(sqlite3_stmt *q)
+{
     int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
     sqlite3_finalize(q);
     return rc;
 }
 
-int chg_db_delete_station(struct charging *c, const char *id)
+int chg_db_exec1(struct charging *c, const char *sql, const char *text)
 {
     sqlite3_stmt *q;
-    int rc = MST_EDB;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return MST_EDB;
+    sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+    return chg_db_finish(q);
+}
+
+int chg_db_delete_station(struct charging *c, const char *id)
+{
     sqlite3_exec(c->db, "SAVEPOINT del", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM station WHERE id = ?1", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-        sqlite3_finalize(q);
-    }
+    int rc = chg_db_exec1(c, "DELETE FROM station WHERE id = ?1", id);
     /* its sessions stay: they are the town's accounts */
-    if (rc == 0 && sqlite3_prepare_v2(c->db, "DELETE FROM connector WHERE station = ?1", -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-        sqlite3_finalize(q);
-    }
+    if (rc == 0)
+        rc = chg_db_exec1(c, "DELETE FROM connector WHERE station = ?1", id);
     sqlite3_exec(c->db, rc == 0 ? "RELEASE del" : "ROLLBACK TO del; RELEASE del", NULL, NULL, NULL);
     return rc;
 }
@@ -198,9 +203,7 @@ int chg_db_save_connector(struct charging *c, const struct chg_station *st, int 
     sqlite3_bind_text(q, 3, k->status, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, k->error_code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 5, k->updated_ms);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-    sqlite3_finalize(q);
-    return rc;
+    return chg_db_finish(q);
 }
 
 int64_t chg_db_list_version(struct charging *c, const char *station)
@@ -224,7 +227,5 @@ int chg_db_set_list_version(struct charging *c, const char *station, int64_t ver
         return MST_EDB;
     sqlite3_bind_text(q, 1, station, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, version);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-    sqlite3_finalize(q);
-    return rc;
+    return chg_db_finish(q);
 }

@@ -110,8 +110,7 @@ int chg_idtag_put(struct charging *c, const cJSON *j, const char **why)
         sqlite3_bind_text(q, 4, parent->valuestring, -1, SQLITE_STATIC);
     if (name)
         sqlite3_bind_text(q, 5, name->valuestring, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-    sqlite3_finalize(q);
+    int rc = chg_db_finish(q);
     if (rc != 0)
         *why = "the id tag could not be stored";
     return rc;
@@ -119,12 +118,7 @@ int chg_idtag_put(struct charging *c, const cJSON *j, const char **why)
 
 int chg_idtag_delete(struct charging *c, const char *tag)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(c->db, "DELETE FROM id_tag WHERE id_tag = ?1", -1, &q, NULL) != SQLITE_OK)
-        return MST_EDB;
-    sqlite3_bind_text(q, 1, tag, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-    sqlite3_finalize(q);
+    int rc = chg_db_exec1(c, "DELETE FROM id_tag WHERE id_tag = ?1", tag);
     return rc == 0 && sqlite3_changes(c->db) == 0 ? MST_ENOENT : rc;
 }
 

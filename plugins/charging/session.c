@@ -11,6 +11,17 @@
 
 #include "charging.h"
 
+/* What identifies a start (db.c's UNIQUE key): ?1 station, ?2 connector,
+ * ?3 idTag, ?4 timestamp, ?6 meterStart. */
+static void bind_start(sqlite3_stmt *q, const struct chg_start *s)
+{
+    sqlite3_bind_text(q, 1, s->station, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, s->connector);
+    sqlite3_bind_text(q, 3, s->id_tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, s->timestamp, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, s->meter_start);
+}
+
 int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *txn, int *existed)
 {
     sqlite3_stmt *q;
@@ -22,12 +33,8 @@ int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *tx
                            " ON CONFLICT (station, connector, id_tag, start_time, meter_start) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
         return MST_EDB;
-    sqlite3_bind_text(q, 1, s->station, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, s->connector);
-    sqlite3_bind_text(q, 3, s->id_tag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, s->timestamp, -1, SQLITE_STATIC);
+    bind_start(q, s);
     sqlite3_bind_int64(q, 5, s->start_ms);
-    sqlite3_bind_int64(q, 6, s->meter_start);
     if (s->has_reservation)
         sqlite3_bind_int64(q, 7, s->reservation_id);
     if (sqlite3_step(q) == SQLITE_DONE) {
@@ -37,14 +44,10 @@ int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *tx
     sqlite3_finalize(q);
     if (rc != 0 || sqlite3_prepare_v2(c->db,
                                       "SELECT id FROM txn WHERE station = ?1 AND connector = ?2 AND id_tag = ?3 AND"
-                                      " start_time = ?4 AND meter_start = ?5",
+                                      " start_time = ?4 AND meter_start = ?6",
                                       -1, &q, NULL) != SQLITE_OK)
         return MST_EDB;
-    sqlite3_bind_text(q, 1, s->station, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, s->connector);
-    sqlite3_bind_text(q, 3, s->id_tag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, s->timestamp, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, s->meter_start);
+    bind_start(q, s);
     rc = MST_EDB;
     if (sqlite3_step(q) == SQLITE_ROW) {
         *txn = sqlite3_column_int64(q, 0);
@@ -166,9 +169,7 @@ int chg_session_meter(struct charging *c, const struct chg_sample *m)
     if (m->context)
         sqlite3_bind_text(q, 8, m->context, -1, SQLITE_STATIC);
     sqlite3_bind_double(q, 9, m->value);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
-    sqlite3_finalize(q);
-    return rc;
+    return chg_db_finish(q);
 }
 
 /* One row of the sessions listing. */
