@@ -259,6 +259,9 @@ int chg_api_routes(struct charging *c)
         {"GET", "id-tags", MST_ROLE_OPERATOR, api_idtags},
         {"POST", "id-tags", MST_ROLE_OPERATOR, api_idtags},
         {"DELETE", "id-tags/*", MST_ROLE_OPERATOR, api_idtags},
+        {"GET", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
+        {"POST", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
+        {"DELETE", "bookings/*", MST_ROLE_OPERATOR, chg_api_bookings},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof routes[0]; i++)

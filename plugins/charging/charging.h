@@ -22,6 +22,7 @@
 #include "ocpp_schema.h"
 #include "password.h"
 #include "rpc.h"
+#include "booking.h"
 #include "site.h"
 #include "tariff.h"
 
@@ -169,6 +170,8 @@ struct charging {
     cJSON *fleet_tags;                /* id tags of the town's fleet: served first */
     struct chg_tariff tariff;         /* the default tariff */
     struct chg_site_state *sites;
+    struct chg_bookings *bookings;
+    mst_timer *bookings_timer;
     int stopping;                     /* no new calls: the instance is stopping */
     uint64_t unknown_logged;          /* loop clock of the last unknown-id refusal logged */
     uint32_t logged;                  /* enum chg_log_once bits */
@@ -255,6 +258,10 @@ cJSON *chg_sessions_json(struct charging *c, const char *station, int open_only,
 /* --- idtag.c --- */
 /* An idTagInfo for tag; concurrent: ConcurrentTx if it is in an open session. */
 cJSON *chg_idtag_info(struct charging *c, const char *tag, int concurrent);
+/* The same at a station's connector (0: not known yet): a car of the
+ * calendar is judged by its bookings (carsharing.c). */
+cJSON *chg_idtag_info_at(struct charging *c, const struct chg_station *st, int connector, const char *tag,
+                         int concurrent);
 /* {"id_tag", "status", "expiry", "parent", "name"}: added or replaced. */
 int chg_idtag_put(struct charging *c, const cJSON *j, const char **why);
 int chg_idtag_delete(struct charging *c, const char *tag);
@@ -303,8 +310,19 @@ int chg_load_open_sessions(struct charging *c);
 void chg_load_changed(struct charging *c, struct chg_station *st);
 /* After an accepted boot: the TxDefaultProfile of 0 W for a station of a site. */
 void chg_load_boot(struct charging *c, struct chg_station *st);
-/* A tag's class for load management (fleet first). */
+/* A tag's class for load management: 2 the fleet's, else 0 (1, carsharing,
+ * is a booked car in its slot: carsharing.c). */
 int chg_load_priority(struct charging *c, const char *id_tag);
+
+/* --- carsharing.c --- */
+int chg_bookings_init(struct charging *c);
+int chg_bookings_start(struct charging *c);
+/* For a tag with bookings: 1 and *status "Accepted" inside one of its slots
+ * here, -1 and "Invalid" outside; 0 for a tag with none (a public card). */
+int chg_bookings_judge(struct charging *c, const struct chg_station *st, int connector, const char *tag,
+                       const char **status);
+/* GET bookings, POST bookings, DELETE bookings/{id} */
+void chg_api_bookings(void *arg, mst_http_request *req);
 
 /* --- api.c --- */
 int chg_api_routes(struct charging *c);

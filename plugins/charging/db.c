@@ -41,6 +41,10 @@ const char *const chg_migrations[] = {
     /* 1 -> 2: a station's connectors and tariff as registered (JSON) */
     "ALTER TABLE station ADD COLUMN connectors TEXT; ALTER TABLE station ADD COLUMN tariff TEXT;"
     "ALTER TABLE txn ADD COLUMN currency TEXT;",
+    /* 2 -> 3: the fleet's and carsharing's bookings */
+    "CREATE TABLE booking (id INTEGER PRIMARY KEY AUTOINCREMENT, id_tag TEXT NOT NULL, station TEXT, site TEXT,"
+    " connector INTEGER NOT NULL DEFAULT 0, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,"
+    " reservation_id INTEGER);",
     NULL,
 };
 

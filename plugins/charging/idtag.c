@@ -72,6 +72,20 @@ cJSON *chg_idtag_info(struct charging *c, const char *tag, int concurrent)
     return info;
 }
 
+cJSON *chg_idtag_info_at(struct charging *c, const struct chg_station *st, int connector, const char *tag,
+                         int concurrent)
+{
+    const char *status;
+    if (chg_bookings_judge(c, st, connector, tag, &status) == 0)
+        return chg_idtag_info(c, tag, concurrent);
+    cJSON *info = cJSON_CreateObject();
+    if (info && !cJSON_AddStringToObject(info, "status", status)) {
+        cJSON_Delete(info);
+        return NULL;
+    }
+    return info;
+}
+
 /* --- the API's CRUD ------------------------------------------------------- */
 
 int chg_idtag_put(struct charging *c, const cJSON *j, const char **why)

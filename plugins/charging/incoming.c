@@ -155,7 +155,7 @@ static enum chg_ocpp_err status_notification(struct chg_conn *cc, const cJSON *r
 
 static enum chg_ocpp_err authorize(struct chg_conn *cc, const cJSON *req, cJSON *conf, char *why, size_t whylen)
 {
-    cJSON *info = chg_idtag_info(cc->c, str(req, "idTag"), 1);
+    cJSON *info = chg_idtag_info_at(cc->c, cc->st, 0, str(req, "idTag"), 1);
     return info && cJSON_AddItemToObject(conf, "idTagInfo", info) ? CHG_OCPP_OK : CHG_OCPP_INTERNAL_ERROR;
 }
 
@@ -171,7 +171,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     int64_t txn;
     int existed;
     /* the tag is judged before the session exists: its own session is no ConcurrentTx */
-    cJSON *info = chg_idtag_info(c, s.id_tag, 1);
+    cJSON *info = chg_idtag_info_at(c, cc->st, s.connector, s.id_tag, 1);
     if (!info || chg_session_start(c, &s, &txn, &existed) != 0 || txn > INT32_MAX) {
         cJSON_Delete(info);
         snprintf(why, whylen, "the transaction could not be recorded");
@@ -179,7 +179,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     }
     if (existed) { /* a start sent again: the same answer as the first time */
         cJSON_Delete(info);
-        info = chg_idtag_info(c, s.id_tag, 0);
+        info = chg_idtag_info_at(c, cc->st, s.connector, s.id_tag, 0);
     }
     if (!info || !cJSON_AddItemToObject(conf, "idTagInfo", info) ||
         !cJSON_AddNumberToObject(conf, "transactionId", (double)txn))
@@ -188,7 +188,10 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
         struct chg_connector *k = &cc->st->connectors[s.connector];
         k->txn = txn;
         k->started_ms = s.start_ms;
-        k->priority = chg_load_priority(c, s.id_tag);
+        const char *booked;
+        k->priority = chg_bookings_judge(c, cc->st, s.connector, s.id_tag, &booked) > 0 ? 1 : 0;
+        if (chg_load_priority(c, s.id_tag))
+            k->priority = 2;
         k->meter_w = -1;
         k->energy_wh = 0;
         k->sent_w = 0; /* the TxDefaultProfile holds until its share is sent */

@@ -52,7 +52,7 @@ static struct chg_site_state *site_of(struct charging *c, const char *name)
 int chg_load_priority(struct charging *c, const char *id_tag)
 {
     const cJSON *t;
-    cJSON_ArrayForEach(t, c->fleet_tags) if (cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0) return 1;
+    cJSON_ArrayForEach(t, c->fleet_tags) if (cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0) return 2;
     return 0;
 }
 
@@ -217,7 +217,10 @@ int chg_load_open_sessions(struct charging *c)
         struct chg_connector *k = &st->connectors[n];
         k->txn = sqlite3_column_int64(q, 2);
         k->started_ms = sqlite3_column_int64(q, 3);
-        k->priority = chg_load_priority(c, (const char *)sqlite3_column_text(q, 4));
+        const char *tag = (const char *)sqlite3_column_text(q, 4), *booked;
+        k->priority = chg_load_priority(c, tag);
+        if (!k->priority && chg_bookings_judge(c, st, n, tag, &booked) > 0)
+            k->priority = 1;
         if (n > st->n_connectors)
             st->n_connectors = n;
     }

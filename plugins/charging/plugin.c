@@ -48,6 +48,16 @@ static const struct mst_config_key site_keys[] = {
     {0},
 };
 
+static const struct mst_config_key booking_keys[] = {
+    {.key = "grace_min", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "15", .min = 0,
+     .max = 10080, .description = "a booked car is authorized this long before its slot"},
+    {.key = "reserve", .type = MST_CFG_BOOL, .default_json = "false",
+     .description = "reserve a booked station's connector with ReserveNow"},
+    {.key = "lead_min", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "10", .min = 0,
+     .max = 10080, .description = "...this long before the slot"},
+    {0},
+};
+
 static const struct mst_config_key station_keys[] = {
     {.key = "id", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 1, .max = CHG_ID_MAX,
      .description = "the charge point's identity (the last segment of the URL it connects to)"},
@@ -86,6 +96,8 @@ static const struct mst_config_key config[] = {
      .description = "the default tariff of every station (none: free)"},
     {.key = "sites", .type = MST_CFG_ARRAY, .fields = site_keys, .default_json = "[]",
      .description = "grid connections whose limit their stations' sessions share (load management)"},
+    {.key = "bookings", .type = MST_CFG_OBJECT, .fields = booking_keys, .default_json = "{}",
+     .description = "the fleet's and carsharing's booking calendar"},
     {.key = "fleet_tags", .type = MST_CFG_STRING_LIST, .default_json = "[]",
      .description = "the town's fleet's id tags: served first by load management"},
     {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",
@@ -210,6 +222,8 @@ static int charging_init(mst_instance *inst, const struct mst_host *host, void *
     if (rc == 0)
         rc = import_config_stations(c);
     if (rc == 0)
+        rc = chg_bookings_init(c);
+    if (rc == 0)
         rc = chg_load_open_sessions(c);
     if (rc == 0)
         rc = chg_sites_init(c);
@@ -235,7 +249,8 @@ static int charging_start(void *state)
         n++;
     c->host->log(c->inst, MST_LOG_INFO, "OCPP 1.6J central system at /api/%s/ocpp/<charge point id>, %zu station(s)"
                  " registered", c->host->instance_name(c->inst), n);
-    return chg_sites_start(c);
+    int rc = chg_sites_start(c);
+    return rc == 0 ? chg_bookings_start(c) : rc;
 }
 
 static void charging_stop(void *state)
@@ -252,6 +267,7 @@ static void charging_fini(void *state)
         return;
     chg_conn_free_all(c);
     chg_sites_free(c);
+    chg_bookings_free(c->bookings);
     while (c->stations) {
         struct chg_station *st = c->stations;
         c->stations = st->next;

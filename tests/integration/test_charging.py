@@ -213,6 +213,32 @@ class Charging(unittest.TestCase):
         self.assertEqual(self.d.get("/api/charging/sessions")[0], 401)
         self.assertEqual(self.d.get("/api/charging/id-tags")[0], 401)
 
+    def test_booking_authorizes_its_car_only_in_its_slot(self):
+        name, other = self.station("CP-BOOK"), self.station("CP-BOOK-2")
+        boot(self.st, name)
+        boot(self.st, other)
+        iso = lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + s))
+        status, bk = post(self.d, "bookings", {"id_tag": "CAR-01", "station": name, "connector": 1,
+                                               "from": iso(-300), "to": iso(3600)})
+        self.assertEqual(status, 201, bk)
+        # the same car twice at once: refused, naming the other booking
+        status, resp = post(self.d, "bookings", {"id_tag": "CAR-01", "station": other, "from": iso(0),
+                                                 "to": iso(600)})
+        self.assertEqual(status, 409, resp)
+        self.assertEqual(post(self.d, "bookings", {"id_tag": "CAR-02", "station": name, "connector": 2,
+                                                   "from": iso(86400), "to": iso(90000)})[0], 201)
+        tag = lambda st, t: self.st.ok(st, "Authorize", {"idTag": t})["idTagInfo"]["status"]
+        self.assertEqual(tag(name, "CAR-01"), "Accepted")
+        self.assertEqual(tag(other, "CAR-01"), "Invalid")   # not where it is booked
+        self.assertEqual(tag(name, "CAR-02"), "Invalid")    # not yet its slot
+        conf = self.st.ok(name, "StartTransaction", {"connectorId": 1, "idTag": "CAR-01", "meterStart": 0,
+                                                     "timestamp": iso(0)})
+        self.assertEqual(conf["idTagInfo"]["status"], "Accepted")
+        status, listing = self.d.json("/api/charging/bookings", OPERATOR)
+        self.assertEqual(sorted(b["id_tag"] for b in listing), ["CAR-01", "CAR-02"])
+        self.assertEqual(self.d.request("DELETE", "/api/charging/bookings/%d" % bk["id"], token=OPERATOR)[0], 204)
+        self.assertEqual(self.d.get("/api/charging/bookings")[0], 401)
+
     def test_data_transfer_and_notifications(self):
         name = self.station("CP-DT")
         boot(self.st, name)
