@@ -475,6 +475,49 @@ class LoadManagement(unittest.TestCase):
             d.stop()
 
 
+class OpenData(unittest.TestCase):
+    """Availability and sessions reach the opendata plugin through the store
+    (its topics); no id tag ever does."""
+
+    def test_availability_and_sessions_published_without_id_tags(self):
+        from test_opendata import dataset, opendata_config
+        tran = ["http://publications.europa.eu/resource/authority/data-theme/TRAN"]
+        datasets = [dataset("dostupnost-nabijecek", {"topic": "charging/status"}, themes=tran,
+                            fields=["station", "connector", "status", "error_code"]),
+                    dataset("nabijeni", {"topic": "charging/session"}, themes=tran,
+                            fields=["event", "station", "connector", "energy_wh", "duration_s"])]
+        d = Daemon(config(free_port(), [
+            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+            charging(),
+            {"use": "opendata", "config": opendata_config(datasets=datasets)}])).start()
+        st = Stations(d)
+        try:
+            register(d, "CP-OPEN")
+            self.assertEqual(st.connect("CP-OPEN").get("ok"), True)
+            boot(st, "CP-OPEN")
+            st.ok("CP-OPEN", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"})
+            txn = st.ok("CP-OPEN", "StartTransaction", {"connectorId": 1, "idTag": "SECRET-CARD-7", "meterStart": 0,
+                                                        "timestamp": NOW})["transactionId"]
+            st.ok("CP-OPEN", "StopTransaction", {"transactionId": txn, "meterStop": 7000, "idTag": "SECRET-CARD-7",
+                                                 "timestamp": "2026-11-27T10:20:00.000Z"})
+            def published():
+                status, body = d.json("/api/opendata/datasets/dostupnost-nabijecek/data.json?limit=500")
+                self.assertEqual(status, 200, body)
+                self.assertIn("Charging", [r.get("status") for r in body["data"]], body)
+                status, body = d.json("/api/opendata/datasets/nabijeni/data.json?limit=500")
+                stops = [r for r in body["data"] if r.get("event") == "stop"]
+                self.assertEqual([(r["station"], r["energy_wh"], r["duration_s"]) for r in stops],
+                                 [("CP-OPEN", 7000, 1200)], body)
+            eventually(published, timeout=10)
+            for path in ("dostupnost-nabijecek/data.json", "nabijeni/data.json", "nabijeni/data.csv"):
+                self.assertNotIn(b"SECRET-CARD", d.get("/api/opendata/datasets/" + path)[2])
+            # the public station list: status, tariff, never an id tag
+            self.assertNotIn(b"SECRET-CARD", d.get("/api/charging/stations")[2])
+        finally:
+            st.close()
+            d.stop()
+
+
 class Liveness(unittest.TestCase):
     def test_silent_station_is_unknown_not_online(self):
         d = Daemon(config(free_port(), [charging(heartbeat_interval_s=10, grace_s=0)])).start()
