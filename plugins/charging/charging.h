@@ -153,7 +153,9 @@ struct chg_site_state {
     mst_timer *timer;
     int in_flight;   /* SetChargingProfile calls not answered yet */
     int dirty;       /* something changed while they were out: recompute when they are in */
-    mst_metric *limit_m, *allocated_m, *paused_m;
+    mst_metric *limit_m, *allocated_m, *paused_m, *clamped_m, *fallbacks_m;
+    mst_script *policy;  /* sites[].policy, or NULL: the built-in sharing */
+    int policy_logged;   /* a failing policy is logged once */
 };
 
 struct charging {

@@ -15,7 +15,9 @@
  * A call that fails (timeout, error, disconnect) leaves the old value
  * counted for a decrease, so the bookkeeping errs on the safe side.
  * Recomputed on every start, stop and status change, and every
- * sites[].recompute_s.  The Lua policy and bookings are not wired yet. */
+ * sites[].recompute_s.  A site's Lua policy (sites[].policy) replaces the
+ * built-in sharing; site.c clamps its answer, or falls back to the
+ * built-in one when it fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,37 @@ static int send_limit(struct chg_site_state *s, const struct chg_site_conn *conn
 
 #define SITE_MAX 512 /* connectors per site */
 
+static int policy_call(void *arg, const char *json, size_t len, char **result)
+{
+    struct chg_site_state *s = arg;
+    return s->c->host->script_call(s->policy, "share", json, len, result);
+}
+
+static void policy_release(void *arg, char *result)
+{
+    ((struct chg_site_state *)arg)->c->host->free(result);
+}
+
+/* The shares: the site's policy, or the built-in sharing.  0 or an error. */
+static int share(struct chg_site_state *s, const struct chg_site_conn *conns, size_t n, double *out_w)
+{
+    if (!s->policy)
+        return chg_site_share(&s->p, conns, n, out_w);
+    struct chg_site_policy policy = {policy_call, policy_release, s};
+    char why[256] = "";
+    int r = chg_site_share_policy(&s->p, s->name, conns, n, &policy, out_w, why, sizeof why);
+    if (r == CHG_SITE_CLAMPED)
+        s->c->host->metric_add(s->clamped_m, 1);
+    if (r == CHG_SITE_FELL_BACK) {
+        s->c->host->metric_add(s->fallbacks_m, 1);
+        if (!s->policy_logged)
+            s->c->host->log(s->c->inst, MST_LOG_WARN, "site %s: the Lua policy failed (%s); the built-in sharing is"
+                            " used (further failures are only counted)", s->name, why);
+        s->policy_logged = 1;
+    }
+    return r < 0 ? r : 0;
+}
+
 static void recompute(struct chg_site_state *s)
 {
     if (s->c->stopping)
@@ -145,7 +178,7 @@ static void recompute(struct chg_site_state *s)
     if (!conns || !slots || !old_w || !new_w || !order)
         goto out;
     size_t n = gather(s, conns, slots, old_w, SITE_MAX);
-    if (chg_site_share(&s->p, conns, n, new_w) != 0)
+    if (share(s, conns, n, new_w) != 0)
         goto out;
     /* a connector without a session is at its TxDefaultProfile: nothing to send */
     for (size_t i = 0; i < n; i++)
@@ -237,14 +270,18 @@ static void tick(void *arg)
 
 static int site_metrics(struct charging *c, struct chg_site_state *s)
 {
-    char limit[160], allocated[160], paused[160];
+    char limit[160], allocated[160], paused[160], clamped[160], fallbacks[160];
     snprintf(limit, sizeof limit, "site_limit_watts{site=\"%s\"}", s->name);
     snprintf(allocated, sizeof allocated, "site_allocated_watts{site=\"%s\"}", s->name);
     snprintf(paused, sizeof paused, "sessions_paused{site=\"%s\"}", s->name);
+    snprintf(clamped, sizeof clamped, "policy_clamped_total{site=\"%s\"}", s->name);
+    snprintf(fallbacks, sizeof fallbacks, "policy_fallbacks_total{site=\"%s\"}", s->name);
     const struct mst_metric_def defs[] = {
         {MST_METRIC_GAUGE, limit, "a site's limit for charging", &s->limit_m},
         {MST_METRIC_GAUGE, allocated, "the sum of the limits in force at a site", &s->allocated_m},
         {MST_METRIC_GAUGE, paused, "sessions at 0 W for want of power", &s->paused_m},
+        {MST_METRIC_COUNTER, clamped, "a Lua policy's answers cut to the limits", &s->clamped_m},
+        {MST_METRIC_COUNTER, fallbacks, "a Lua policy that failed or answered nonsense", &s->fallbacks_m},
     };
     int rc = mst_metrics_register(c->host, c->inst, defs, sizeof defs / sizeof defs[0]);
     if (rc == 0)
@@ -264,6 +301,7 @@ static int add_site(struct charging *c, int i)
     c->sites = s;
 #define KEY(k) (snprintf(path, sizeof path, "sites[%d].%s", i, k), path)
     const char *name = h->config_string(c->inst, KEY("name")), *unit = h->config_string(c->inst, KEY("rate_unit"));
+    const char *policy = h->config_string(c->inst, KEY("policy"));
     int64_t stack = 1;
     double kw = 0;
     if (!(s->name = strdup(name ? name : "")))
@@ -277,6 +315,9 @@ static int add_site(struct charging *c, int i)
     s->o.rate_amps = unit && strcmp(unit, "A") == 0;
     s->o.stack_level = (int)stack;
     s->o.voltage = s->p.voltage;
+    /* "lua:<file>", compiled by the core when it checked the config */
+    if (policy && strncmp(policy, "lua:", 4) == 0 && h->script_open(c->inst, policy + 4, &s->policy) != 0)
+        return MST_ECONFIG;
     return site_metrics(c, s);
 }
 
@@ -311,6 +352,8 @@ void chg_sites_free(struct charging *c)
     while (c->sites) {
         struct chg_site_state *s = c->sites;
         c->sites = s->next;
+        if (s->policy)
+            c->host->script_close(s->policy);
         free(s->name);
         free(s);
     }

@@ -43,6 +43,8 @@ static const struct mst_config_key site_keys[] = {
      .description = "the unit of the limits sent"},
     {.key = "stack_level", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1", .min = 0, .max = 100,
      .description = "the profiles' stackLevel"},
+    {.key = "policy", .type = MST_CFG_STRING, .flags = MST_CFG_SCRIPT,
+     .description = "lua:<file>: a Lua script whose global share(input) replaces the built-in sharing"},
     {.key = "recompute_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "60", .min = 5,
      .max = 3600, .description = "how often the shares are recomputed besides every start, stop and status change"},
     {0},

@@ -475,6 +475,62 @@ class LoadManagement(unittest.TestCase):
             d.stop()
 
 
+class LuaPolicy(unittest.TestCase):
+    """A town's own sharing in Lua replaces the built-in one; a policy that
+    answers nonsense falls back to it, counted."""
+
+    def run_site(self, script):
+        stations = [{"id": n, "site": "depot", "accepted": True} for n in ("CP-L1", "CP-L2")]
+        d = Daemon(config(free_port(), [charging(
+            sites=[{"name": "depot", "limit_kw": 30, "rate_unit": "W", "policy": "lua:policy.lua"}],
+            stations=stations)]))
+        with open(os.path.join(d.dir, "policy.lua"), "w") as f:
+            f.write(script)
+        d.start()
+        st = Stations(d)
+        try:
+            for n in ("CP-L1", "CP-L2"):
+                self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
+                self.assertEqual(st.connect(n).get("ok"), True)
+                boot(st, n)
+                st.ok(n, "StartTransaction", {"connectorId": 1, "idTag": "CARD-" + n, "meterStart": 0,
+                                              "timestamp": NOW})
+            def limits():
+                got = []
+                for n in ("CP-L1", "CP-L2"):
+                    profiles = [c[1]["csChargingProfiles"] for c in st.cmd(op="received", name=n)["calls"]
+                                if c[0] == "SetChargingProfile"]
+                    tx = [p for p in profiles if p["chargingProfilePurpose"] == "TxProfile"]
+                    self.assertTrue(tx)
+                    got.append(tx[-1]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
+                return got
+            return d, st, limits
+        except BaseException:
+            st.close()
+            d.stop()
+            raise
+
+    def test_policy_decides_the_shares(self):
+        d, st, limits = self.run_site(
+            "function share(input)\n  local out = {}\n"
+            "  for i, s in ipairs(input.sessions) do out[i] = 5000 end\n  return out\nend\n")
+        try:
+            eventually(lambda: self.assertEqual(limits(), [5000, 5000]))
+        finally:
+            st.close()
+            d.stop()
+
+    def test_nonsense_falls_back_to_the_builtin_sharing(self):
+        d, st, limits = self.run_site("function share(input) return 'all of it' end\n")
+        try:
+            eventually(lambda: self.assertEqual(limits(), [15000, 15000]))
+            self.assertGreaterEqual(metric(d, "policy_fallbacks_total", site="depot"), 1)
+            self.assertEqual(d.output().count("the Lua policy failed"), 1)
+        finally:
+            st.close()
+            d.stop()
+
+
 class OpenData(unittest.TestCase):
     """Availability and sessions reach the opendata plugin through the store
     (its topics); no id tag ever does."""
