@@ -259,6 +259,7 @@ int chg_api_routes(struct charging *c)
         {"GET", "id-tags", MST_ROLE_OPERATOR, api_idtags},
         {"POST", "id-tags", MST_ROLE_OPERATOR, api_idtags},
         {"DELETE", "id-tags/*", MST_ROLE_OPERATOR, api_idtags},
+        {"GET", "reservations", MST_ROLE_OPERATOR, chg_api_reservations},
         {"GET", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"POST", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"DELETE", "bookings/*", MST_ROLE_OPERATOR, chg_api_bookings},

@@ -173,7 +173,7 @@ struct charging {
     struct chg_tariff tariff;         /* the default tariff */
     struct chg_site_state *sites;
     struct chg_bookings *bookings;
-    mst_timer *bookings_timer;
+    mst_timer *bookings_timer, *reservations_timer;
     int stopping;                     /* no new calls: the instance is stopping */
     uint64_t unknown_logged;          /* loop clock of the last unknown-id refusal logged */
     uint32_t logged;                  /* enum chg_log_once bits */
@@ -325,6 +325,16 @@ int chg_bookings_judge(struct charging *c, const struct chg_station *st, int con
                        const char **status);
 /* GET bookings, POST bookings, DELETE bookings/{id} */
 void chg_api_bookings(void *arg, mst_http_request *req);
+
+/* --- reservation.c --- */
+/* POST stations/{id}/reserve and cancel-reservation (body already parsed). */
+void chg_reserve(struct charging *c, mst_http_request *req, struct chg_station *st, const cJSON *body);
+void chg_cancel_reservation(struct charging *c, mst_http_request *req, struct chg_station *st, const cJSON *body);
+/* A StartTransaction named reservation id. */
+void chg_reservation_used(struct charging *c, const char *station, int64_t id);
+int chg_reservations_start(struct charging *c);
+/* GET reservations?station= */
+void chg_api_reservations(void *arg, mst_http_request *req);
 
 /* --- api.c --- */
 int chg_api_routes(struct charging *c);

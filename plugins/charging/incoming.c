@@ -199,6 +199,8 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
         if (s.connector > cc->st->n_connectors)
             cc->st->n_connectors = s.connector;
     }
+    if (!existed && s.has_reservation)
+        chg_reservation_used(c, cc->st->id, s.reservation_id);
     if (!existed) {
         c->host->metric_add(c->transactions, 1);
         cJSON *e = event("start", cc->st, s.connector);

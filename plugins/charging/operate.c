@@ -5,6 +5,7 @@
  *   POST stations/{id}/reset           {"type": "Soft"|"Hard"}         Reset
  *   POST stations/{id}/availability    {"connector", "type"}           ChangeAvailability
  *   POST stations/{id}/local-list      {"update": "Full"|"Differential", "id_tags": [...]}  SendLocalList
+ *   POST stations/{id}/reserve, cancel-reservation                  reservation.c
  * The payload is checked against the action's .req schema before it is
  * sent (400 with the reason), the charge point's .conf is the answer (200),
  * a CALLERROR or a .conf that breaks its schema 502, no answer in time 504,
@@ -164,6 +165,11 @@ void chg_operate(struct charging *c, mst_http_request *req, struct chg_station *
         send_call(c, req, st, what + 5, body, 0);
         return;
     }
+    if (strcmp(what, "reserve") == 0 || strcmp(what, "cancel-reservation") == 0) {
+        (what[0] == 'r' ? chg_reserve : chg_cancel_reservation)(c, req, st, body);
+        cJSON_Delete(body);
+        return;
+    }
     if (strcmp(what, "local-list") == 0) {
         local_list(c, req, st, body);
         cJSON_Delete(body);
@@ -182,5 +188,5 @@ void chg_operate(struct charging *c, mst_http_request *req, struct chg_station *
     cJSON_Delete(body);
     chg_respond_error(c, req, 404,
                       "POST stations/{id}/: accept, password, call/{Action}, remote-start, remote-stop, reset, "
-                      "availability, local-list");
+                      "availability, local-list, reserve, cancel-reservation");
 }

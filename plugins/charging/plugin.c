@@ -252,7 +252,9 @@ static int charging_start(void *state)
     c->host->log(c->inst, MST_LOG_INFO, "OCPP 1.6J central system at /api/%s/ocpp/<charge point id>, %zu station(s)"
                  " registered", c->host->instance_name(c->inst), n);
     int rc = chg_sites_start(c);
-    return rc == 0 ? chg_bookings_start(c) : rc;
+    if (rc == 0)
+        rc = chg_bookings_start(c);
+    return rc == 0 ? chg_reservations_start(c) : rc;
 }
 
 static void charging_stop(void *state)

@@ -304,6 +304,31 @@ class Charging(unittest.TestCase):
         register(self.d, "CP-OFF")
         self.assertEqual(post(self.d, "stations/CP-OFF/reset", {"type": "Soft"})[0], 409)
 
+    def test_reservation_used_and_expired(self):
+        name = self.station("CP-RES")
+        boot(self.st, name)
+        iso = lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + s))
+        status, conf = post(self.d, "stations/%s/reserve" % name, {"connector": 1, "id_tag": "CARD-OK",
+                                                                  "expiry": iso(3600)})
+        self.assertEqual((status, conf["status"]), (200, "Accepted"), conf)
+        used = conf["reservation"]
+        status, conf = post(self.d, "stations/%s/reserve" % name, {"connector": 2, "id_tag": "CARD-OK",
+                                                                  "expiry": iso(1)})
+        soon = conf["reservation"]
+        status, conf = post(self.d, "stations/%s/reserve" % name, {"connector": 2, "id_tag": "CARD-OK",
+                                                                  "expiry": iso(3600)})
+        cancelled = conf["reservation"]
+        self.assertEqual(post(self.d, "stations/%s/cancel-reservation" % name, {"reservation": cancelled})[0], 200)
+        reserve = [c[1] for c in self.st.cmd(op="received", name=name)["calls"] if c[0] == "ReserveNow"]
+        self.assertEqual([r["reservationId"] for r in reserve], [used, soon, cancelled])
+        self.st.ok(name, "StartTransaction", {"connectorId": 1, "idTag": "CARD-OK", "meterStart": 0,
+                                              "timestamp": NOW, "reservationId": used})
+        time.sleep(1.5)
+        _, rows = self.d.json("/api/charging/reservations?station=" + name, OPERATOR)
+        self.assertEqual({r["reservation"]: r["status"] for r in rows},
+                         {used: "Used", soon: "Expired", cancelled: "Cancelled"})
+        self.assertEqual(post(self.d, "stations/%s/reserve" % name, {"connector": 1})[0], 400)
+
     def test_local_list_version_persists(self):
         name = self.station("CP-LIST")
         boot(self.st, name)
