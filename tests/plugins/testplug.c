@@ -238,28 +238,27 @@ static int tp_init(mst_instance *inst, const struct mst_host *host, void **state
     struct testplug *t = calloc(1, sizeof *t);
     t->inst = inst;
     t->host = host;
-    int rc = 0;
-    rc |= host->subscribe(inst, "test/in", on_in, t);
+    /* whether any call failed: error codes are never OR-ed together */
+    int failed = host->subscribe(inst, "test/in", on_in, t) != 0;
     int serve_echo = 1;
     host->config_bool(inst, "serve_echo", &serve_echo);
     if (serve_echo)
-        rc |= host->serve(inst, "test/echo", on_echo, t);
-    rc |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t);
-    rc |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t);
-    rc |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t);
-    rc |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t);
-    rc |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t);
-    rc |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t);
-    rc |= host->ws_endpoint(inst, "cp/*", NULL, MST_ROLE_PUBLIC, &cp_handlers, t);
+        failed |= host->serve(inst, "test/echo", on_echo, t) != 0;
+    failed |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t) != 0;
+    failed |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t) != 0;
+    failed |= host->http_route(inst, "GET", "cp-stats", MST_ROLE_PUBLIC, route_cp_stats, t) != 0;
+    failed |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "cp/*", NULL, MST_ROLE_PUBLIC, &cp_handlers, t) != 0;
     int64_t max_message = 0, ping_s = 0;
     host->config_int(inst, "ws_max_message", &max_message);
     host->config_int(inst, "ws_ping_s", &ping_s);
-    if (rc == 0)
-        rc = host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s);
-    if (rc == 0 && host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT)
-        rc = MST_EINVAL; /* limits of an endpoint never registered */
-    rc |= host->http_route(inst, "GET", "cp-stats", MST_ROLE_PUBLIC, route_cp_stats, t);
-    if (rc != 0) {
+    failed |= host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s) != 0;
+    /* limits of an endpoint never registered */
+    failed |= host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT;
+    if (failed) {
         free(t);
         return MST_EINVAL;
     }
