@@ -42,7 +42,8 @@ int mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *w
     c->established = 1;
     mst__metric_add(h->ws_open, 1);
     if (!c->ep || c->closing) {
-        /* its owner stopped, or ws_close came, during the upgrade */
+        /* its owner stopped, or ws_close came, during the upgrade: the
+         * close that mst__ws_close left for now */
         c->closing = 0;
         mst__ws_close(c);
         return 0;
@@ -191,9 +192,9 @@ int mst__ws_send(mst_ws_conn *c, const void *data, size_t len, int binary)
     return 0;
 }
 
-/* Safe from any callback, on any connection: it only marks c and asks
- * lws for a writeable callback, where the connection is closed; close()
- * runs later, from lws's CLOSED callback, once. */
+/* Safe from any callback, on any connection: it only marks c.  The queued
+ * frames go out from the writeable callback, then the timer callback
+ * closes with 1000; close() runs later, from lws's CLOSED callback, once. */
 void mst__ws_close(mst_ws_conn *c)
 {
     if (!c || c->closing)
