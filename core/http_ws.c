@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define WS_CLOSE_DEADLINE_S 10
+#define WS_QUEUE_MIN (1u << 20)
 
 struct out_frame {
     struct mst__list link;
@@ -138,6 +139,7 @@ int mst__ws_on_writeable(mst_ws_conn *c)
     }
     struct out_frame *f = mst__container_of(c->outq.next, struct out_frame, link);
     mst__list_remove(&f->link);
+    c->queued -= f->len;
     int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     free(f);
     if (w < 0)
@@ -179,10 +181,25 @@ void mst__ws_on_pong(mst_ws_conn *c)
     c->ping_unanswered = 0;
 }
 
+/* What one connection may hold unsent: twice its endpoint's largest
+ * message, at least WS_QUEUE_MIN.  A peer that stops reading must not make
+ * the daemon hold without bound (its pings stall too, so with ping_s it is
+ * closed soon). */
+static size_t queue_max(const mst_ws_conn *c)
+{
+    size_t msg = c->ep && c->ep->max_message ? c->ep->max_message : c->h->body_limit;
+    return msg > WS_QUEUE_MIN / 2 ? 2 * msg : WS_QUEUE_MIN;
+}
+
 int mst__ws_send(mst_ws_conn *c, const void *data, size_t len, int binary)
 {
     if (!c || c->closing)
         return MST_ECLOSED;
+    if (c->queued + len > queue_max(c)) {
+        mst__metric_add(c->h->ws_queue_full, 1);
+        return MST_EAGAIN;
+    }
+    c->queued += len;
     struct out_frame *f = mst__xmalloc(sizeof *f + LWS_PRE + len);
     f->binary = binary;
     f->len = len;

@@ -23,7 +23,7 @@ struct testplug {
     const struct mst_host *host;
     int received;
     struct station *online[MAX_STATIONS]; /* the connection that won, per station */
-    int closes, closes_before_open, replaced;
+    int closes, closes_before_open, replaced, send_refused;
 };
 
 static const struct mst_config_key nested[] = {
@@ -195,6 +195,15 @@ static void cp_message(void *arg, mst_ws_conn *conn, const void *data, size_t le
         t->host->ws_send(conn, reply, (size_t)n, 0);
         return;
     }
+    if (len > 6 && memcmp(data, "flood:", 6) == 0) {
+        /* 64-KiB frames at once, more than the connection's queue holds */
+        static char big[65536];
+        int n = atoi((const char *)data + 6);
+        for (int i = 0; i < n; i++)
+            if (t->host->ws_send(conn, big, sizeof big, 1) == MST_EAGAIN)
+                t->send_refused++;
+        return;
+    }
     int n = snprintf(reply, sizeof reply, "len:%zu", len);
     t->host->ws_send(conn, reply, (size_t)n, binary);
 }
@@ -228,8 +237,9 @@ static void route_cp_stats(void *arg, mst_http_request *req)
     int online = 0;
     for (int i = 0; i < MAX_STATIONS; i++)
         online += t->online[i] != NULL;
-    int n = snprintf(buf, sizeof buf, "{\"online\":%d,\"closes\":%d,\"closes_before_open\":%d,\"replaced\":%d}",
-                     online, t->closes, t->closes_before_open, t->replaced);
+    int n = snprintf(buf, sizeof buf,
+                     "{\"online\":%d,\"closes\":%d,\"closes_before_open\":%d,\"replaced\":%d,\"send_refused\":%d}",
+                     online, t->closes, t->closes_before_open, t->replaced, t->send_refused);
     t->host->http_respond(req, 200, "application/json", buf, (size_t)n);
 }
 
