@@ -220,6 +220,9 @@ int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *me
                      &h->ws_no_pong);
     mst__metrics_get(metrics, MST_METRIC_GAUGE, "mestys_ws_connections", "open WebSocket connections", "",
                      &h->ws_open);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_ws_send_refused_total",
+                     "ws_send calls answered MST_EAGAIN: the connection's queue was full (a peer not reading)", "",
+                     &h->ws_queue_full);
     return 0;
 }
 

@@ -46,7 +46,7 @@ struct mst__http {
     char listen_ip[64]; /* lws keeps a pointer to its iface string */
     uint64_t started_ns;
     struct mst_metric *too_large, *unauthorized, *bad_requests, *bad_utf8;
-    struct mst_metric *ws_too_large, *ws_no_pong, *ws_open;
+    struct mst_metric *ws_too_large, *ws_no_pong, *ws_open, *ws_queue_full;
     char *tls_client_ca; /* read by lws when the vhost is made */
     unsigned ws_logged; /* refusals of the core's own already logged once */
 };

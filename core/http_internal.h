@@ -74,6 +74,7 @@ struct mst_ws_conn {
     struct ws_endpoint *ep; /* NULL once the owner dropped it */
     void *data;             /* the plugin's: from the handshake hook or ws_set_data */
     struct mst__list outq;
+    size_t queued; /* bytes in outq */
     struct mst__buf rx;
     int established;  /* open() has been called */
     int closing;      /* ws_close() asked for it, or the core is closing it */

@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define WS_CLOSE_DEADLINE_S 10
+#define WS_QUEUE_MIN (1u << 20)
 
 struct out_frame {
     struct mst__list link;
@@ -42,7 +43,8 @@ int mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *w
     c->established = 1;
     mst__metric_add(h->ws_open, 1);
     if (!c->ep || c->closing) {
-        /* its owner stopped, or ws_close came, during the upgrade */
+        /* its owner stopped, or ws_close came, during the upgrade: the
+         * close that mst__ws_close left for now */
         c->closing = 0;
         mst__ws_close(c);
         return 0;
@@ -137,6 +139,7 @@ int mst__ws_on_writeable(mst_ws_conn *c)
     }
     struct out_frame *f = mst__container_of(c->outq.next, struct out_frame, link);
     mst__list_remove(&f->link);
+    c->queued -= f->len;
     int w = lws_write(c->wsi, f->data + LWS_PRE, f->len, f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     free(f);
     if (w < 0)
@@ -178,10 +181,25 @@ void mst__ws_on_pong(mst_ws_conn *c)
     c->ping_unanswered = 0;
 }
 
+/* What one connection may hold unsent: twice its endpoint's largest
+ * message, at least WS_QUEUE_MIN.  A peer that stops reading must not make
+ * the daemon hold without bound (its pings stall too, so with ping_s it is
+ * closed soon). */
+static size_t queue_max(const mst_ws_conn *c)
+{
+    size_t msg = c->ep && c->ep->max_message ? c->ep->max_message : c->h->body_limit;
+    return msg > WS_QUEUE_MIN / 2 ? 2 * msg : WS_QUEUE_MIN;
+}
+
 int mst__ws_send(mst_ws_conn *c, const void *data, size_t len, int binary)
 {
     if (!c || c->closing)
         return MST_ECLOSED;
+    if (c->queued + len > queue_max(c)) {
+        mst__metric_add(c->h->ws_queue_full, 1);
+        return MST_EAGAIN;
+    }
+    c->queued += len;
     struct out_frame *f = mst__xmalloc(sizeof *f + LWS_PRE + len);
     f->binary = binary;
     f->len = len;
@@ -191,9 +209,9 @@ int mst__ws_send(mst_ws_conn *c, const void *data, size_t len, int binary)
     return 0;
 }
 
-/* Safe from any callback, on any connection: it only marks c and asks
- * lws for a writeable callback, where the connection is closed; close()
- * runs later, from lws's CLOSED callback, once. */
+/* Safe from any callback, on any connection: it only marks c.  The queued
+ * frames go out from the writeable callback, then the timer callback
+ * closes with 1000; close() runs later, from lws's CLOSED callback, once. */
 void mst__ws_close(mst_ws_conn *c)
 {
     if (!c || c->closing)

@@ -34,7 +34,7 @@ def start_peer(**spec):
 
 def metric(daemon, series):
     text = daemon.get("/metrics")[2].decode()
-    m = re.search(re.escape(series) + r" (\S+)", text)
+    m = re.search(r"^" + re.escape(series) + r" (\S+)$", text, re.M)
     return float(m.group(1)) if m else 0.0
 
 
@@ -179,6 +179,28 @@ class HandshakeHook(unittest.TestCase):
     def test_messages_up_to_the_limit_pass(self):
         r = peer(url=self.base + "CP-4", headers=AUTH, send=["x" * 65536], closeAfter=2)
         self.assertEqual(r["got"][1], "len:65536", r)
+
+    def test_a_connection_holds_a_bounded_queue(self):
+        # 40 frames of 64 KiB at once: the connection takes 1 MiB (the
+        # minimum; twice this endpoint's 64-KiB limit is less), ws_send says
+        # MST_EAGAIN to the rest, and the connection goes on
+        before = self.stats()["send_refused"]
+        series = "mestys_ws_send_refused_total"
+        counted = metric(self.d, series)
+        c = wsraw.connect(self.d.port, "/api/testplug/cp/CP-6", AUTH)
+        c.read_frame()
+        c.send_frame(wsraw.TEXT, b"flood:40")
+        frames = 0
+        while frames < 16:
+            opcode, payload = c.read_frame()
+            self.assertEqual((opcode, len(payload)), (0x2, 65536))
+            frames += 1
+        c.send_frame(wsraw.TEXT, b"whoami")
+        opcode, payload = c.read_frame()
+        c.close()
+        self.assertEqual(json.loads(payload)["event"], "whoami")  # nothing more was queued
+        self.assertEqual(self.stats()["send_refused"], before + 24)
+        self.assertEqual(metric(self.d, series), counted + 24)
 
     def test_a_10_mb_message_is_closed_1009_before_it_is_read(self):
         before = metric(self.d, 'mestys_ws_closed_total{reason="message_too_large"}')

@@ -23,7 +23,7 @@ struct testplug {
     const struct mst_host *host;
     int received;
     struct station *online[MAX_STATIONS]; /* the connection that won, per station */
-    int closes, closes_before_open, replaced;
+    int closes, closes_before_open, replaced, send_refused;
 };
 
 static const struct mst_config_key nested[] = {
@@ -195,6 +195,15 @@ static void cp_message(void *arg, mst_ws_conn *conn, const void *data, size_t le
         t->host->ws_send(conn, reply, (size_t)n, 0);
         return;
     }
+    if (len > 6 && memcmp(data, "flood:", 6) == 0) {
+        /* 64-KiB frames at once, more than the connection's queue holds */
+        static char big[65536];
+        int n = atoi((const char *)data + 6);
+        for (int i = 0; i < n; i++)
+            if (t->host->ws_send(conn, big, sizeof big, 1) == MST_EAGAIN)
+                t->send_refused++;
+        return;
+    }
     int n = snprintf(reply, sizeof reply, "len:%zu", len);
     t->host->ws_send(conn, reply, (size_t)n, binary);
 }
@@ -228,8 +237,9 @@ static void route_cp_stats(void *arg, mst_http_request *req)
     int online = 0;
     for (int i = 0; i < MAX_STATIONS; i++)
         online += t->online[i] != NULL;
-    int n = snprintf(buf, sizeof buf, "{\"online\":%d,\"closes\":%d,\"closes_before_open\":%d,\"replaced\":%d}",
-                     online, t->closes, t->closes_before_open, t->replaced);
+    int n = snprintf(buf, sizeof buf,
+                     "{\"online\":%d,\"closes\":%d,\"closes_before_open\":%d,\"replaced\":%d,\"send_refused\":%d}",
+                     online, t->closes, t->closes_before_open, t->replaced, t->send_refused);
     t->host->http_respond(req, 200, "application/json", buf, (size_t)n);
 }
 
@@ -238,28 +248,27 @@ static int tp_init(mst_instance *inst, const struct mst_host *host, void **state
     struct testplug *t = calloc(1, sizeof *t);
     t->inst = inst;
     t->host = host;
-    int rc = 0;
-    rc |= host->subscribe(inst, "test/in", on_in, t);
+    /* whether any call failed: error codes are never OR-ed together */
+    int failed = host->subscribe(inst, "test/in", on_in, t) != 0;
     int serve_echo = 1;
     host->config_bool(inst, "serve_echo", &serve_echo);
     if (serve_echo)
-        rc |= host->serve(inst, "test/echo", on_echo, t);
-    rc |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t);
-    rc |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t);
-    rc |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t);
-    rc |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t);
-    rc |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t);
-    rc |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t);
-    rc |= host->ws_endpoint(inst, "cp/*", NULL, MST_ROLE_PUBLIC, &cp_handlers, t);
+        failed |= host->serve(inst, "test/echo", on_echo, t) != 0;
+    failed |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t) != 0;
+    failed |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t) != 0;
+    failed |= host->http_route(inst, "GET", "cp-stats", MST_ROLE_PUBLIC, route_cp_stats, t) != 0;
+    failed |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "cp/*", NULL, MST_ROLE_PUBLIC, &cp_handlers, t) != 0;
     int64_t max_message = 0, ping_s = 0;
     host->config_int(inst, "ws_max_message", &max_message);
     host->config_int(inst, "ws_ping_s", &ping_s);
-    if (rc == 0)
-        rc = host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s);
-    if (rc == 0 && host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT)
-        rc = MST_EINVAL; /* limits of an endpoint never registered */
-    rc |= host->http_route(inst, "GET", "cp-stats", MST_ROLE_PUBLIC, route_cp_stats, t);
-    if (rc != 0) {
+    failed |= host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s) != 0;
+    /* limits of an endpoint never registered */
+    failed |= host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT;
+    if (failed) {
         free(t);
         return MST_EINVAL;
     }

@@ -197,7 +197,9 @@ struct mst_host {
      * (the handshake hook sees <anything> as subpath). */
     int (*ws_endpoint)(mst_instance *inst, const char *path, const char *subprotocol,
                        enum mst_role role, const struct mst_ws_handlers *handlers, void *arg);
-    /* Queues a frame; MST_ECLOSED once the connection is closing. */
+    /* Queues a frame; MST_ECLOSED once the connection is closing, MST_EAGAIN
+     * when the connection already holds more unsent than twice its
+     * endpoint's largest message (at least 1 MiB): the peer is not reading. */
     int (*ws_send)(mst_ws_conn *conn, const void *data, size_t len, int binary);
     /* Closes after the queued frames (1000).  Safe on any of the endpoint's
      * connections from any callback, e.g. the older connection of a station
