@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+/* Which code each refusal gets: the frame's shape below (chg_frame_parse), a payload's schema rules in
+ * ocpp_schema.h (chg_schema_check). */
 enum chg_ocpp_err {            /* OCPP-J 1.6 §4.2.3 error codes */
     CHG_OCPP_OK = 0, CHG_OCPP_NOT_IMPLEMENTED, CHG_OCPP_NOT_SUPPORTED, CHG_OCPP_INTERNAL_ERROR,
     CHG_OCPP_PROTOCOL_ERROR, CHG_OCPP_SECURITY_ERROR, CHG_OCPP_FORMATION_VIOLATION,

@@ -7,6 +7,11 @@
 // same verdict (valid or not) from both; where ajv (allErrors) finds exactly one error, its keyword
 // must map to the OCPP-J code ours gives (the table in ocpp_schema.h).
 //
+// Then the text itself: frames of that corpus with a few bytes changed, against json_strict.c (what
+// stands before cJSON, which is more lenient): it must accept exactly what JSON.parse accepts from
+// well-formed UTF-8, less what json_strict.h refuses besides (a string holding U+0000 or a lone
+// surrogate, nesting deeper than 32).
+//
 // ajv is the pinned ajv 8 + ajv-formats 3 of tests/integration, configured as ocpp-rpc configures it
 // (lib/validator.js: strictSchema off, multipleOf with a 1e-6 tolerance), with allErrors on.
 //   node ocpp_schema_diff.js path/to/ocpp_validate [seed]
@@ -247,6 +252,57 @@ for (const schema of schemas) {
     }
 }
 
+// --- texts: frames with bytes changed --------------------------------------------------------------
+const EDITS = ['0', '1', '9', '.', 'e', 'E', '-', '+', '"', '\\', 'u', '/', 'b', 'n', 't', ',', ':', '[', ']', '{',
+    '}', ' ', '\t', '\n', '\r', '\x01', '\x7f', 'é', 'x', 'null', 'true', '\\u0000', '\\ud800', '\\udc00',
+    '\\ud83d\\ude00', '\\u00e9', '\\U0041', '1e999', '-0', '0.5e-3', '\u00a0', '\ufeff'];
+const BYTE_EDITS = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xef, 0xbb, 0xbf]];
+function mutateText(text) {
+    let buf = Buffer.from(text, 'utf8');
+    for (let k = 1 + int(3); k > 0; k--) {
+        const at = int(buf.length + 1);
+        const ins = rand() < 0.15 ? Buffer.from(pick(BYTE_EDITS)) : Buffer.from(pick(EDITS), 'utf8');
+        const del = pick([0, 0, 1, 2]);
+        buf = Buffer.concat([buf.subarray(0, at), ins, buf.subarray(Math.min(buf.length, at + del))]);
+    }
+    return buf;
+}
+function depthOk(v, depth) {
+    if (typeof v === 'string') return !v.includes('\0') && v.isWellFormed();
+    if (v === null || typeof v !== 'object') return true;
+    if (depth > 32) return false;
+    if (Array.isArray(v)) return v.every((x) => depthOk(x, depth + 1));
+    return Object.entries(v).every(([k, x]) => !k.includes('\0') && k.isWellFormed() && depthOk(x, depth + 1));
+}
+function strictOk(buf) {
+    let text;
+    try {
+        text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
+    } catch (e) {
+        return false;
+    }
+    try {
+        return depthOk(JSON.parse(text), 1);
+    } catch (e) {
+        return false;
+    }
+}
+const texts = [];
+for (let i = 0; i < 6000; i++) {
+    const c = corpus[int(corpus.length)];
+    const frame = JSON.stringify(c.dir === 'conf' ? [3, 'x', c.payload] : [2, 'x', c.action, c.payload]);
+    texts.push(rand() < 0.1 ? Buffer.from(frame) : mutateText(frame));
+}
+// every token the grammar decides on, alone in an array and as a member's value
+const TOKENS = ['0', '01', '00', '-0', '-01', '1.', '.5', '1.5', '1e5', '1E+5', '1e', '1e+', '-', '+1', '0x1', '1.5e-3',
+    '1_0', 'Infinity', 'NaN', '1e999', '-1e-999', '0.0', '00.1', '1.0e0', '9'.repeat(100), '- 1', '"\\u00e9"',
+    '"\\uD83D\\uDE00"', '"\\ud800"', '"\\udc00\\ud800"', '"\\u0000"', '"\\x41"', '"\\/"', '"\t"', '"\\a"', '"\u0001"',
+    '"\u007f"', '"\\u12"', '"\\u12g4"', '"\\"', "'a'", 'true', 'tru', 'nul', 'TRUE', 'false ', ' null', '[]', '{}', '[,]',
+    '{"a"}', '{"a":}', '{1:2}', '[1,]', '[1 2]', '""', '"\u2028"'];
+for (const t of TOKENS) texts.push(Buffer.from(`[${t}]`), Buffer.from(`{"a":${t}}`), Buffer.from(t));
+for (const depth of [31, 32, 33, 40])
+    texts.push(Buffer.from('['.repeat(depth) + ']'.repeat(depth)), Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)));
+
 // --- the verdicts --------------------------------------------------------------------------------
 const CODE = {
     type: 'TypeConstraintViolation', required: 'OccurenceConstraintViolation',
@@ -255,15 +311,16 @@ const CODE = {
     format: 'PropertyConstraintViolation', multipleOf: 'PropertyConstraintViolation',
 };
 const { ajv, compiled } = makeAjv();
-const input = corpus.map((c) => `${c.action}\t${c.dir}\t${JSON.stringify(c.payload)}\n`).join('');
+const input = corpus.map((c) => `${c.action}\t${c.dir}\t${JSON.stringify(c.payload)}\n`).join('') +
+    texts.map((t) => `text\t${t.toString('hex')}\n`).join('');
 const run = spawnSync(validator, [], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
 if (run.status !== 0) {
     console.error(`${validator} failed (${run.status}): ${run.stderr}`);
     process.exit(1);
 }
 const ours = run.stdout.split('\n').slice(0, -1);
-if (ours.length !== corpus.length) {
-    console.error(`${ours.length} verdicts for ${corpus.length} payloads`);
+if (ours.length !== corpus.length + texts.length) {
+    console.error(`${ours.length} verdicts for ${corpus.length} payloads and ${texts.length} texts`);
     process.exit(1);
 }
 
@@ -292,6 +349,20 @@ corpus.forEach((c, i) => {
     }
 });
 
+let textValid = 0, textDisagree = 0;
+texts.forEach((t, i) => {
+    const line = ours[corpus.length + i], ourOk = line === 'OK', theirs = strictOk(t);
+    textValid += theirs;
+    if (ourOk !== theirs && textDisagree++ < 25)
+        console.log(`DIFFER text ${JSON.stringify(t.toString('latin1'))}\n  JSON.parse: ${theirs ? 'valid' : 'invalid'}, ours: ${line}`);
+});
+disagree += textDisagree;
+console.log(`texts: ${texts.length}, ${textValid} valid JSON for JSON.parse (+ json_strict.h's rules), ` +
+            `${textDisagree} disagree`);
+if (textValid < 500 || texts.length - textValid < 2000) {
+    console.log('the texts do not cover both valid and invalid JSON enough');
+    process.exit(1);
+}
 console.log(`seed ${seed}: ${corpus.length} payloads of ${schemas.length} schemas, ${valid} valid and ` +
             `${corpus.length - valid} invalid for ajv; ${codesCompared} single-error codes compared; ${disagree} disagree`);
 for (const [kind, n] of Object.entries(byKind)) console.log(`  ${kind}: ${n.valid} valid, ${n.invalid} invalid`);
