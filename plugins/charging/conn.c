@@ -62,15 +62,24 @@ static void call_free(struct chg_call *k)
 }
 
 static void on_timeout(void *arg);
+static void finish_head(struct chg_conn *cc, const struct chg_reply *r);
 
 /* Sends the head of the queue if nothing is outstanding. */
 static void send_next(struct chg_conn *cc)
 {
     struct charging *c = cc->c;
+    while (!cc->sent && cc->queue && cc->ws) {
+        int rc = c->host->ws_send(cc->ws, cc->queue->frame, strlen(cc->queue->frame), 0);
+        if (rc == MST_ECLOSED)
+            return; /* closing: close() fails what is queued */
+        if (rc == 0)
+            break;
+        /* the station does not read what we send (MST_EAGAIN): this call fails, the next is tried */
+        struct chg_reply r = {.outcome = CHG_CALL_CLOSED, .text = "the charge point is not reading what we send"};
+        finish_head(cc, &r);
+    }
     if (cc->sent || !cc->queue || !cc->ws)
         return;
-    if (c->host->ws_send(cc->ws, cc->queue->frame, strlen(cc->queue->frame), 0) != 0)
-        return; /* closing: close() fails what is queued */
     cc->sent = 1;
     c->host->metric_add(c->calls_out, 1);
     c->host->timer_start(c->inst, (uint64_t)c->call_timeout_s * 1000, 0, on_timeout, cc, &cc->timeout);
