@@ -450,6 +450,19 @@ static void unknown_keywords_refused(void **state)
     assert_int_equal(chg_schema_check(s, "Tree", 0, p, why, sizeof why), CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION);
     assert_non_null(strstr(why, "root.kids[1].kids[0].bad"));
     cJSON_Delete(p);
+    /* deeper than the path keeps: its first 32 levels, then "..." */
+    char deep[1024] = "{\"root\":";
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "{\"kids\":[");
+    strcat(deep, "{\"bad\":1}");
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "]}");
+    strcat(deep, "}");
+    assert_non_null(p = cJSON_Parse(deep));
+    assert_int_equal(chg_schema_check(s, "Tree", 0, p, why, sizeof why), CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION);
+    assert_non_null(strstr(why, "root.kids[0].kids[0]"));
+    assert_non_null(strstr(why, "...: not a property"));
+    cJSON_Delete(p);
     chg_schemas_free(s);
 }
 
