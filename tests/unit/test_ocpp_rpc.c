@@ -94,6 +94,13 @@ static void frames_read(void **state)
     chg_frame_free(&f);
     chg_frame_free(&f); /* twice is harmless */
 
+    /* a number longer than any double: still JSON, read as the nearest double */
+    assert_int_equal(parse("[2,\"big\",\"DataTransfer\",{\"vendorId\":"
+                           "1000000000000000000000000000000000000000000000000000000000000000000000000}]", &f, why, sizeof why),
+                     CHG_OCPP_OK);
+    assert_true(cJSON_GetObjectItemCaseSensitive(f.payload, "vendorId")->valuedouble > 9.9e71);
+    chg_frame_free(&f);
+
     /* a 36-character id is the longest; type 2.0 is 2 */
     assert_int_equal(parse("[2.0,\"123456789012345678901234567890123456\",\"Heartbeat\",{}]", &f, why, sizeof why),
                      CHG_OCPP_OK);
