@@ -50,6 +50,7 @@ struct chg_frame {
  *   description not a string, more elements than the type has
  *   fewer elements than the type has (a CALL without its payload)        ProtocolError
  *   a CALL whose action is longer than 47 bytes (no action is)           NotImplemented
+ *   no memory to read it                                                 InternalError
  * out->type is set as soon as the first element was read (else 0): only a CALL is ever answered, a
  * refused CALLRESULT or CALLERROR is dropped (and counted) by the caller.
  * A CALLERROR's details may be absent (some peers send four elements): payload is then NULL.  Its

@@ -179,6 +179,29 @@ static void frames_refused(void **state)
     }
 }
 
+/* cJSON's allocator failing after n allocations */
+static int allocations_left;
+static void *failing_malloc(size_t n) { return allocations_left-- > 0 ? malloc(n) : NULL; }
+
+/* no memory is our fault: InternalError, never a FormationViolation blamed on the charge point */
+static void frames_without_memory(void **state)
+{
+    (void)state;
+    const char text[] = "[2,\"m1\",\"Heartbeat\",{}]";
+    cJSON_Hooks hooks = {.malloc_fn = failing_malloc, .free_fn = free};
+    for (int n = 0; n < 4; n++) {
+        struct chg_frame f;
+        char why[128] = "";
+        allocations_left = n;
+        cJSON_InitHooks(&hooks);
+        enum chg_ocpp_err e = chg_frame_parse(text, sizeof text - 1, &f, why, sizeof why);
+        cJSON_InitHooks(NULL);
+        assert_int_equal(e, CHG_OCPP_INTERNAL_ERROR);
+        assert_string_equal(why, "no memory to read the message");
+        assert_null(f.root);
+    }
+}
+
 /* what each writer makes is one strict JSON text that reads back as what was written */
 static void frames_written(void **state)
 {
@@ -536,6 +559,7 @@ int main(void)
         cmocka_unit_test(error_names),
         cmocka_unit_test(frames_read),
         cmocka_unit_test(frames_refused),
+        cmocka_unit_test(frames_without_memory),
         cmocka_unit_test(frames_written),
         cmocka_unit_test(message_ids),
         cmocka_unit_test(all_schemas_load),
