@@ -2,9 +2,11 @@
  * ([2,id,action,payload] CALL, [3,id,payload] CALLRESULT, [4,id,code,description,details] CALLERROR),
  * the §4.2.3 error codes, and message ids.
  *
- * Build: rpc.c needs cJSON only (no host calls); it is compiled into the charging plugin, the unit test
- * tests/unit/test_ocpp_rpc.c and the fuzz target tests/fuzz/charging_rpc.c.  The schema validator is in
- * ocpp_schema.h. */
+ * Build: rpc.c needs cJSON only (no host calls).  The charging plugin, tests/unit/test_ocpp_rpc.c,
+ * tests/fuzz/charging_rpc.c and tests/bench/bench_charging.c all take the OCPP-J sources (rpc.c,
+ * json_strict.c, ocpp_schema.c, ocpp_format.c and the schemas compiled in) from one place,
+ * schemas/schemas.cmake's chg_ocpp_sources(VAR); ocpp_schema.h shows the three lines.  The schema
+ * validator is in ocpp_schema.h. */
 #ifndef CHG_RPC_H
 #define CHG_RPC_H
 
