@@ -183,13 +183,9 @@ static int compile_required(struct compiler *c, const cJSON *v, struct chg_node 
     return 0;
 }
 
-/* "#/definitions/Name" within the same schema; compiled once, shared by every $ref to it */
-static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out)
+/* The definition `name` of the schema being compiled: compiled once, shared by every $ref to it. */
+static int definition(struct compiler *c, const char *name, struct chg_node **out)
 {
-    static const char prefix[] = "#/definitions/";
-    if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, sizeof prefix - 1) != 0)
-        return load_error(c, "a $ref that is not \"#/definitions/...\"");
-    const char *name = v->valuestring + sizeof prefix - 1;
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->root, "definitions"), name);
     if (!cJSON_IsObject(def))
         return load_error(c, "$ref to a missing definition \"%s\"", name);
@@ -209,6 +205,26 @@ static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out
     c->defs[c->n_defs++] = (struct chg_def){def, node};
     *out = node;
     return compile(c, def, node, 0);
+}
+
+/* "#/definitions/Name" within the same schema */
+static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out)
+{
+    static const char prefix[] = "#/definitions/";
+    if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, sizeof prefix - 1) != 0)
+        return load_error(c, "a $ref that is not \"#/definitions/...\"");
+    return definition(c, v->valuestring + sizeof prefix - 1, out);
+}
+
+/* Every definition is compiled, referred to or not, so none holds a keyword unread. */
+static int compile_definitions(struct compiler *c, const cJSON *defs)
+{
+    const cJSON *d;
+    struct chg_node *node;
+    if (!cJSON_IsObject(defs))
+        return load_error(c, "\"definitions\" is not an object");
+    cJSON_ArrayForEach(d, defs) if (definition(c, d->string, &node) != 0) return -1;
+    return 0;
 }
 
 static int compile_format(struct compiler *c, const cJSON *v, struct chg_node *n)
@@ -261,9 +277,11 @@ static int compile_keyword(struct compiler *c, const cJSON *k, struct chg_node *
             return load_error(c, "\"items\" is not one schema");
         return (n->items = new_node(c)) ? compile(c, k, n->items, 0) : load_error(c, "out of memory");
     }
-    /* annotations of the top level: the dialect, the name, what $ref points into */
-    if (is_root && (strcmp(key, "$schema") == 0 || strcmp(key, "$id") == 0 || strcmp(key, "definitions") == 0))
-        return cJSON_IsObject(k) || cJSON_IsString(k) ? 0 : load_error(c, "a bad \"%s\"", key);
+    /* the top level's: what $ref points into, the dialect, the name */
+    if (is_root && strcmp(key, "definitions") == 0)
+        return compile_definitions(c, k);
+    if (is_root && (strcmp(key, "$schema") == 0 || strcmp(key, "$id") == 0))
+        return cJSON_IsString(k) ? 0 : load_error(c, "a bad \"%s\"", key);
     return load_error(c, "keyword \"%s\" is not understood by this validator", key);
 }
 

@@ -445,6 +445,10 @@ static void unknown_keywords_refused(void **state)
         {"[{\"$id\":\"urn:A.req\",\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\",\"pattern\":\"^a\"}}}]",
          "urn:A.req: keyword \"pattern\" is not understood"},
         {"[{\"$id\":\"urn:A.req\",\"type\":\"object\",\"minProperties\":1}]", "\"minProperties\""},
+        /* a definition nothing refers to is read too */
+        {"[{\"$id\":\"urn:A.req\",\"definitions\":{\"Unused\":{\"type\":\"string\",\"pattern\":\"x\"}}}]",
+         "keyword \"pattern\""},
+        {"[{\"$id\":\"urn:A.req\",\"definitions\":[]}]", "\"definitions\" is not an object"},
         {"[{\"$id\":\"urn:A.req\",\"properties\":{\"x\":{\"$id\":\"inner\"}}}]", "\"$id\""},
         {"[{\"$id\":\"urn:A.req\",\"properties\":{\"x\":{\"type\":\"string\",\"format\":\"email\"}}}]",
          "unknown format email"},
