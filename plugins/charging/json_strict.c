@@ -21,8 +21,11 @@ static int fail(struct reader *r, const char *what)
 
 static void skip_space(struct reader *r)
 {
-    while (r->pos < r->len && strchr(" \t\n\r", r->s[r->pos]) && r->s[r->pos] != '\0')
-        r->pos++;
+    for (; r->pos < r->len; r->pos++) {
+        char c = r->s[r->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return;
+    }
 }
 
 static int peek(const struct reader *r) { return r->pos < r->len ? (unsigned char)r->s[r->pos] : -1; }

@@ -183,13 +183,9 @@ static int compile_required(struct compiler *c, const cJSON *v, struct chg_node 
     return 0;
 }
 
-/* "#/definitions/Name" within the same schema; compiled once, shared by every $ref to it */
-static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out)
+/* The definition `name` of the schema being compiled: compiled once, shared by every $ref to it. */
+static int definition(struct compiler *c, const char *name, struct chg_node **out)
 {
-    static const char prefix[] = "#/definitions/";
-    if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, sizeof prefix - 1) != 0)
-        return load_error(c, "a $ref that is not \"#/definitions/...\"");
-    const char *name = v->valuestring + sizeof prefix - 1;
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c->root, "definitions"), name);
     if (!cJSON_IsObject(def))
         return load_error(c, "$ref to a missing definition \"%s\"", name);
@@ -209,6 +205,26 @@ static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out
     c->defs[c->n_defs++] = (struct chg_def){def, node};
     *out = node;
     return compile(c, def, node, 0);
+}
+
+/* "#/definitions/Name" within the same schema */
+static int compile_ref(struct compiler *c, const cJSON *v, struct chg_node **out)
+{
+    static const char prefix[] = "#/definitions/";
+    if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, sizeof prefix - 1) != 0)
+        return load_error(c, "a $ref that is not \"#/definitions/...\"");
+    return definition(c, v->valuestring + sizeof prefix - 1, out);
+}
+
+/* Every definition is compiled, referred to or not, so none holds a keyword unread. */
+static int compile_definitions(struct compiler *c, const cJSON *defs)
+{
+    const cJSON *d;
+    struct chg_node *node;
+    if (!cJSON_IsObject(defs))
+        return load_error(c, "\"definitions\" is not an object");
+    cJSON_ArrayForEach(d, defs) if (definition(c, d->string, &node) != 0) return -1;
+    return 0;
 }
 
 static int compile_format(struct compiler *c, const cJSON *v, struct chg_node *n)
@@ -261,9 +277,11 @@ static int compile_keyword(struct compiler *c, const cJSON *k, struct chg_node *
             return load_error(c, "\"items\" is not one schema");
         return (n->items = new_node(c)) ? compile(c, k, n->items, 0) : load_error(c, "out of memory");
     }
-    /* annotations of the top level: the dialect, the name, what $ref points into */
-    if (is_root && (strcmp(key, "$schema") == 0 || strcmp(key, "$id") == 0 || strcmp(key, "definitions") == 0))
-        return cJSON_IsObject(k) || cJSON_IsString(k) ? 0 : load_error(c, "a bad \"%s\"", key);
+    /* the top level's: what $ref points into, the dialect, the name */
+    if (is_root && strcmp(key, "definitions") == 0)
+        return compile_definitions(c, k);
+    if (is_root && (strcmp(key, "$schema") == 0 || strcmp(key, "$id") == 0))
+        return cJSON_IsString(k) ? 0 : load_error(c, "a bad \"%s\"", key);
     return load_error(c, "keyword \"%s\" is not understood by this validator", key);
 }
 
@@ -421,38 +439,54 @@ size_t chg_schemas_count(const struct chg_schemas *s) { return s ? s->n_schemas 
 
 /* --- checking ----------------------------------------------------------------------------------- */
 
-/* Where in the payload the check is, as "meterValue[0].sampledValue[1].value", for `why`. */
+/* Where in the payload the check is: a member's name or an item's index per level.  Written out as
+ * "meterValue[0].sampledValue[1].value" only for a violation (most payloads are valid). */
+#define PATH_LEVELS 32
 struct checker {
-    char path[192];
-    size_t len;
+    struct {
+        const char *name; /* NULL for an array item */
+        int index;
+    } path[PATH_LEVELS];
+    int depth;
     char *why;
     size_t whylen;
 };
 
+static void path_text(const struct checker *k, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < k->depth && i < PATH_LEVELS && len < size; i++) {
+        int n = k->path[i].name ? snprintf(out + len, size - len, "%s%s", i ? "." : "", k->path[i].name)
+                                : snprintf(out + len, size - len, "[%d]", k->path[i].index);
+        len = n < 0 ? size : len + (size_t)n;
+    }
+    if (k->depth > PATH_LEVELS && len + 4 < size)
+        strcat(out, "...");
+}
+
 static enum chg_ocpp_err violation(struct checker *k, enum chg_ocpp_err e, const char *fmt, ...)
 {
+    char where[192];
     va_list ap;
+    path_text(k, where, sizeof where);
     va_start(ap, fmt);
-    say(k->why, k->whylen, k->len ? k->path : "(payload)", fmt, ap);
+    say(k->why, k->whylen, where[0] ? where : "(payload)", fmt, ap);
     va_end(ap);
     return e;
 }
 
-/* Appends ".name" or "[i]" to the path; returns the length to go back to. */
-static size_t path_push(struct checker *k, const char *name, int index)
+/* One level down, to a member (name) or an item (index); returns the depth to go back to. */
+static int path_push(struct checker *k, const char *name, int index)
 {
-    size_t back = k->len, room = sizeof k->path - k->len;
-    int n = name ? snprintf(k->path + k->len, room, "%s%s", k->len ? "." : "", name)
-                 : snprintf(k->path + k->len, room, "[%d]", index);
-    k->len = n < 0 ? back : (size_t)n >= room ? sizeof k->path - 1 : k->len + (size_t)n;
-    return back;
+    if (k->depth < PATH_LEVELS) {
+        k->path[k->depth].name = name;
+        k->path[k->depth].index = index;
+    }
+    return k->depth++;
 }
 
-static void path_pop(struct checker *k, size_t back)
-{
-    k->len = back;
-    k->path[back] = '\0';
-}
+static void path_pop(struct checker *k, int back) { k->depth = back; }
 
 static const char *type_name(const cJSON *v)
 {
@@ -551,7 +585,7 @@ static enum chg_ocpp_err check_array(struct checker *k, const struct chg_node *n
     const cJSON *item;
     cJSON_ArrayForEach(item, v)
     {
-        size_t back = path_push(k, NULL, i++);
+        int back = path_push(k, NULL, i++);
         enum chg_ocpp_err e = check_node(k, n->items, item);
         path_pop(k, back);
         if (e != CHG_OCPP_OK)
@@ -585,7 +619,7 @@ static enum chg_ocpp_err check_object(struct checker *k, const struct chg_node *
     cJSON_ArrayForEach(r, n->required)
     {
         if (!has_member(v, r->valuestring)) {
-            size_t back = path_push(k, r->valuestring, 0);
+            int back = path_push(k, r->valuestring, 0);
             enum chg_ocpp_err e = violation(k, CHG_OCPP_OCCURENCE_CONSTRAINT_VIOLATION, "required, missing");
             path_pop(k, back);
             return e;
@@ -596,7 +630,7 @@ static enum chg_ocpp_err check_object(struct checker *k, const struct chg_node *
         const struct chg_prop *p = find_prop(n, m->string);
         if (!p && !n->closed)
             continue;
-        size_t back = path_push(k, m->string, 0);
+        int back = path_push(k, m->string, 0);
         uint64_t bit = p ? UINT64_C(1) << (p - n->props) : 0;
         enum chg_ocpp_err e = !p          ? violation(k, CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION, "not a property of this object")
                               : seen & bit ? violation(k, CHG_OCPP_FORMATION_VIOLATION, "given twice")

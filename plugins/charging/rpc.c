@@ -138,8 +138,8 @@ enum chg_ocpp_err chg_frame_parse(const char *data, size_t len, struct chg_frame
     if (chg_json_strict(data, len, why, whylen) != 0)
         return CHG_OCPP_FORMATION_VIOLATION;
     cJSON *root = cJSON_ParseWithLength(data, len);
-    if (!root) /* strict JSON cJSON cannot read: a number of more than 63 characters, or no memory */
-        return refuse(CHG_OCPP_FORMATION_VIOLATION, why, whylen, "JSON that cJSON could not read");
+    if (!root) /* strict JSON that cJSON does not read: out of memory, our fault, not the peer's */
+        return refuse(CHG_OCPP_INTERNAL_ERROR, why, whylen, "no memory to read the message");
     enum chg_ocpp_err e = CHG_OCPP_FORMATION_VIOLATION;
     if (!cJSON_IsArray(root)) {
         refuse(e, why, whylen, "the message is not a JSON array");

@@ -2,9 +2,11 @@
  * ([2,id,action,payload] CALL, [3,id,payload] CALLRESULT, [4,id,code,description,details] CALLERROR),
  * the §4.2.3 error codes, and message ids.
  *
- * Build: rpc.c needs cJSON only (no host calls); it is compiled into the charging plugin, the unit test
- * tests/unit/test_ocpp_rpc.c and the fuzz target tests/fuzz/charging_rpc.c.  The schema validator is in
- * ocpp_schema.h. */
+ * Build: rpc.c needs cJSON only (no host calls).  The charging plugin, tests/unit/test_ocpp_rpc.c,
+ * tests/fuzz/charging_rpc.c and tests/bench/bench_charging.c all take the OCPP-J sources (rpc.c,
+ * json_strict.c, ocpp_schema.c, ocpp_format.c and the schemas compiled in) from one place,
+ * schemas/schemas.cmake's chg_ocpp_sources(VAR); ocpp_schema.h shows the three lines.  The schema
+ * validator is in ocpp_schema.h. */
 #ifndef CHG_RPC_H
 #define CHG_RPC_H
 
@@ -50,6 +52,7 @@ struct chg_frame {
  *   description not a string, more elements than the type has
  *   fewer elements than the type has (a CALL without its payload)        ProtocolError
  *   a CALL whose action is longer than 47 bytes (no action is)           NotImplemented
+ *   no memory to read it                                                 InternalError
  * out->type is set as soon as the first element was read (else 0): only a CALL is ever answered, a
  * refused CALLRESULT or CALLERROR is dropped (and counted) by the caller.
  * A CALLERROR's details may be absent (some peers send four elements): payload is then NULL.  Its

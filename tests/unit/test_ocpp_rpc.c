@@ -94,6 +94,13 @@ static void frames_read(void **state)
     chg_frame_free(&f);
     chg_frame_free(&f); /* twice is harmless */
 
+    /* a number longer than any double: still JSON, read as the nearest double */
+    assert_int_equal(parse("[2,\"big\",\"DataTransfer\",{\"vendorId\":"
+                           "1000000000000000000000000000000000000000000000000000000000000000000000000}]", &f, why, sizeof why),
+                     CHG_OCPP_OK);
+    assert_true(cJSON_GetObjectItemCaseSensitive(f.payload, "vendorId")->valuedouble > 9.9e71);
+    chg_frame_free(&f);
+
     /* a 36-character id is the longest; type 2.0 is 2 */
     assert_int_equal(parse("[2.0,\"123456789012345678901234567890123456\",\"Heartbeat\",{}]", &f, why, sizeof why),
                      CHG_OCPP_OK);
@@ -169,6 +176,29 @@ static void frames_refused(void **state)
         assert_null(f.root);
         assert_null(f.payload);
         chg_frame_free(&f);
+    }
+}
+
+/* cJSON's allocator failing after n allocations */
+static int allocations_left;
+static void *failing_malloc(size_t n) { return allocations_left-- > 0 ? malloc(n) : NULL; }
+
+/* no memory is our fault: InternalError, never a FormationViolation blamed on the charge point */
+static void frames_without_memory(void **state)
+{
+    (void)state;
+    const char text[] = "[2,\"m1\",\"Heartbeat\",{}]";
+    cJSON_Hooks hooks = {.malloc_fn = failing_malloc, .free_fn = free};
+    for (int n = 0; n < 4; n++) {
+        struct chg_frame f;
+        char why[128] = "";
+        allocations_left = n;
+        cJSON_InitHooks(&hooks);
+        enum chg_ocpp_err e = chg_frame_parse(text, sizeof text - 1, &f, why, sizeof why);
+        cJSON_InitHooks(NULL);
+        assert_int_equal(e, CHG_OCPP_INTERNAL_ERROR);
+        assert_string_equal(why, "no memory to read the message");
+        assert_null(f.root);
     }
 }
 
@@ -415,6 +445,10 @@ static void unknown_keywords_refused(void **state)
         {"[{\"$id\":\"urn:A.req\",\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\",\"pattern\":\"^a\"}}}]",
          "urn:A.req: keyword \"pattern\" is not understood"},
         {"[{\"$id\":\"urn:A.req\",\"type\":\"object\",\"minProperties\":1}]", "\"minProperties\""},
+        /* a definition nothing refers to is read too */
+        {"[{\"$id\":\"urn:A.req\",\"definitions\":{\"Unused\":{\"type\":\"string\",\"pattern\":\"x\"}}}]",
+         "keyword \"pattern\""},
+        {"[{\"$id\":\"urn:A.req\",\"definitions\":[]}]", "\"definitions\" is not an object"},
         {"[{\"$id\":\"urn:A.req\",\"properties\":{\"x\":{\"$id\":\"inner\"}}}]", "\"$id\""},
         {"[{\"$id\":\"urn:A.req\",\"properties\":{\"x\":{\"type\":\"string\",\"format\":\"email\"}}}]",
          "unknown format email"},
@@ -449,6 +483,19 @@ static void unknown_keywords_refused(void **state)
     cJSON *p = cJSON_Parse("{\"root\":{\"kids\":[{\"kids\":[]},{\"kids\":[{\"bad\":1}]}]}}");
     assert_int_equal(chg_schema_check(s, "Tree", 0, p, why, sizeof why), CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION);
     assert_non_null(strstr(why, "root.kids[1].kids[0].bad"));
+    cJSON_Delete(p);
+    /* deeper than the path keeps: its first 32 levels, then "..." */
+    char deep[1024] = "{\"root\":";
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "{\"kids\":[");
+    strcat(deep, "{\"bad\":1}");
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "]}");
+    strcat(deep, "}");
+    assert_non_null(p = cJSON_Parse(deep));
+    assert_int_equal(chg_schema_check(s, "Tree", 0, p, why, sizeof why), CHG_OCPP_PROPERTY_CONSTRAINT_VIOLATION);
+    assert_non_null(strstr(why, "root.kids[0].kids[0]"));
+    assert_non_null(strstr(why, "...: not a property"));
     cJSON_Delete(p);
     chg_schemas_free(s);
 }
@@ -516,6 +563,7 @@ int main(void)
         cmocka_unit_test(error_names),
         cmocka_unit_test(frames_read),
         cmocka_unit_test(frames_refused),
+        cmocka_unit_test(frames_without_memory),
         cmocka_unit_test(frames_written),
         cmocka_unit_test(message_ids),
         cmocka_unit_test(all_schemas_load),
