@@ -162,6 +162,9 @@ struct charging {
     mst_instance *inst;
     const struct mst_host *host;
     sqlite3 *db;
+    sqlite3 *checkpoint_db; /* a second connection: the WAL is checkpointed on a worker */
+    int checkpointing;
+    mst_timer *checkpoint_timer;
     struct chg_schemas *schemas;
     struct chg_station *stations;
     struct chg_conn *conns;
