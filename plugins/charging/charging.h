@@ -165,6 +165,7 @@ struct charging {
     sqlite3 *checkpoint_db; /* a second connection: the WAL is checkpointed on a worker */
     int checkpointing;
     mst_timer *checkpoint_timer;
+    sqlite3_stmt *stmts[4];  /* db.c's statements of the hot path, prepared once */
     struct chg_schemas *schemas;
     struct chg_station *stations;
     struct chg_conn *conns;
@@ -218,6 +219,14 @@ int chg_station_set_password(struct charging *c, struct chg_station *st, const c
 extern const char *const chg_migrations[];
 /* Steps a prepared statement to its end and finalizes it: 0 or MST_EDB. */
 int chg_db_finish(sqlite3_stmt *q);
+/* Statements of the hot path (every MeterValues), prepared once and kept:
+ * take one with chg_db_cached, give it back with chg_db_reuse (which resets
+ * it); chg_db_close finalizes them. */
+enum chg_stmt { CHG_STMT_METER, CHG_STMT_FIND_SESSION, CHG_STMT_COUNT };
+sqlite3_stmt *chg_db_cached(struct charging *c, enum chg_stmt which);
+/* Steps q to its end and resets it for the next use: 0 or MST_EDB. */
+int chg_db_reuse(sqlite3_stmt *q);
+void chg_db_close(struct charging *c);
 /* Runs sql with one text parameter (?1): 0 or MST_EDB. */
 int chg_db_exec1(struct charging *c, const char *sql, const char *text);
 int chg_db_load_stations(struct charging *c);

@@ -172,6 +172,37 @@ int chg_db_finish(sqlite3_stmt *q)
     return rc;
 }
 
+static const char *const cached_sql[CHG_STMT_COUNT] = {
+    [CHG_STMT_METER] = "INSERT INTO meter_value (txn, station, connector, time_ms, measurand, phase, unit, context,"
+                       " value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [CHG_STMT_FIND_SESSION] = "SELECT connector, start_ms, meter_start, stop_ms, meter_stop FROM txn"
+                              " WHERE id = ?1 AND station = ?2",
+};
+
+sqlite3_stmt *chg_db_cached(struct charging *c, enum chg_stmt which)
+{
+    if (!c->stmts[which] && sqlite3_prepare_v3(c->db, cached_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                               &c->stmts[which], NULL) != SQLITE_OK)
+        return NULL;
+    return c->stmts[which];
+}
+
+int chg_db_reuse(sqlite3_stmt *q)
+{
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : MST_EDB;
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
+}
+
+void chg_db_close(struct charging *c)
+{
+    for (int i = 0; i < CHG_STMT_COUNT; i++)
+        sqlite3_finalize(c->stmts[i]);
+    if (c->db)
+        sqlite3_close(c->db);
+}
+
 int chg_db_exec1(struct charging *c, const char *sql, const char *text)
 {
     sqlite3_stmt *q;

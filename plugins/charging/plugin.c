@@ -306,8 +306,7 @@ static void charging_fini(void *state)
         c->stations = st->next;
         chg_station_free(st);
     }
-    if (c->db)
-        sqlite3_close(c->db);
+    chg_db_close(c);
     if (c->checkpoint_db) {
         sqlite3_wal_checkpoint_v2(c->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         sqlite3_close(c->checkpoint_db);

@@ -59,11 +59,8 @@ int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *tx
 
 int chg_session_find(struct charging *c, const char *station, int64_t txn, struct chg_session *out)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT connector, start_ms, meter_start, stop_ms, meter_stop FROM txn"
-                           " WHERE id = ?1 AND station = ?2",
-                           -1, &q, NULL) != SQLITE_OK)
+    sqlite3_stmt *q = chg_db_cached(c, CHG_STMT_FIND_SESSION);
+    if (!q)
         return MST_EDB;
     sqlite3_bind_int64(q, 1, txn);
     sqlite3_bind_text(q, 2, station, -1, SQLITE_STATIC);
@@ -78,7 +75,8 @@ int chg_session_find(struct charging *c, const char *station, int64_t txn, struc
         out->meter_stop = sqlite3_column_int64(q, 4);
         rc = 0;
     }
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
     return rc;
 }
 
@@ -151,11 +149,8 @@ int chg_session_stop(struct charging *c, const struct chg_stop *s, const struct 
 
 int chg_session_meter(struct charging *c, const struct chg_sample *m)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO meter_value (txn, station, connector, time_ms, measurand, phase, unit, context,"
-                           " value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           -1, &q, NULL) != SQLITE_OK)
+    sqlite3_stmt *q = chg_db_cached(c, CHG_STMT_METER);
+    if (!q)
         return MST_EDB;
     if (m->txn > 0)
         sqlite3_bind_int64(q, 1, m->txn);
@@ -169,7 +164,7 @@ int chg_session_meter(struct charging *c, const struct chg_sample *m)
     if (m->context)
         sqlite3_bind_text(q, 8, m->context, -1, SQLITE_STATIC);
     sqlite3_bind_double(q, 9, m->value);
-    return chg_db_finish(q);
+    return chg_db_reuse(q);
 }
 
 /* One row of the sessions listing. */

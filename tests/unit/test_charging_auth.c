@@ -74,7 +74,7 @@ static void teardown_charging(struct charging *c)
         c->stations = st->next;
         chg_station_free(st);
     }
-    sqlite3_close(c->db);
+    chg_db_close(c);
     free(c);
 }
 
