@@ -318,10 +318,6 @@ int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *
         info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
                         LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
     }
-    /* lws's own idle pings (after a first pong, every 5 minutes) would
-     * run beside the endpoints' ping_s: only the core's pings */
-    static const lws_retry_bo_t no_idle_policy = {.secs_since_valid_hangup = 0};
-    info.retry_and_idle_policy = &no_idle_policy;
     h->vhost = lws_create_vhost(h->ctx, &info);
     if (!h->vhost) {
         snprintf(err, errlen, "cannot listen on %s (in use, or the address is not on this machine%s)",

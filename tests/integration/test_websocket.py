@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
 
 import wsraw
@@ -201,6 +202,20 @@ class HandshakeHook(unittest.TestCase):
         self.assertEqual(json.loads(payload)["event"], "whoami")  # nothing more was queued
         self.assertEqual(self.stats()["send_refused"], before + 24)
         self.assertEqual(metric(self.d, series), counted + 24)
+
+    def test_a_peer_that_takes_nothing_is_dropped_after_ws_close(self):
+        # megabytes queued to a peer that never reads, then ws_close: the
+        # frames cannot go out, so the close cannot either; the core drops
+        # the connection after 10 s and close() runs
+        before = self.stats()["closes"]
+        c = wsraw.connect(self.d.port, "/api/testplug/cp/CP-9", AUTH, rcvbuf=4096, timeout=60)
+        c.read_frame()
+        for _ in range(10):  # more than the kernel's buffers hold, the connection's queue full again
+            c.send_frame(wsraw.TEXT, b"flood:16")
+            time.sleep(0.2)
+        c.send_frame(wsraw.TEXT, b"bye")
+        eventually(lambda: self.assertEqual(self.stats()["closes"], before + 1), timeout=40, every=0.5)
+        c.close()
 
     def test_a_10_mb_message_is_closed_1009_before_it_is_read(self):
         before = metric(self.d, 'mestys_ws_closed_total{reason="message_too_large"}')

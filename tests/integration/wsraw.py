@@ -52,9 +52,14 @@ class Conn:
         self.sock.close()
 
 
-def connect(port, path, headers=None, key=True, timeout=10):
-    """Sends the upgrade request; returns a Conn with the answer's status."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, path, headers=None, key=True, timeout=10, rcvbuf=None):
+    """Sends the upgrade request; returns a Conn with the answer's status.
+    rcvbuf: a small receive buffer, for a peer that stops reading."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
     lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port, "Upgrade: websocket",
              "Connection: Upgrade", "Sec-WebSocket-Version: 13"]
     if key:

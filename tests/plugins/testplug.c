@@ -195,6 +195,10 @@ static void cp_message(void *arg, mst_ws_conn *conn, const void *data, size_t le
         t->host->ws_send(conn, reply, (size_t)n, 0);
         return;
     }
+    if (len == 3 && memcmp(data, "bye", 3) == 0) {
+        t->host->ws_close(conn);
+        return;
+    }
     if (len > 6 && memcmp(data, "flood:", 6) == 0) {
         /* 64-KiB frames at once, more than the connection's queue holds */
         static char big[65536];
