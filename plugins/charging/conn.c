@@ -248,9 +248,11 @@ static void claim(struct chg_conn *cc, struct chg_station *st)
     struct charging *c = cc->c;
     struct chg_conn *old = st->conn;
     if (old) {
+        /* detached first, so what its failing calls start anew waits for the new one */
         old->st = NULL;
-        fail_all(old);
+        st->conn = NULL;
         c->host->ws_close(old->ws);
+        fail_all(old);
         c->host->metric_add(c->replaced, 1);
         c->host->log(c->inst, MST_LOG_INFO, "charge point %s connected again: its older connection is closed", st->id);
     }
