@@ -173,7 +173,8 @@ struct charging {
     int64_t heartbeat_s, grace_s, call_timeout_s, iterations, ping_s, max_message;
     int64_t auth_fail_limit;          /* wrong passwords per station per minute before 429 */
     cJSON *vendors;                   /* DataTransfer vendor ids answered Accepted */
-    cJSON *fleet_tags;                /* id tags of the town's fleet: served first */
+    cJSON *fleet_tags;                /* id tags of the town's fleet */
+    int prio_fleet, prio_carsharing;  /* their classes ("priorities"; the public's is 0) */
     struct chg_tariff tariff;         /* the default tariff */
     struct chg_site_state *sites;
     struct chg_bookings *bookings;
@@ -324,9 +325,9 @@ int chg_load_open_sessions(struct charging *c);
 void chg_load_changed(struct charging *c, struct chg_station *st);
 /* After an accepted boot: the TxDefaultProfile of 0 W for a station of a site. */
 void chg_load_boot(struct charging *c, struct chg_station *st);
-/* A tag's class for load management: 2 the fleet's, else 0 (1, carsharing,
- * is a booked car in its slot: carsharing.c). */
-int chg_load_priority(struct charging *c, const char *id_tag);
+/* A session's class for load management ("priorities"): the fleet's tags,
+ * a booked car in its slot (booked = 1), or the public (0). */
+int chg_load_priority(struct charging *c, const char *id_tag, int booked);
 
 /* --- carsharing.c --- */
 int chg_bookings_init(struct charging *c);

@@ -189,9 +189,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
         k->txn = txn;
         k->started_ms = s.start_ms;
         const char *booked;
-        k->priority = chg_bookings_judge(c, cc->st, s.connector, s.id_tag, &booked) > 0 ? 1 : 0;
-        if (chg_load_priority(c, s.id_tag))
-            k->priority = 2;
+        k->priority = chg_load_priority(c, s.id_tag, chg_bookings_judge(c, cc->st, s.connector, s.id_tag, &booked) > 0);
         k->meter_w = -1;
         k->energy_wh = 0;
         k->sent_w = 0; /* the TxDefaultProfile holds until its share is sent */

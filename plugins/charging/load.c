@@ -51,11 +51,43 @@ static struct chg_site_state *site_of(struct charging *c, const char *name)
     return NULL;
 }
 
-int chg_load_priority(struct charging *c, const char *id_tag)
+int chg_load_priority(struct charging *c, const char *id_tag, int booked)
 {
     const cJSON *t;
-    cJSON_ArrayForEach(t, c->fleet_tags) if (cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0) return 2;
-    return 0;
+    int fleet = 0;
+    cJSON_ArrayForEach(t, c->fleet_tags) fleet |= cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0;
+    int p = fleet ? c->prio_fleet : 0;
+    return booked && c->prio_carsharing > p ? c->prio_carsharing : p;
+}
+
+/* "priorities": the classes highest first.  Each gets its distance above
+ * the public's place (the public is 0; a class listed after it, or left
+ * out, is served with it; without "public" in the list, every listed class
+ * is above it). */
+static void read_priorities(struct charging *c)
+{
+    char *json = c->host->config_json(c->inst, "priorities");
+    cJSON *list = cJSON_Parse(json ? json : "[]");
+    c->host->free(json);
+    int n = cJSON_GetArraySize(list), i = 0, public_rank = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, list)
+    {
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "public") == 0)
+            public_rank = n - i;
+        i++;
+    }
+    i = 0;
+    cJSON_ArrayForEach(v, list)
+    {
+        int p = n - i++ - public_rank;
+        p = p > 0 ? p : 0;
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "fleet") == 0)
+            c->prio_fleet = p;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "carsharing") == 0)
+            c->prio_carsharing = p;
+    }
+    cJSON_Delete(list);
 }
 
 /* The site's connectors with their state, into conns/slots (at most max). */
@@ -251,9 +283,7 @@ int chg_load_open_sessions(struct charging *c)
         k->txn = sqlite3_column_int64(q, 2);
         k->started_ms = sqlite3_column_int64(q, 3);
         const char *tag = (const char *)sqlite3_column_text(q, 4), *booked;
-        k->priority = chg_load_priority(c, tag);
-        if (!k->priority && chg_bookings_judge(c, st, n, tag, &booked) > 0)
-            k->priority = 1;
+        k->priority = chg_load_priority(c, tag, chg_bookings_judge(c, st, n, tag, &booked) > 0);
         if (n > st->n_connectors)
             st->n_connectors = n;
     }
@@ -327,6 +357,7 @@ int chg_sites_init(struct charging *c)
     size_t n = c->host->config_count(c->inst, "sites");
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = add_site(c, (int)i);
+    read_priorities(c);
     char *tags = c->host->config_json(c->inst, "fleet_tags");
     c->fleet_tags = cJSON_Parse(tags ? tags : "[]");
     c->host->free(tags);

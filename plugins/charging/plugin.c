@@ -100,6 +100,8 @@ static const struct mst_config_key config[] = {
      .description = "grid connections whose limit their stations' sessions share (load management)"},
     {.key = "bookings", .type = MST_CFG_OBJECT, .fields = booking_keys, .default_json = "{}",
      .description = "the fleet's and carsharing's booking calendar"},
+    {.key = "priorities", .type = MST_CFG_STRING_LIST, .default_json = "[\"fleet\", \"carsharing\", \"public\"]",
+     .description = "load management's classes, highest first (fleet, carsharing, public); one left out is the public's"},
     {.key = "fleet_tags", .type = MST_CFG_STRING_LIST, .default_json = "[]",
      .description = "the town's fleet's id tags: served first by load management"},
     {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",

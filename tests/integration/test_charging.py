@@ -500,6 +500,35 @@ class LoadManagement(unittest.TestCase):
             d.stop()
 
 
+class FleetFirst(unittest.TestCase):
+    def test_fleet_car_served_before_the_public(self):
+        stations = [{"id": n, "site": "depot", "accepted": True} for n in ("CP-F1", "CP-F2")]
+        d = Daemon(config(free_port(), [charging(
+            sites=[{"name": "depot", "limit_kw": 30, "rate_unit": "W"}], fleet_tags=["FLEET-VAN"],
+            stations=stations)])).start()
+        st = Stations(d)
+        try:
+            for n, tag in (("CP-F1", "PUBLIC-CARD"), ("CP-F2", "FLEET-VAN")):
+                self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
+                self.assertEqual(st.connect(n).get("ok"), True)
+                boot(st, n)
+                st.ok(n, "StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": NOW})
+            def limits():
+                got = []
+                for n in ("CP-F1", "CP-F2"):
+                    tx = [c[1]["csChargingProfiles"] for c in st.cmd(op="received", name=n)["calls"]
+                          if c[0] == "SetChargingProfile"
+                          and c[1]["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile"]
+                    self.assertTrue(tx)
+                    got.append(tx[-1]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
+                # the van to its connector's maximum, the public car what is left
+                self.assertEqual(got, [8000, 22000])
+            eventually(limits)
+        finally:
+            st.close()
+            d.stop()
+
+
 class LuaPolicy(unittest.TestCase):
     """A town's own sharing in Lua replaces the built-in one; a policy that
     answers nonsense falls back to it, counted."""
