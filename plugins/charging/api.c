@@ -260,6 +260,8 @@ int chg_api_routes(struct charging *c)
         {"POST", "id-tags", MST_ROLE_OPERATOR, api_idtags},
         {"DELETE", "id-tags/*", MST_ROLE_OPERATOR, api_idtags},
         {"GET", "reservations", MST_ROLE_OPERATOR, chg_api_reservations},
+        {"GET", "energy", MST_ROLE_PUBLIC, chg_api_figures},
+        {"GET", "availability", MST_ROLE_PUBLIC, chg_api_figures},
         {"GET", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"POST", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"DELETE", "bookings/*", MST_ROLE_OPERATOR, chg_api_bookings},

@@ -349,6 +349,14 @@ int chg_reservations_start(struct charging *c);
 /* GET reservations?station= */
 void chg_api_reservations(void *arg, mst_http_request *req);
 
+/* --- figures.c --- */
+/* A connector's state, logged for its uptime. */
+void chg_figures_log(struct charging *c, const char *station, int connector, const char *status, int64_t at_ms);
+/* Every connector of st Offline from now (its connection closed). */
+void chg_figures_offline(struct charging *c, const struct chg_station *st);
+/* GET energy?month=, GET availability?day= (public) */
+void chg_api_figures(void *arg, mst_http_request *req);
+
 /* --- api.c --- */
 int chg_api_routes(struct charging *c);
 void chg_respond_json(struct charging *c, mst_http_request *req, int status, cJSON *body);

@@ -328,6 +328,7 @@ static void on_close(void *arg, mst_ws_conn *ws)
     if (cc->st && cc->st->conn == cc) {
         cc->st->conn = NULL;
         cc->st->booted = 0;
+        chg_figures_offline(c, cc->st);
     }
     cc->st = NULL;
     fail_all(cc);
@@ -346,8 +347,10 @@ const struct mst_ws_handlers chg_ws_handlers = {
 void chg_conn_close_all(struct charging *c)
 {
     for (struct chg_conn *cc = c->conns; cc; cc = cc->next) {
-        if (cc->st && cc->st->conn == cc)
+        if (cc->st && cc->st->conn == cc) {
             cc->st->conn = NULL;
+            chg_figures_offline(c, cc->st); /* unknown while we are down: not counted as up */
+        }
         cc->st = NULL;
         fail_all(cc);
         if (cc->ws)

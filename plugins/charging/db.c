@@ -45,6 +45,10 @@ const char *const chg_migrations[] = {
     "CREATE TABLE booking (id INTEGER PRIMARY KEY AUTOINCREMENT, id_tag TEXT NOT NULL, station TEXT, site TEXT,"
     " connector INTEGER NOT NULL DEFAULT 0, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,"
     " reservation_id INTEGER);",
+    /* 3 -> 4: every connector state, for uptime */
+    "CREATE TABLE connector_log (station TEXT NOT NULL, connector INTEGER NOT NULL, status TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL);"
+    "CREATE INDEX connector_log_at ON connector_log (station, connector, at_ms);",
     NULL,
 };
 

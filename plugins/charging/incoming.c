@@ -136,6 +136,8 @@ static enum chg_ocpp_err status_notification(struct chg_conn *cc, const cJSON *r
     k->updated_ms = time_of(str(req, "timestamp"));
     if (n > st->n_connectors)
         st->n_connectors = (int)n;
+    /* uptime counts from when we heard it: a station's own clock may be off */
+    chg_figures_log(c, st->id, (int)n, k->status, chg_wall_ms());
     if (chg_db_save_connector(c, st, (int)n) != 0) {
         snprintf(why, whylen, "the status could not be recorded");
         return CHG_OCPP_INTERNAL_ERROR;

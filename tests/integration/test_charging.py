@@ -239,6 +239,31 @@ class Charging(unittest.TestCase):
         self.assertEqual(self.d.request("DELETE", "/api/charging/bookings/%d" % bk["id"], token=OPERATOR)[0], 204)
         self.assertEqual(self.d.get("/api/charging/bookings")[0], 401)
 
+    def test_monthly_energy_and_daily_uptime(self):
+        name = self.station("CP-FIG")
+        boot(self.st, name)
+        for i, (start, stop, wh) in enumerate((("2026-10-02T08:00:00Z", "2026-10-02T09:00:00Z", 12000),
+                                                ("2026-10-30T08:00:00Z", "2026-10-30T08:30:00Z", 3500))):
+            txn = self.st.ok(name, "StartTransaction", {"connectorId": 1, "idTag": "CARD-OK", "meterStart": 1000,
+                                                        "timestamp": start})["transactionId"]
+            self.st.ok(name, "StopTransaction", {"transactionId": txn, "meterStop": 1000 + wh, "timestamp": stop})
+        status, rows = self.d.json("/api/charging/energy?month=2026-10")  # public: no token
+        self.assertEqual(status, 200, rows)
+        self.assertEqual(rows, [{"station": name, "month": "2026-10", "energy_kwh": 15.5, "sessions": 2}])
+        self.assertEqual(self.d.get("/api/charging/energy?month=2026-13")[0], 400)
+        self.st.ok(name, "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+        self.st.cmd(op="close", name=name)
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        def uptime():
+            _, rows = self.d.json("/api/charging/availability?day=" + today)
+            mine = [r for r in rows if r["station"] == name]
+            self.assertEqual([r["connector"] for r in mine], [1])
+            # up from its Available until the connection closed: more than nothing, less than the day
+            self.assertGreater(mine[0]["uptime_percent"], 0)
+            self.assertLess(mine[0]["uptime_percent"], 100)
+        eventually(uptime)
+        self.assertNotIn(b"CARD-OK", self.d.get("/api/charging/availability?day=" + today)[2])
+
     def test_data_transfer_and_notifications(self):
         name = self.station("CP-DT")
         boot(self.st, name)
