@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query charging_rpc)
+all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query ws_subprotocol charging_rpc)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
