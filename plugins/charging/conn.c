@@ -297,9 +297,19 @@ static void on_message(void *arg, mst_ws_conn *ws, const void *data, size_t len,
     enum chg_ocpp_err e = chg_frame_parse(data, len, &f, why, sizeof why);
     if (e != CHG_OCPP_OK) {
         c->host->metric_add(c->frames_refused, 1);
-        log_once(c, CHG_LOG_FRAME, "charge point %s sent a frame that is not OCPP-J: %s (answered %s; further ones"
-                 " are only counted)", cc->id, why, chg_ocpp_err_name(e));
-        send_error(cc, f.id, e, why);
+        log_once(c, CHG_LOG_FRAME, "charge point %s sent a frame that is not OCPP-J: %s (%s; further ones are only"
+                 " counted)", cc->id, why, chg_ocpp_err_name(e));
+        if (f.type == CHG_CALLRESULT || f.type == CHG_CALLERROR) {
+            /* an answer is never answered; a broken answer to our call ends it */
+            if (cc->sent && strcmp(cc->queue->id, f.id) == 0) {
+                struct chg_reply r = {.outcome = CHG_CALL_INVALID, .text = why};
+                c->host->metric_add(c->replies_invalid, 1);
+                finish_head(cc, &r);
+                send_next(cc);
+            }
+        } else {
+            send_error(cc, f.id, e, why);
+        }
         chg_frame_free(&f);
         return;
     }

@@ -389,6 +389,9 @@ class Charging(unittest.TestCase):
             self.assertEqual(got[0][0], 4, (text, got))
             self.assertEqual(got[0][2], code, (text, got))
         self.assertEqual(raw('[2, "m9", "Heartbeat", {}]')[0][:2], [3, "m9"])
+        # a broken answer (to no call of ours) is counted, never answered
+        self.assertEqual(raw('[3, "r1"]'), [])
+        self.assertEqual(raw('[4, "r2", 7, "x", {}]'), [])
         self.assertGreaterEqual(metric(self.d, "errors_sent_total", code="FormationViolation"), 2)
         self.assertGreaterEqual(metric(self.d, "errors_sent_total", code="NotImplemented"), 1)
         # the connection still works
