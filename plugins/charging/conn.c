@@ -339,6 +339,7 @@ static void on_close(void *arg, mst_ws_conn *ws)
         cc->st->conn = NULL;
         cc->st->booted = 0;
         chg_figures_offline(c, cc->st);
+        chg_db_save_station(c, cc->st); /* its last contact, kept across restarts */
     }
     cc->st = NULL;
     fail_all(cc);
@@ -360,6 +361,7 @@ void chg_conn_close_all(struct charging *c)
         if (cc->st && cc->st->conn == cc) {
             cc->st->conn = NULL;
             chg_figures_offline(c, cc->st); /* unknown while we are down: not counted as up */
+            chg_db_save_station(c, cc->st);
         }
         cc->st = NULL;
         fail_all(cc);

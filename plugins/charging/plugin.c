@@ -248,6 +248,12 @@ static int charging_init(mst_instance *inst, const struct mst_host *host, void *
         sqlite3_exec(c->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL);
         rc = host->db_open(inst, "charging.sqlite", chg_migrations, &c->checkpoint_db);
     }
+    /* the uptime log keeps 400 days: a year's figures and their comparison */
+    if (rc == 0) {
+        char cutoff[32];
+        snprintf(cutoff, sizeof cutoff, "%lld", (long long)(chg_wall_ms() - 400LL * 86400000));
+        chg_db_exec1(c, "DELETE FROM connector_log WHERE at_ms < CAST(?1 AS INTEGER)", cutoff);
+    }
     if (rc == 0 && (rc = chg_db_load_stations(c)) != 0)
         host->log(inst, MST_LOG_ERROR, "stations could not be read: %s", sqlite3_errmsg(c->db));
     if (rc == 0)

@@ -762,6 +762,10 @@ class Restart(unittest.TestCase):
                                                      "timestamp": NOW})["transactionId"]
             d.stop()
             d.start()
+            # before it is back: offline, its last contact kept across the restart
+            before = d.json("/api/charging/stations/CP-R")[1]
+            self.assertEqual(before["status"], "offline")
+            self.assertIsNotNone(before["last_contact"])
             st.cmd(op="wait_closed", name="CP-R", ms=3000)
             st.cmd(op="close", name="CP-R", force=True)
             self.assertEqual(st.connect("CP-R").get("ok"), True)
