@@ -4,7 +4,7 @@
  * The text is UTF-8 with three sections, META, PROJECTS and VOTES, each a
  * title line, a ';'-separated header line and rows; fields may be quoted as
  * in CSV ("a;b", "" inside); lines end in LF or CRLF.  META rows are
- * key;value (budget and vote_type are required).  PROJECTS needs project_id
+ * key;value (budget is required; vote_type defaults to approval).  PROJECTS needs project_id
  * and cost; VOTES needs voter_id and vote (comma-separated project ids) and,
  * for cumulative and scoring ballots, points (comma-separated integers, one
  * per listed project).  Every other column is kept as text and written
@@ -73,7 +73,10 @@ struct pb_election {
     size_t n_vote_cols;
     struct pb_ballot *ballots;
     size_t n_ballots;
-    size_t cap_projects, cap_ballots, cap_meta; /* internal */
+    /* internal: capacities and the project id hash (pb_project_find) */
+    size_t cap_projects, cap_ballots, cap_meta;
+    uint32_t *id_slots;
+    size_t n_id_slots;
 };
 
 /* Reads a .pb text.  0 and *out filled (free with pb_election_free), or

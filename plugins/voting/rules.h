@@ -4,8 +4,9 @@
  * /work/shared/reference/pabulib/expected.md (what pabutools and the
  * equalshares.net tool select, which the unit tests reproduce).
  *
- * The library (pb.c, rules.c, mes.c, explain.c) is the OBJECT library
- * `voting_rules` in plugins/voting/rules.cmake: the plugin, the unit tests,
+ * The library (pb.c, pb_write.c, election.c, tally.c, mes.c, completion.c,
+ * rules.c, explain.c) is the OBJECT library `voting_rules` in
+ * plugins/voting/rules.cmake: the plugin, the unit tests,
  * the fuzz target, the bench and `mestys verify` link the same objects.
  * It depends on cJSON only (explain.h) and never calls the host; a tally
  * of a big election is CPU work the plugin runs through host->work.

@@ -1,0 +1,193 @@
+/* completion.c - MES completed: the per-voter budget raised one currency
+ * unit at a time (equalshares.net add1, add1e, add1u; pabutools' iterated
+ * +1 per voter), then optionally greedy fill, and the outcome with the
+ * reason for every project.
+ *
+ * Where each stops (expected.md, "add1 completion" and "pabutools iterated
+ * MES"):
+ *   add1      keeps raising b while the outcome stays within B and returns
+ *             the LAST outcome within B (it goes on through exhaustive ones);
+ *   add1e     as add1, but stops before a raise once the outcome is
+ *             exhaustive (no unselected project, zero-vote ones included,
+ *             fits into what is left);
+ *   add1u     add1e from b = floor(B/n), then greedy fill;
+ *   iterated  returns the first outcome exhaustive over the supported
+ *             projects, or the one before the first that is over B.
+ * The outcome is not monotone in b, so there is no bisection: every step
+ * is counted, each run being cheap (mes.c).  add1 also stops once every
+ * supported project is bought (raising b changes nothing after that; the
+ * equalshares.net tool would loop for ever there).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mestys/error.h>
+
+#include "tally.h"
+
+struct completion {
+    const struct tally *t;
+    struct mes *m;
+    struct mes_run cur, next, plain, over;
+    int have_over;              /* `over` holds the run that went over B */
+    long double base;
+    uint32_t steps, runs;
+};
+
+static void swap(struct mes_run *a, struct mes_run *b)
+{
+    struct mes_run x = *a;
+    *a = *b;
+    *b = x;
+}
+
+static void copy_run(struct mes_run *to, const struct mes_run *from, size_t np)
+{
+    memcpy(to->order, from->order, from->n * sizeof *to->order);
+    memcpy(to->selected, from->selected, np);
+    memcpy(to->effective, from->effective, np * sizeof *to->effective);
+    to->n = from->n;
+    to->cost = from->cost;
+}
+
+static int all_supported_bought(const struct tally *t, const uint8_t *selected)
+{
+    for (size_t p = 0; p < t->n_projects; p++)
+        if (t->votes[p] && !selected[p])
+            return 0;
+    return 1;
+}
+
+static int run_at(struct completion *c, uint32_t k, struct mes_run *out, char *err, size_t errlen)
+{
+    c->runs++;
+    return mes_run(c->m, c->base + k, out, err, errlen);
+}
+
+/* add1 / add1e / add1u: raise while the next outcome stays within B. */
+static int add1(struct completion *c, int stop_when_exhaustive, char *err, size_t errlen)
+{
+    const struct tally *t = c->t;
+    int64_t all = 0;
+    for (size_t p = 0; p < t->n_projects; p++)
+        all += t->cost[p];
+    if (all <= t->budget)
+        return 0;
+    for (;;) {
+        if (stop_when_exhaustive && tally_exhaustive(t, c->cur.selected, c->cur.cost, 0))
+            return 0;
+        if (all_supported_bought(t, c->cur.selected))
+            return 0;
+        int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
+        if (rc)
+            return rc;
+        if (c->next.cost > t->budget) {
+            swap(&c->next, &c->over);
+            c->have_over = 1;
+            return 0;
+        }
+        swap(&c->cur, &c->next);
+        c->steps++;
+    }
+}
+
+/* pabutools: the first outcome exhaustive over the supported projects. */
+static int iterated(struct completion *c, char *err, size_t errlen)
+{
+    const struct tally *t = c->t;
+    for (;;) {
+        if (tally_exhaustive(t, c->cur.selected, c->cur.cost, 1))
+            return 0;
+        int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
+        if (rc)
+            return rc;
+        if (c->next.cost > t->budget) {
+            swap(&c->next, &c->over);
+            c->have_over = 1;
+            return 0;
+        }
+        swap(&c->cur, &c->next);
+        c->steps++;
+    }
+}
+
+static enum vote_reason reason_of(const struct completion *c, uint32_t p, const uint8_t *filled, int fill)
+{
+    const struct tally *t = c->t;
+    if (filled[p])
+        return VOTE_WON_FILL;
+    if (c->cur.selected[p])
+        return c->plain.selected[p] ? VOTE_WON_MES : VOTE_WON_COMPLETION;
+    if (!t->votes[p])
+        return VOTE_LOST_NO_VOTES;
+    if (c->have_over && c->over.selected[p])
+        return VOTE_LOST_COMPLETION;
+    return fill ? VOTE_LOST_BUDGET : VOTE_LOST_MONEY;
+}
+
+static void fill_outcome(struct completion *c, const uint8_t *filled, int fill, struct vote_outcome *out)
+{
+    const struct tally *t = c->t;
+    memcpy(out->order, c->cur.order, c->cur.n * sizeof *out->order);
+    out->n_selected = c->cur.n;
+    out->total_cost = c->cur.cost;
+    out->steps = c->steps;
+    out->mes_runs = c->runs;
+    for (uint32_t p = 0; p < t->n_projects; p++) {
+        struct vote_project_result *r = &out->projects[p];
+        r->selected = c->cur.selected[p];
+        r->reason = reason_of(c, p, filled, fill);
+        r->votes = t->votes[p];
+        r->points = t->points[p];
+        r->effective_support = c->cur.effective[p];
+        r->rank = 0;
+    }
+    for (size_t i = 0; i < out->n_selected; i++)
+        out->projects[out->order[i]].rank = (uint32_t)i + 1;
+}
+
+static int complete(struct completion *c, char *err, size_t errlen)
+{
+    int rc = run_at(c, 0, &c->cur, err, errlen);
+    if (rc)
+        return rc;
+    copy_run(&c->plain, &c->cur, c->t->n_projects);
+    switch (c->t->o->completion) {
+    case VOTE_COMPLETION_NONE: return 0;
+    case VOTE_COMPLETION_ADD1: return add1(c, 0, err, errlen);
+    case VOTE_COMPLETION_ADD1E:
+    case VOTE_COMPLETION_ADD1U: return add1(c, 1, err, errlen);
+    case VOTE_COMPLETION_ITERATED: return iterated(c, err, errlen);
+    }
+    return MST_EINVAL;
+}
+
+int mes_count(const struct tally *t, struct vote_outcome *out, char *err, size_t errlen)
+{
+    struct completion c = {.t = t};
+    uint8_t *filled = calloc(t->n_projects + 1, 1);
+    size_t np = t->n_projects;
+    int rc = MST_ENOMEM;
+    if (!filled || mes_new(&c.m, t) || mes_run_init(&c.cur, np) || mes_run_init(&c.next, np) ||
+        mes_run_init(&c.plain, np) || mes_run_init(&c.over, np))
+        goto out;
+    /* add1u starts from the whole units of B/n */
+    if (t->n_voters)
+        c.base = t->o->completion == VOTE_COMPLETION_ADD1U ? (long double)(t->budget / (int64_t)t->n_voters)
+                                                           : (long double)t->budget / t->n_voters;
+    if ((rc = complete(&c, err, errlen)))
+        goto out;
+    int fill = t->o->greedy_fill || t->o->completion == VOTE_COMPLETION_ADD1U;
+    if (fill)
+        tally_greedy(t, c.cur.selected, c.cur.order, &c.cur.n, &c.cur.cost, filled);
+    fill_outcome(&c, filled, fill, out);
+out:
+    free(filled);
+    mes_free(c.m);
+    mes_run_free(&c.cur);
+    mes_run_free(&c.next);
+    mes_run_free(&c.plain);
+    mes_run_free(&c.over);
+    return rc;
+}

@@ -1,0 +1,274 @@
+/* mes.c - the Method of Equal Shares with cost utilities, and its
+ * completions (add1, add1e, add1u, pabutools' iterated +1 per voter).
+ *
+ * One run: every voter holds the per-voter budget b; in each round every
+ * candidate whose supporters' money is less than its cost is dropped for
+ * good, and of the rest the one with the lowest price per unit of utility
+ * rho = alpha/cost is bought, each supporter paying min(money, alpha).
+ *
+ * What makes it fast (the completions run it hundreds or thousands of
+ * times): voters with identical ballots are one weighted group (tally.c);
+ * each project's supporters' money is kept up to date as payments are made,
+ * so dropping is O(1) per project; a project's rho never falls as money is
+ * spent, so the last value computed is a lower bound and a round computes
+ * alpha only for the candidates whose bound is not already above the best
+ * price found (the lazy evaluation of the equalshares.net reference code);
+ * alpha is found from the groups that have paid something (sorted) and one
+ * bucket of everyone still holding all of b.  A run allocates nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mestys/error.h>
+
+#include "tally.h"
+
+/* Amounts closer than this, relative, are equal: a tie in rho, or a
+ * project its supporters can just afford.  Rounding in long double over a
+ * count is around 1e-18; real differences between rationals with the
+ * denominators of a town's election are far above 1e-12. */
+#define MES_EPS 1e-12L
+
+enum { CAND = 0, BOUGHT, DROPPED, OUT };
+
+struct share {
+    long double money;
+    uint32_t weight;
+};
+
+struct mes {
+    const struct tally *t;
+    long double per_voter;
+    long double *money;     /* per group: each voter's money left */
+    long double *sup_money; /* per project: its supporters' money left, all together */
+    long double *rho;       /* per project: price per unit of utility, last computed (a lower bound) */
+    uint8_t *state;         /* per project */
+    uint8_t *touched;       /* per group: has paid something */
+    struct share *scratch;  /* the supporters' groups of one project */
+    uint32_t *cands;        /* the candidates of a round */
+};
+
+int mes_new(struct mes **out, const struct tally *t)
+{
+    size_t np = t->n_projects + 1, ng = t->n_groups + 1, most = 1;
+    for (size_t p = 0; p < t->n_projects; p++)
+        if (t->sup_start[p + 1] - t->sup_start[p] > most)
+            most = t->sup_start[p + 1] - t->sup_start[p];
+    struct mes *m = calloc(1, sizeof *m);
+    if (!m)
+        return MST_ENOMEM;
+    m->t = t;
+    m->money = malloc(ng * sizeof *m->money);
+    m->sup_money = malloc(np * sizeof *m->sup_money);
+    m->rho = malloc(np * sizeof *m->rho);
+    m->state = malloc(np);
+    m->touched = malloc(ng);
+    m->scratch = malloc(most * sizeof *m->scratch);
+    m->cands = malloc(np * sizeof *m->cands);
+    if (!m->money || !m->sup_money || !m->rho || !m->state || !m->touched || !m->scratch || !m->cands) {
+        mes_free(m);
+        return MST_ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+void mes_free(struct mes *m)
+{
+    if (!m)
+        return;
+    free(m->money);
+    free(m->sup_money);
+    free(m->rho);
+    free(m->state);
+    free(m->touched);
+    free(m->scratch);
+    free(m->cands);
+    free(m);
+}
+
+int mes_run_init(struct mes_run *r, size_t n_projects)
+{
+    memset(r, 0, sizeof *r);
+    r->order = malloc((n_projects + 1) * sizeof *r->order);
+    r->selected = calloc(n_projects + 1, 1);
+    r->effective = calloc(n_projects + 1, sizeof *r->effective);
+    if (!r->order || !r->selected || !r->effective) {
+        mes_run_free(r);
+        return MST_ENOMEM;
+    }
+    return 0;
+}
+
+void mes_run_free(struct mes_run *r)
+{
+    free(r->order);
+    free(r->selected);
+    free(r->effective);
+    memset(r, 0, sizeof *r);
+}
+
+static int share_cmp(const void *a, const void *b)
+{
+    long double x = ((const struct share *)a)->money, y = ((const struct share *)b)->money;
+    return (x > y) - (x < y);
+}
+
+/* The smallest alpha with sum over supporters of min(money, alpha) = cost,
+ * or INFINITY when they cannot afford it. */
+static long double alpha_of(struct mes *m, uint32_t p)
+{
+    const struct tally *t = m->t;
+    size_t n = 0;
+    uint32_t untouched = t->votes[p];
+    for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
+        uint32_t g = t->sup_groups[i];
+        if (m->touched[g]) {
+            m->scratch[n++] = (struct share){m->money[g], t->weight[g]};
+            untouched -= t->weight[g];
+        }
+    }
+    qsort(m->scratch, n, sizeof *m->scratch, share_cmp);
+    long double left = (long double)t->cost[p], last = 0;
+    uint32_t payers = t->votes[p];
+    for (size_t i = 0; i < n; i++) {
+        /* the poorest pay all they have while that is less than an equal split */
+        if (m->scratch[i].money * payers >= left)
+            return left / payers;
+        left -= m->scratch[i].money * m->scratch[i].weight;
+        payers -= m->scratch[i].weight;
+        last = m->scratch[i].money;
+    }
+    if (untouched && m->per_voter * untouched >= left * (1 - MES_EPS))
+        return left / untouched;
+    if (!untouched && left <= (long double)t->cost[p] * MES_EPS)
+        return last;
+    return INFINITY;
+}
+
+static void buy(struct mes *m, uint32_t p, long double alpha, struct mes_run *out)
+{
+    const struct tally *t = m->t;
+    for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
+        uint32_t g = t->sup_groups[i];
+        long double pay = m->money[g] < alpha ? m->money[g] : alpha;
+        if (pay <= 0)
+            continue;
+        m->money[g] -= pay;
+        m->touched[g] = 1;
+        for (uint32_t j = t->group_start[g]; j < t->group_start[g + 1]; j++)
+            m->sup_money[t->group_projects[j]] -= pay * t->weight[g];
+    }
+    m->state[p] = BOUGHT;
+    out->selected[p] = 1;
+    out->order[out->n++] = p;
+    out->cost += t->cost[p];
+}
+
+/* Drops what its supporters cannot afford; the rest into cands, sorted by
+ * their lower bound, then the tie order. */
+static size_t round_candidates(struct mes *m)
+{
+    const struct tally *t = m->t;
+    size_t n = 0;
+    for (uint32_t p = 0; p < t->n_projects; p++) {
+        if (m->state[p] != CAND)
+            continue;
+        if (m->sup_money[p] < (long double)t->cost[p] * (1 - MES_EPS)) {
+            m->state[p] = DROPPED;
+            continue;
+        }
+        /* insertion: a round has at most a few hundred candidates */
+        size_t i = n++;
+        for (; i > 0; i--) {
+            uint32_t q = m->cands[i - 1];
+            if (m->rho[q] < m->rho[p] || (m->rho[q] == m->rho[p] && t->rank[q] < t->rank[p]))
+                break;
+            m->cands[i] = q;
+        }
+        m->cands[i] = p;
+    }
+    return n;
+}
+
+static int tie_failed(const struct mes *m, uint32_t a, uint32_t b, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "tie between projects %s and %s that the tie order cannot break",
+             m->t->e->projects[a].id, m->t->e->projects[b].id);
+    return MST_EINVAL;
+}
+
+/* One round: the cheapest candidate per unit of utility into *best, or -1. */
+static int round_best(struct mes *m, size_t n, long *best, long double *best_rho, struct mes_run *out,
+                      char *err, size_t errlen)
+{
+    const struct tally *t = m->t;
+    *best = -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = m->cands[i];
+        if (*best >= 0 && m->rho[p] > *best_rho * (1 + MES_EPS))
+            break;
+        long double alpha = alpha_of(m, p);
+        if (isinf(alpha)) {
+            m->state[p] = DROPPED;
+            continue;
+        }
+        m->rho[p] = alpha / t->cost[p];
+        out->effective[p] = (double)(t->cost[p] / alpha);
+        if (*best < 0 || m->rho[p] < *best_rho * (1 - MES_EPS)) {
+            *best = p;
+            *best_rho = m->rho[p];
+        } else if (m->rho[p] <= *best_rho * (1 + MES_EPS)) {
+            long w = tally_tie(t, (uint32_t)*best, p);
+            if (w < 0)
+                return tie_failed(m, (uint32_t)*best, p, err, errlen);
+            *best = w;
+            *best_rho = m->rho[w];
+        }
+    }
+    return 0;
+}
+
+static void run_start(struct mes *m, long double per_voter, struct mes_run *out)
+{
+    const struct tally *t = m->t;
+    m->per_voter = per_voter;
+    for (size_t g = 0; g < t->n_groups; g++) {
+        m->money[g] = per_voter;
+        m->touched[g] = 0;
+    }
+    out->n = 0;
+    out->cost = 0;
+    for (uint32_t p = 0; p < t->n_projects; p++) {
+        out->selected[p] = 0;
+        out->effective[p] = t->votes[p];
+        m->state[p] = t->votes[p] ? CAND : OUT;
+        m->sup_money[p] = per_voter * t->votes[p];
+        /* everyone holds the same: an equal split is the price, if affordable */
+        m->rho[p] = t->votes[p] ? 1.0L / t->votes[p] : 0;
+    }
+    /* a supported project that costs nothing is bought outright, as pabutools does */
+    for (uint32_t p = 0; p < t->n_projects; p++)
+        if (m->state[p] == CAND && t->cost[p] == 0)
+            buy(m, p, 0, out);
+}
+
+int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err, size_t errlen)
+{
+    run_start(m, per_voter, out);
+    for (;;) {
+        size_t n = round_candidates(m);
+        long best;
+        long double best_rho = 0;
+        if (n == 0)
+            return 0;
+        int rc = round_best(m, n, &best, &best_rho, out, err, errlen);
+        if (rc)
+            return rc;
+        if (best < 0)
+            return 0;
+        buy(m, (uint32_t)best, best_rho * m->t->cost[best], out);
+    }
+}

@@ -1,0 +1,72 @@
+/* tally.h - an election prepared for counting (internal to the voting
+ * rules): identical ballots merged into weighted groups, each project's
+ * supporting groups and each group's projects as flat arrays, and the tie
+ * order.  Built once per count; the MES runs of a completion reuse it and
+ * their scratch space, allocating nothing per run. */
+#ifndef VOTING_TALLY_H
+#define VOTING_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pb.h"
+#include "rules.h"
+
+struct tally {
+    const struct pb_election *e;
+    const struct vote_options *o;
+    size_t n_projects;
+    size_t n_voters;         /* ballots, empty ones included: the per-voter share is B/n */
+    int64_t budget;
+    const int64_t *cost;     /* n_projects (a copy) */
+    uint32_t *votes;         /* supporters per project */
+    int64_t *points;         /* total points per project */
+    uint32_t *rank;          /* position of each project in the tie order (0 first) */
+    uint8_t *tie_listed;     /* VOTE_TIE_VOTES_COST_ID with tie_ids: 1 if listed */
+    /* groups of identical ballots (as sets of projects) */
+    size_t n_groups;
+    uint32_t *weight;        /* voters in each group */
+    uint32_t *group_start;   /* n_groups + 1: projects of group g are group_projects[start[g]..start[g+1]) */
+    uint32_t *group_projects;
+    uint32_t *sup_start;     /* n_projects + 1: supporting groups of p are sup_groups[..] */
+    uint32_t *sup_groups;
+};
+
+int tally_build(struct tally *t, const struct pb_election *e, const struct vote_options *o, char *err,
+                size_t errlen);
+void tally_free(struct tally *t);
+
+/* Which of two projects tied on price wins: a or b, or -1 if the options
+ * cannot tell them apart (the tool's "Tie-breaking failed"). */
+long tally_tie(const struct tally *t, uint32_t a, uint32_t b);
+
+/* One MES count at a per-voter budget. */
+struct mes_run {
+    uint32_t *order;         /* selected projects in the order bought */
+    size_t n;
+    int64_t cost;
+    uint8_t *selected;       /* per project */
+    double *effective;       /* per project: cost/alpha when bought or last computed */
+};
+
+struct mes;                  /* scratch space for runs on one tally */
+int mes_new(struct mes **out, const struct tally *t);
+void mes_free(struct mes *m);
+int mes_run_init(struct mes_run *r, size_t n_projects);
+void mes_run_free(struct mes_run *r);
+/* 0, or MST_EINVAL for a tie the options cannot break (err says which). */
+int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err, size_t errlen);
+
+/* Is no unselected project left that fits into the budget?  Over all
+ * projects, or (supported_only) those with cost > 0 and a supporter. */
+int tally_exhaustive(const struct tally *t, const uint8_t *selected, int64_t cost, int supported_only);
+
+/* Greedy over the projects not yet selected, from `cost` spent: adds to
+ * selected/order/n/cost; `added` (may be NULL) marks what it added. */
+void tally_greedy(const struct tally *t, uint8_t *selected, uint32_t *order, size_t *n, int64_t *cost,
+                  uint8_t *added);
+
+/* The MES rule with its completion and fill, into out. */
+int mes_count(const struct tally *t, struct vote_outcome *out, char *err, size_t errlen);
+
+#endif
