@@ -95,7 +95,8 @@ void mes_run_free(struct mes_run *r)
 /* The smallest alpha with sum over supporters of min(money, alpha) = cost,
  * or INFINITY when they cannot afford it.
  *
- * No sort: start from the equal split cost/W, which is at most alpha; the
+ * No sort: start from the equal split cost/W (or the alpha of an earlier
+ * round, if higher), which is at most alpha; the
  * supporters holding less than the current guess pay all they have and
  * the rest split what is left, giving the next guess.  f(a) = sum of
  * min(money, a) is concave and the line through the current capped set
@@ -106,7 +107,10 @@ static long double alpha_of(struct mes *m, uint32_t p)
 {
     const struct tally *t = m->t;
     const long double cost = (long double)t->cost[p];
-    long double guess = cost / t->votes[p];
+    /* alpha only rises as money is spent: the last one is a closer start */
+    long double guess = cost / t->votes[p], before = m->rho[p] * cost;
+    if (before > guess)
+        guess = before;
     for (;;) {
         long double capped_money = 0;
         uint32_t capped = 0;
