@@ -144,7 +144,7 @@ static void buy(struct mes *m, uint32_t p, long double alpha, struct mes_run *ou
     m->state[p] = BOUGHT;
     out->selected[p] = 1;
     out->order[out->n++] = p;
-    out->cost += t->cost[p];
+    out->cost = tally_add(out->cost, t->cost[p]);
 }
 
 /* The candidates into cands, sorted by their lower bound, then the tie

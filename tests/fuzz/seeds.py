@@ -151,3 +151,10 @@ write("store_query", "latest", json.dumps({"latest": True, "limit": 1}))
 write("store_query", "hourly", json.dumps({"aggregate": "hour", "limit": 1, "from": "1969-12-31T00:00:00Z"}))
 write("store_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
 write("store_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
+
+
+# --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
+write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
+      'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
+write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
+      "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
