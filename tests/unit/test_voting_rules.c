@@ -428,6 +428,35 @@ static void hand_voters_without(void **state)
     pb_election_free(&e);
 }
 
+/* The worked example of docs/plugins/voting-rules.md, number by number. */
+static void docs_worked_example(void **state)
+{
+    (void)state;
+    struct pb_election e;
+    struct vote_outcome o;
+    char err[128];
+    build(&e, 100, "A:60,B:40,C:30,D:20", "A B|A B|A B|A B|A B|A|C D|C D|C D|C D");
+    count_ok(&e, &greedy, "A,B");
+    count_ok(&e, &mes, "A,D");
+    count_ok(&e, &mes_add1, "A,D");
+    assert_int_equal(vote_count(&e, &mes_add1, &o, err, sizeof err), 0);
+    assert_int_equal(o.steps, 2); /* 12 each; at 13 C is bought too: 110 > 100 */
+    assert_int_equal(o.voters_without, 0);
+    assert_int_equal(o.projects[1].reason, VOTE_LOST_MONEY);      /* B: its supporters paid for A */
+    assert_int_equal(o.projects[2].reason, VOTE_LOST_COMPLETION); /* C: only at 13 each */
+    assert_float_equal(o.projects[0].effective_support, 6, 1e-9); /* 60 / 10 each, at b = 12 too */
+    vote_outcome_free(&o);
+    assert_int_equal(vote_count(&e, &mes, &o, err, sizeof err), 0);
+    assert_int_equal(o.projects[2].reason, VOTE_LOST_MONEY);
+    assert_float_equal(o.projects[3].effective_support, 4, 1e-9); /* 20 / 5 each */
+    assert_float_equal(o.projects[0].effective_support, 6, 1e-9); /* 60 / 10 each */
+    vote_outcome_free(&o);
+    assert_int_equal(vote_count(&e, &greedy, &o, err, sizeof err), 0);
+    assert_int_equal(o.voters_without, 4);
+    vote_outcome_free(&o);
+    pb_election_free(&e);
+}
+
 static void bad_options(void **state)
 {
     (void)state;
@@ -701,6 +730,7 @@ int main(void)
         cmocka_unit_test(hand_one_project),
         cmocka_unit_test(hand_empty_ballots),
         cmocka_unit_test(hand_voters_without),
+        cmocka_unit_test(docs_worked_example),
         cmocka_unit_test(bad_options),
         cmocka_unit_test(round_trip_built),
         cmocka_unit_test(crlf_and_bom),
