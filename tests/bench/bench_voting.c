@@ -62,6 +62,7 @@ static uint32_t rnd(void)
 static int synthetic(struct pb_election *e, size_t n_projects, size_t n_voters, uint32_t max_len)
 {
     const int64_t budget = 10000000;
+    seed = 42 + n_projects; /* the same election whichever others run */
     if (pb_election_init(e, budget, PB_APPROVAL))
         return -1;
     double *weight = malloc(n_projects * sizeof *weight), total = 0;
