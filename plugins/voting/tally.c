@@ -136,6 +136,13 @@ static uint64_t set_hash(const uint32_t *p, size_t n)
 static int group_ballots(struct tally *t, const struct sets *s, uint32_t *group, uint32_t *first)
 {
     size_t nb = t->e->n_ballots, cap = 16;
+    if (t->o->utility == VOTE_UTILITY_POINTS) {
+        /* two ballots with the same projects may give them different points */
+        for (size_t b = 0; b < nb; b++)
+            group[b] = first[b] = (uint32_t)b;
+        t->n_groups = nb;
+        return 0;
+    }
     while (cap < nb * 2)
         cap *= 2;
     uint32_t *slot = malloc(cap * sizeof *slot);
@@ -162,7 +169,7 @@ static int group_ballots(struct tally *t, const struct sets *s, uint32_t *group,
     return 0;
 }
 
-static int build_sets(const struct pb_election *e, struct sets *s)
+static int build_sets(const struct pb_election *e, struct sets *s, int by_points)
 {
     size_t total = 0;
     for (size_t b = 0; b < e->n_ballots; b++)
@@ -175,7 +182,8 @@ static int build_sets(const struct pb_election *e, struct sets *s)
     for (size_t b = 0; b < e->n_ballots; b++) {
         s->start[b] = at;
         memcpy(s->flat + at, e->ballots[b].projects, e->ballots[b].n * sizeof *s->flat);
-        sort_small(s->flat + at, e->ballots[b].n);
+        if (!by_points) /* sorted, to find equal sets; with points, in ballot order like the points */
+            sort_small(s->flat + at, e->ballots[b].n);
         at += e->ballots[b].n;
     }
     s->start[e->n_ballots] = at;
@@ -199,6 +207,12 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
     t->sup_groups = malloc((entries + 1) * sizeof *t->sup_groups);
     if (!t->group_projects || !t->sup_groups)
         return MST_ENOMEM;
+    if (t->o->utility == VOTE_UTILITY_POINTS) {
+        t->sup_util = malloc((entries + 1) * sizeof *t->sup_util);
+        t->total_util = calloc(np + 1, sizeof *t->total_util);
+        if (!t->sup_util || !t->total_util)
+            return MST_ENOMEM;
+    }
     size_t at = 0;
     for (size_t g = 0; g < ng; g++) {
         size_t n = s->start[first[g] + 1] - s->start[first[g]];
@@ -217,8 +231,16 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
         return MST_ENOMEM;
     memcpy(cursor, t->sup_start, (np + 1) * sizeof *cursor);
     for (size_t g = 0; g < ng; g++)
-        for (uint32_t i = fill[g]; i < fill[g + 1]; i++)
-            t->sup_groups[cursor[t->group_projects[i]]++] = (uint32_t)g;
+        for (uint32_t i = fill[g]; i < fill[g + 1]; i++) {
+            uint32_t at_p = cursor[t->group_projects[i]]++;
+            t->sup_groups[at_p] = (uint32_t)g;
+            if (t->sup_util) {
+                const struct pb_ballot *v = &t->e->ballots[g]; /* not merged: group g is ballot g */
+                long double u = v->points ? (long double)v->points[i - fill[g]] : 1;
+                t->sup_util[at_p] = u;
+                t->total_util[t->group_projects[i]] += u;
+            }
+        }
     free(cursor);
     return 0;
 }
@@ -239,10 +261,17 @@ static void count_votes(struct tally *t)
 static int check_options(const struct pb_election *e, const struct vote_options *o, char *err, size_t errlen)
 {
     if (!vote_rule_name(o->rule) || !vote_completion_name(o->completion) || !vote_tie_name(o->tie) ||
-        (o->score != VOTE_SCORE_VOTES && o->score != VOTE_SCORE_POINTS)) {
-        snprintf(err, errlen, "unknown rule, completion, tie order or score");
+        (o->score != VOTE_SCORE_VOTES && o->score != VOTE_SCORE_POINTS) ||
+        (o->utility != VOTE_UTILITY_COST && o->utility != VOTE_UTILITY_POINTS)) {
+        snprintf(err, errlen, "unknown rule, completion, tie order, score or utility");
         return MST_EINVAL;
     }
+    for (size_t b = 0; o->utility == VOTE_UTILITY_POINTS && b < e->n_ballots; b++)
+        for (uint32_t i = 0; e->ballots[b].points && i < e->ballots[b].n; i++)
+            if (e->ballots[b].points[i] < 0) {
+                snprintf(err, errlen, "ballot %zu gives negative points: not a utility", b + 1);
+                return MST_EINVAL;
+            }
     if (e->budget < 0 || e->n_ballots >= UINT32_MAX || e->n_projects >= UINT32_MAX / 2) {
         snprintf(err, errlen, "a negative budget or too many ballots or projects");
         return MST_EINVAL;
@@ -257,7 +286,8 @@ static int build_mes(struct tally *t)
     size_t nb = t->e->n_ballots;
     uint32_t *group = malloc((nb + 1) * sizeof *group), *first = malloc((nb + 1) * sizeof *first);
     int rc = MST_ENOMEM;
-    if (group && first && !(rc = build_sets(t->e, &s)) && !(rc = group_ballots(t, &s, group, first)))
+    if (group && first && !(rc = build_sets(t->e, &s, t->o->utility == VOTE_UTILITY_POINTS)) &&
+        !(rc = group_ballots(t, &s, group, first)))
         rc = build_groups(t, &s, group, first);
     free(s.flat);
     free(s.start);
@@ -311,6 +341,8 @@ void tally_free(struct tally *t)
     free(t->group_projects);
     free(t->sup_start);
     free(t->sup_groups);
+    free(t->sup_util);
+    free(t->total_util);
     memset(t, 0, sizeof *t);
 }
 

@@ -119,6 +119,10 @@ static const struct ref_case ref_cases[] = {
      {.rule = VOTE_RULE_GREEDY, .tie = PABU, .score = VOTE_SCORE_POINTS}, CZ_FULL, -1, NULL},
     {CZESTOCHOWA, "MES plain, pabutools", M(NONE, PABU), "47,196,198,463", 0, NULL},
     {CZESTOCHOWA, "MES plain, equalshares tool", M(NONE, TOOL, NOLIST), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES plain, utility = points, pabutools Additive_Cardinal_Sat",
+     M(NONE, PABU, .utility = VOTE_UTILITY_POINTS), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES iterated, utility = points, pabutools (B/n + 1557)",
+     M(ITERATED, PABU, .utility = VOTE_UTILITY_POINTS), CZ_FULL, 1557, NULL},
     {CZESTOCHOWA, "MES + add1, tool (B/n + 2561)", M(ADD1, TOOL, NOLIST), CZ_FULL, 2561, NULL},
     {CZESTOCHOWA, "MES + add1e, tool (B/n + 1540)", M(ADD1E, TOOL, NOLIST), CZ_FULL, 1540, NULL},
     {CZESTOCHOWA, "MES + add1u, tool (b = 2664)", M(ADD1U, TOOL, NOLIST), CZ_FULL, 2664 - 1123, NULL},
@@ -471,11 +475,25 @@ static void bad_options(void **state)
     assert_int_equal(vote_count(&e, &unknown, &o, err, sizeof err), MST_EINVAL);
     assert_non_null(strstr(err, "\"nope\""));
     pb_election_free(&e);
+    /* points as utility: negative points are no utility */
+    assert_int_equal(pb_election_init(&e, 10, PB_SCORING), 0);
+    assert_int_equal(pb_project_add(&e, "1", 5, NULL), 0);
+    uint32_t one[] = {0};
+    int64_t minus[] = {-2};
+    assert_int_equal(pb_ballot_add(&e, "v", one, minus, 1), 0);
+    struct vote_options points = {.rule = VOTE_RULE_MES, .utility = VOTE_UTILITY_POINTS};
+    assert_int_equal(vote_count(&e, &points, &o, err, sizeof err), MST_EINVAL);
+    assert_string_equal(err, "ballot 1 gives negative points: not a utility");
+    pb_election_free(&e);
     enum vote_completion c;
     assert_int_equal(vote_completion_parse("add1u", &c), 0);
     assert_int_equal(c, VOTE_COMPLETION_ADD1U);
     assert_int_equal(vote_completion_parse("add2", &c), MST_EINVAL);
     assert_string_equal(vote_completion_name(VOTE_COMPLETION_ITERATED), "iterated");
+    enum vote_utility u;
+    assert_int_equal(vote_utility_parse("points", &u), 0);
+    assert_int_equal(u, VOTE_UTILITY_POINTS);
+    assert_null(vote_utility_name((enum vote_utility)9));
 }
 
 /* --- the .pb reader and writer -------------------------------------------------- */
