@@ -19,7 +19,8 @@ static const char *const completion_names[] = {
 };
 static const char *const tie_names[] = {[VOTE_TIE_VOTES_COST_ID] = "votes-cost-id",
                                         [VOTE_TIE_ID_STRING] = "id-string"};
-static const char *const utility_names[] = {[VOTE_UTILITY_COST] = "cost", [VOTE_UTILITY_POINTS] = "points"};
+static const char *const utility_names[] = {[VOTE_UTILITY_COST] = "cost", [VOTE_UTILITY_POINTS] = "points",
+                                            [VOTE_UTILITY_POINTS_COST] = "points-cost"};
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {

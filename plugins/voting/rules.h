@@ -62,6 +62,7 @@ enum vote_utility {
     VOTE_UTILITY_COST = 0, /* its cost, if the ballot lists it (pabutools Cost_Sat, the equalshares tool) */
     VOTE_UTILITY_POINTS,   /* the points the ballot gives it (pabutools Additive_Cardinal_Sat); 1 per
                               listed project on ballots without points; negative points are refused */
+    VOTE_UTILITY_POINTS_COST, /* points times cost (the expected.md "custom" satisfaction) */
 };
 
 enum vote_score {
@@ -135,7 +136,7 @@ const char *vote_completion_name(enum vote_completion c);
 int vote_completion_parse(const char *name, enum vote_completion *out);
 const char *vote_tie_name(enum vote_tie t);
 int vote_tie_parse(const char *name, enum vote_tie *out);
-/* "cost", "points" */
+/* "cost", "points", "points-cost" */
 const char *vote_utility_name(enum vote_utility u);
 int vote_utility_parse(const char *name, enum vote_utility *out);
 

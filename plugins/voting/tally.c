@@ -136,7 +136,7 @@ static uint64_t set_hash(const uint32_t *p, size_t n)
 static int group_ballots(struct tally *t, const struct sets *s, uint32_t *group, uint32_t *first)
 {
     size_t nb = t->e->n_ballots, cap = 16;
-    if (t->o->utility == VOTE_UTILITY_POINTS) {
+    if (t->o->utility != VOTE_UTILITY_COST) {
         /* two ballots with the same projects may give them different points */
         for (size_t b = 0; b < nb; b++)
             group[b] = first[b] = (uint32_t)b;
@@ -207,7 +207,7 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
     t->sup_groups = malloc((entries + 1) * sizeof *t->sup_groups);
     if (!t->group_projects || !t->sup_groups)
         return MST_ENOMEM;
-    if (t->o->utility == VOTE_UTILITY_POINTS) {
+    if (t->o->utility != VOTE_UTILITY_COST) {
         t->sup_util = malloc((entries + 1) * sizeof *t->sup_util);
         t->total_util = calloc(np + 1, sizeof *t->total_util);
         if (!t->sup_util || !t->total_util)
@@ -237,6 +237,8 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
             if (t->sup_util) {
                 const struct pb_ballot *v = &t->e->ballots[g]; /* not merged: group g is ballot g */
                 long double u = v->points ? (long double)v->points[i - fill[g]] : 1;
+                if (t->o->utility == VOTE_UTILITY_POINTS_COST)
+                    u *= (long double)t->cost[t->group_projects[i]];
                 t->sup_util[at_p] = u;
                 t->total_util[t->group_projects[i]] += u;
             }
@@ -262,11 +264,11 @@ static int check_options(const struct pb_election *e, const struct vote_options 
 {
     if (!vote_rule_name(o->rule) || !vote_completion_name(o->completion) || !vote_tie_name(o->tie) ||
         (o->score != VOTE_SCORE_VOTES && o->score != VOTE_SCORE_POINTS) ||
-        (o->utility != VOTE_UTILITY_COST && o->utility != VOTE_UTILITY_POINTS)) {
+        !vote_utility_name(o->utility)) {
         snprintf(err, errlen, "unknown rule, completion, tie order, score or utility");
         return MST_EINVAL;
     }
-    for (size_t b = 0; o->utility == VOTE_UTILITY_POINTS && b < e->n_ballots; b++)
+    for (size_t b = 0; o->utility != VOTE_UTILITY_COST && b < e->n_ballots; b++)
         for (uint32_t i = 0; e->ballots[b].points && i < e->ballots[b].n; i++)
             if (e->ballots[b].points[i] < 0) {
                 snprintf(err, errlen, "ballot %zu gives negative points: not a utility", b + 1);
@@ -286,7 +288,7 @@ static int build_mes(struct tally *t)
     size_t nb = t->e->n_ballots;
     uint32_t *group = malloc((nb + 1) * sizeof *group), *first = malloc((nb + 1) * sizeof *first);
     int rc = MST_ENOMEM;
-    if (group && first && !(rc = build_sets(t->e, &s, t->o->utility == VOTE_UTILITY_POINTS)) &&
+    if (group && first && !(rc = build_sets(t->e, &s, t->o->utility != VOTE_UTILITY_COST)) &&
         !(rc = group_ballots(t, &s, group, first)))
         rc = build_groups(t, &s, group, first);
     free(s.flat);

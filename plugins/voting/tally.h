@@ -30,7 +30,7 @@ struct tally {
     uint32_t *group_projects;
     uint32_t *sup_start;     /* n_projects + 1: supporting groups of p are sup_groups[..] */
     uint32_t *sup_groups;
-    /* VOTE_UTILITY_POINTS (ballots are not merged then): each supporter's
+    /* utility from points (ballots are not merged then): each supporter's
      * utility, aligned with sup_groups, and each project's total */
     long double *sup_util;
     long double *total_util;

@@ -121,6 +121,8 @@ static const struct ref_case ref_cases[] = {
     {CZESTOCHOWA, "MES plain, equalshares tool", M(NONE, TOOL, NOLIST), "47,196,198,463", 0, NULL},
     {CZESTOCHOWA, "MES plain, utility = points, pabutools Additive_Cardinal_Sat",
      M(NONE, PABU, .utility = VOTE_UTILITY_POINTS), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES plain, utility = points x cost, pabutools custom",
+     M(NONE, PABU, .utility = VOTE_UTILITY_POINTS_COST), "47,196,198,463", 0, NULL},
     {CZESTOCHOWA, "MES iterated, utility = points, pabutools (B/n + 1557)",
      M(ITERATED, PABU, .utility = VOTE_UTILITY_POINTS), CZ_FULL, 1557, NULL},
     {CZESTOCHOWA, "MES + add1, tool (B/n + 2561)", M(ADD1, TOOL, NOLIST), CZ_FULL, 2561, NULL},
