@@ -138,25 +138,31 @@ static int read_field(struct pb_reader *r, struct pb_row *row, int *last)
          * "Odkupmy" i my - ... */
     }
     for (;;) {
+        /* the plain run up to a separator, a line end or a NUL, at once */
+        size_t from = r->pos;
+        while (r->pos < r->len && !strchr(";\n\r", r->t[r->pos]))
+            r->pos++;
+        if (pb_buf_put(&b, r->t + from, r->pos - from)) {
+            rc = MST_ENOMEM;
+            goto out;
+        }
         if (r->pos >= r->len) {
             *last = 1;
             break;
         }
-        size_t here = r->pos;
         if (end_of_line(r)) {
             *last = 1;
             newline(r);
             break;
         }
-        char c = r->t[here];
-        r->pos++;
+        char c = r->t[r->pos++];
         if (c == ';')
             break;
         if (c == '\0') {
-            rc = fail(r, r->line, here - r->line_start + 1, "a NUL byte");
+            rc = fail(r, r->line, r->pos - r->line_start, "a NUL byte");
             goto out;
         }
-        if (pb_buf_putc(&b, c)) {
+        if (pb_buf_putc(&b, c)) { /* a lone CR is part of the field */
             rc = MST_ENOMEM;
             goto out;
         }
