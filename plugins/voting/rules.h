@@ -14,7 +14,7 @@
  * Ballots are read as approval ballots: a voter supports every project the
  * ballot lists, whatever the vote type (cumulative points and ordinal ranks
  * are ignored, as both reference implementations do with cost utilities),
- * except greedy with VOTE_SCORE_POINTS and MES with VOTE_UTILITY_POINTS.
+ * except greedy with VOTE_SCORE_POINTS and MES with a utility from points.
  *
  * Arithmetic: money is long double (64-bit mantissa), per voter; two
  * amounts closer than 1e-12 relative count as equal (a tie, or "just
