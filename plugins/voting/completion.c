@@ -98,6 +98,13 @@ static int raise_shares(struct completion *c, char *err, size_t errlen)
     if (everything_fits(c->t))
         return 0;
     while (!done(c)) {
+        if (c->steps >= VOTE_MAX_STEPS) {
+            /* a town's election needs thousands; a file with huge costs
+             * and shares would need as many steps as currency units */
+            snprintf(err, errlen, "the completion needs more than %u steps (raises of every voter's share)",
+                     VOTE_MAX_STEPS);
+            return MST_EINVAL;
+        }
         int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
         if (rc)
             return rc;
