@@ -51,10 +51,12 @@ static void copy_run(struct mes_run *to, const struct mes_run *from, size_t np)
     to->cost = from->cost;
 }
 
+/* Is every project MES could buy bought?  (With points as utility, one
+ * listed only with 0 points is no candidate.) */
 static int all_supported_bought(const struct tally *t, const uint8_t *selected)
 {
     for (size_t p = 0; p < t->n_projects; p++)
-        if (t->votes[p] && !selected[p])
+        if (t->votes[p] && !selected[p] && (!t->total_util || t->total_util[p] > 0))
             return 0;
     return 1;
 }
