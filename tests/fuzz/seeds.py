@@ -152,6 +152,11 @@ write("store_query", "hourly", json.dumps({"aggregate": "hour", "limit": 1, "fro
 write("store_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
 write("store_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
 
+# ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
+write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
+write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
+write("ws_subprotocol", "unknown", "mqtt,  ,chat\nhttp\nocpp1.6")
+write("ws_subprotocol", "prefix", "ocpp1.6x ocpp1\nocpp1.6")
 
 # --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
 write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
