@@ -104,7 +104,7 @@ static int everything_fits(const struct tally *t)
  * at every step between is taken at once (those steps change nothing:
  * within B, not exhaustive, or the raising would have stopped at cur),
  * and the next jump is twice as long; when the proof fails, that count is
- * dropped and the raising goes on one step at a time. */
+ * dropped and a quarter of the jump is tried (one step below 8). */
 static int raise_shares(struct completion *c, char *err, size_t errlen)
 {
     uint32_t jump = 1;
@@ -125,7 +125,7 @@ static int raise_shares(struct completion *c, char *err, size_t errlen)
             return rc;
         int same = mes_same_between(&c->cur, &c->next);
         if (jump > 1 && !same) {
-            jump = 1; /* something changes in between: step by step */
+            jump = jump > 4 ? jump / 4 : 1; /* something changes in between: a shorter jump */
             continue;
         }
         if (jump == 1 && c->next.cost > c->t->budget) {
