@@ -239,3 +239,8 @@ write("charging_rpc", "firmware", json.dumps([2, "6", "UpdateFirmware", {
     "location": "ftp://user@[2001:db8::7]:21/fw/1.2.bin?x=1#y", "retrieveDate": "2026-11-27T23:59:60Z"}]))
 write("charging_rpc", "bad_json", '[2,"7","Heartbeat",{"a":01,"b":"\u0000"}] x')
 write("charging_rpc", "bad_shape", '[2,"1234567890123456789012345678901234567","Heartbeat"]')
+# --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
+write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
+      'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
+write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
+      "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
