@@ -158,9 +158,11 @@ static void add(struct charging *c, mst_http_request *req)
         chg_respond_error(c, req, rc == MST_EEXIST ? 409 : rc == MST_EINVAL ? 400 : 500, msg);
     else if (rc != 0)
         chg_respond_error(c, req, 500, "the booking could not be stored");
-    else
-        chg_respond_json(c, req, 201, chg_booking_json(chg_bookings_get(c->bookings, bk.id)));
     sqlite3_exec(c->db, rc == 0 ? "RELEASE booking" : "ROLLBACK TO booking; RELEASE booking", NULL, NULL, NULL);
+    if (rc == 0) {
+        tick(c); /* a booking whose reservation is due now gets it now, not at the next tick */
+        chg_respond_json(c, req, 201, chg_booking_json(chg_bookings_get(c->bookings, bk.id)));
+    }
     cJSON_Delete(j);
 }
 

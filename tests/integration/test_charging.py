@@ -95,7 +95,8 @@ def boot(st, name):
 class Charging(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(config(free_port(), [charging(tariff={"per_kwh": "7.90", "per_session": 10})])).start()
+        cls.d = Daemon(config(free_port(), [charging(tariff={"per_kwh": "7.90", "per_session": 10},
+                                                     bookings={"reserve": True, "lead_min": 10})])).start()
         cls.st = Stations(cls.d)
         status, resp = post(cls.d, "id-tags", [{"id_tag": "CARD-OK"}, {"id_tag": "CARD-BLOCKED", "status": "Blocked"},
                                                {"id_tag": "CARD-OLD", "expiry": "2020-01-01T00:00:00Z"}])
@@ -227,6 +228,12 @@ class Charging(unittest.TestCase):
         self.assertEqual(status, 409, resp)
         self.assertEqual(post(self.d, "bookings", {"id_tag": "CAR-02", "station": name, "connector": 2,
                                                    "from": iso(86400), "to": iso(90000)})[0], 201)
+        # due now (its slot began): its connector reserved with ReserveNow, the booking's id as the reservation's
+        def reserved():
+            reserve = [c[1] for c in self.st.cmd(op="received", name=name)["calls"] if c[0] == "ReserveNow"]
+            self.assertEqual([(r["reservationId"], r["connectorId"], r["idTag"]) for r in reserve],
+                             [(bk["id"], 1, "CAR-01")])
+        eventually(reserved)
         tag = lambda st, t: self.st.ok(st, "Authorize", {"idTag": t})["idTagInfo"]["status"]
         self.assertEqual(tag(name, "CAR-01"), "Accepted")
         self.assertEqual(tag(other, "CAR-01"), "Invalid")   # not where it is booked
