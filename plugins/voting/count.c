@@ -1,0 +1,245 @@
+/*
+ * count.c - counting a budget once voting has closed.
+ *
+ * On the loop: the feasible projects and the sealed ballots (in key order,
+ * which is random, never arrival order) become a pabulib election, and the
+ * published hash chain is computed over the ballots in that same order.
+ * On a worker: the rules library counts it with the budget's rule and with
+ * greedy beside it (vote_explain), and writes the .pb file.  Back on the
+ * loop: result, ballot list, audit log and chain head are stored in one
+ * transaction and the budget moves to results.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain.h"
+#include "pb.h"
+#include "rules.h"
+#include "voting.h"
+
+struct count_job {
+    struct vote *v;
+    struct vote_budget *b;
+    struct pb_election e;
+    struct vote_options o;
+    char *audit;       /* the published audit log */
+    char head[65];
+    size_t n_ballots;
+    cJSON *explanation; /* worker's output */
+    char *pb;
+    char err[256];
+    int rc;
+};
+
+static int add_projects(struct vote *v, struct vote_budget *b, struct pb_election *e)
+{
+    cJSON *projects = vote_projects(v, b);
+    const cJSON *p;
+    int rc = projects ? 0 : MST_EDB;
+    cJSON_ArrayForEach(p, projects) {
+        char id[24];
+        snprintf(id, sizeof id, "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "id")));
+        rc = pb_project_add(e, id, (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "cost")),
+                            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "title")));
+        if (rc != 0)
+            break;
+    }
+    cJSON_Delete(projects);
+    return rc;
+}
+
+/* A sealed line "<receipt hash>;<ids>[;<points>]" into e's ballots. */
+static int add_sealed(struct pb_election *e, const char *sealed, int cumulative)
+{
+    uint32_t idx[1024];
+    int64_t pts[1024];
+    uint32_t n = 0, np = 0;
+    char *copy = strdup(sealed), *save = NULL;
+    if (!copy)
+        return MST_ENOMEM;
+    char *rh = strtok_r(copy, ";", &save), *ids = strtok_r(NULL, ";", &save), *points = strtok_r(NULL, ";", &save);
+    int rc = rh ? 0 : MST_EINVAL;
+    char *sv = NULL;
+    for (char *tok = ids ? strtok_r(ids, ",", &sv) : NULL; rc == 0 && tok; tok = strtok_r(NULL, ",", &sv)) {
+        long i = pb_project_find(e, tok);
+        if (i < 0 || n == 1024)
+            rc = MST_EINVAL;
+        else
+            idx[n++] = (uint32_t)i;
+    }
+    for (char *tok = points ? strtok_r(points, ",", &sv) : NULL; rc == 0 && tok; tok = strtok_r(NULL, ",", &sv))
+        if (np < 1024)
+            pts[np++] = strtoll(tok, NULL, 10);
+    if (rc == 0 && cumulative && np != n)
+        rc = MST_EINVAL;
+    if (rc == 0)
+        rc = pb_ballot_add(e, rh, idx, cumulative ? pts : NULL, n);
+    free(copy);
+    return rc;
+}
+
+static int meta(struct count_job *j)
+{
+    struct pb_election *e = &j->e;
+    const struct vote_budget *b = j->b;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", j->n_ballots);
+    int rc = pb_meta_set(e, "description", b->name[0] ? b->name : b->id);
+    if (rc == 0)
+        rc = pb_meta_set(e, "unit", j->v->host->node_name(j->v->inst));
+    if (rc == 0 && b->district[0])
+        rc = pb_meta_set(e, "district", b->district);
+    if (rc == 0)
+        rc = pb_meta_set(e, "instance", b->id);
+    if (rc == 0)
+        rc = pb_meta_set(e, "currency", b->currency);
+    if (rc == 0)
+        rc = pb_meta_set(e, "num_votes", n);
+    if (rc == 0)
+        rc = pb_meta_set(e, "rule", b->rules.rule);
+    return rc;
+}
+
+/* The election and the published chain, from the database. */
+static int load(struct count_job *j)
+{
+    struct vote_budget *b = j->b;
+    int cumulative = b->rules.type == VOTE_CUMULATIVE;
+    int rc = pb_election_init(&j->e, (int64_t)b->rules.amount, cumulative ? PB_CUMULATIVE : PB_APPROVAL);
+    if (rc == 0)
+        rc = add_projects(j->v, b, &j->e);
+    sqlite3_stmt *st = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(j->v->db, "SELECT sealed FROM ballot WHERE budget = ? ORDER BY key", -1, &st,
+                                      NULL) != SQLITE_OK)
+        rc = MST_EDB;
+    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+    unsigned char link[32];
+    vote_chain_start(b->id, link);
+    size_t len = 0, cap = 4096;
+    j->audit = malloc(cap);
+    if (!j->audit)
+        rc = MST_ENOMEM;
+    else
+        len = (size_t)snprintf(j->audit, cap, "# mestys voting audit log 1\n# budget %s\n", b->id);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *sealed = (const char *)sqlite3_column_text(st, 0);
+        size_t sl = strlen(sealed);
+        vote_chain_next(link, sealed, sl, link);
+        if (len + sl + 70 > cap) {
+            char *bigger = realloc(j->audit, cap * 2 + sl);
+            if (!bigger) {
+                rc = MST_ENOMEM;
+                break;
+            }
+            j->audit = bigger;
+            cap = cap * 2 + sl;
+        }
+        vote_hex(link, 32, j->audit + len);
+        len += 64;
+        len += (size_t)snprintf(j->audit + len, cap - len, " %s\n", sealed);
+        j->n_ballots++;
+        rc = add_sealed(&j->e, sealed, cumulative);
+    }
+    sqlite3_finalize(st);
+    vote_hex(link, 32, j->head);
+    if (rc == 0)
+        rc = meta(j);
+    return rc;
+}
+
+static void count_work(void *arg)
+{
+    struct count_job *j = arg;
+    j->rc = vote_explain(&j->e, &j->o, &j->explanation, j->err, sizeof j->err);
+    if (j->rc == 0 && !(j->pb = pb_write(&j->e, NULL)))
+        j->rc = MST_ENOMEM;
+}
+
+static int store(struct count_job *j)
+{
+    struct vote *v = j->v;
+    cJSON *result = cJSON_CreateObject();
+    cJSON_AddStringToObject(result, "budget", j->b->id);
+    cJSON_AddNumberToObject(result, "ballots", (double)j->n_ballots);
+    cJSON_AddStringToObject(result, "chain_head", j->head);
+    const char *p[] = {j->b->id};
+    char *running = vote_db_text(v->db, "SELECT head || ' ' || length FROM chain WHERE budget = ?", 1, p);
+    cJSON_AddStringToObject(result, "running_chain", running ? running : "");
+    free(running);
+    cJSON_AddItemToObject(result, "explanation", j->explanation);
+    j->explanation = NULL;
+    char *text = cJSON_PrintUnformatted(result);
+    cJSON_Delete(result);
+    const char *q[] = {j->b->id, text, j->pb, j->audit, j->head};
+    int rc = text ? vote_db_exec(v->db, "INSERT OR REPLACE INTO result(budget, result, pb, audit, head) "
+                                 "VALUES (?, ?, ?, ?, ?)", 5, q) : MST_ENOMEM;
+    cJSON_free(text);
+    return rc;
+}
+
+static void job_free(struct count_job *j)
+{
+    pb_election_free(&j->e);
+    cJSON_Delete(j->explanation);
+    free(j->pb);
+    free(j->audit);
+    free(j);
+}
+
+static void count_done(void *arg, int status)
+{
+    struct count_job *j = arg;
+    struct vote *v = j->v;
+    struct vote_budget *b = j->b;
+    b->counting_busy = 0;
+    if (status != 0 || v->stopping) {
+        job_free(j); /* counted again at the next start */
+        return;
+    }
+    int rc = j->rc ? j->rc : store(j);
+    if (rc != 0) {
+        b->count_failed = 1; /* not retried every second: the operator reads the log */
+        v->host->log(v->inst, MST_LOG_ERROR, "budget %s could not be counted: %s", b->id,
+                     j->err[0] ? j->err : mst_strerror(rc));
+        job_free(j);
+        return;
+    }
+    v->host->metric_add(v->counted, 1);
+    v->host->log(v->inst, MST_LOG_INFO, "budget %s counted: %zu ballots, chain head %s", b->id, j->n_ballots,
+                 j->head);
+    job_free(j);
+    char why[256];
+    const char *ph[] = {"4", b->id};
+    if (vote_db_exec(v->db, "UPDATE budget SET phase = ? WHERE budget = ?", 2, ph) != 0) {
+        snprintf(why, sizeof why, "the results phase could not be saved");
+        v->host->log(v->inst, MST_LOG_ERROR, "budget %s: %s", b->id, why);
+        return;
+    }
+    b->phase = VOTE_RESULTS;
+    vote_phase_published(v, b);
+    vote_results_publish(v, b);
+}
+
+int vote_count_start(struct vote *v, struct vote_budget *b)
+{
+    if (b->counting_busy || b->count_failed)
+        return 0;
+    struct count_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return MST_ENOMEM;
+    j->v = v;
+    j->b = b;
+    vote_options_of(b->rules.rule, b->rules.type, &j->o);
+    int rc = load(j);
+    if (rc == 0)
+        rc = v->host->queue_work(v->inst, count_work, count_done, j);
+    if (rc != 0) {
+        b->count_failed = 1;
+        v->host->log(v->inst, MST_LOG_ERROR, "budget %s could not be counted: %s", b->id, mst_strerror(rc));
+        job_free(j);
+        return rc;
+    }
+    b->counting_busy = 1;
+    return 0;
+}

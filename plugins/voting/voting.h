@@ -1,0 +1,251 @@
+/*
+ * voting.h - the voting plugin's internals: participatory budgeting, from
+ * proposals to published, recountable results.
+ *
+ * plugin.c holds the descriptor and the instance's life; each other file
+ * holds one part of the process (see docs/plugins/voting.md):
+ *   budget.c    budgets from the config, phases, the frozen ballot rules
+ *   db.c        the SQLite schema and the few queries every part shares
+ *   http.c      answers (JSON, errors) and the routing of a budget's paths
+ *   proposals.c proposals and their review
+ *   code.c      one-time codes and receipts: format, check character, hash
+ *   register.c  the register of eligible voters (CSV import), code letters
+ *   ballot.c    a ballot's JSON read and checked against its budget's rules
+ *   cast.c      a ballot cast: one per voter, sealed, chained, receipt
+ *   chain.c     the SHA-256 hash chain (shared with `mestys verify voting`)
+ *   paper.c     paper ballots entered twice by two clerks
+ *   identity.c  the Lua identity hook
+ *   count.c     counting with the rules library, the explanation
+ *   results.c   what is published once counting ends (HTTP, bus, open data)
+ */
+#ifndef VOTING_VOTING_H
+#define VOTING_VOTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include <mestys/host.h>
+
+#define VOTE_MAX_BUDGETS 64
+#define VOTE_ID_MAX 64
+
+/* The phases in order; a budget only ever moves forward. */
+enum vote_phase {
+    VOTE_PROPOSALS = 0,
+    VOTE_REVIEW,
+    VOTE_VOTING,
+    VOTE_COUNTING,
+    VOTE_RESULTS,
+    VOTE_N_PHASES,
+};
+
+enum vote_ballot_type {
+    VOTE_APPROVAL = 0, /* between min and max projects */
+    VOTE_KNAPSACK,     /* total cost within the budget (and at least min_share of it) */
+    VOTE_CUMULATIVE,   /* points spread over projects */
+};
+
+enum vote_eligibility {
+    VOTE_BY_CODE = 0, /* one-time codes sent to the imported register */
+    VOTE_BY_LUA,      /* a Lua function says who the voter is */
+};
+
+/* What a ballot may be: frozen once voting starts (budget.c). */
+struct vote_rules {
+    enum vote_ballot_type type;
+    int64_t min_projects;
+    int64_t max_projects; /* 0: no maximum */
+    double min_share;     /* knapsack: at least this share of the amount */
+    int64_t points;       /* cumulative: points a voter spreads */
+    int64_t max_points;   /* cumulative: at most this many on one project (0: no limit) */
+    char rule[32];        /* the counting rule, e.g. "mes+add1+greedy" */
+    int replace;          /* a voter may replace their ballot until voting closes */
+    double amount;
+};
+
+struct vote_budget {
+    char id[VOTE_ID_MAX + 1];
+    char *name, *district, *currency;
+    struct vote_rules rules;
+    enum vote_eligibility eligibility;
+    mst_script *identity;          /* VOTE_BY_LUA */
+    char *identity_function;
+    int64_t dates[VOTE_N_PHASES];  /* when each phase begins (ms), 0: by the operator */
+    enum vote_phase phase;
+    int counting_busy;
+    int date_refused;
+    int count_failed;
+};
+
+enum vote_refusal {
+    VOTE_R_REQUEST = 0,
+    VOTE_R_PHASE,
+    VOTE_R_UNKNOWN_CODE,
+    VOTE_R_USED_CODE,
+    VOTE_R_BALLOT,
+    VOTE_R_RECEIPT,
+    VOTE_R_REGISTER,
+    VOTE_R_IDENTITY,
+    VOTE_R_PROPOSAL,
+    VOTE_N_REFUSALS,
+};
+
+struct vote {
+    mst_instance *inst;
+    const struct mst_host *host;
+    sqlite3 *db;
+    struct vote_budget budgets[VOTE_MAX_BUDGETS];
+    size_t n_budgets;
+    mst_timer *clock;
+    int stopping;
+    /* what was refused, by reason; each reason logged once */
+    mst_metric *refused[VOTE_N_REFUSALS];
+    mst_metric *cast, *replaced, *paper_disagreed, *counted;
+    unsigned logged; /* bit per refusal reason already logged */
+};
+
+/* --- budget.c -------------------------------------------------------------- */
+const char *vote_phase_name(enum vote_phase p);
+int vote_phase_parse(const char *name, enum vote_phase *out);
+const char *vote_ballot_type_name(enum vote_ballot_type t);
+/* Reads every budget from the config; a message on error. */
+int vote_budgets_load(struct vote *v, char *why, size_t whylen);
+void vote_budgets_free(struct vote *v);
+struct vote_budget *vote_budget_find(struct vote *v, const char *id, size_t len);
+/* The ballot rules as canonical JSON text (compared with the frozen copy). */
+char *vote_rules_json(const struct vote_budget *b);
+/* Reads each budget's phase from the database; refuses (why) a config whose
+ * ballot rules differ from those frozen when voting started. */
+int vote_budgets_restore(struct vote *v, char *why, size_t whylen);
+/* Moves a budget to `to` (only forward, one or more steps); why on refusal. */
+int vote_phase_set(struct vote *v, struct vote_budget *b, enum vote_phase to, char *why, size_t whylen);
+/* Configured dates that have come: the timer's callback. */
+void vote_clock(void *arg);
+/* Publishes voting/phase for b's current phase. */
+void vote_phase_published(struct vote *v, const struct vote_budget *b);
+
+/* --- db.c ------------------------------------------------------------------ */
+extern const char *const vote_migrations[];
+/* Runs one statement with text parameters (NULL: SQL NULL); 0 or MST_EDB. */
+int vote_db_exec(sqlite3 *db, const char *sql, int n, const char *const *params);
+int vote_db_begin(sqlite3 *db);
+int vote_db_end(sqlite3 *db, int rc); /* COMMIT when rc == 0, else ROLLBACK; returns rc or MST_EDB */
+/* A statement's first column as text (malloc'd), NULL if no row. */
+char *vote_db_text(sqlite3 *db, const char *sql, int n, const char *const *params);
+
+/* --- http.c ---------------------------------------------------------------- */
+void vote_respond_json(struct vote *v, mst_http_request *req, int status, cJSON *body);
+void vote_respond_error(struct vote *v, mst_http_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void vote_respond_text(struct vote *v, mst_http_request *req, const char *type, char *text);
+/* Counts a refusal by reason (mestys_voting_refused_total{reason}) and logs
+ * the first of each reason only: a client could fill the log. */
+void vote_refuse(struct vote *v, enum vote_refusal reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The request body as parsed JSON object, or NULL (answered 400). */
+cJSON *vote_body_json(struct vote *v, mst_http_request *req);
+int vote_routes(struct vote *v);
+int vote_refusal_metrics(struct vote *v);
+
+/* --- proposals.c ------------------------------------------------------------ */
+void vote_proposals_get(struct vote *v, struct vote_budget *b, mst_http_request *req, int private_view);
+void vote_proposals_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+void vote_proposal_put(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req);
+void vote_proposal_review(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req);
+/* The projects on the ballot: feasible proposals, as a JSON array of
+ * {"id", "title", "cost"} ordered by id (NULL on error). */
+cJSON *vote_projects(struct vote *v, const struct vote_budget *b);
+
+/* --- code.c ------------------------------------------------------------------ */
+#define VOTE_CODE_LEN 29    /* "XXXXX-XXXXX-XXXXX-XXXXX-XXXXC": 24 symbols + check, 4 dashes */
+#define VOTE_RECEIPT_LEN 29 /* 25 symbols (125 bits), 4 dashes */
+/* A fresh code (120 bits from the kernel) into out[VOTE_CODE_LEN + 1]. */
+int vote_code_new(char out[VOTE_CODE_LEN + 1]);
+/* A fresh receipt (128 bits) into out[VOTE_RECEIPT_LEN + 1]. */
+int vote_receipt_new(char out[VOTE_RECEIPT_LEN + 1]);
+/* Canonical form (upper case, no dashes or spaces, I/L→1, O→0) of what a
+ * person typed; -1 if a character is not base32 or the length is wrong.
+ * Codes also check their check character. */
+int vote_code_normalise(const char *typed, char *out, size_t outlen);
+int vote_receipt_normalise(const char *typed, char *out, size_t outlen);
+/* SHA-256 of the canonical text, as 64 hex digits. */
+void vote_hash_hex(const char *text, char out[65]);
+
+/* --- register.c --------------------------------------------------------------- */
+struct vote_voter {
+    char *voter, *name, *address;
+};
+/* Parses a register CSV ("voter,name,address" with that header; name and
+ * address optional columns).  On error, why names the line. */
+int vote_register_parse(const char *text, size_t len, struct vote_voter **out, size_t *n, char *why, size_t whylen);
+void vote_register_free(struct vote_voter *v, size_t n);
+void vote_register_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+void vote_codes_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+
+/* --- ballot.c ------------------------------------------------------------------ */
+struct vote_choice {
+    int64_t project;
+    int64_t points; /* 1 unless cumulative */
+};
+struct vote_project_ref { /* what ballot.c checks a ballot against */
+    int64_t id;
+    double cost;
+};
+/* Reads the ballot's "projects" (array of ids) or "points" (object id -> n)
+ * and checks it against the rules and the projects; choices sorted by project.
+ * Returns 0, or MST_EINVAL with a sentence in why. */
+int vote_ballot_read(const cJSON *ballot, const struct vote_rules *rules, const struct vote_project_ref *projects,
+                     size_t n_projects, struct vote_choice **out, size_t *n, char *why, size_t whylen);
+/* The sealed ballot: its published line "<receipt hash>;<ids>[;<points>]". */
+char *vote_ballot_seal(const char *receipt_hash, const struct vote_choice *c, size_t n, int cumulative);
+
+/* --- cast.c ------------------------------------------------------------------- */
+/* Casts for an identified voter (voter_key: the hash of their code, or of
+ * what the identity hook said).  replace_receipt non-NULL: replaces the
+ * ballot that receipt names.  0 and receipt_out, or an HTTP status and why. */
+int vote_cast(struct vote *v, struct vote_budget *b, const char *voter_key, const char *replace_receipt,
+              const struct vote_choice *c, size_t n, char receipt_out[VOTE_RECEIPT_LEN + 1], char *why,
+              size_t whylen);
+/* vote_cast for a request whose body may carry "receipt"; answers it. */
+void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body, const char *voter_key,
+                       const struct vote_choice *c, size_t n, mst_http_request *req);
+/* 1 if b takes ballots now, else answers 409 and returns 0. */
+int vote_voting_open(struct vote *v, struct vote_budget *b, mst_http_request *req);
+void vote_ballots_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+/* Reads and checks the "projects"/"points" of a request against b. */
+int vote_ballot_from_request(struct vote *v, struct vote_budget *b, const cJSON *body, struct vote_choice **c,
+                             size_t *n, char *why, size_t whylen);
+
+/* --- chain.c ------------------------------------------------------------------- */
+/* The first link of a budget's chain: SHA-256("mestys voting " || budget). */
+void vote_chain_start(const char *budget, unsigned char out[32]);
+/* entry = SHA-256(prev || sealed). */
+void vote_chain_next(const unsigned char prev[32], const char *sealed, size_t len, unsigned char out[32]);
+void vote_hex(const unsigned char *b, size_t n, char *out);
+
+/* --- paper.c -------------------------------------------------------------------- */
+void vote_paper_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+
+/* --- identity.c ------------------------------------------------------------------ */
+/* Asks the budget's Lua hook who the voter presenting `credentials` is;
+ * voter_key gets a stable key; HTTP status on refusal. */
+int vote_identity_check(struct vote *v, struct vote_budget *b, const cJSON *credentials, char voter_key[65],
+                        char *why, size_t whylen);
+
+/* --- count.c --------------------------------------------------------------------- */
+/* Starts counting b on a worker; moves it to results when done. */
+int vote_count_start(struct vote *v, struct vote_budget *b);
+struct vote_options;
+/* options.c: the rules library's options for a rule name of the config
+ * (shared with verify); MST_EINVAL for an unknown name. */
+int vote_options_of(const char *rule, enum vote_ballot_type type, struct vote_options *o);
+
+/* --- results.c ------------------------------------------------------------------- */
+void vote_results_get(struct vote *v, struct vote_budget *b, const char *what, mst_http_request *req);
+/* Publishes the results on the bus (voting/result per project). */
+void vote_results_publish(struct vote *v, struct vote_budget *b);
+
+#endif /* VOTING_VOTING_H */
