@@ -1,4 +1,5 @@
 /* budget.c - budgets from the config, their phases, the frozen ballot rules. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,11 @@ static int load_budget(struct vote *v, struct vote_budget *b, size_t i, char *wh
     char path[64];
     snprintf(path, sizeof path, "budgets[%zu].amount", i);
     v->host->config_number(v->inst, path, &r->amount);
+    if (r->amount != floor(r->amount)) {
+        /* the published .pb file (pabulib) and the rules count whole units */
+        snprintf(why, whylen, "budgets[%zu].amount: %g is not a whole number of currency units", i, r->amount);
+        return MST_ECONFIG;
+    }
     char *type = config_text(v, "budgets[%zu].ballot.type", i), *rule = config_text(v, "budgets[%zu].rule", i);
     char *elig = config_text(v, "budgets[%zu].eligibility", i);
     if (!type || !rule || !elig) {

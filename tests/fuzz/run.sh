@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query)
+all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query voting_ballot voting_register)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

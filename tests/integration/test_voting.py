@@ -497,6 +497,30 @@ class TestVoting(unittest.TestCase):
         self.assertEqual(t.call("POST", "manage/nothere/phase", {"phase": "review"}, OPERATOR)[0], 404)
 
 
+class TestDatesAndRestart(unittest.TestCase):
+    def test_phases_follow_dates_and_survive_a_restart(self):
+        port = free_port()
+        dated = budget("dated", dates={"review": "2020-01-01T00:00:00Z", "voting": "2099-01-01T00:00:00Z"})
+        bad = budget("bad", amount=10.5)
+        d = Daemon(daemon_config(port, [dated, budget("manual")]))
+        d.start()
+        try:
+            t = Town(d)
+            eventually(lambda: self.assertEqual(t.call("GET", "budgets/dated")[1]["phase"], "review"))
+            self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "proposals")
+            t.phase("manual", "review")
+            d.stop()
+            d.start()
+            self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "review")
+        finally:
+            d.stop()
+        d = Daemon(daemon_config(port, [bad]))
+        d.start(wait=False)
+        self.assertNotEqual(d.proc.wait(timeout=20), 0)
+        d.log.close()
+        self.assertIn("is not a whole number", d.output())
+
+
 class TestRegisterRefusals(unittest.TestCase):
     def test_bad_register_and_unknown_budget(self):
         port = free_port()
