@@ -131,6 +131,10 @@ int vote_cast(struct vote *v, struct vote_budget *b, const char *voter_key, cons
                                  : claim(v, b, voter_key, why, whylen);
     if (status == 0)
         status = seal_and_chain(v, b, voter_key, c, n, receipt_out);
+    /* paper entries still waiting for this code would link it to a ballot */
+    const char *p[] = {b->id, voter_key};
+    if (status == 0 && vote_db_exec(v->db, "DELETE FROM paper WHERE budget = ? AND code_hash = ?", 2, p) != 0)
+        status = 500;
     if (status == 500)
         snprintf(why, whylen, "the ballot could not be stored; it was not counted, try again");
     if (vote_db_end(v->db, status == 0 ? 0 : MST_EDB) != 0 && status == 0) {

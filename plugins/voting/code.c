@@ -4,8 +4,10 @@
  * Both are Crockford base32 (no I, L, O, U: nothing to misread; typed I and
  * L read as 1, O as 0, lower case as upper), in groups of five:
  *   code     XXXXX-XXXXX-XXXXX-XXXXX-XXXXC  24 random symbols (120 bits) and
- *            a check symbol C = sum((i+1)*s_i) mod 31, so a mistyped symbol
- *            is caught before it counts as a wrong code
+ *            a check symbol C: the symbols as a polynomial over GF(32)
+ *            evaluated at a primitive element, so every single mistyped
+ *            symbol and every swap of two neighbours is caught before it
+ *            counts as a wrong code (tests/unit/test_voting_codes.c)
  *   receipt  XXXXX-XXXXX-XXXXX-XXXXX-XXXXX  25 random symbols (125 bits)
  * Only SHA-256 of a code's canonical text is stored.  Pure: the verify tool
  * links this file too.
@@ -35,12 +37,25 @@ static int symbol_value(char c)
     return p ? (int)(p - alphabet) : -1;
 }
 
+/* a * x in GF(32) = GF(2)[x] / (x^5 + x^2 + 1), where x is primitive
+ * (order 31): the weights x^0..x^23 are distinct and non-zero, so one
+ * changed symbol changes the sum, and so does a swap of two neighbours
+ * (their difference times x^k + x^(k+1), both non-zero). */
+static unsigned times_x(unsigned a)
+{
+    a <<= 1;
+    return a & 32 ? a ^ 0x25 : a;
+}
+
+/* C = sum of s_i x^(n-i): the whole code then sums to zero with weights
+ * x^n..x^0, the check symbol's own included (so a swap of the last symbol
+ * with the check symbol is caught too). */
 static char check_symbol(const char *canonical, size_t n)
 {
-    unsigned sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += (unsigned)(i + 1) * (unsigned)symbol_value(canonical[i]);
-    return alphabet[sum % 31];
+    unsigned c = 0;
+    for (size_t i = 0; i < n; i++) /* Horner */
+        c = times_x(c ^ (unsigned)symbol_value(canonical[i]));
+    return alphabet[c];
 }
 
 /* n random symbols into out (no NUL). */

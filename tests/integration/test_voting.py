@@ -278,8 +278,13 @@ class TestVoting(unittest.TestCase):
 
     @staticmethod
     def check_for(symbols):
+        """The check symbol of code.c: the symbols over GF(32) at x, by Horner."""
         alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-        return alphabet[sum((i + 1) * alphabet.index(c) for i, c in enumerate(symbols)) % 31]
+        c = 0
+        for s in symbols:
+            c = (c ^ alphabet.index(s)) << 1
+            c = c ^ 0x25 if c & 32 else c
+        return alphabet[c]
 
     def check_no_live_counts(self, bid):
         t = self.t
