@@ -152,4 +152,5 @@ MST_PLUGIN_EXPORT const struct mst_plugin mestys_plugin = {
     .start = vote_start,
     .stop = vote_stop,
     .fini = vote_fini,
+    .check = vote_config_check,
 };

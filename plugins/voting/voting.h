@@ -127,6 +127,10 @@ void vote_clock(void *arg);
 /* Publishes voting/phase for b's current phase. */
 void vote_phase_published(struct vote *v, const struct vote_budget *b);
 
+/* --- check.c ------------------------------------------------------------------ */
+/* The plugin's check (struct mst_plugin.check): ids, amount, limits, dates, hook. */
+int vote_config_check(const char *config, char *path, size_t path_len, char *msg, size_t msg_len);
+
 /* --- db.c ------------------------------------------------------------------ */
 extern const char *const vote_migrations[];
 /* Runs one statement with text parameters (NULL: SQL NULL); 0 or MST_EDB. */

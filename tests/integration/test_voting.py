@@ -519,11 +519,21 @@ class TestDatesAndRestart(unittest.TestCase):
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "review")
         finally:
             d.stop()
-        d = Daemon(daemon_config(port, [bad]))
+        # what the schema cannot say, `mestys check` says at the key's line (and mestysd refuses to start)
+        for b, key, words in ((bad, "budgets[0].amount", "is not a whole number"),
+                              (budget("x", dates={"review": "2027-05-01T00:00:00Z", "voting": "2027-04-01T00:00:00Z"}),
+                               "budgets[0].dates.voting", "must come after"),
+                              (budget("Bad Id"), "budgets[0].id", "a-z 0-9"),
+                              (budget("x", eligibility="lua"), "budgets[0].identity_hook", "needs the hook")):
+            d = Daemon(daemon_config(port, [b]))
+            p = subprocess.run([MESTYS, "check", d.path], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            self.assertRegex(p.stderr, r"mestys.json:\d+:\d+: error: plugins\[2\]\.config\.%s: .*%s" %
+                             (key.replace("[", "\\[").replace("]", "\\]").replace(".", "\\."), words))
         d.start(wait=False)
         self.assertNotEqual(d.proc.wait(timeout=20), 0)
         d.log.close()
-        self.assertIn("is not a whole number", d.output())
+        self.assertIn("needs the hook", d.output())
 
 
 class TestRegisterRefusals(unittest.TestCase):
