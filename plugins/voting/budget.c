@@ -219,7 +219,7 @@ static int may_enter(struct vote *v, struct vote_budget *b, enum vote_phase to, 
         return MST_EINVAL;
     }
     if (to >= VOTE_VOTING && b->phase < VOTE_VOTING) {
-        cJSON *projects = vote_projects(v, b);
+        cJSON *projects = vote_projects(v->db, b->id);
         int n = projects ? cJSON_GetArraySize(projects) : -1;
         cJSON_Delete(projects);
         if (n <= 0) {

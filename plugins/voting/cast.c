@@ -152,7 +152,7 @@ int vote_cast(struct vote *v, struct vote_budget *b, const char *voter_key, cons
 int vote_ballot_from_request(struct vote *v, struct vote_budget *b, const cJSON *body, struct vote_choice **c,
                              size_t *n, char *why, size_t whylen)
 {
-    cJSON *projects = vote_projects(v, b);
+    cJSON *projects = vote_projects(v->db, b->id);
     size_t np = projects ? (size_t)cJSON_GetArraySize(projects) : 0;
     struct vote_project_ref *refs = calloc(np + 1, sizeof *refs);
     int rc = MST_ENOMEM;

@@ -1,13 +1,14 @@
 /*
  * count.c - counting a budget once voting has closed.
  *
- * On the loop: the feasible projects and the sealed ballots (in key order,
- * which is random, never arrival order) become a pabulib election, and the
- * published hash chain is computed over the ballots in that same order.
- * On a worker: the rules library counts it with the budget's rule and with
- * greedy beside it (vote_explain), and writes the .pb file.  Back on the
- * loop: result, ballot list, audit log and chain head are stored in one
- * transaction and the budget moves to results.
+ * On a worker, with its own read-only connection (voting is closed, so
+ * nothing writes meanwhile): the feasible projects and the sealed ballots
+ * (in key order, which is random, never arrival order) become a pabulib
+ * election, the published hash chain is computed over the ballots in that
+ * same order, the rules library counts it with the budget's rule and with
+ * greedy beside it (vote_explain), and the .pb file is written.  Back on
+ * the loop: result, ballot list, audit log and chain head are stored in one
+ * statement and the budget moves to results.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 struct count_job {
     struct vote *v;
     struct vote_budget *b;
+    char *path;        /* the database file, opened read-only by the worker */
+    char *unit;        /* the node's name, for META */
+    sqlite3 *db;
     struct pb_election e;
     struct vote_options o;
     char *audit;       /* the published audit log */
@@ -32,9 +36,9 @@ struct count_job {
     int rc;
 };
 
-static int add_projects(struct vote *v, struct vote_budget *b, struct pb_election *e)
+static int add_projects(sqlite3 *db, const struct vote_budget *b, struct pb_election *e)
 {
-    cJSON *projects = vote_projects(v, b);
+    cJSON *projects = vote_projects(db, b->id);
     const cJSON *p;
     int rc = projects ? 0 : MST_EDB;
     cJSON_ArrayForEach(p, projects) {
@@ -87,7 +91,7 @@ static int meta(struct count_job *j)
     snprintf(n, sizeof n, "%zu", j->n_ballots);
     int rc = pb_meta_set(e, "description", b->name[0] ? b->name : b->id);
     if (rc == 0)
-        rc = pb_meta_set(e, "unit", j->v->host->node_name(j->v->inst));
+        rc = pb_meta_set(e, "unit", j->unit);
     if (rc == 0 && b->district[0])
         rc = pb_meta_set(e, "district", b->district);
     if (rc == 0)
@@ -108,9 +112,9 @@ static int load(struct count_job *j)
     int cumulative = b->rules.type == VOTE_CUMULATIVE;
     int rc = pb_election_init(&j->e, (int64_t)b->rules.amount, cumulative ? PB_CUMULATIVE : PB_APPROVAL);
     if (rc == 0)
-        rc = add_projects(j->v, b, &j->e);
+        rc = add_projects(j->db, b, &j->e);
     sqlite3_stmt *st = NULL;
-    if (rc == 0 && sqlite3_prepare_v2(j->v->db, "SELECT sealed FROM ballot WHERE budget = ? ORDER BY key", -1, &st,
+    if (rc == 0 && sqlite3_prepare_v2(j->db, "SELECT sealed FROM ballot WHERE budget = ? ORDER BY key", -1, &st,
                                       NULL) != SQLITE_OK)
         rc = MST_EDB;
     sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
@@ -151,7 +155,15 @@ static int load(struct count_job *j)
 static void count_work(void *arg)
 {
     struct count_job *j = arg;
-    j->rc = vote_explain(&j->e, &j->o, &j->explanation, j->err, sizeof j->err);
+    if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(j->err, sizeof j->err, "%s: %s", j->path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
+        j->rc = MST_EDB;
+        return;
+    }
+    sqlite3_busy_timeout(j->db, 5000);
+    j->rc = load(j);
+    if (j->rc == 0)
+        j->rc = vote_explain(&j->e, &j->o, &j->explanation, j->err, sizeof j->err);
     if (j->rc == 0 && !(j->pb = pb_write(&j->e, NULL)))
         j->rc = MST_ENOMEM;
 }
@@ -180,6 +192,9 @@ static int store(struct count_job *j)
 
 static void job_free(struct count_job *j)
 {
+    sqlite3_close(j->db);
+    free(j->path);
+    free(j->unit);
     pb_election_free(&j->e);
     cJSON_Delete(j->explanation);
     free(j->pb);
@@ -231,9 +246,11 @@ int vote_count_start(struct vote *v, struct vote_budget *b)
     j->v = v;
     j->b = b;
     vote_options_of(b->rules.rule, b->rules.type, &j->o);
-    int rc = load(j);
-    if (rc == 0)
-        rc = v->host->queue_work(v->inst, count_work, count_done, j);
+    const char *dir = v->host->state_dir(v->inst), *file = v->host->config_string(v->inst, "file");
+    j->unit = strdup(v->host->node_name(v->inst));
+    if ((j->path = malloc(strlen(dir) + strlen(file) + 2)))
+        sprintf(j->path, "%s/%s", dir, file);
+    int rc = j->unit && j->path ? v->host->queue_work(v->inst, count_work, count_done, j) : MST_ENOMEM;
     if (rc != 0) {
         b->count_failed = 1;
         v->host->log(v->inst, MST_LOG_ERROR, "budget %s could not be counted: %s", b->id, mst_strerror(rc));

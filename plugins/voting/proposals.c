@@ -59,13 +59,13 @@ void vote_proposals_get(struct vote *v, struct vote_budget *b, mst_http_request 
     vote_respond_json(v, req, 200, out);
 }
 
-cJSON *vote_projects(struct vote *v, const struct vote_budget *b)
+cJSON *vote_projects(sqlite3 *db, const char *budget)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT id, title, cost FROM proposal WHERE budget = ? AND feasible = 1 "
+    if (sqlite3_prepare_v2(db, "SELECT id, title, cost FROM proposal WHERE budget = ? AND feasible = 1 "
                            "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_bind_text(st, 1, b->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, budget, -1, SQLITE_STATIC);
     cJSON *list = cJSON_CreateArray();
     while (list && sqlite3_step(st) == SQLITE_ROW) {
         cJSON *p = cJSON_CreateObject();

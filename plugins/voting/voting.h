@@ -160,8 +160,9 @@ void vote_proposals_post(struct vote *v, struct vote_budget *b, mst_http_request
 void vote_proposal_put(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req);
 void vote_proposal_review(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req);
 /* The projects on the ballot: feasible proposals, as a JSON array of
- * {"id", "title", "cost"} ordered by id (NULL on error). */
-cJSON *vote_projects(struct vote *v, const struct vote_budget *b);
+ * {"id", "title", "cost"} ordered by id (NULL on error).  Any thread, on
+ * its own connection (count.c reads on a worker). */
+cJSON *vote_projects(sqlite3 *db, const char *budget);
 
 /* --- code.c ------------------------------------------------------------------ */
 #define VOTE_CODE_LEN 29    /* "XXXXX-XXXXX-XXXXX-XXXXX-XXXXC": 24 symbols + check, 4 dashes */
