@@ -71,7 +71,7 @@ static int add1(struct completion *c, int stop_when_exhaustive, char *err, size_
     const struct tally *t = c->t;
     int64_t all = 0;
     for (size_t p = 0; p < t->n_projects; p++)
-        all += t->cost[p];
+        all = tally_add(all, t->cost[p]);
     if (all <= t->budget)
         return 0;
     for (;;) {

@@ -8,13 +8,12 @@
  *
  * What makes it fast (the completions run it hundreds or thousands of
  * times): voters with identical ballots are one weighted group (tally.c);
- * each project's supporters' money is kept up to date as payments are made,
- * so dropping is O(1) per project; a project's rho never falls as money is
- * spent, so the last value computed is a lower bound and a round computes
- * alpha only for the candidates whose bound is not already above the best
- * price found (the lazy evaluation of the equalshares.net reference code);
- * alpha is found from the groups that have paid something (sorted) and one
- * bucket of everyone still holding all of b.  A run allocates nothing.
+ * a project's rho never falls as money is spent, so the last value
+ * computed is a lower bound and a round computes alpha only for the
+ * candidates whose bound is not already above the best price found (the
+ * lazy evaluation of the equalshares.net reference code), and dropping an
+ * unaffordable project waits until its bound comes up (round_candidates);
+ * alpha is found without sorting (alpha_of).  A run allocates nothing.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,41 +32,27 @@
 
 enum { CAND = 0, BOUGHT, DROPPED, OUT };
 
-struct share {
-    long double money;
-    uint32_t weight;
-};
-
 struct mes {
     const struct tally *t;
     long double per_voter;
     long double *money;     /* per group: each voter's money left */
-    long double *sup_money; /* per project: its supporters' money left, all together */
     long double *rho;       /* per project: price per unit of utility, last computed (a lower bound) */
     uint8_t *state;         /* per project */
-    uint8_t *touched;       /* per group: has paid something */
-    struct share *scratch;  /* the supporters' groups of one project */
     uint32_t *cands;        /* the candidates of a round */
 };
 
 int mes_new(struct mes **out, const struct tally *t)
 {
-    size_t np = t->n_projects + 1, ng = t->n_groups + 1, most = 1;
-    for (size_t p = 0; p < t->n_projects; p++)
-        if (t->sup_start[p + 1] - t->sup_start[p] > most)
-            most = t->sup_start[p + 1] - t->sup_start[p];
+    size_t np = t->n_projects + 1, ng = t->n_groups + 1;
     struct mes *m = calloc(1, sizeof *m);
     if (!m)
         return MST_ENOMEM;
     m->t = t;
     m->money = malloc(ng * sizeof *m->money);
-    m->sup_money = malloc(np * sizeof *m->sup_money);
     m->rho = malloc(np * sizeof *m->rho);
     m->state = malloc(np);
-    m->touched = malloc(ng);
-    m->scratch = malloc(most * sizeof *m->scratch);
     m->cands = malloc(np * sizeof *m->cands);
-    if (!m->money || !m->sup_money || !m->rho || !m->state || !m->touched || !m->scratch || !m->cands) {
+    if (!m->money || !m->rho || !m->state || !m->cands) {
         mes_free(m);
         return MST_ENOMEM;
     }
@@ -80,11 +65,8 @@ void mes_free(struct mes *m)
     if (!m)
         return;
     free(m->money);
-    free(m->sup_money);
     free(m->rho);
     free(m->state);
-    free(m->touched);
-    free(m->scratch);
     free(m->cands);
     free(m);
 }
@@ -110,42 +92,43 @@ void mes_run_free(struct mes_run *r)
     memset(r, 0, sizeof *r);
 }
 
-static int share_cmp(const void *a, const void *b)
-{
-    long double x = ((const struct share *)a)->money, y = ((const struct share *)b)->money;
-    return (x > y) - (x < y);
-}
-
 /* The smallest alpha with sum over supporters of min(money, alpha) = cost,
- * or INFINITY when they cannot afford it. */
+ * or INFINITY when they cannot afford it.
+ *
+ * No sort: start from the equal split cost/W (or the alpha of an earlier
+ * round, if higher), which is at most alpha; the
+ * supporters holding less than the current guess pay all they have and
+ * the rest split what is left, giving the next guess.  f(a) = sum of
+ * min(money, a) is concave and the line through the current capped set
+ * lies above f from the guess on, so the guesses rise and never pass
+ * alpha; each one caps at least one more group, or is alpha.  In practice
+ * two to four passes over the supporters. */
 static long double alpha_of(struct mes *m, uint32_t p)
 {
     const struct tally *t = m->t;
-    size_t n = 0;
-    uint32_t untouched = t->votes[p];
-    for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
-        uint32_t g = t->sup_groups[i];
-        if (m->touched[g]) {
-            m->scratch[n++] = (struct share){m->money[g], t->weight[g]};
-            untouched -= t->weight[g];
+    const long double cost = (long double)t->cost[p];
+    /* alpha only rises as money is spent: the last one is a closer start */
+    long double guess = cost / t->votes[p], before = m->rho[p] * cost;
+    if (before > guess)
+        guess = before;
+    for (;;) {
+        long double capped_money = 0;
+        uint32_t capped = 0;
+        for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
+            uint32_t g = t->sup_groups[i];
+            if (m->money[g] < guess) {
+                capped_money += m->money[g] * t->weight[g];
+                capped += t->weight[g];
+            }
         }
+        if (capped == t->votes[p])
+            /* everyone pays all: affordable only if that is (about) the cost */
+            return capped_money >= cost * (1 - MES_EPS) ? guess : INFINITY;
+        long double next = (cost - capped_money) / (t->votes[p] - capped);
+        if (next <= guess * (1 + MES_EPS / 16))
+            return next > guess ? next : guess;
+        guess = next;
     }
-    qsort(m->scratch, n, sizeof *m->scratch, share_cmp);
-    long double left = (long double)t->cost[p], last = 0;
-    uint32_t payers = t->votes[p];
-    for (size_t i = 0; i < n; i++) {
-        /* the poorest pay all they have while that is less than an equal split */
-        if (m->scratch[i].money * payers >= left)
-            return left / payers;
-        left -= m->scratch[i].money * m->scratch[i].weight;
-        payers -= m->scratch[i].weight;
-        last = m->scratch[i].money;
-    }
-    if (untouched && m->per_voter * untouched >= left * (1 - MES_EPS))
-        return left / untouched;
-    if (!untouched && left <= (long double)t->cost[p] * MES_EPS)
-        return last;
-    return INFINITY;
 }
 
 static void buy(struct mes *m, uint32_t p, long double alpha, struct mes_run *out)
@@ -157,18 +140,18 @@ static void buy(struct mes *m, uint32_t p, long double alpha, struct mes_run *ou
         if (pay <= 0)
             continue;
         m->money[g] -= pay;
-        m->touched[g] = 1;
-        for (uint32_t j = t->group_start[g]; j < t->group_start[g + 1]; j++)
-            m->sup_money[t->group_projects[j]] -= pay * t->weight[g];
     }
     m->state[p] = BOUGHT;
     out->selected[p] = 1;
     out->order[out->n++] = p;
-    out->cost += t->cost[p];
+    out->cost = tally_add(out->cost, t->cost[p]);
 }
 
-/* Drops what its supporters cannot afford; the rest into cands, sorted by
- * their lower bound, then the tie order. */
+/* The candidates into cands, sorted by their lower bound, then the tie
+ * order.  Dropping what the supporters cannot afford is lazy: money only
+ * falls, so such a project stays unaffordable, and alpha_of finds it out
+ * when (if ever) its bound comes up; a run ends when no candidate is left
+ * whose alpha is finite. */
 static size_t round_candidates(struct mes *m)
 {
     const struct tally *t = m->t;
@@ -176,10 +159,6 @@ static size_t round_candidates(struct mes *m)
     for (uint32_t p = 0; p < t->n_projects; p++) {
         if (m->state[p] != CAND)
             continue;
-        if (m->sup_money[p] < (long double)t->cost[p] * (1 - MES_EPS)) {
-            m->state[p] = DROPPED;
-            continue;
-        }
         /* insertion: a round has at most a few hundred candidates */
         size_t i = n++;
         for (; i > 0; i--) {
@@ -235,17 +214,14 @@ static void run_start(struct mes *m, long double per_voter, struct mes_run *out)
 {
     const struct tally *t = m->t;
     m->per_voter = per_voter;
-    for (size_t g = 0; g < t->n_groups; g++) {
+    for (size_t g = 0; g < t->n_groups; g++)
         m->money[g] = per_voter;
-        m->touched[g] = 0;
-    }
     out->n = 0;
     out->cost = 0;
     for (uint32_t p = 0; p < t->n_projects; p++) {
         out->selected[p] = 0;
         out->effective[p] = t->votes[p];
         m->state[p] = t->votes[p] ? CAND : OUT;
-        m->sup_money[p] = per_voter * t->votes[p];
         /* everyone holds the same: an equal split is the price, if affordable */
         m->rho[p] = t->votes[p] ? 1.0L / t->votes[p] : 0;
     }

@@ -215,7 +215,7 @@ static void count_points(struct tally *t)
     for (size_t b = 0; b < t->e->n_ballots; b++) {
         const struct pb_ballot *v = &t->e->ballots[b];
         for (uint32_t i = 0; v->points && i < v->n; i++)
-            t->points[v->projects[i]] += v->points[i];
+            t->points[v->projects[i]] = tally_add(t->points[v->projects[i]], v->points[i]);
     }
 }
 

@@ -32,6 +32,16 @@ struct tally {
     uint32_t *sup_groups;
 };
 
+/* a + b, held at the int64 limits: costs and points come from files, and
+ * a sum that wrapped would turn "over the budget" into "within" */
+static inline int64_t tally_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 int tally_build(struct tally *t, const struct pb_election *e, const struct vote_options *o, char *err,
                 size_t errlen);
 void tally_free(struct tally *t);

@@ -11,7 +11,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query voting_ballot voting_register)
+all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query voting_pb voting_ballot voting_register)
+# voting_pb's seeds also come from the shared reference elections, read at fuzz time
+pabulib=${MESTYS_PABULIB_DIR:-$here/../shared/reference/pabulib}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -27,6 +29,9 @@ for t in "${targets[@]}"; do
   work=$build/work/$t findings=$build/findings/$t
   rm -rf "$work" "$findings" && mkdir -p "$work" "$findings" # no finding of an earlier run left behind
   cp "$here/tests/fuzz/corpus/$t/"* "$work/"
+  if [ "$t" = voting_pb ]; then
+    cp "$pabulib/"*.pb "$work/" || { echo "fuzz_voting_pb: no reference .pb files in $pabulib"; exit 1; }
+  fi
   log=$findings/run.log
   if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
        -artifact_prefix="$findings/" -max_len=4096 "$work" >"$log" 2>&1; then

@@ -162,3 +162,9 @@ write("voting_ballot", "receipt", "ABCDE FGHJK MNPQR STVWX YZ01I")
 write("voting_register", "letters", "\ufeffvoter,name,address\r\nv1,\"Novák, Jan\",Husova 1\r\nv2,\"say \"\"hi\"\"\",\"two\nlines\"\r\n")
 write("voting_register", "voter_only", "address,voter\nHusova 3,v3\n\nNerudova 4,v4\n")
 write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
+
+# --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
+write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
+      'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
+write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
+      "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
