@@ -92,6 +92,12 @@ static int vote_init(mst_instance *inst, const struct mst_host *host, void **sta
     int rc = vote_budgets_load(v, why, sizeof why);
     if (rc == 0 && (rc = host->db_open(inst, host->config_string(inst, "file"), vote_migrations, &v->db)) != 0)
         snprintf(why, sizeof why, "%s: %s", host->config_string(inst, "file"), mst_strerror(rc));
+    /* deleted rows (a replaced ballot, paper entries, the letters' names and
+     * addresses) are overwritten, not left in free pages */
+    if (rc == 0 && sqlite3_exec(v->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(why, sizeof why, "PRAGMA secure_delete: %s", sqlite3_errmsg(v->db));
+        rc = MST_EDB;
+    }
     if (rc == 0)
         rc = vote_budgets_restore(v, why, sizeof why);
     const struct mst_metric_def metrics[] = {

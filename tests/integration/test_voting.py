@@ -5,9 +5,11 @@ submissions, replacement, paper double entry, the Lua identity hook, every
 refusal of bad input, no live counts anywhere, and `mestys verify voting`
 on the published files (a tampered log, a receipt, a malformed .pb)."""
 import csv
+import hashlib
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -404,10 +406,19 @@ class TestVoting(unittest.TestCase):
         # the old receipt is spent
         status, resp = t.vote("school", codes[0], [ids[0]], receipt=first["receipt"])
         self.assertEqual(status, 403, resp)
+        # a lost letter: a new code for a voter who has not voted; the old one is dead
+        status, headers, body = self.d.request("POST", "/api/voting/manage/school/codes?voter=s2", b"",
+                                               token=OPERATOR)
+        self.assertEqual(status, 200, body)
+        new_code = list(csv.DictReader(io.StringIO(body.decode())))[0]["code"]
+        self.assertEqual(t.vote("school", codes[2], [ids[2]])[0], 403)
+        self.assertEqual(t.call("POST", "manage/school/codes?voter=s0", {}, OPERATOR)[0], 409)  # has voted
+        self.assertEqual(t.call("POST", "manage/school/codes?voter=nobody", {}, OPERATOR)[0], 404)
+        self.assertEqual(t.vote("school", new_code, [ids[2]])[0], 201)
         result = t.count("school")
-        self.assertEqual(result["ballots"], 2)
+        self.assertEqual(result["ballots"], 3)
         votes = {p["id"]: p["votes"] for p in result["explanation"]["projects"]}
-        self.assertEqual(votes, {str(ids[0]): 0, str(ids[1]): 1, str(ids[2]): 1, str(ids[3]): 0})
+        self.assertEqual(votes, {str(ids[0]): 0, str(ids[1]): 1, str(ids[2]): 2, str(ids[3]): 0})
         self.assertEqual(t.call("GET", "budgets/school/receipt?receipt=" + first["receipt"])[0], 404)
         self.assertEqual(t.call("GET", "budgets/school/receipt?receipt=" + second["receipt"])[0], 200)
 
@@ -500,6 +511,40 @@ class TestVoting(unittest.TestCase):
         status, resp = t.call("POST", "manage/frozen/phase", {"phase": "review"}, OPERATOR)
         self.assertEqual(status, 409, resp)
         self.assertEqual(t.call("POST", "manage/nothere/phase", {"phase": "review"}, OPERATOR)[0], 404)
+
+
+class TestSecrecy(unittest.TestCase):
+    def test_the_database_links_no_ballot_to_a_voter(self):
+        """What the database holds: the register no time, the ballots no order."""
+        port = free_port()
+        d = Daemon(daemon_config(port, [budget("secret")]))
+        d.start()
+        try:
+            t = Town(d)
+            ids = t.open_voting("secret", [100, 200])
+            codes = t.codes("secret", 20, prefix="z")
+            receipts = [t.vote("secret", code, [ids[i % 2]])[1]["receipt"] for i, code in enumerate(codes)]
+            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.dir, "state", "voting", "voting.sqlite"),
+                                 uri=True)
+            columns = lambda table: [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]
+            self.assertEqual(columns("voter"), ["budget", "voter", "name", "address", "code_hash", "voted"])
+            self.assertEqual(columns("ballot"), ["key", "budget", "sealed", "receipt_hash", "replace_tag"])
+            self.assertEqual(columns("chain"), ["budget", "length", "head"])
+            for table in ("voter", "ballot", "chain"):  # no rowid to give the order away
+                with self.assertRaises(sqlite3.OperationalError):
+                    db.execute("SELECT rowid FROM %s" % table)
+            # names and addresses left with the letters
+            self.assertEqual(db.execute("SELECT count(*) FROM voter WHERE name != '' OR address != ''").fetchone(),
+                             (0,))
+            # the rows come in key order, not in the order of the receipts given out
+            stored = [r[0] for r in db.execute("SELECT receipt_hash FROM ballot WHERE budget = 'secret'")]
+            given = [hashlib.sha256(r.replace("-", "").encode()).hexdigest() for r in receipts]
+            self.assertEqual(sorted(stored), sorted(given))
+            self.assertNotEqual(stored, given)  # 1 in 20! they would match
+            self.assertEqual(db.execute("SELECT length FROM chain").fetchone(), (20,))
+            db.close()
+        finally:
+            d.stop()
 
 
 class TestDatesAndRestart(unittest.TestCase):
