@@ -10,6 +10,7 @@
  * the loop: result, ballot list, audit log and chain head are stored in one
  * statement and the budget moves to results.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,27 @@ static int meta(struct count_job *j)
         rc = pb_meta_set(e, "num_votes", n);
     if (rc == 0)
         rc = pb_meta_set(e, "rule", b->rules.rule);
+    /* the ballot's limits under pabulib's own META keys, for other tools */
+    const struct vote_rules *r = &b->rules;
+    const struct {
+        const char *key;
+        double value;
+        int set;
+    } limits[] = {
+        {"num_projects", (double)e->n_projects, 1},
+        {"min_length", (double)r->min_projects, r->min_projects > 0},
+        {"max_length", (double)r->max_projects, r->max_projects > 0},
+        {"max_sum_cost", r->amount, r->type == VOTE_KNAPSACK},
+        {"min_sum_cost", ceil(r->min_share * r->amount), r->type == VOTE_KNAPSACK && r->min_share > 0},
+        {"max_sum_points", (double)r->points, r->type == VOTE_CUMULATIVE},
+        {"max_points", (double)r->max_points, r->type == VOTE_CUMULATIVE && r->max_points > 0},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof limits / sizeof limits[0]; i++) {
+        char value[32];
+        snprintf(value, sizeof value, "%.0f", limits[i].value);
+        if (limits[i].set)
+            rc = pb_meta_set(e, limits[i].key, value);
+    }
     return rc;
 }
 

@@ -491,6 +491,9 @@ class TestVoting(unittest.TestCase):
             pb = f.read()
         self.assertIn("cumulative", pb)
         self.assertIn(";3,2", pb)
+        self.assertIn("\nmax_sum_points;5\n", pb)  # the ballot's limits under pabulib's META keys
+        self.assertIn("\nmax_points;3\n", pb)
+        self.assertIn("\nnum_projects;3\n", pb)
         rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"])
         self.assertEqual(rc, 0, out)
         self.assertEqual(result["ballots"], 2)
