@@ -16,7 +16,7 @@ import threading
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import ADMIN, MESTYS, OPERATOR, Daemon, config, eventually, free_port, main
+from harness import ADMIN, MESTYS, OPERATOR, TEST_LUA, Daemon, config, eventually, free_port, main
 
 CLERK2 = "second-clerk-token-0123456789"
 BASE = "https://data.testtown.example/api/opendata"
@@ -72,6 +72,7 @@ def daemon_config(port, budgets=BUDGETS):
         {"use": "store", "config": {"commit_ms": 50, "topics": ["voting/result"]}},
         {"use": "opendata", "config": opendata()},
         {"use": "voting", "config": {"budgets": budgets}},
+        {"use": os.path.join(TEST_LUA, "capture.lua"), "name": "capture"},
     ])
     cfg["tokens"].append({"name": "clerk2", "token": CLERK2, "role": "operator"})
     return cfg
@@ -303,6 +304,11 @@ class TestVoting(unittest.TestCase):
         status, _, body = self.d.request("GET", "/api/opendata/datasets/vysledky-hlasovani/data.json")
         self.assertEqual(status, 200)
         self.assertEqual(json.loads(body)["data"], [])
+        # the bus: phases only, no ballot, no result
+        phases = self.bus("voting/phase")
+        self.assertIn({"budget": bid, "phase": "voting"}, phases)
+        self.assertEqual([m for m in self.bus("voting/result") if m["budget"] == bid], [])
+        self.assertEqual(self.bus("voting/ballot"), [])
         _, _, metrics = self.d.request("GET", "/metrics")
         for line in metrics.decode().splitlines():
             if "voting" in line and not line.startswith("#"):
@@ -355,7 +361,19 @@ class TestVoting(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("the published result says", out)
 
+    def bus(self, topic):
+        status, msgs = self.d.json("/api/capture/messages?topic=" + topic)
+        self.assertEqual(status, 200)
+        return msgs
+
     def check_open_data(self, bid, ids):
+        # voting/result as docs/bus.md shows it: one per project, no voter
+        results = [m for m in self.bus("voting/result") if m["budget"] == bid]
+        self.assertEqual(len(results), 3)
+        for m in results:
+            self.assertEqual(sorted(m), ["budget", "cost", "effective_support", "name", "project", "rank",
+                                         "reason", "selected", "selected_by_greedy", "votes", "why"])
+        self.assertIn({"budget": bid, "phase": "results"}, self.bus("voting/phase"))
         def rows():
             status, _, body = self.d.request("GET", "/api/opendata/datasets/vysledky-hlasovani/data.json")
             data = [r for r in json.loads(body)["data"] if r["budget"] == bid]
