@@ -192,12 +192,19 @@ void vote_proposals_post(struct vote *v, struct vote_budget *b, mst_http_request
     cJSON_Delete(body);
 }
 
-static int proposal_number(const char *n, int64_t *out)
+/* A change to proposal <n> before voting: its number and the body, or NULL
+ * (answered). */
+static cJSON *change_request(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req,
+                             int64_t *id)
 {
     char *end;
-    long long id = strtoll(n, &end, 10);
-    *out = id;
-    return *n && !*end && id > 0 ? 0 : MST_EINVAL;
+    long long number = strtoll(n, &end, 10);
+    *id = number;
+    if (!*n || *end || number <= 0) {
+        vote_respond_error(v, req, 404, "no proposal \"%s\"", n);
+        return NULL;
+    }
+    return editable(v, b, req, VOTE_REVIEW) ? vote_body_json(v, req) : NULL;
 }
 
 /* Runs an UPDATE of one proposal; answers 404 if there is none. */
@@ -215,13 +222,7 @@ static void update_one(struct vote *v, mst_http_request *req, sqlite3_stmt *st, 
 void vote_proposal_put(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req)
 {
     int64_t id;
-    if (proposal_number(n, &id) != 0) {
-        vote_respond_error(v, req, 404, "no proposal \"%s\"", n);
-        return;
-    }
-    if (!editable(v, b, req, VOTE_REVIEW))
-        return;
-    cJSON *body = vote_body_json(v, req);
+    cJSON *body = change_request(v, b, n, req, &id);
     if (!body)
         return;
     struct fields f = {0};
@@ -248,13 +249,7 @@ void vote_proposal_put(struct vote *v, struct vote_budget *b, const char *n, mst
 void vote_proposal_review(struct vote *v, struct vote_budget *b, const char *n, mst_http_request *req)
 {
     int64_t id;
-    if (proposal_number(n, &id) != 0) {
-        vote_respond_error(v, req, 404, "no proposal \"%s\"", n);
-        return;
-    }
-    if (!editable(v, b, req, VOTE_REVIEW))
-        return;
-    cJSON *body = vote_body_json(v, req);
+    cJSON *body = change_request(v, b, n, req, &id);
     if (!body)
         return;
     const cJSON *feasible = cJSON_GetObjectItemCaseSensitive(body, "feasible");

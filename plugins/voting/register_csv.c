@@ -8,56 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/csv.h>
+
 #include "voting.h"
 
 #define MAX_VOTERS 5000000
 #define MAX_FIELD 1000
-
-/* One CSV field at *pos (RFC 4180 quoting); NULL when out of memory.
- * *end_of_row when the row ends after it; *bad for an unclosed quote or a
- * field over MAX_FIELD bytes. */
-static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int *bad)
-{
-    char *out = malloc(MAX_FIELD + 1);
-    size_t n = 0;
-    if (!out)
-        return NULL;
-    int quoted = *pos < len && t[*pos] == '"';
-    if (quoted)
-        (*pos)++;
-    for (; *pos < len; (*pos)++) {
-        char c = t[*pos];
-        if (quoted && c == '"') {
-            if (*pos + 1 < len && t[*pos + 1] == '"') {
-                (*pos)++;
-            } else {
-                quoted = 0;
-                continue;
-            }
-        } else if (!quoted && (c == ',' || c == '\n' || c == '\r')) {
-            break;
-        }
-        if (n == MAX_FIELD || c == '\0') {
-            *bad = 1;
-            break;
-        }
-        out[n++] = c;
-    }
-    if (quoted)
-        *bad = 1;
-    out[n] = '\0';
-    *end_of_row = *pos >= len || t[*pos] != ',';
-    if (*pos < len && t[*pos] == ',') {
-        (*pos)++;
-    } else if (*pos < len && t[*pos] == '\r') {
-        (*pos)++;
-        if (*pos < len && t[*pos] == '\n')
-            (*pos)++;
-    } else if (*pos < len && t[*pos] == '\n') {
-        (*pos)++;
-    }
-    return out;
-}
 
 /* A row's fields (at most 8 kept); -1 out of memory, 1 bad, 0 fine. */
 static int row(const char *t, size_t len, size_t *pos, char *f[8], size_t *nf)
@@ -65,7 +21,7 @@ static int row(const char *t, size_t len, size_t *pos, char *f[8], size_t *nf)
     int end = 0, bad = 0;
     *nf = 0;
     while (!end && !bad) {
-        char *s = field(t, len, pos, &end, &bad);
+        char *s = mst_csv_field(t, len, pos, MAX_FIELD, &end, &bad);
         if (!s)
             return -1;
         if (*nf < 8)
@@ -88,9 +44,8 @@ static int header(const char *t, size_t len, size_t *pos, int col[3], char *why,
     static const char *const names[3] = {"voter", "name", "address"};
     char *f[8];
     size_t nf;
-    size_t start = *pos;
     if (len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0)
-        *pos = start = 3; /* a spreadsheet's BOM */
+        *pos = 3; /* a spreadsheet's BOM */
     int rc = row(t, len, pos, f, &nf);
     if (rc < 0)
         return MST_ENOMEM;
@@ -112,22 +67,19 @@ static int header(const char *t, size_t len, size_t *pos, int col[3], char *why,
 int vote_register_parse(const char *text, size_t len, struct vote_voter **out, size_t *n, char *why,
                         size_t whylen)
 {
-    size_t pos = 0, cap = 0, line = 1;
+    size_t pos = 0, cap = 0, line = 1, counted = 0;
     int col[3], rc = header(text, len, &pos, col, why, whylen);
     *out = NULL;
     *n = 0;
     while (rc == 0 && pos < len) {
         char *f[8];
         size_t nf;
-        line++;
+        for (; counted < pos; counted++) /* the line the row starts on, for messages */
+            line += text[counted] == '\n';
         int bad = row(text, len, &pos, f, &nf);
         if (bad < 0) {
             rc = MST_ENOMEM;
             break;
-        }
-        if (!bad && nf == 1 && !f[0][0]) { /* an empty line */
-            fields_free(f, nf);
-            continue;
         }
         if (bad || (size_t)col[0] >= nf || !f[col[0]][0] || *n == MAX_VOTERS) {
             snprintf(why, whylen, "line %zu: %s", line, bad ? "an unclosed quote, a NUL byte or a field over "
