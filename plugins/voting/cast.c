@@ -1,11 +1,16 @@
 /*
- * cast.c - a ballot cast: one voter, one ballot, in one transaction.
+ * cast.c - ballots cast: one voter, one ballot, committed durably before the
+ * voter gets a receipt.
  *
- * The voter's row is claimed by `UPDATE voter SET voted = 1 WHERE ... AND
- * voted = 0` and the ballot inserted in the same transaction, so a code is
- * spent exactly once whatever arrives at the same time; a replacement
- * deletes the old ballot (found by its receipt and the code together) in
- * that transaction too, so a voter's ballot is never counted twice.
+ * A checked ballot waits in a queue; one worker at a time commits the whole
+ * queue in one transaction on its own connection with synchronous=FULL (one
+ * fsync per batch, off the loop), each ballot in a savepoint of its own so a
+ * refused one does not undo the others; then the loop answers each request.
+ * A voter's row is claimed by `UPDATE voter SET voted = 1 WHERE ... AND
+ * voted = 0` in the ballot's savepoint, so a code is spent exactly once
+ * whatever arrives at the same time; a replacement deletes the old ballot
+ * (found by its receipt and the code together) there too, so a voter's
+ * ballot is never counted twice.
  *
  * What the ballot row holds links it to no one: a random 128-bit key (the
  * WITHOUT ROWID table keeps rows in key order, not arrival order), the
@@ -20,98 +25,108 @@
 
 #include "voting.h"
 
-/* Claims the voter's one ballot; HTTP status and why on refusal. */
-static int claim(struct vote *v, struct vote_budget *b, const char *voter_key, char *why, size_t whylen)
+/* A ballot waiting for the worker, and what the worker made of it. */
+struct vote_pending {
+    struct vote_pending *next;
+    struct vote_budget *b;
+    mst_http_request *req;
+    char voter_key[65];
+    char *old_receipt; /* a replacement: the receipt of the ballot it replaces */
+    struct vote_choice *c;
+    size_t n;
+    int status;  /* 0: cast; else the HTTP status of the refusal */
+    int refusal; /* an enum vote_refusal to count, or -1 */
+    char why[300];
+    char receipt[VOTE_RECEIPT_LEN + 1];
+};
+
+static int refuse(struct vote_pending *p, int status, enum vote_refusal r, const char *why)
 {
-    const char *p[] = {b->id, voter_key};
-    if (vote_db_exec(v->db, "UPDATE voter SET voted = 1 WHERE budget = ? AND code_hash = ? AND voted = 0", 2, p))
-        return 500;
-    if (sqlite3_changes(v->db) == 1)
-        return 0;
-    char *known = vote_db_text(v->db, "SELECT voted FROM voter WHERE budget = ? AND code_hash = ?", 2, p);
-    int status = known ? 409 : 403;
-    if (!known) {
-        vote_refuse(v, VOTE_R_UNKNOWN_CODE, "a code budget %s does not know", b->id);
-        snprintf(why, whylen, "this code is not a voting code of budget \"%s\"", b->id);
-    } else {
-        vote_refuse(v, VOTE_R_USED_CODE, "a code of budget %s that has already voted", b->id);
-        snprintf(why, whylen, "this code has already voted%s", b->rules.replace
-                                                               ? "; to replace that ballot, send your receipt too"
-                                                               : "");
-    }
-    free(known);
+    p->refusal = (int)r;
+    snprintf(p->why, sizeof p->why, "%s", why);
     return status;
+}
+
+/* Claims the voter's one ballot; an HTTP status on refusal.  Worker. */
+static int claim(sqlite3 *db, struct vote_pending *p)
+{
+    const char *k[] = {p->b->id, p->voter_key};
+    if (vote_db_exec(db, "UPDATE voter SET voted = 1 WHERE budget = ? AND code_hash = ? AND voted = 0", 2, k))
+        return 500;
+    if (sqlite3_changes(db) == 1)
+        return 0;
+    char *known = vote_db_text(db, "SELECT voted FROM voter WHERE budget = ? AND code_hash = ?", 2, k);
+    int status = known ? 409 : 403;
+    free(known);
+    if (status == 403)
+        return refuse(p, 403, VOTE_R_UNKNOWN_CODE, "this code is not a voting code of this budget");
+    return refuse(p, 409, VOTE_R_USED_CODE, p->b->rules.replace
+                                                ? "this code has already voted; to replace that ballot, send your "
+                                                  "receipt too"
+                                                : "this code has already voted");
 }
 
 static void tag_of(const char *voter_key, const char *receipt, char out[65])
 {
-    char *both = malloc(strlen(voter_key) + strlen(receipt) + 2);
-    if (!both) {
-        memset(out, '0', 64), out[64] = '\0';
-        return;
-    }
-    sprintf(both, "%s:%s", voter_key, receipt);
+    char both[65 + 32 + 2];
+    snprintf(both, sizeof both, "%s:%s", voter_key, receipt);
     vote_hash_hex(both, out);
-    free(both);
 }
 
-/* Deletes the ballot the voter's old receipt names; status and why. */
-static int unseat(struct vote *v, struct vote_budget *b, const char *voter_key, const char *typed, char *why,
-                  size_t whylen)
+/* Deletes the ballot the voter's old receipt names; a status on refusal. */
+static int unseat(sqlite3 *db, struct vote_pending *p)
 {
     char receipt[32], rh[65], tag[65];
-    if (vote_receipt_normalise(typed, receipt, sizeof receipt) != 0) {
-        vote_refuse(v, VOTE_R_RECEIPT, "a receipt that is not one");
-        snprintf(why, whylen, "\"receipt\" is not a receipt (25 symbols, e.g. ABCDE-FGHJK-MNPQR-STVWX-YZ012)");
-        return 400;
-    }
+    if (vote_receipt_normalise(p->old_receipt, receipt, sizeof receipt) != 0)
+        return refuse(p, 400, VOTE_R_RECEIPT, "\"receipt\" is not a receipt (25 symbols, e.g. "
+                      "ABCDE-FGHJK-MNPQR-STVWX-YZ012)");
     vote_hash_hex(receipt, rh);
-    tag_of(voter_key, receipt, tag);
-    const char *p[] = {b->id, rh, tag};
-    if (vote_db_exec(v->db, "DELETE FROM ballot WHERE budget = ? AND receipt_hash = ? AND replace_tag = ?", 3, p))
+    tag_of(p->voter_key, receipt, tag);
+    const char *k[] = {p->b->id, rh, tag};
+    if (vote_db_exec(db, "DELETE FROM ballot WHERE budget = ? AND receipt_hash = ? AND replace_tag = ?", 3, k))
         return 500;
-    if (sqlite3_changes(v->db) == 1)
+    if (sqlite3_changes(db) == 1)
         return 0;
-    vote_refuse(v, VOTE_R_RECEIPT, "a replacement whose receipt names no ballot of its code");
-    snprintf(why, whylen, "this receipt does not name a ballot cast with this code");
-    return 403;
+    return refuse(p, 403, VOTE_R_RECEIPT, "this receipt does not name a ballot cast with this code");
 }
 
 /* The ballot row and the chain's next link. */
-static int seal_and_chain(struct vote *v, struct vote_budget *b, const char *voter_key, const struct vote_choice *c,
-                          size_t n, char receipt_out[VOTE_RECEIPT_LEN + 1])
+static int seal_and_chain(sqlite3 *db, struct vote_pending *p)
 {
     char receipt[32], rh[65], tag[65], hex[65];
     unsigned char key[16], prev[32], next[32];
-    if (vote_receipt_new(receipt_out) != 0 || getrandom(key, sizeof key, 0) != (ssize_t)sizeof key)
+    if (vote_receipt_new(p->receipt) != 0 || getrandom(key, sizeof key, 0) != (ssize_t)sizeof key)
         return 500;
-    vote_receipt_normalise(receipt_out, receipt, sizeof receipt);
+    vote_receipt_normalise(p->receipt, receipt, sizeof receipt);
     vote_hash_hex(receipt, rh);
-    tag_of(voter_key, receipt, tag);
-    char *sealed = vote_ballot_seal(rh, c, n, b->rules.type == VOTE_CUMULATIVE);
+    tag_of(p->voter_key, receipt, tag);
+    char *sealed = vote_ballot_seal(rh, p->c, p->n, p->b->rules.type == VOTE_CUMULATIVE);
     sqlite3_stmt *st = NULL;
     int rc = 500;
-    if (!sealed || sqlite3_prepare_v2(v->db, "INSERT INTO ballot(key, budget, sealed, receipt_hash, replace_tag) "
+    if (!sealed || sqlite3_prepare_v2(db, "INSERT INTO ballot(key, budget, sealed, receipt_hash, replace_tag) "
                                       "VALUES (?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, b->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->b->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, sealed, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, rh, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, tag, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto out;
-    const char *p[] = {b->id};
-    char *head = vote_db_text(v->db, "SELECT head FROM chain WHERE budget = ?", 1, p);
-    vote_chain_start(b->id, prev);
+    const char *k[] = {p->b->id};
+    char *head = vote_db_text(db, "SELECT head FROM chain WHERE budget = ?", 1, k);
+    vote_chain_start(p->b->id, prev);
     for (size_t i = 0; head && i < 32; i++) /* our own hex, written below */
         sscanf(head + 2 * i, "%2hhx", &prev[i]);
     free(head);
     vote_chain_next(prev, sealed, strlen(sealed), next);
     vote_hex(next, 32, hex);
-    const char *q[] = {b->id, hex};
-    if (vote_db_exec(v->db, "INSERT INTO chain(budget, length, head) VALUES (?1, 1, ?2) ON CONFLICT(budget) "
-                     "DO UPDATE SET length = length + 1, head = ?2", 2, q) == 0)
+    const char *q[] = {p->b->id, hex};
+    /* paper entries still waiting for this code would link it to a ballot */
+    const char *r[] = {p->b->id, p->voter_key};
+    if (vote_db_exec(db, "INSERT INTO chain(budget, length, head) VALUES (?1, 1, ?2) ON CONFLICT(budget) "
+                     "DO UPDATE SET length = length + 1, head = ?2", 2, q) == 0 &&
+        vote_db_exec(db, "DELETE FROM paper WHERE budget = ? AND code_hash = ?", 2, r) == 0)
         rc = 0;
 out:
     sqlite3_finalize(st);
@@ -119,34 +134,108 @@ out:
     return rc;
 }
 
-int vote_cast(struct vote *v, struct vote_budget *b, const char *voter_key, const char *replace_receipt,
-              const struct vote_choice *c, size_t n, char receipt_out[VOTE_RECEIPT_LEN + 1], char *why,
-              size_t whylen)
+/* One ballot in its own savepoint: a refusal undoes it alone. */
+static void cast_one(sqlite3 *db, struct vote_pending *p)
 {
-    if (vote_db_begin(v->db) != 0) {
-        snprintf(why, whylen, "the ballot box is busy; try again");
-        return 503;
+    p->refusal = -1;
+    if (sqlite3_exec(db, "SAVEPOINT ballot", NULL, NULL, NULL) != SQLITE_OK) {
+        p->status = 500;
+        return;
     }
-    int status = replace_receipt ? unseat(v, b, voter_key, replace_receipt, why, whylen)
-                                 : claim(v, b, voter_key, why, whylen);
-    if (status == 0)
-        status = seal_and_chain(v, b, voter_key, c, n, receipt_out);
-    /* paper entries still waiting for this code would link it to a ballot */
-    const char *p[] = {b->id, voter_key};
-    if (status == 0 && vote_db_exec(v->db, "DELETE FROM paper WHERE budget = ? AND code_hash = ?", 2, p) != 0)
-        status = 500;
-    if (status == 500)
-        snprintf(why, whylen, "the ballot could not be stored; it was not counted, try again");
-    if (vote_db_end(v->db, status == 0 ? 0 : MST_EDB) != 0 && status == 0) {
-        snprintf(why, whylen, "the ballot could not be stored; it was not counted, try again");
-        status = 500;
+    p->status = p->old_receipt ? unseat(db, p) : claim(db, p);
+    if (p->status == 0)
+        p->status = seal_and_chain(db, p);
+    if (p->status != 0)
+        sqlite3_exec(db, "ROLLBACK TO ballot", NULL, NULL, NULL);
+    sqlite3_exec(db, "RELEASE ballot", NULL, NULL, NULL);
+}
+
+/* The worker: the whole batch in one transaction, one fsync. */
+static void commit_work(void *arg)
+{
+    struct vote *v = arg;
+    int rc = vote_db_begin(v->ballot_db);
+    for (struct vote_pending *p = v->committing; rc == 0 && p; p = p->next)
+        cast_one(v->ballot_db, p);
+    if (rc == 0)
+        rc = vote_db_end(v->ballot_db, 0);
+    for (struct vote_pending *p = v->committing; rc != 0 && p; p = p->next) {
+        p->status = 503;
+        p->refusal = -1;
+        snprintf(p->why, sizeof p->why, "the ballot could not be stored; it was not counted, try again");
     }
-    if (status == 0) {
-        v->host->metric_add(v->cast, 1);
-        if (replace_receipt)
-            v->host->metric_add(v->replaced, 1);
+}
+
+static void pending_free(struct vote_pending *p)
+{
+    while (p) {
+        struct vote_pending *next = p->next;
+        free(p->old_receipt);
+        free(p->c);
+        free(p);
+        p = next;
     }
-    return status;
+}
+
+static void answer(struct vote *v, struct vote_pending *p)
+{
+    if (p->status != 0) {
+        if (p->status == 500)
+            snprintf(p->why, sizeof p->why, "the ballot could not be stored; it was not counted, try again");
+        if (p->refusal >= 0)
+            vote_refuse(v, (enum vote_refusal)p->refusal, "a ballot of budget %s: %s", p->b->id, p->why);
+        vote_respond_error(v, p->req, p->status, "%s", p->why);
+        return;
+    }
+    v->host->metric_add(v->cast, 1);
+    if (p->old_receipt)
+        v->host->metric_add(v->replaced, 1);
+    char canonical[32], rh[65];
+    vote_receipt_normalise(p->receipt, canonical, sizeof canonical);
+    vote_hash_hex(canonical, rh);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "receipt", p->receipt);
+    cJSON_AddStringToObject(out, "receipt_hash", rh);
+    cJSON_AddBoolToObject(out, "replaced", p->old_receipt != NULL);
+    cJSON_AddStringToObject(out, "note", "keep the receipt: after counting, find SHA-256 of it (receipt_hash) in "
+                            "the published ballot list; do not show it to anyone");
+    vote_respond_json(v, p->req, 201, out);
+}
+
+static void commit_next(struct vote *v);
+
+static void commit_done(void *arg, int status)
+{
+    struct vote *v = arg;
+    /* stopping: the core has answered the instance's open requests (503) */
+    for (struct vote_pending *p = v->committing; status == 0 && !v->stopping && p; p = p->next)
+        answer(v, p);
+    pending_free(v->committing);
+    v->committing = NULL;
+    if (status == 0 && !v->stopping)
+        commit_next(v);
+}
+
+static void commit_next(struct vote *v)
+{
+    if (v->committing || !v->queue)
+        return;
+    v->committing = v->queue;
+    v->queue = NULL;
+    v->queue_tail = &v->queue;
+    if (v->host->queue_work(v->inst, commit_work, commit_done, v) != 0) {
+        for (struct vote_pending *p = v->committing; p; p = p->next)
+            vote_respond_error(v, p->req, 503, "the ballot box is busy; the ballot was not counted, try again");
+        pending_free(v->committing);
+        v->committing = NULL;
+    }
+}
+
+void vote_cast_free(struct vote *v)
+{
+    pending_free(v->queue);
+    pending_free(v->committing);
+    v->queue = v->committing = NULL;
 }
 
 int vote_ballot_from_request(struct vote *v, struct vote_budget *b, const cJSON *body, struct vote_choice **c,
@@ -190,12 +279,11 @@ static int voter_of(struct vote *v, struct vote_budget *b, const cJSON *body, ch
     return 0;
 }
 
-/* The common path of online and paper ballots (paper.c): identified voter,
- * checked ballot, cast.  Answers the request. */
+/* The common path of online and paper ballots (paper.c): an identified
+ * voter's checked ballot joins the queue; answered once committed. */
 void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body, const char *voter_key,
                        const struct vote_choice *c, size_t n, mst_http_request *req)
 {
-    char why[300] = "", receipt[VOTE_RECEIPT_LEN + 1];
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(body, "receipt");
     if (old && !b->rules.replace) {
         vote_refuse(v, VOTE_R_RECEIPT, "a replacement in budget %s, which does not allow them", b->id);
@@ -206,21 +294,20 @@ void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body,
         vote_respond_error(v, req, 400, "\"receipt\" must be the receipt text");
         return;
     }
-    int status = vote_cast(v, b, voter_key, old ? old->valuestring : NULL, c, n, receipt, why, sizeof why);
-    if (status != 0) {
-        vote_respond_error(v, req, status, "%s", why);
+    struct vote_pending *p = calloc(1, sizeof *p);
+    if (p && (p->c = malloc((n + 1) * sizeof *c)) && (!old || (p->old_receipt = strdup(old->valuestring)))) {
+        p->b = b;
+        p->req = req;
+        snprintf(p->voter_key, sizeof p->voter_key, "%s", voter_key);
+        memcpy(p->c, c, n * sizeof *c);
+        p->n = n;
+        *v->queue_tail = p;
+        v->queue_tail = &p->next;
+        commit_next(v);
         return;
     }
-    char canonical[32], rh[65];
-    vote_receipt_normalise(receipt, canonical, sizeof canonical);
-    vote_hash_hex(canonical, rh);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "receipt", receipt);
-    cJSON_AddStringToObject(out, "receipt_hash", rh);
-    cJSON_AddBoolToObject(out, "replaced", old != NULL);
-    cJSON_AddStringToObject(out, "note", "keep the receipt: after counting, find SHA-256 of it (receipt_hash) in "
-                            "the published ballot list; do not show it to anyone");
-    vote_respond_json(v, req, 201, out);
+    pending_free(p);
+    vote_respond_error(v, req, 500, "out of memory; the ballot was not counted");
 }
 
 int vote_voting_open(struct vote *v, struct vote_budget *b, mst_http_request *req)

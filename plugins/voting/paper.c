@@ -82,8 +82,7 @@ static void second(struct vote *v, struct vote_budget *b, const cJSON *body, con
                "the paper, discard the entries ({\"code\", \"discard\": true}) and enter it twice again");
         return;
     }
-    vote_db_exec(v->db, "DELETE FROM paper WHERE budget = ? AND code_hash = ?", 2, k);
-    vote_cast_request(v, b, body, code_hash, c, n, req);
+    vote_cast_request(v, b, body, code_hash, c, n, req); /* its commit deletes the entries */
 }
 
 void vote_paper_post(struct vote *v, struct vote_budget *b, mst_http_request *req)

@@ -87,6 +87,7 @@ static int vote_init(mst_instance *inst, const struct mst_host *host, void **sta
         return MST_ENOMEM;
     v->inst = inst;
     v->host = host;
+    v->queue_tail = &v->queue;
     *state = v;
     char why[512] = "";
     int rc = vote_budgets_load(v, why, sizeof why);
@@ -96,6 +97,13 @@ static int vote_init(mst_instance *inst, const struct mst_host *host, void **sta
      * addresses) are overwritten, not left in free pages */
     if (rc == 0 && sqlite3_exec(v->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(why, sizeof why, "PRAGMA secure_delete: %s", sqlite3_errmsg(v->db));
+        rc = MST_EDB;
+    }
+    /* ballots are acknowledged with a receipt only once on disk */
+    if (rc == 0 && (rc = host->db_open(inst, host->config_string(inst, "file"), vote_migrations, &v->ballot_db)) == 0 &&
+        sqlite3_exec(v->ballot_db, "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+        snprintf(why, sizeof why, "PRAGMA synchronous: %s", sqlite3_errmsg(v->ballot_db));
         rc = MST_EDB;
     }
     if (rc == 0)
@@ -141,7 +149,9 @@ static void vote_fini(void *state)
     struct vote *v = state;
     if (!v)
         return;
+    vote_cast_free(v);
     vote_budgets_free(v);
+    sqlite3_close(v->ballot_db);
     sqlite3_close(v->db);
     free(v);
 }

@@ -93,10 +93,16 @@ enum vote_refusal {
     VOTE_N_REFUSALS,
 };
 
+struct vote_pending;
+
 struct vote {
     mst_instance *inst;
     const struct mst_host *host;
     sqlite3 *db;
+    /* ballots: committed by one worker at a time on this connection
+     * (synchronous=FULL), the rest waiting in the queue */
+    sqlite3 *ballot_db;
+    struct vote_pending *queue, **queue_tail, *committing;
     struct vote_budget budgets[VOTE_MAX_BUDGETS];
     size_t n_budgets;
     mst_timer *clock;
@@ -208,18 +214,16 @@ int vote_ballot_read(const cJSON *ballot, const struct vote_rules *rules, const 
 char *vote_ballot_seal(const char *receipt_hash, const struct vote_choice *c, size_t n, int cumulative);
 
 /* --- cast.c ------------------------------------------------------------------- */
-/* Casts for an identified voter (voter_key: the hash of their code, or of
- * what the identity hook said).  replace_receipt non-NULL: replaces the
- * ballot that receipt names.  0 and receipt_out, or an HTTP status and why. */
-int vote_cast(struct vote *v, struct vote_budget *b, const char *voter_key, const char *replace_receipt,
-              const struct vote_choice *c, size_t n, char receipt_out[VOTE_RECEIPT_LEN + 1], char *why,
-              size_t whylen);
-/* vote_cast for a request whose body may carry "receipt"; answers it. */
+/* Casts an identified voter's checked ballot (voter_key: the hash of their
+ * code, or of what the identity hook said); the body may carry "receipt"
+ * (a replacement).  Answers the request once the ballot is committed. */
 void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body, const char *voter_key,
                        const struct vote_choice *c, size_t n, mst_http_request *req);
 /* 1 if b takes ballots now, else answers 409 and returns 0. */
 int vote_voting_open(struct vote *v, struct vote_budget *b, mst_http_request *req);
 void vote_ballots_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
+/* Frees the ballots still queued (fini). */
+void vote_cast_free(struct vote *v);
 /* Reads and checks the "projects"/"points" of a request against b. */
 int vote_ballot_from_request(struct vote *v, struct vote_budget *b, const cJSON *body, struct vote_choice **c,
                              size_t *n, char *why, size_t whylen);
