@@ -602,6 +602,42 @@ class TestDatesAndRestart(unittest.TestCase):
         self.assertIn("needs the hook", d.output())
 
 
+class TestStopWhileVoting(unittest.TestCase):
+    def test_a_stop_while_ballots_are_written_loses_no_receipt(self):
+        """SIGTERM while ballots stream in: the daemon stops cleanly, and every
+        ballot answered with a receipt is counted after the restart."""
+        port = free_port()
+        d = Daemon(daemon_config(port, [budget("stop")]))
+        d.start()
+        t = Town(d)
+        ids = t.open_voting("stop", [100, 200])
+        codes = t.codes("stop", 300, prefix="x")
+        answers = []
+
+        def cast(code):
+            try:
+                status, resp = t.vote("stop", code, [ids[0]])
+                answers.append((status, resp))
+            except OSError:
+                answers.append((None, None))
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            futures = [pool.submit(cast, code) for code in codes]
+            eventually(lambda: self.assertGreater(len(answers), 50), timeout=20)
+            d.stop()
+            for f in futures:
+                f.result()
+        receipts = [resp["receipt"] for status, resp in answers if status == 201]
+        self.assertGreater(len(receipts), 0)
+        d.start()
+        try:
+            result = t.count("stop")
+            self.assertGreaterEqual(result["ballots"], len(receipts))
+            for r in receipts:
+                self.assertEqual(t.call("GET", "budgets/stop/receipt?receipt=" + r)[0], 200, r)
+        finally:
+            d.stop()
+
+
 class TestRegisterRefusals(unittest.TestCase):
     def test_bad_register_and_unknown_budget(self):
         port = free_port()
