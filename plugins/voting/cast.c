@@ -134,6 +134,18 @@ out:
     return rc;
 }
 
+/* Voting may have closed while the ballot waited: the phase is written in
+ * this database, by a writer that waits for a batch being committed, so a
+ * ballot is either committed before counting reads the ballots or refused. */
+static int still_open(sqlite3 *db, struct vote_pending *p)
+{
+    const char *k[] = {p->b->id};
+    char *phase = vote_db_text(db, "SELECT phase FROM budget WHERE budget = ?", 1, k);
+    int open = phase && atoi(phase) == VOTE_VOTING;
+    free(phase);
+    return open ? 0 : refuse(p, 409, VOTE_R_PHASE, "voting closed before this ballot was stored: it was not counted");
+}
+
 /* One ballot in its own savepoint: a refusal undoes it alone. */
 static void cast_one(sqlite3 *db, struct vote_pending *p)
 {
@@ -142,7 +154,9 @@ static void cast_one(sqlite3 *db, struct vote_pending *p)
         p->status = 500;
         return;
     }
-    p->status = p->old_receipt ? unseat(db, p) : claim(db, p);
+    p->status = still_open(db, p);
+    if (p->status == 0)
+        p->status = p->old_receipt ? unseat(db, p) : claim(db, p);
     if (p->status == 0)
         p->status = seal_and_chain(db, p);
     if (p->status != 0)

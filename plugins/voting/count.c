@@ -54,33 +54,37 @@ static int add_projects(sqlite3 *db, const struct vote_budget *b, struct pb_elec
     return rc;
 }
 
-/* A sealed line "<receipt hash>;<ids>[;<points>]" into e's ballots. */
+/* A sealed line "<receipt hash>;<ids>[;<points>]" (ballot.c wrote it) into
+ * e's ballots. */
 static int add_sealed(struct pb_election *e, const char *sealed, int cumulative)
 {
-    uint32_t idx[1024];
-    int64_t pts[1024];
-    uint32_t n = 0, np = 0;
-    char *copy = strdup(sealed), *save = NULL;
-    if (!copy)
-        return MST_ENOMEM;
-    char *rh = strtok_r(copy, ";", &save), *ids = strtok_r(NULL, ";", &save), *points = strtok_r(NULL, ";", &save);
-    int rc = rh ? 0 : MST_EINVAL;
-    char *sv = NULL;
+    size_t most = 1;
+    for (const char *c = sealed; *c; c++)
+        most += *c == ',';
+    char *copy = strdup(sealed), *save = NULL, *sv = NULL;
+    uint32_t *idx = malloc(most * sizeof *idx), n = 0, np = 0;
+    int64_t *pts = malloc(most * sizeof *pts);
+    int rc = copy && idx && pts ? 0 : MST_ENOMEM;
+    char *rh = rc ? NULL : strtok_r(copy, ";", &save), *ids = rh ? strtok_r(NULL, ";", &save) : NULL;
+    char *points = ids ? strtok_r(NULL, ";", &save) : NULL;
+    if (rc == 0 && !rh)
+        rc = MST_EINVAL;
     for (char *tok = ids ? strtok_r(ids, ",", &sv) : NULL; rc == 0 && tok; tok = strtok_r(NULL, ",", &sv)) {
         long i = pb_project_find(e, tok);
-        if (i < 0 || n == 1024)
+        if (i < 0)
             rc = MST_EINVAL;
         else
             idx[n++] = (uint32_t)i;
     }
     for (char *tok = points ? strtok_r(points, ",", &sv) : NULL; rc == 0 && tok; tok = strtok_r(NULL, ",", &sv))
-        if (np < 1024)
-            pts[np++] = strtoll(tok, NULL, 10);
+        pts[np++] = strtoll(tok, NULL, 10);
     if (rc == 0 && cumulative && np != n)
         rc = MST_EINVAL;
     if (rc == 0)
         rc = pb_ballot_add(e, rh, idx, cumulative ? pts : NULL, n);
     free(copy);
+    free(idx);
+    free(pts);
     return rc;
 }
 

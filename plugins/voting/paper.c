@@ -128,11 +128,11 @@ void vote_paper_post(struct vote *v, struct vote_budget *b, mst_http_request *re
     entry = vote_ballot_seal("paper", c, n, 1); /* projects and points: all the paper says */
     if (!entry || pending_of(v, b, code_hash, clerk, entry, &p) != 0) {
         vote_respond_error(v, req, 500, "the paper ballot could not be read back");
+    } else if (p.n >= 2) {
+        answer(v, req, 409, "disagreement", "this paper ballot's entries disagree: discard them first");
     } else if (p.mine) {
         answer(v, req, 409, "waiting", "you entered this paper ballot already: the second entry must come from "
                "another clerk (another operator token)");
-    } else if (p.n >= 2) {
-        answer(v, req, 409, "disagreement", "this paper ballot's entries disagree: discard them first");
     } else if (p.n == 1) {
         second(v, b, body, code_hash, clerk, entry, &p, c, n, req);
     } else {

@@ -638,6 +638,37 @@ class TestStopWhileVoting(unittest.TestCase):
             d.stop()
 
 
+class TestCloseWhileVoting(unittest.TestCase):
+    def test_closing_while_ballots_stream_in_counts_exactly_the_receipts(self):
+        port = free_port()
+        d = Daemon(daemon_config(port, [budget("close")]))
+        d.start()
+        try:
+            t = Town(d)
+            ids = t.open_voting("close", [100, 200])
+            codes = t.codes("close", 300, prefix="y")
+            answers = []
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                futures = [pool.submit(lambda c: answers.append(t.vote("close", c, [ids[1]])), code)
+                           for code in codes]
+                eventually(lambda: self.assertGreater(len(answers), 50), timeout=20)
+                t.phase("close", "counting")
+                for f in futures:
+                    f.result()
+            receipts = [resp["receipt"] for status, resp in answers if status == 201]
+            late = [resp for status, resp in answers if status == 409]
+            self.assertEqual(len(receipts) + len(late), 300)
+            for resp in late:
+                self.assertRegex(resp["error"], "only while voting is open|voting closed before this ballot")
+            eventually(lambda: self.assertEqual(t.call("GET", "budgets/close")[1]["phase"], "results"), timeout=20)
+            result = t.call("GET", "budgets/close/results")[1]
+            self.assertEqual(result["ballots"], len(receipts))
+            for r in receipts[:: max(1, len(receipts) // 20)]:
+                self.assertEqual(t.call("GET", "budgets/close/receipt?receipt=" + r)[0], 200, r)
+        finally:
+            d.stop()
+
+
 class TestRegisterRefusals(unittest.TestCase):
     def test_bad_register_and_unknown_budget(self):
         port = free_port()
