@@ -65,44 +65,43 @@ static int run_at(struct completion *c, uint32_t k, struct mes_run *out, char *e
     return mes_run(c->m, c->base + k, out, err, errlen);
 }
 
-/* add1 / add1e / add1u: raise while the next outcome stays within B. */
-static int add1(struct completion *c, int stop_when_exhaustive, char *err, size_t errlen)
+/* Is the raising over before the next step?  add1 goes on while anything
+ * supported is left; add1e and add1u stop at an exhaustive outcome (every
+ * project counted); iterated at one exhaustive over the supported ones. */
+static int done(const struct completion *c)
 {
     const struct tally *t = c->t;
+    switch (t->o->completion) {
+    case VOTE_COMPLETION_ADD1: return all_supported_bought(t, c->cur.selected);
+    case VOTE_COMPLETION_ADD1E:
+    case VOTE_COMPLETION_ADD1U:
+        return all_supported_bought(t, c->cur.selected) || tally_exhaustive(t, c->cur.selected, c->cur.cost, 0);
+    case VOTE_COMPLETION_ITERATED: return tally_exhaustive(t, c->cur.selected, c->cur.cost, 1);
+    case VOTE_COMPLETION_NONE: break;
+    }
+    return 1;
+}
+
+/* The tool's add1 family returns plain MES when everything fits anyway. */
+static int everything_fits(const struct tally *t)
+{
     int64_t all = 0;
     for (size_t p = 0; p < t->n_projects; p++)
         all = tally_add(all, t->cost[p]);
-    if (all <= t->budget)
-        return 0;
-    for (;;) {
-        if (stop_when_exhaustive && tally_exhaustive(t, c->cur.selected, c->cur.cost, 0))
-            return 0;
-        if (all_supported_bought(t, c->cur.selected))
-            return 0;
-        int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
-        if (rc)
-            return rc;
-        if (c->next.cost > t->budget) {
-            swap(&c->next, &c->over);
-            c->have_over = 1;
-            return 0;
-        }
-        swap(&c->cur, &c->next);
-        c->steps++;
-    }
+    return all <= t->budget && t->o->completion != VOTE_COMPLETION_ITERATED;
 }
 
-/* pabutools: the first outcome exhaustive over the supported projects. */
-static int iterated(struct completion *c, char *err, size_t errlen)
+/* Raises every voter's share one unit at a time until done(), or until
+ * an outcome costs more than B: that one is kept in `over`, cur stays. */
+static int raise_shares(struct completion *c, char *err, size_t errlen)
 {
-    const struct tally *t = c->t;
-    for (;;) {
-        if (tally_exhaustive(t, c->cur.selected, c->cur.cost, 1))
-            return 0;
+    if (everything_fits(c->t))
+        return 0;
+    while (!done(c)) {
         int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
         if (rc)
             return rc;
-        if (c->next.cost > t->budget) {
+        if (c->next.cost > c->t->budget) {
             swap(&c->next, &c->over);
             c->have_over = 1;
             return 0;
@@ -110,6 +109,7 @@ static int iterated(struct completion *c, char *err, size_t errlen)
         swap(&c->cur, &c->next);
         c->steps++;
     }
+    return 0;
 }
 
 static enum vote_reason reason_of(const struct completion *c, uint32_t p, const uint8_t *filled, int fill)
@@ -153,14 +153,7 @@ static int complete(struct completion *c, char *err, size_t errlen)
     if (rc)
         return rc;
     copy_run(&c->plain, &c->cur, c->t->n_projects);
-    switch (c->t->o->completion) {
-    case VOTE_COMPLETION_NONE: return 0;
-    case VOTE_COMPLETION_ADD1: return add1(c, 0, err, errlen);
-    case VOTE_COMPLETION_ADD1E:
-    case VOTE_COMPLETION_ADD1U: return add1(c, 1, err, errlen);
-    case VOTE_COMPLETION_ITERATED: return iterated(c, err, errlen);
-    }
-    return MST_EINVAL;
+    return raise_shares(c, err, errlen);
 }
 
 int mes_count(const struct tally *t, struct vote_outcome *out, char *err, size_t errlen)

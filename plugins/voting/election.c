@@ -167,10 +167,8 @@ int pb_ballot_take(struct pb_election *e, char **fields, uint32_t n, const uint3
         copy[points_col] = NULL;
     }
     b.fields = copy;
-    b.voter_id = NULL;
-    for (size_t i = 0; i < e->n_vote_cols; i++)
-        if (strcmp(e->vote_cols[i], "voter_id") == 0)
-            b.voter_id = copy[i];
+    int id_col = pb_col_find(e->vote_cols, e->n_vote_cols, "voter_id");
+    b.voter_id = id_col >= 0 ? copy[id_col] : NULL;
     e->ballots[e->n_ballots++] = b;
     return 0;
 out:
@@ -262,8 +260,7 @@ int pb_meta_set(struct pb_election *e, const char *key, const char *value)
     return 0;
 }
 
-/* The column's index in a header built by pb_election_init or read. */
-static int col_of(char **cols, size_t n, const char *name)
+int pb_col_find(char *const *cols, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(cols[i], name) == 0)
@@ -273,9 +270,9 @@ static int col_of(char **cols, size_t n, const char *name)
 
 int pb_project_add(struct pb_election *e, const char *id, int64_t cost, const char *name)
 {
-    int id_col = col_of(e->project_cols, e->n_project_cols, "project_id");
-    int cost_col = col_of(e->project_cols, e->n_project_cols, "cost");
-    int name_col = col_of(e->project_cols, e->n_project_cols, "name");
+    int id_col = pb_col_find(e->project_cols, e->n_project_cols, "project_id");
+    int cost_col = pb_col_find(e->project_cols, e->n_project_cols, "cost");
+    int name_col = pb_col_find(e->project_cols, e->n_project_cols, "name");
     if (!id || !*id || strpbrk(id, ",;") || cost < 0 || id_col < 0 || cost_col < 0 || pb_project_find(e, id) >= 0)
         return MST_EINVAL;
     char num[24];
@@ -303,9 +300,9 @@ out:
 int pb_ballot_add(struct pb_election *e, const char *voter_id, const uint32_t *projects, const int64_t *points,
                   uint32_t n)
 {
-    int id_col = col_of(e->vote_cols, e->n_vote_cols, "voter_id");
-    int vote_col = col_of(e->vote_cols, e->n_vote_cols, "vote");
-    int points_col = col_of(e->vote_cols, e->n_vote_cols, "points");
+    int id_col = pb_col_find(e->vote_cols, e->n_vote_cols, "voter_id");
+    int vote_col = pb_col_find(e->vote_cols, e->n_vote_cols, "vote");
+    int points_col = pb_col_find(e->vote_cols, e->n_vote_cols, "points");
     if (!voter_id || id_col < 0 || vote_col < 0 || (points_col >= 0) != (points != NULL))
         return MST_EINVAL;
     for (uint32_t i = 0; i < n; i++) {

@@ -77,6 +77,7 @@ static int add_header(cJSON *j, const struct pb_election *e, const struct vote_o
            cJSON_AddStringToObject(j, "completion",
                                    o->rule == VOTE_RULE_MES ? vote_completion_name(o->completion) : "none") &&
            cJSON_AddStringToObject(j, "tie", vote_tie_name(o->tie)) &&
+           cJSON_AddStringToObject(j, "utility", vote_utility_name(o->utility)) &&
            cJSON_AddNumberToObject(j, "budget", (double)e->budget) && cJSON_AddNumberToObject(j, "voters", n) &&
            cJSON_AddNumberToObject(j, "per_voter_budget", o->rule == VOTE_RULE_MES ? share : 0) &&
            cJSON_AddNumberToObject(j, "steps", rule->steps) &&

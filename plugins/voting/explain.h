@@ -16,7 +16,7 @@ const char *vote_reason_text(enum vote_reason r);
 const char *vote_reason_name(enum vote_reason r);
 
 /* The explanation as JSON (the plugin serves and publishes it as is):
- * {"rule": "mes", "completion": "add1", "tie": "votes-cost-id",
+ * {"rule": "mes", "completion": "add1", "tie": "votes-cost-id", "utility": "cost",
  *  "budget": B, "voters": n, "per_voter_budget": "B/n + steps" as a number,
  *  "total_cost": ..., "steps": ...,
  *  "voters_without": {"rule": x, "greedy": y},

@@ -131,12 +131,50 @@ static long double alpha_of(struct mes *m, uint32_t p)
     }
 }
 
-static void buy(struct mes *m, uint32_t p, long double alpha, struct mes_run *out)
+/* The same with points as utility (ballots not merged: every weight is
+ * 1): the smallest rho with sum of min(money, rho * points) = cost, by
+ * the same rising guesses from cost / (all its points). */
+static long double rho_points(struct mes *m, uint32_t p)
+{
+    const struct tally *t = m->t;
+    const long double cost = (long double)t->cost[p];
+    long double rho = cost / t->total_util[p];
+    if (m->rho[p] > rho)
+        rho = m->rho[p];
+    for (;;) {
+        long double capped_money = 0, util = 0;
+        for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
+            uint32_t g = t->sup_groups[i];
+            if (m->money[g] < rho * t->sup_util[i])
+                capped_money += m->money[g];
+            else
+                util += t->sup_util[i];
+        }
+        if (util <= 0)
+            return capped_money >= cost * (1 - MES_EPS) ? rho : INFINITY;
+        long double next = (cost - capped_money) / util;
+        if (next <= rho * (1 + MES_EPS / 16))
+            return next > rho ? next : rho;
+        rho = next;
+    }
+}
+
+/* The price per unit of utility of p (INFINITY: unaffordable). */
+static long double rho_of(struct mes *m, uint32_t p)
+{
+    if (m->t->sup_util)
+        return rho_points(m, p);
+    return alpha_of(m, p) / m->t->cost[p];
+}
+
+/* Each supporter pays rho times its utility, or all it has. */
+static void buy(struct mes *m, uint32_t p, long double rho, struct mes_run *out)
 {
     const struct tally *t = m->t;
     for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
         uint32_t g = t->sup_groups[i];
-        long double pay = m->money[g] < alpha ? m->money[g] : alpha;
+        long double due = rho * (t->sup_util ? t->sup_util[i] : (long double)t->cost[p]);
+        long double pay = m->money[g] < due ? m->money[g] : due;
         if (pay <= 0)
             continue;
         m->money[g] -= pay;
@@ -189,13 +227,13 @@ static int round_best(struct mes *m, size_t n, long *best, long double *best_rho
         uint32_t p = m->cands[i];
         if (*best >= 0 && m->rho[p] > *best_rho * (1 + MES_EPS))
             break;
-        long double alpha = alpha_of(m, p);
-        if (isinf(alpha)) {
+        long double rho = rho_of(m, p);
+        if (isinf(rho)) {
             m->state[p] = DROPPED;
             continue;
         }
-        m->rho[p] = alpha / t->cost[p];
-        out->effective[p] = (double)(t->cost[p] / alpha);
+        m->rho[p] = rho;
+        out->effective[p] = (double)(1 / rho);
         if (*best < 0 || m->rho[p] < *best_rho * (1 - MES_EPS)) {
             *best = p;
             *best_rho = m->rho[p];
@@ -221,9 +259,12 @@ static void run_start(struct mes *m, long double per_voter, struct mes_run *out)
     for (uint32_t p = 0; p < t->n_projects; p++) {
         out->selected[p] = 0;
         out->effective[p] = t->votes[p];
-        m->state[p] = t->votes[p] ? CAND : OUT;
+        m->state[p] = t->votes[p] && (!t->total_util || t->total_util[p] > 0) ? CAND : OUT;
         /* everyone holds the same: an equal split is the price, if affordable */
-        m->rho[p] = t->votes[p] ? 1.0L / t->votes[p] : 0;
+        /* the price if everyone could pay an equal part: a lower bound */
+        m->rho[p] = m->state[p] == OUT ? 0
+                    : t->total_util      ? (long double)t->cost[p] / t->total_util[p]
+                                         : 1.0L / t->votes[p];
     }
     /* a supported project that costs nothing is bought outright, as pabutools does */
     for (uint32_t p = 0; p < t->n_projects; p++)
@@ -245,6 +286,6 @@ int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err
             return rc;
         if (best < 0)
             return 0;
-        buy(m, (uint32_t)best, best_rho * m->t->cost[best], out);
+        buy(m, (uint32_t)best, best_rho, out);
     }
 }

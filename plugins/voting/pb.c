@@ -138,25 +138,31 @@ static int read_field(struct pb_reader *r, struct pb_row *row, int *last)
          * "Odkupmy" i my - ... */
     }
     for (;;) {
+        /* the plain run up to a separator, a line end or a NUL, at once */
+        size_t from = r->pos;
+        while (r->pos < r->len && !strchr(";\n\r", r->t[r->pos]))
+            r->pos++;
+        if (pb_buf_put(&b, r->t + from, r->pos - from)) {
+            rc = MST_ENOMEM;
+            goto out;
+        }
         if (r->pos >= r->len) {
             *last = 1;
             break;
         }
-        size_t here = r->pos;
         if (end_of_line(r)) {
             *last = 1;
             newline(r);
             break;
         }
-        char c = r->t[here];
-        r->pos++;
+        char c = r->t[r->pos++];
         if (c == ';')
             break;
         if (c == '\0') {
-            rc = fail(r, r->line, here - r->line_start + 1, "a NUL byte");
+            rc = fail(r, r->line, r->pos - r->line_start, "a NUL byte");
             goto out;
         }
-        if (pb_buf_putc(&b, c)) {
+        if (pb_buf_putc(&b, c)) { /* a lone CR is part of the field */
             rc = MST_ENOMEM;
             goto out;
         }
@@ -217,14 +223,6 @@ int pb_amount_parse(const char *s, int64_t *out)
         return MST_EINVAL;
     *out = v;
     return 0;
-}
-
-static int find_col(char **cols, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(cols[i], name) == 0)
-            return (int)i;
-    return -1;
 }
 
 /* Moves the row's fields into a header, checking names are unique. */
@@ -313,9 +311,9 @@ static int read_projects(struct pb_reader *r, struct pb_row *row, struct pb_elec
     size_t line = row->line;
     if ((rc = take_header(r, row, &e->project_cols, &e->n_project_cols)))
         return rc;
-    int id_col = find_col(e->project_cols, e->n_project_cols, "project_id");
-    int cost_col = find_col(e->project_cols, e->n_project_cols, "cost");
-    int name_col = find_col(e->project_cols, e->n_project_cols, "name");
+    int id_col = pb_col_find(e->project_cols, e->n_project_cols, "project_id");
+    int cost_col = pb_col_find(e->project_cols, e->n_project_cols, "cost");
+    int name_col = pb_col_find(e->project_cols, e->n_project_cols, "name");
     if (id_col < 0 || cost_col < 0)
         return fail(r, line, 1, "PROJECTS needs the columns project_id and cost");
     while ((rc = read_row(r, row)) == 0 && !is_title(row, "VOTES"))
@@ -427,9 +425,9 @@ static int read_votes(struct pb_reader *r, struct pb_row *row, struct pb_electio
     size_t line = row->line;
     if ((rc = take_header(r, row, &e->vote_cols, &e->n_vote_cols)))
         return rc;
-    int id_col = find_col(e->vote_cols, e->n_vote_cols, "voter_id");
-    int vote_col = find_col(e->vote_cols, e->n_vote_cols, "vote");
-    int points_col = find_col(e->vote_cols, e->n_vote_cols, "points");
+    int id_col = pb_col_find(e->vote_cols, e->n_vote_cols, "voter_id");
+    int vote_col = pb_col_find(e->vote_cols, e->n_vote_cols, "vote");
+    int points_col = pb_col_find(e->vote_cols, e->n_vote_cols, "points");
     if (id_col < 0 || vote_col < 0)
         return fail(r, line, 1, "VOTES needs the columns voter_id and vote");
     if (points_col < 0 && (e->vote_type == PB_CUMULATIVE || e->vote_type == PB_SCORING))

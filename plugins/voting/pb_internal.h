@@ -19,6 +19,9 @@ int pb_buf_put(struct pb_buf *b, const char *s, size_t n);
 /* A whole non-negative amount ("120", "120.00"); 0 or MST_EINVAL. */
 int pb_amount_parse(const char *s, int64_t *out);
 
+/* The index of column `name` in a header, or -1. */
+int pb_col_find(char *const *cols, size_t n, const char *name);
+
 const char *pb_meta_find(const struct pb_election *e, const char *key);
 long pb_project_find_n(const struct pb_election *e, const char *id, size_t len);
 

@@ -19,6 +19,8 @@ static const char *const completion_names[] = {
 };
 static const char *const tie_names[] = {[VOTE_TIE_VOTES_COST_ID] = "votes-cost-id",
                                         [VOTE_TIE_ID_STRING] = "id-string"};
+static const char *const utility_names[] = {[VOTE_UTILITY_COST] = "cost", [VOTE_UTILITY_POINTS] = "points",
+                                            [VOTE_UTILITY_POINTS_COST] = "points-cost"};
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
@@ -74,6 +76,20 @@ int vote_tie_parse(const char *name, enum vote_tie *out)
     int rc = parse_name(tie_names, NAMES(tie_names), name, &v);
     if (!rc)
         *out = (enum vote_tie)v;
+    return rc;
+}
+
+const char *vote_utility_name(enum vote_utility u)
+{
+    return name_of(utility_names, NAMES(utility_names), u);
+}
+
+int vote_utility_parse(const char *name, enum vote_utility *out)
+{
+    unsigned v;
+    int rc = parse_name(utility_names, NAMES(utility_names), name, &v);
+    if (!rc)
+        *out = (enum vote_utility)v;
     return rc;
 }
 

@@ -14,7 +14,7 @@
  * Ballots are read as approval ballots: a voter supports every project the
  * ballot lists, whatever the vote type (cumulative points and ordinal ranks
  * are ignored, as both reference implementations do with cost utilities),
- * except greedy with VOTE_SCORE_POINTS.
+ * except greedy with VOTE_SCORE_POINTS and MES with VOTE_UTILITY_POINTS.
  *
  * Arithmetic: money is long double (64-bit mantissa), per voter; two
  * amounts closer than 1e-12 relative count as equal (a tie, or "just
@@ -57,6 +57,14 @@ enum vote_tie {
     VOTE_TIE_ID_STRING,
 };
 
+/* What a voter gains from a project, in MES. */
+enum vote_utility {
+    VOTE_UTILITY_COST = 0, /* its cost, if the ballot lists it (pabutools Cost_Sat, the equalshares tool) */
+    VOTE_UTILITY_POINTS,   /* the points the ballot gives it (pabutools Additive_Cardinal_Sat); 1 per
+                              listed project on ballots without points; negative points are refused */
+    VOTE_UTILITY_POINTS_COST, /* points times cost (the expected.md "custom" satisfaction) */
+};
+
 enum vote_score {
     VOTE_SCORE_VOTES = 0, /* greedy orders by supporters */
     VOTE_SCORE_POINTS,    /* greedy orders by total points (cumulative/scoring ballots) */
@@ -70,6 +78,7 @@ struct vote_options {
     const char *const *tie_ids;  /* VOTE_TIE_VOTES_COST_ID only: NULL = every project */
     size_t n_tie_ids;
     enum vote_score score;       /* greedy (and greedy fill) only */
+    enum vote_utility utility;   /* MES only */
 };
 
 /* Why a project is or is not in the outcome. */
@@ -89,9 +98,10 @@ struct vote_project_result {
     enum vote_reason reason;
     uint32_t votes;             /* supporters (ballots listing it) */
     int64_t points;             /* total points (0 without a points column) */
-    /* MES: the "effective vote count" cost/alpha when it was bought (for a
-     * project not bought: the last value computed, 0 if never affordable);
-     * greedy: votes. */
+    /* MES: the "effective vote count" 1/rho when it was bought, rho being
+     * the price per unit of utility (with cost utilities: cost/alpha, the
+     * number of supporters that would each pay alpha); for a project not
+     * bought: the last value computed; greedy: votes. */
     double effective_support;
     uint32_t rank;              /* 1-based position in the order of selection; 0 if not selected */
 };
@@ -126,5 +136,8 @@ const char *vote_completion_name(enum vote_completion c);
 int vote_completion_parse(const char *name, enum vote_completion *out);
 const char *vote_tie_name(enum vote_tie t);
 int vote_tie_parse(const char *name, enum vote_tie *out);
+/* "cost", "points", "points-cost" */
+const char *vote_utility_name(enum vote_utility u);
+int vote_utility_parse(const char *name, enum vote_utility *out);
 
 #endif /* VOTING_RULES_H */

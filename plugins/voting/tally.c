@@ -16,6 +16,22 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A ballot's projects in order: insertion for the usual handful. */
+static void sort_small(uint32_t *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof *v, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* An id JavaScript would list first among an object's keys: a canonical
  * array index ("0", "17", not "017"), below 2^32 - 1. */
 static int js_index(const char *id, uint64_t *v)
@@ -120,6 +136,13 @@ static uint64_t set_hash(const uint32_t *p, size_t n)
 static int group_ballots(struct tally *t, const struct sets *s, uint32_t *group, uint32_t *first)
 {
     size_t nb = t->e->n_ballots, cap = 16;
+    if (t->o->utility != VOTE_UTILITY_COST) {
+        /* two ballots with the same projects may give them different points */
+        for (size_t b = 0; b < nb; b++)
+            group[b] = first[b] = (uint32_t)b;
+        t->n_groups = nb;
+        return 0;
+    }
     while (cap < nb * 2)
         cap *= 2;
     uint32_t *slot = malloc(cap * sizeof *slot);
@@ -146,12 +169,12 @@ static int group_ballots(struct tally *t, const struct sets *s, uint32_t *group,
     return 0;
 }
 
-static int build_sets(const struct pb_election *e, struct sets *s, size_t *total)
+static int build_sets(const struct pb_election *e, struct sets *s, int by_points)
 {
-    *total = 0;
+    size_t total = 0;
     for (size_t b = 0; b < e->n_ballots; b++)
-        *total += e->ballots[b].n;
-    s->flat = malloc((*total + 1) * sizeof *s->flat);
+        total += e->ballots[b].n;
+    s->flat = malloc((total + 1) * sizeof *s->flat);
     s->start = malloc((e->n_ballots + 1) * sizeof *s->start);
     if (!s->flat || !s->start)
         return MST_ENOMEM;
@@ -159,7 +182,8 @@ static int build_sets(const struct pb_election *e, struct sets *s, size_t *total
     for (size_t b = 0; b < e->n_ballots; b++) {
         s->start[b] = at;
         memcpy(s->flat + at, e->ballots[b].projects, e->ballots[b].n * sizeof *s->flat);
-        qsort(s->flat + at, e->ballots[b].n, sizeof *s->flat, cmp_u32);
+        if (!by_points) /* sorted, to find equal sets; with points, in ballot order like the points */
+            sort_small(s->flat + at, e->ballots[b].n);
         at += e->ballots[b].n;
     }
     s->start[e->n_ballots] = at;
@@ -183,16 +207,19 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
     t->sup_groups = malloc((entries + 1) * sizeof *t->sup_groups);
     if (!t->group_projects || !t->sup_groups)
         return MST_ENOMEM;
+    if (t->o->utility != VOTE_UTILITY_COST) {
+        t->sup_util = malloc((entries + 1) * sizeof *t->sup_util);
+        t->total_util = calloc(np + 1, sizeof *t->total_util);
+        if (!t->sup_util || !t->total_util)
+            return MST_ENOMEM;
+    }
     size_t at = 0;
     for (size_t g = 0; g < ng; g++) {
         size_t n = s->start[first[g] + 1] - s->start[first[g]];
         t->group_start[g] = (uint32_t)at;
         memcpy(t->group_projects + at, s->flat + s->start[first[g]], n * sizeof *s->flat);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t p = t->group_projects[at + i];
-            t->sup_start[p + 1]++;
-            t->votes[p] += t->weight[g];
-        }
+        for (size_t i = 0; i < n; i++)
+            t->sup_start[t->group_projects[at + i] + 1]++;
         at += n;
     }
     t->group_start[ng] = (uint32_t)at;
@@ -204,28 +231,49 @@ static int build_groups(struct tally *t, const struct sets *s, const uint32_t *g
         return MST_ENOMEM;
     memcpy(cursor, t->sup_start, (np + 1) * sizeof *cursor);
     for (size_t g = 0; g < ng; g++)
-        for (uint32_t i = fill[g]; i < fill[g + 1]; i++)
-            t->sup_groups[cursor[t->group_projects[i]]++] = (uint32_t)g;
+        for (uint32_t i = fill[g]; i < fill[g + 1]; i++) {
+            uint32_t at_p = cursor[t->group_projects[i]]++;
+            t->sup_groups[at_p] = (uint32_t)g;
+            if (t->sup_util) {
+                const struct pb_ballot *v = &t->e->ballots[g]; /* not merged: group g is ballot g */
+                long double u = v->points ? (long double)v->points[i - fill[g]] : 1;
+                if (t->o->utility == VOTE_UTILITY_POINTS_COST)
+                    u *= (long double)t->cost[t->group_projects[i]];
+                t->sup_util[at_p] = u;
+                t->total_util[t->group_projects[i]] += u;
+            }
+        }
     free(cursor);
     return 0;
 }
 
-static void count_points(struct tally *t)
+/* Supporters and points per project: all greedy needs. */
+static void count_votes(struct tally *t)
 {
     for (size_t b = 0; b < t->e->n_ballots; b++) {
         const struct pb_ballot *v = &t->e->ballots[b];
-        for (uint32_t i = 0; v->points && i < v->n; i++)
-            t->points[v->projects[i]] = tally_add(t->points[v->projects[i]], v->points[i]);
+        for (uint32_t i = 0; i < v->n; i++) {
+            t->votes[v->projects[i]]++;
+            if (v->points)
+                t->points[v->projects[i]] = tally_add(t->points[v->projects[i]], v->points[i]);
+        }
     }
 }
 
 static int check_options(const struct pb_election *e, const struct vote_options *o, char *err, size_t errlen)
 {
     if (!vote_rule_name(o->rule) || !vote_completion_name(o->completion) || !vote_tie_name(o->tie) ||
-        (o->score != VOTE_SCORE_VOTES && o->score != VOTE_SCORE_POINTS)) {
-        snprintf(err, errlen, "unknown rule, completion, tie order or score");
+        (o->score != VOTE_SCORE_VOTES && o->score != VOTE_SCORE_POINTS) ||
+        !vote_utility_name(o->utility)) {
+        snprintf(err, errlen, "unknown rule, completion, tie order, score or utility");
         return MST_EINVAL;
     }
+    for (size_t b = 0; o->utility != VOTE_UTILITY_COST && b < e->n_ballots; b++)
+        for (uint32_t i = 0; e->ballots[b].points && i < e->ballots[b].n; i++)
+            if (e->ballots[b].points[i] < 0) {
+                snprintf(err, errlen, "ballot %zu gives negative points: not a utility", b + 1);
+                return MST_EINVAL;
+            }
     if (e->budget < 0 || e->n_ballots >= UINT32_MAX || e->n_projects >= UINT32_MAX / 2) {
         snprintf(err, errlen, "a negative budget or too many ballots or projects");
         return MST_EINVAL;
@@ -233,12 +281,27 @@ static int check_options(const struct pb_election *e, const struct vote_options 
     return 0;
 }
 
+/* The weighted groups of identical ballots and the flat arrays MES runs on. */
+static int build_mes(struct tally *t)
+{
+    struct sets s = {0};
+    size_t nb = t->e->n_ballots;
+    uint32_t *group = malloc((nb + 1) * sizeof *group), *first = malloc((nb + 1) * sizeof *first);
+    int rc = MST_ENOMEM;
+    if (group && first && !(rc = build_sets(t->e, &s, t->o->utility != VOTE_UTILITY_COST)) &&
+        !(rc = group_ballots(t, &s, group, first)))
+        rc = build_groups(t, &s, group, first);
+    free(s.flat);
+    free(s.start);
+    free(group);
+    free(first);
+    return rc;
+}
+
 int tally_build(struct tally *t, const struct pb_election *e, const struct vote_options *o, char *err,
                 size_t errlen)
 {
-    struct sets s = {0};
-    uint32_t *group = NULL, *first = NULL;
-    int64_t *cost = NULL;
+    int64_t *cost;
     int rc = check_options(e, o, err, errlen);
     memset(t, 0, sizeof *t);
     if (rc)
@@ -248,29 +311,21 @@ int tally_build(struct tally *t, const struct pb_election *e, const struct vote_
     t->n_projects = e->n_projects;
     t->n_voters = e->n_ballots;
     t->budget = e->budget;
-    rc = MST_ENOMEM;
-    cost = malloc((e->n_projects + 1) * sizeof *cost);
+    t->cost = cost = malloc((e->n_projects + 1) * sizeof *cost);
     t->votes = calloc(e->n_projects + 1, sizeof *t->votes);
     t->points = calloc(e->n_projects + 1, sizeof *t->points);
-    group = malloc((e->n_ballots + 1) * sizeof *group);
-    first = malloc((e->n_ballots + 1) * sizeof *first);
-    if (!cost || !t->votes || !t->points || !group || !first)
+    if (!cost || !t->votes || !t->points) {
+        rc = MST_ENOMEM;
         goto out;
+    }
     for (size_t p = 0; p < e->n_projects; p++)
         cost[p] = e->projects[p].cost;
-    t->cost = cost;
-    cost = NULL;
-    if ((rc = build_sets(e, &s, &(size_t){0})) || (rc = group_ballots(t, &s, group, first)) ||
-        (rc = build_groups(t, &s, group, first)))
+    count_votes(t);
+    /* the groups are for Equal Shares; greedy needs only the votes */
+    if (o->rule == VOTE_RULE_MES && (rc = build_mes(t)))
         goto out;
-    count_points(t);
     rc = build_rank(t, err, errlen);
 out:
-    free(cost);
-    free(s.flat);
-    free(s.start);
-    free(group);
-    free(first);
     if (rc)
         tally_free(t);
     return rc;
@@ -288,6 +343,8 @@ void tally_free(struct tally *t)
     free(t->group_projects);
     free(t->sup_start);
     free(t->sup_groups);
+    free(t->sup_util);
+    free(t->total_util);
     memset(t, 0, sizeof *t);
 }
 

@@ -30,6 +30,10 @@ struct tally {
     uint32_t *group_projects;
     uint32_t *sup_start;     /* n_projects + 1: supporting groups of p are sup_groups[..] */
     uint32_t *sup_groups;
+    /* utility from points (ballots are not merged then): each supporter's
+     * utility, aligned with sup_groups, and each project's total */
+    long double *sup_util;
+    long double *total_util;
 };
 
 /* a + b, held at the int64 limits: costs and points come from files, and

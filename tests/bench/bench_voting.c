@@ -62,13 +62,14 @@ static uint32_t rnd(void)
 static int synthetic(struct pb_election *e, size_t n_projects, size_t n_voters, uint32_t max_len)
 {
     const int64_t budget = 10000000;
+    seed = 42 + n_projects; /* the same election whichever others run */
     if (pb_election_init(e, budget, PB_APPROVAL))
         return -1;
     double *weight = malloc(n_projects * sizeof *weight), total = 0;
     uint32_t *idx = malloc(n_projects * sizeof *idx);
     uint8_t *taken = calloc(n_projects, 1);
     for (size_t p = 0; p < n_projects; p++) {
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "%zu", p + 1);
         if (pb_project_add(e, id, budget / 200 + (int64_t)(rnd() % (uint32_t)(budget / 8)), NULL))
             return -1;
@@ -87,7 +88,7 @@ static int synthetic(struct pb_election *e, size_t n_projects, size_t n_voters, 
         }
         for (uint32_t i = 0; i < n; i++)
             taken[idx[i]] = 0;
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "%zu", v + 1);
         if (pb_ballot_add(e, id, idx, NULL, n))
             return -1;

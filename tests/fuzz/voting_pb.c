@@ -1,8 +1,8 @@
 /* fuzz_voting_pb - a pabulib .pb file (an election imported for a recount,
  * or published and read back by `mestys verify`): pb_parse; what it accepts
  * is written and read back to an equal election, then counted by greedy,
- * Equal Shares, and (when small enough to finish fast) Equal Shares with
- * the add1 and iterated completions.  A refusal says line:col; an outcome
+ * Equal Shares (cost and points utilities), and (when small enough to
+ * finish fast) Equal Shares with the add1 and iterated completions.  A refusal says line:col; an outcome
  * never costs more than the budget. */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,9 +32,10 @@ static int small(const struct pb_election *e)
     return all <= 20000;
 }
 
-static void count(const struct pb_election *e, enum vote_rule rule, enum vote_completion completion, int fill)
+static void count(const struct pb_election *e, enum vote_rule rule, enum vote_completion completion, int fill,
+                  enum vote_utility utility)
 {
-    struct vote_options o = {.rule = rule, .completion = completion, .greedy_fill = fill};
+    struct vote_options o = {.rule = rule, .completion = completion, .greedy_fill = fill, .utility = utility};
     struct vote_outcome out;
     char err[256];
     int rc = vote_count(e, &o, &out, err, sizeof err);
@@ -72,11 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* what was accepted reads back the same */
     free(text);
     pb_election_free(&b);
-    count(&a, VOTE_RULE_GREEDY, VOTE_COMPLETION_NONE, 0);
-    count(&a, VOTE_RULE_MES, VOTE_COMPLETION_NONE, 1);
+    count(&a, VOTE_RULE_GREEDY, VOTE_COMPLETION_NONE, 0, VOTE_UTILITY_COST);
+    count(&a, VOTE_RULE_MES, VOTE_COMPLETION_NONE, 1, VOTE_UTILITY_COST);
+    count(&a, VOTE_RULE_MES, VOTE_COMPLETION_NONE, 0, VOTE_UTILITY_POINTS);
     if (small(&a)) {
-        count(&a, VOTE_RULE_MES, VOTE_COMPLETION_ADD1, 0);
-        count(&a, VOTE_RULE_MES, VOTE_COMPLETION_ITERATED, 1);
+        count(&a, VOTE_RULE_MES, VOTE_COMPLETION_ADD1, 0, VOTE_UTILITY_COST);
+        count(&a, VOTE_RULE_MES, VOTE_COMPLETION_ITERATED, 1, VOTE_UTILITY_COST);
+        count(&a, VOTE_RULE_MES, VOTE_COMPLETION_ITERATED, 0, VOTE_UTILITY_POINTS);
     }
     pb_election_free(&a);
     return 0;

@@ -119,6 +119,12 @@ static const struct ref_case ref_cases[] = {
      {.rule = VOTE_RULE_GREEDY, .tie = PABU, .score = VOTE_SCORE_POINTS}, CZ_FULL, -1, NULL},
     {CZESTOCHOWA, "MES plain, pabutools", M(NONE, PABU), "47,196,198,463", 0, NULL},
     {CZESTOCHOWA, "MES plain, equalshares tool", M(NONE, TOOL, NOLIST), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES plain, utility = points, pabutools Additive_Cardinal_Sat",
+     M(NONE, PABU, .utility = VOTE_UTILITY_POINTS), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES plain, utility = points x cost, pabutools custom",
+     M(NONE, PABU, .utility = VOTE_UTILITY_POINTS_COST), "47,196,198,463", 0, NULL},
+    {CZESTOCHOWA, "MES iterated, utility = points, pabutools (B/n + 1557)",
+     M(ITERATED, PABU, .utility = VOTE_UTILITY_POINTS), CZ_FULL, 1557, NULL},
     {CZESTOCHOWA, "MES + add1, tool (B/n + 2561)", M(ADD1, TOOL, NOLIST), CZ_FULL, 2561, NULL},
     {CZESTOCHOWA, "MES + add1e, tool (B/n + 1540)", M(ADD1E, TOOL, NOLIST), CZ_FULL, 1540, NULL},
     {CZESTOCHOWA, "MES + add1u, tool (b = 2664)", M(ADD1U, TOOL, NOLIST), CZ_FULL, 2664 - 1123, NULL},
@@ -428,6 +434,35 @@ static void hand_voters_without(void **state)
     pb_election_free(&e);
 }
 
+/* The worked example of docs/plugins/voting-rules.md, number by number. */
+static void docs_worked_example(void **state)
+{
+    (void)state;
+    struct pb_election e;
+    struct vote_outcome o;
+    char err[128];
+    build(&e, 100, "A:60,B:40,C:30,D:20", "A B|A B|A B|A B|A B|A|C D|C D|C D|C D");
+    count_ok(&e, &greedy, "A,B");
+    count_ok(&e, &mes, "A,D");
+    count_ok(&e, &mes_add1, "A,D");
+    assert_int_equal(vote_count(&e, &mes_add1, &o, err, sizeof err), 0);
+    assert_int_equal(o.steps, 2); /* 12 each; at 13 C is bought too: 110 > 100 */
+    assert_int_equal(o.voters_without, 0);
+    assert_int_equal(o.projects[1].reason, VOTE_LOST_MONEY);      /* B: its supporters paid for A */
+    assert_int_equal(o.projects[2].reason, VOTE_LOST_COMPLETION); /* C: only at 13 each */
+    assert_float_equal(o.projects[0].effective_support, 6, 1e-9); /* 60 / 10 each, at b = 12 too */
+    vote_outcome_free(&o);
+    assert_int_equal(vote_count(&e, &mes, &o, err, sizeof err), 0);
+    assert_int_equal(o.projects[2].reason, VOTE_LOST_MONEY);
+    assert_float_equal(o.projects[3].effective_support, 4, 1e-9); /* 20 / 5 each */
+    assert_float_equal(o.projects[0].effective_support, 6, 1e-9); /* 60 / 10 each */
+    vote_outcome_free(&o);
+    assert_int_equal(vote_count(&e, &greedy, &o, err, sizeof err), 0);
+    assert_int_equal(o.voters_without, 4);
+    vote_outcome_free(&o);
+    pb_election_free(&e);
+}
+
 static void bad_options(void **state)
 {
     (void)state;
@@ -442,11 +477,25 @@ static void bad_options(void **state)
     assert_int_equal(vote_count(&e, &unknown, &o, err, sizeof err), MST_EINVAL);
     assert_non_null(strstr(err, "\"nope\""));
     pb_election_free(&e);
+    /* points as utility: negative points are no utility */
+    assert_int_equal(pb_election_init(&e, 10, PB_SCORING), 0);
+    assert_int_equal(pb_project_add(&e, "1", 5, NULL), 0);
+    uint32_t one[] = {0};
+    int64_t minus[] = {-2};
+    assert_int_equal(pb_ballot_add(&e, "v", one, minus, 1), 0);
+    struct vote_options points = {.rule = VOTE_RULE_MES, .utility = VOTE_UTILITY_POINTS};
+    assert_int_equal(vote_count(&e, &points, &o, err, sizeof err), MST_EINVAL);
+    assert_string_equal(err, "ballot 1 gives negative points: not a utility");
+    pb_election_free(&e);
     enum vote_completion c;
     assert_int_equal(vote_completion_parse("add1u", &c), 0);
     assert_int_equal(c, VOTE_COMPLETION_ADD1U);
     assert_int_equal(vote_completion_parse("add2", &c), MST_EINVAL);
     assert_string_equal(vote_completion_name(VOTE_COMPLETION_ITERATED), "iterated");
+    enum vote_utility u;
+    assert_int_equal(vote_utility_parse("points", &u), 0);
+    assert_int_equal(u, VOTE_UTILITY_POINTS);
+    assert_null(vote_utility_name((enum vote_utility)9));
 }
 
 /* --- the .pb reader and writer -------------------------------------------------- */
@@ -701,6 +750,7 @@ int main(void)
         cmocka_unit_test(hand_one_project),
         cmocka_unit_test(hand_empty_ballots),
         cmocka_unit_test(hand_voters_without),
+        cmocka_unit_test(docs_worked_example),
         cmocka_unit_test(bad_options),
         cmocka_unit_test(round_trip_built),
         cmocka_unit_test(crlf_and_bom),
