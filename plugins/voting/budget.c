@@ -98,11 +98,14 @@ static int load_budget(struct vote *v, struct vote_budget *b, size_t i, char *wh
     r->type = strcmp(type, "knapsack") == 0 ? VOTE_KNAPSACK : strcmp(type, "cumulative") == 0 ? VOTE_CUMULATIVE
                                                                                                : VOTE_APPROVAL;
     snprintf(r->rule, sizeof r->rule, "%s", rule);
-    b->eligibility = strcmp(elig, "lua") == 0 ? VOTE_BY_LUA : VOTE_BY_CODE;
+    b->eligibility = strcmp(elig, "lua") == 0 ? VOTE_BY_LUA : strcmp(elig, "http") == 0 ? VOTE_BY_HTTP : VOTE_BY_CODE;
     free(type), free(rule), free(elig);
     r->min_projects = config_i64(v, "budgets[%zu].ballot.min_projects", i);
     r->max_projects = config_i64(v, "budgets[%zu].ballot.max_projects", i);
     r->points = config_i64(v, "budgets[%zu].ballot.points", i);
+    b->identity_timeout_ms = config_i64(v, "budgets[%zu].identity_timeout_ms", i);
+    if (!(b->identity_url = config_text(v, "budgets[%zu].identity_url", i)))
+        return MST_ENOMEM;
     r->max_points = config_i64(v, "budgets[%zu].ballot.max_points", i);
     snprintf(path, sizeof path, "budgets[%zu].ballot.min_share", i);
     v->host->config_number(v->inst, path, &r->min_share);
@@ -135,6 +138,7 @@ void vote_budgets_free(struct vote *v)
         free(b->name);
         free(b->district);
         free(b->currency);
+        free(b->identity_url);
         if (b->identity)
             v->host->script_close(b->identity);
     }
@@ -164,7 +168,8 @@ char *vote_rules_json(const struct vote_budget *b)
     cJSON_AddNumberToObject(j, "max_points", (double)r->max_points);
     cJSON_AddStringToObject(j, "rule", r->rule);
     cJSON_AddBoolToObject(j, "replace", r->replace);
-    cJSON_AddStringToObject(j, "eligibility", b->eligibility == VOTE_BY_LUA ? "lua" : "codes");
+    static const char *const eligibility[] = {"codes", "lua", "http"};
+    cJSON_AddStringToObject(j, "eligibility", eligibility[b->eligibility]);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return text;

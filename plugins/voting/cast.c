@@ -344,6 +344,16 @@ void vote_ballots_post(struct vote *v, struct vote_budget *b, mst_http_request *
     char key[65], why[300] = "";
     struct vote_choice *c = NULL;
     size_t n = 0;
+    if (b->eligibility == VOTE_BY_HTTP) { /* the ballot first, then the web service */
+        if (vote_ballot_from_request(v, b, body, &c, &n, why, sizeof why) == 0) {
+            vote_identity_http(v, b, body, c, n, req);
+            return;
+        }
+        vote_refuse(v, VOTE_R_BALLOT, "a ballot: %s", why);
+        vote_respond_error(v, req, 400, "%s", why);
+        cJSON_Delete(body);
+        return;
+    }
     int status = voter_of(v, b, body, key, why, sizeof why);
     if (status == 0 && vote_ballot_from_request(v, b, body, &c, &n, why, sizeof why) != 0) {
         vote_refuse(v, VOTE_R_BALLOT, "a ballot: %s", why);

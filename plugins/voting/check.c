@@ -3,7 +3,7 @@
  * `mestys check` and before init (struct mst_plugin.check), reported at the
  * key's line: budget ids usable in URLs and unique, a whole amount, limits
  * in order, dates that parse and follow each other, and an identity hook
- * where eligibility is "lua".  budget.c reads a config that passed this.
+ * where eligibility is "lua" or "http".  budget.c reads a config that passed this.
  */
 #include <math.h>
 #include <stdio.h>
@@ -89,6 +89,14 @@ static int budget(const cJSON *all, const cJSON *b, size_t i, char *path, size_t
     if (strcmp(text(b, "eligibility"), "lua") == 0 && strncmp(text(b, "identity_hook"), "lua:", 4) != 0) {
         snprintf(path, path_len, "budgets[%zu].identity_hook", i);
         snprintf(msg, msg_len, "eligibility \"lua\" needs the hook: \"lua:<file>\" with a function identify()");
+        return MST_EINVAL;
+    }
+    const char *url = text(b, "identity_url");
+    if (strcmp(text(b, "eligibility"), "http") == 0 &&
+        (strncmp(url, "http://", 7) != 0 || !url[7] || url[7] == '/' || url[7] == ':')) {
+        snprintf(path, path_len, "budgets[%zu].identity_url", i);
+        snprintf(msg, msg_len, "eligibility \"http\" needs \"http://host[:port]/path\" (plain HTTP: a service on "
+                 "this host, or a TLS proxy here)");
         return MST_EINVAL;
     }
     return dates(b, i, path, path_len, msg, msg_len);

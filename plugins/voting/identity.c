@@ -8,8 +8,9 @@
  *     end
  *
  * and runs in the core's sandbox with the instance's budget and memory cap.
- * The voter's row is keyed by SHA-256 of the budget and that id, so the
- * register holds "has voted" for them exactly as for a code.
+ * The voter's row is keyed by SHA-256 of the hook, the budget and that id,
+ * so the register holds "has voted" for them exactly as for a code
+ * (identity_http.c asks a web service instead, and registers the same way).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,22 +37,25 @@ int vote_identity_check(struct vote *v, struct vote_budget *b, const cJSON *cred
                     error ? error : rc ? mst_strerror(rc) : "no voter");
         snprintf(why, whylen, "you could not be identified: %s", rc == 0 && error ? error : "the check failed");
         status = rc == 0 ? 403 : 503;
-    } else {
-        char *both = malloc(strlen(b->id) + strlen(voter) + 6);
-        if (both) {
-            sprintf(both, "lua:%s:%s", b->id, voter);
-            vote_hash_hex(both, voter_key);
-            free(both);
-        }
-        const char *p[] = {b->id, voter_key};
-        if (!both || vote_db_exec(v->db, "INSERT OR IGNORE INTO voter(budget, voter, code_hash) VALUES (?1, ?2, ?2)",
-                                  2, p) != 0) {
-            snprintf(why, whylen, "the register could not be written");
-            status = 500;
-        }
+    } else if (vote_identity_register(v, b, "lua", voter, voter_key) != 0) {
+        snprintf(why, whylen, "the register could not be written");
+        status = 500;
     }
     cJSON_Delete(r);
     v->host->free(result);
     cJSON_free(arg);
     return status;
+}
+
+int vote_identity_register(struct vote *v, struct vote_budget *b, const char *hook, const char *voter,
+                           char voter_key[65])
+{
+    char *both = malloc(strlen(hook) + strlen(b->id) + strlen(voter) + 3);
+    if (!both)
+        return MST_ENOMEM;
+    sprintf(both, "%s:%s:%s", hook, b->id, voter);
+    vote_hash_hex(both, voter_key);
+    free(both);
+    const char *p[] = {b->id, voter_key};
+    return vote_db_exec(v->db, "INSERT OR IGNORE INTO voter(budget, voter, code_hash) VALUES (?1, ?2, ?2)", 2, p);
 }

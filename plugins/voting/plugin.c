@@ -58,11 +58,16 @@ static const struct mst_config_key budget_keys[] = {
      .description = "the counting rule (docs/plugins/voting-rules.md)"},
     {.key = "replace", .type = MST_CFG_BOOL, .default_json = "false",
      .description = "a voter may replace their ballot (with their code and receipt) until voting closes"},
-    {.key = "eligibility", .type = MST_CFG_STRING, .default_json = "\"codes\"", .choices = "codes|lua",
-     .description = "codes: one-time codes for the imported register; lua: identity_hook says who votes"},
+    {.key = "eligibility", .type = MST_CFG_STRING, .default_json = "\"codes\"", .choices = "codes|lua|http",
+     .description = "codes: one-time codes for the imported register; lua: identity_hook says who votes; "
+                    "http: identity_url does"},
     {.key = "identity_hook", .type = MST_CFG_STRING, .flags = MST_CFG_SCRIPT, .default_json = "\"\"",
      .description = "lua:<file>: its function `identify(credentials)` returns {voter = \"...\"} or "
                     "{error = \"...\"}"},
+    {.key = "identity_url", .type = MST_CFG_STRING, .default_json = "\"\"",
+     .description = "http://host[:port]/path: POSTed the voter's credentials, answers 200 {\"voter\": \"...\"}"},
+    {.key = "identity_timeout_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "3000",
+     .min = 100, .max = 60000, .description = "how long identity_url may take to answer"},
     {.key = "dates", .type = MST_CFG_OBJECT, .fields = date_keys, .default_json = "{}",
      .description = "when phases begin by themselves"},
     {0},

@@ -51,6 +51,7 @@ enum vote_ballot_type {
 enum vote_eligibility {
     VOTE_BY_CODE = 0, /* one-time codes sent to the imported register */
     VOTE_BY_LUA,      /* a Lua function says who the voter is */
+    VOTE_BY_HTTP,     /* the town's login service says, over HTTP */
 };
 
 /* What a ballot may be: frozen once voting starts (budget.c). */
@@ -72,7 +73,8 @@ struct vote_budget {
     struct vote_rules rules;
     enum vote_eligibility eligibility;
     mst_script *identity;          /* VOTE_BY_LUA */
-    char *identity_function;
+    char *identity_url;            /* VOTE_BY_HTTP */
+    int64_t identity_timeout_ms;
     int64_t dates[VOTE_N_PHASES];  /* when each phase begins (ms), 0: by the operator */
     enum vote_phase phase;
     int counting_busy;
@@ -238,11 +240,24 @@ void vote_hex(const unsigned char *b, size_t n, char *out);
 /* --- paper.c -------------------------------------------------------------------- */
 void vote_paper_post(struct vote *v, struct vote_budget *b, mst_http_request *req);
 
-/* --- identity.c ------------------------------------------------------------------ */
+/* --- identity.c, identity_http.c ---------------------------------------------- */
 /* Asks the budget's Lua hook who the voter presenting `credentials` is;
- * voter_key gets a stable key; HTTP status on refusal. */
+ * voter_key gets their register key; an HTTP status on refusal. */
 int vote_identity_check(struct vote *v, struct vote_budget *b, const cJSON *credentials, char voter_key[65],
                         char *why, size_t whylen);
+/* The register row of a voter a hook named ("lua" or "http"), keyed by
+ * SHA-256 of the hook, the budget and the id, into voter_key. */
+int vote_identity_register(struct vote *v, struct vote_budget *b, const char *hook, const char *voter,
+                           char voter_key[65]);
+/* The identity service's answer (a whole HTTP/1.x response): 0 and the
+ * voter's id when it is 200 {"voter": "..."}; else MST_EINVAL, *status (0
+ * if not HTTP) and why (the service's "error" if it gave one).  Pure:
+ * tests/fuzz/voting_identity.c drives it. */
+int vote_identity_answer(const char *answer, int *status, char *voter, size_t voterlen, char *why, size_t whylen);
+/* Asks the budget's identity_url on a worker, then casts the checked
+ * ballot c (taking body and c) and answers req. */
+void vote_identity_http(struct vote *v, struct vote_budget *b, cJSON *body, struct vote_choice *c, size_t n,
+                        mst_http_request *req);
 
 /* --- count.c --------------------------------------------------------------------- */
 /* Starts counting b on a worker; moves it to results when done. */

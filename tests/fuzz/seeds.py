@@ -162,6 +162,9 @@ write("voting_ballot", "receipt", "ABCDE FGHJK MNPQR STVWX YZ01I")
 write("voting_register", "letters", "\ufeffvoter,name,address\r\nv1,\"Novák, Jan\",Husova 1\r\nv2,\"say \"\"hi\"\"\",\"two\nlines\"\r\n")
 write("voting_register", "voter_only", "address,voter\nHusova 3,v3\n\nNerudova 4,v4\n")
 write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
+write("voting_identity", "voter", 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"voter": "jana"}')
+write("voting_identity", "refused", 'HTTP/1.1 403 Forbidden\r\n\r\n{"error": "unknown login"}')
+write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
 
 # --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
 write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'

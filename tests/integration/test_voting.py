@@ -6,6 +6,7 @@ refusal of bad input, no live counts anywhere, and `mestys verify voting`
 on the published files (a tampered log, a receipt, a malformed .pb)."""
 import csv
 import hashlib
+import http.server
 import io
 import json
 import os
@@ -590,7 +591,9 @@ class TestDatesAndRestart(unittest.TestCase):
                               (budget("x", dates={"review": "2027-05-01T00:00:00Z", "voting": "2027-04-01T00:00:00Z"}),
                                "budgets[0].dates.voting", "must come after"),
                               (budget("Bad Id"), "budgets[0].id", "a-z 0-9"),
-                              (budget("x", eligibility="lua"), "budgets[0].identity_hook", "needs the hook")):
+                              (budget("x", eligibility="lua"), "budgets[0].identity_hook", "needs the hook"),
+                              (budget("x", eligibility="http", identity_url="https://login.example/"),
+                               "budgets[0].identity_url", "plain HTTP")):
             d = Daemon(daemon_config(port, [b]))
             p = subprocess.run([MESTYS, "check", d.path], capture_output=True, text=True)
             self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
@@ -599,7 +602,7 @@ class TestDatesAndRestart(unittest.TestCase):
         d.start(wait=False)
         self.assertNotEqual(d.proc.wait(timeout=20), 0)
         d.log.close()
-        self.assertIn("needs the hook", d.output())
+        self.assertIn("plain HTTP", d.output())  # the last one: mestysd refuses it as mestys check does
 
 
 class TestStopWhileVoting(unittest.TestCase):
@@ -667,6 +670,63 @@ class TestCloseWhileVoting(unittest.TestCase):
                 self.assertEqual(t.call("GET", "budgets/close/receipt?receipt=" + r)[0], 200, r)
         finally:
             d.stop()
+
+
+class IdentityService(http.server.BaseHTTPRequestHandler):
+    """A town's login service: token "ok-<name>" is citizen <name>."""
+    calls = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        IdentityService.calls.append((self.path, body))
+        token = body.get("token", "")
+        status, answer = (200, {"voter": token[3:]}) if token.startswith("ok-") else \
+            (403, {"error": "the town portal does not know this login"})
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class TestHttpIdentity(unittest.TestCase):
+    def test_the_towns_login_service_says_who_votes(self):
+        service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), IdentityService)
+        threading.Thread(target=service.serve_forever, daemon=True).start()
+        port = free_port()
+        url = "http://127.0.0.1:%d/identify" % service.server_address[1]
+        d = Daemon(daemon_config(port, [budget("web", eligibility="http", identity_url=url),
+                                        budget("down", eligibility="http", identity_timeout_ms=500,
+                                               identity_url="http://127.0.0.1:%d/x" % free_port())]))
+        d.start()
+        try:
+            t = Town(d)
+            ids = t.open_voting("web", [100, 200])
+            vote = lambda bid, cred, projects: t.call("POST", "budgets/%s/ballots" % bid,
+                                                      {"credentials": cred, "projects": projects})
+            status, resp = vote("web", {"token": "ok-jana"}, [ids[0]])
+            self.assertEqual(status, 201, resp)
+            self.assertEqual(IdentityService.calls[-1], ("/identify", {"token": "ok-jana"}))
+            self.assertEqual(vote("web", {"token": "ok-jana"}, [ids[1]])[0], 409)
+            status, resp = vote("web", {"token": "stolen"}, [ids[1]])
+            self.assertEqual(status, 403, resp)
+            self.assertIn("does not know this login", resp["error"])
+            calls = len(IdentityService.calls)
+            self.assertEqual(vote("web", {"token": "ok-petr"}, [99])[0], 400)  # the ballot is checked first
+            self.assertEqual(len(IdentityService.calls), calls)
+            self.assertEqual(vote("web", None, [ids[1]])[0], 400)
+            self.assertEqual(vote("web", {"token": "ok-petr"}, [ids[1]])[0], 201)
+            t.open_voting("down", [100])
+            status, resp = vote("down", {"token": "ok-jana"}, [1])
+            self.assertEqual(status, 503, resp)  # the service does not answer: not counted, try again
+            self.assertEqual(t.count("web")["ballots"], 2)
+        finally:
+            d.stop()
+            service.shutdown()
 
 
 class TestRegisterRefusals(unittest.TestCase):

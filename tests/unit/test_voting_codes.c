@@ -1,5 +1,6 @@
-/* test_voting_codes - the voting plugin's codes and receipts (code.c) and a
- * ballot checked against its budget's rules (ballot.c). */
+/* test_voting_codes - the voting plugin's codes and receipts (code.c), a
+ * ballot checked against its budget's rules (ballot.c), the register CSV
+ * (register_csv.c) and an identity service's answer (identity_answer.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,30 @@ static void the_register_csv(void **state)
     assert_non_null(strstr(why, "line 3"));
 }
 
+/* The identity service's answer; an empty "error" was found by
+ * fuzz_voting_identity (the voter was told nothing). */
+static void the_identity_services_answer(void **state)
+{
+    (void)state;
+    char voter[16], why[300];
+    int status;
+    assert_int_equal(vote_identity_answer("HTTP/1.0 200 OK\r\nX: y\r\n\r\n{\"voter\": \"jana\"}", &status, voter,
+                                          sizeof voter, why, sizeof why), 0);
+    assert_int_equal(status, 200);
+    assert_string_equal(voter, "jana");
+    assert_int_equal(vote_identity_answer("HTTP/1.1 403 x\r\n\r\n{\"error\": \"\"}", &status, voter, sizeof voter, why,
+                                          sizeof why), MST_EINVAL);
+    assert_string_equal(why, "the identity service did not name a voter");
+    assert_int_equal(vote_identity_answer("HTTP/1.1 403 x\r\n\r\n{\"error\": \"unknown\"}", &status, voter,
+                                          sizeof voter, why, sizeof why), MST_EINVAL);
+    assert_string_equal(why, "unknown");
+    assert_int_equal(vote_identity_answer("HTTP/1.0 200 OK\r\n\r\n{\"voter\": \"a-name-longer-than-16\"}", &status,
+                                          voter, sizeof voter, why, sizeof why), MST_EINVAL);
+    assert_int_equal(vote_identity_answer("HTTP/1.0 200 OK\r\n{\"voter\": \"x\"}", &status, voter, sizeof voter,
+                                          why, sizeof why), MST_EINVAL);
+    assert_int_equal(status, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +183,7 @@ int main(void)
         cmocka_unit_test(receipts_are_random_and_hashed),
         cmocka_unit_test(ballots_keep_their_budgets_rules),
         cmocka_unit_test(the_register_csv),
+        cmocka_unit_test(the_identity_services_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
