@@ -237,6 +237,7 @@ static void commit_next(struct vote *v)
     v->committing = v->queue;
     v->queue = NULL;
     v->queue_tail = &v->queue;
+    v->queued = 0;
     if (v->host->queue_work(v->inst, commit_work, commit_done, v) != 0) {
         for (struct vote_pending *p = v->committing; p; p = p->next)
             vote_respond_error(v, p->req, 503, "the ballot box is busy; the ballot was not counted, try again");
@@ -308,6 +309,11 @@ void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body,
         vote_respond_error(v, req, 400, "\"receipt\" must be the receipt text");
         return;
     }
+    if (v->queued >= VOTE_MAX_QUEUED) {
+        vote_refuse(v, VOTE_R_BUSY, "a ballot while %d wait for the disk", VOTE_MAX_QUEUED);
+        vote_respond_error(v, req, 503, "the ballot box is busy: the ballot was not counted, try again in a moment");
+        return;
+    }
     struct vote_pending *p = calloc(1, sizeof *p);
     if (p && (p->c = malloc((n + 1) * sizeof *c)) && (!old || (p->old_receipt = strdup(old->valuestring)))) {
         p->b = b;
@@ -317,6 +323,7 @@ void vote_cast_request(struct vote *v, struct vote_budget *b, const cJSON *body,
         p->n = n;
         *v->queue_tail = p;
         v->queue_tail = &p->next;
+        v->queued++;
         commit_next(v);
         return;
     }

@@ -53,7 +53,7 @@ void vote_respond_text(struct vote *v, mst_http_request *req, const char *type, 
 
 static const char *const reasons[VOTE_N_REFUSALS] = {
     "bad_request", "wrong_phase", "unknown_code", "used_code", "bad_ballot", "bad_receipt", "bad_register",
-    "identity", "bad_proposal",
+    "identity", "bad_proposal", "busy",
 };
 
 void vote_refuse(struct vote *v, enum vote_refusal reason, const char *fmt, ...)

@@ -31,6 +31,8 @@
 
 #define VOTE_MAX_BUDGETS 64
 #define VOTE_ID_MAX 64
+/* Ballots waiting for the disk: more are refused with 503 (counted). */
+#define VOTE_MAX_QUEUED 10000
 
 /* The phases in order; a budget only ever moves forward. */
 enum vote_phase {
@@ -92,6 +94,7 @@ enum vote_refusal {
     VOTE_R_REGISTER,
     VOTE_R_IDENTITY,
     VOTE_R_PROPOSAL,
+    VOTE_R_BUSY,
     VOTE_N_REFUSALS,
 };
 
@@ -105,6 +108,7 @@ struct vote {
      * (synchronous=FULL), the rest waiting in the queue */
     sqlite3 *ballot_db;
     struct vote_pending *queue, **queue_tail, *committing;
+    size_t queued; /* in queue, at most VOTE_MAX_QUEUED */
     struct vote_budget budgets[VOTE_MAX_BUDGETS];
     size_t n_budgets;
     mst_timer *clock;
