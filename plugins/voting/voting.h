@@ -4,19 +4,25 @@
  *
  * plugin.c holds the descriptor and the instance's life; each other file
  * holds one part of the process (see docs/plugins/voting.md):
- *   budget.c    budgets from the config, phases, the frozen ballot rules
- *   db.c        the SQLite schema and the few queries every part shares
- *   http.c      answers (JSON, errors) and the routing of a budget's paths
- *   proposals.c proposals and their review
- *   code.c      one-time codes and receipts: format, check character, hash
- *   register.c  the register of eligible voters (CSV import), code letters
- *   ballot.c    a ballot's JSON read and checked against its budget's rules
- *   cast.c      a ballot cast: one per voter, sealed, chained, receipt
- *   chain.c     the SHA-256 hash chain (shared with `mestys verify voting`)
- *   paper.c     paper ballots entered twice by two clerks
- *   identity.c  the Lua identity hook
- *   count.c     counting with the rules library, the explanation
- *   results.c   what is published once counting ends (HTTP, bus, open data)
+ *   check.c          what the config table cannot say, for `mestys check`
+ *   budget.c         budgets from the config, phases, the frozen ballot rules
+ *   db.c             the SQLite schema and the few queries every part shares
+ *   http.c           answers (JSON, errors) and the routing of a budget's paths
+ *   proposals.c      proposals and their review
+ *   code.c           one-time codes and receipts: format, check symbol, hash
+ *   register.c       the register of eligible voters, the codes' letters
+ *   register_csv.c   the register's CSV read
+ *   ballot.c         a ballot's JSON read and checked against its budget's rules
+ *   cast.c           ballots cast: queued, committed in batches, receipts
+ *   chain.c          the SHA-256 hash chain (shared with `mestys verify voting`)
+ *   paper.c          paper ballots entered twice by two clerks
+ *   identity.c       the Lua identity hook; a hook's voter registered
+ *   identity_http.c  the HTTP identity service, asked from a worker
+ *   identity_answer.c its answer read
+ *   count.c          counting with the rules library on a worker
+ *   options.c        a rule's name as the rules library's options
+ *   results.c        what is published once counting ends (HTTP, bus, open data)
+ *   verify.c         `mestys verify voting`
  */
 #ifndef VOTING_VOTING_H
 #define VOTING_VOTING_H
@@ -239,6 +245,7 @@ int vote_ballot_from_request(struct vote *v, struct vote_budget *b, const cJSON 
 void vote_chain_start(const char *budget, unsigned char out[32]);
 /* entry = SHA-256(prev || sealed). */
 void vote_chain_next(const unsigned char prev[32], const char *sealed, size_t len, unsigned char out[32]);
+/* code.c: n bytes as 2n lower-case hex digits and a NUL. */
 void vote_hex(const unsigned char *b, size_t n, char *out);
 
 /* --- paper.c -------------------------------------------------------------------- */
