@@ -173,6 +173,13 @@ static void commit_work(void *arg)
         cast_one(v->ballot_db, p);
     if (rc == 0)
         rc = vote_db_end(v->ballot_db, 0);
+    /* The write-ahead log holds each transaction's pages together, the
+     * voter's "has voted" beside their ballot: moved into the database
+     * (where each sits in its own page, in key order) and the log emptied
+     * at once, so no copy of the -wal file links a voter to a ballot.  A
+     * reader in the way makes it partial; the next batch tries again. */
+    if (rc == 0)
+        sqlite3_wal_checkpoint_v2(v->ballot_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (struct vote_pending *p = v->committing; rc != 0 && p; p = p->next) {
         p->status = 503;
         p->refusal = -1;
