@@ -51,10 +51,12 @@ static void copy_run(struct mes_run *to, const struct mes_run *from, size_t np)
     to->cost = from->cost;
 }
 
+/* Is every project MES could buy bought?  (With points as utility, one
+ * listed only with 0 points is no candidate.) */
 static int all_supported_bought(const struct tally *t, const uint8_t *selected)
 {
     for (size_t p = 0; p < t->n_projects; p++)
-        if (t->votes[p] && !selected[p])
+        if (t->votes[p] && !selected[p] && (!t->total_util || t->total_util[p] > 0))
             return 0;
     return 1;
 }
@@ -98,6 +100,13 @@ static int raise_shares(struct completion *c, char *err, size_t errlen)
     if (everything_fits(c->t))
         return 0;
     while (!done(c)) {
+        if (c->steps >= VOTE_MAX_STEPS) {
+            /* a town's election needs thousands; a file with huge costs
+             * and shares would need as many steps as currency units */
+            snprintf(err, errlen, "the completion needs more than %u steps (raises of every voter's share)",
+                     VOTE_MAX_STEPS);
+            return MST_EINVAL;
+        }
         int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
         if (rc)
             return rc;

@@ -101,8 +101,9 @@ void mes_run_free(struct mes_run *r)
  * the rest split what is left, giving the next guess.  f(a) = sum of
  * min(money, a) is concave and the line through the current capped set
  * lies above f from the guess on, so the guesses rise and never pass
- * alpha; each one caps at least one more group, or is alpha.  In practice
- * two to four passes over the supporters. */
+ * alpha; each one caps at least one more group, or is alpha, which is
+ * known as soon as no uncapped supporter holds less than the next guess.
+ * In practice one to three passes over the supporters. */
 static long double alpha_of(struct mes *m, uint32_t p)
 {
     const struct tally *t = m->t;
@@ -112,20 +113,24 @@ static long double alpha_of(struct mes *m, uint32_t p)
     if (before > guess)
         guess = before;
     for (;;) {
-        long double capped_money = 0;
+        long double capped_money = 0, poorest_uncapped = INFINITY;
         uint32_t capped = 0;
         for (uint32_t i = t->sup_start[p]; i < t->sup_start[p + 1]; i++) {
             uint32_t g = t->sup_groups[i];
             if (m->money[g] < guess) {
                 capped_money += m->money[g] * t->weight[g];
                 capped += t->weight[g];
+            } else if (m->money[g] < poorest_uncapped) {
+                poorest_uncapped = m->money[g];
             }
         }
         if (capped == t->votes[p])
             /* everyone pays all: affordable only if that is (about) the cost */
             return capped_money >= cost * (1 - MES_EPS) ? guess : INFINITY;
         long double next = (cost - capped_money) / (t->votes[p] - capped);
-        if (next <= guess * (1 + MES_EPS / 16))
+        /* nobody holds between the guess and the next one: the capped set
+         * would not change, so next is alpha (no confirming pass) */
+        if (next <= guess * (1 + MES_EPS / 16) || next <= poorest_uncapped)
             return next > guess ? next : guess;
         guess = next;
     }

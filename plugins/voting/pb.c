@@ -345,10 +345,17 @@ static int split_list(struct pb_reader *r, char *text, size_t line, size_t col,
     }
 }
 
-struct ballot_read {
-    struct pb_election *e;
+/* Room for one ballot (a ballot lists each project at most once), and
+ * which ballot last listed each project, so a repeat is found at once. */
+struct ballot_room {
     uint32_t *projects;
     int64_t *points;
+    uint32_t *seen; /* per project: 1 + the index of the last ballot naming it */
+};
+
+struct ballot_read {
+    struct pb_election *e;
+    struct ballot_room *room;
     size_t n, n_points;
 };
 
@@ -370,10 +377,10 @@ static int one_project(struct pb_reader *r, const char *item, size_t line, size_
     long idx = pb_project_find_n(b->e, id, len);
     if (idx < 0)
         return fail(r, line, col, "the ballot names project \"%.*s\" that PROJECTS does not list", (int)len, id);
-    for (size_t i = 0; i < b->n; i++)
-        if (b->projects[i] == (uint32_t)idx)
-            return fail(r, line, col, "the ballot names project \"%.*s\" twice", (int)len, id);
-    b->projects[b->n++] = (uint32_t)idx;
+    if (b->room->seen[idx] == b->e->n_ballots + 1)
+        return fail(r, line, col, "the ballot names project \"%.*s\" twice", (int)len, id);
+    b->room->seen[idx] = (uint32_t)b->e->n_ballots + 1;
+    b->room->projects[b->n++] = (uint32_t)idx;
     return 0;
 }
 
@@ -389,16 +396,16 @@ static int one_point(struct pb_reader *r, const char *item, size_t line, size_t 
         return fail(r, line, col, "points: whole numbers separated by ','");
     if (b->n_points == b->n)
         return fail(r, line, col, "more points than projects on the ballot");
-    b->points[b->n_points++] = v;
+    b->room->points[b->n_points++] = v;
     return 0;
 }
 
 static int read_ballot(struct pb_reader *r, struct pb_row *row, struct pb_election *e, int vote_col,
-                       int points_col, uint32_t *projects, int64_t *points)
+                       int points_col, struct ballot_room *room)
 {
     if (row->n != e->n_vote_cols)
         return fail(r, row->line, 1, "a ballot row has %zu fields, the header %zu", row->n, e->n_vote_cols);
-    struct ballot_read b = {.e = e, .projects = projects, .points = points};
+    struct ballot_read b = {.e = e, .room = room};
     int rc = split_list(r, row->f[vote_col], row->line, row->col[vote_col], one_project, &b);
     if (rc)
         return rc;
@@ -408,8 +415,8 @@ static int read_ballot(struct pb_reader *r, struct pb_row *row, struct pb_electi
         if (b.n_points != b.n)
             return fail(r, row->line, row->col[points_col], "%zu points for %zu projects", b.n_points, b.n);
     }
-    rc = pb_ballot_take(e, row->f, (uint32_t)b.n, projects, points_col >= 0 ? points : NULL, vote_col,
-                        points_col);
+    rc = pb_ballot_take(e, row->f, (uint32_t)b.n, room->projects, points_col >= 0 ? room->points : NULL,
+                        vote_col, points_col);
     if (rc == 0)
         row->n = 0;
     return rc;
@@ -432,20 +439,26 @@ static int read_votes(struct pb_reader *r, struct pb_row *row, struct pb_electio
         return fail(r, line, 1, "VOTES needs the columns voter_id and vote");
     if (points_col < 0 && (e->vote_type == PB_CUMULATIVE || e->vote_type == PB_SCORING))
         return fail(r, line, 1, "%s ballots need a points column", pb_vote_type_name(e->vote_type));
-    /* a ballot lists each project at most once: n_projects bounds it */
-    uint32_t *projects = malloc((e->n_projects + 1) * sizeof *projects);
-    int64_t *points = malloc((e->n_projects + 1) * sizeof *points);
-    if (!projects || !points) {
+    struct ballot_room room = {malloc((e->n_projects + 1) * sizeof *room.projects),
+                               malloc((e->n_projects + 1) * sizeof *room.points),
+                               calloc(e->n_projects + 1, sizeof *room.seen)};
+    if (!room.projects || !room.points || !room.seen) {
         rc = MST_ENOMEM;
         goto out;
     }
-    while ((rc = read_row(r, row)) == 0)
-        if ((rc = read_ballot(r, row, e, vote_col, points_col, projects, points)))
+    while ((rc = read_row(r, row)) == 0) {
+        if (e->n_ballots >= UINT32_MAX - 1) {
+            rc = fail(r, row->line, 1, "more ballots than a count can hold");
             goto out;
+        }
+        if ((rc = read_ballot(r, row, e, vote_col, points_col, &room)))
+            goto out;
+    }
     rc = rc < 0 ? rc : 0;
 out:
-    free(projects);
-    free(points);
+    free(room.projects);
+    free(room.points);
+    free(room.seen);
     return rc;
 }
 

@@ -14,7 +14,7 @@
  * Ballots are read as approval ballots: a voter supports every project the
  * ballot lists, whatever the vote type (cumulative points and ordinal ranks
  * are ignored, as both reference implementations do with cost utilities),
- * except greedy with VOTE_SCORE_POINTS and MES with VOTE_UTILITY_POINTS.
+ * except greedy with VOTE_SCORE_POINTS and MES with a utility from points.
  *
  * Arithmetic: money is long double (64-bit mantissa), per voter; two
  * amounts closer than 1e-12 relative count as equal (a tie, or "just
@@ -119,9 +119,14 @@ struct vote_outcome {
     uint32_t voters_without;    /* voters none of whose listed projects won (empty ballots excluded) */
 };
 
+/* A completion raises every voter's share at most this many times (one
+ * MES count each): Warsaw-sized elections need hundreds to thousands. */
+#define VOTE_MAX_STEPS 1000000u
+
 /* Counts `e` by `o`.  0 and *out filled (free with vote_outcome_free), or
  * MST_EINVAL (a tie the options cannot break, a budget < 0, an option out
- * of range; err says which) or MST_ENOMEM.  Deterministic: the same
+ * of range, a completion longer than VOTE_MAX_STEPS; err says which) or
+ * MST_ENOMEM.  Deterministic: the same
  * election and options give the same outcome on every machine. */
 int vote_count(const struct pb_election *e, const struct vote_options *o, struct vote_outcome *out,
                char *err, size_t errlen);

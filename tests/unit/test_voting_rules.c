@@ -477,6 +477,12 @@ static void bad_options(void **state)
     assert_int_equal(vote_count(&e, &unknown, &o, err, sizeof err), MST_EINVAL);
     assert_non_null(strstr(err, "\"nope\""));
     pb_election_free(&e);
+    /* big's one supporter could pay for it only at a share of 10^14:
+     * as many raises of one unit */
+    build(&e, 1000, "big:100000000000000,x:1", "big|x");
+    assert_int_equal(vote_count(&e, &mes_add1, &o, err, sizeof err), MST_EINVAL);
+    assert_string_equal(err, "the completion needs more than 1000000 steps (raises of every voter's share)");
+    pb_election_free(&e);
     /* points as utility: negative points are no utility */
     assert_int_equal(pb_election_init(&e, 10, PB_SCORING), 0);
     assert_int_equal(pb_project_add(&e, "1", 5, NULL), 0);
