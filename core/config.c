@@ -14,6 +14,13 @@
 
 #define RANGE MST_CFG_HAS_RANGE
 
+static const struct mst_config_key http_tls_keys[] = {
+    {.key = "client_ca", .type = MST_CFG_STRING,
+     .description = "PEM CA certificate(s): clients may present a certificate, which must verify against "
+                    "them (OCPP security profile 3); needs tls_cert"},
+    {0},
+};
+
 static const struct mst_config_key http_keys[] = {
     {.key = "listen", .type = MST_CFG_STRING, .default_json = "\"127.0.0.1:8080\"",
      .description = "address:port of the HTTP server; \"\" turns HTTP off"},
@@ -24,6 +31,7 @@ static const struct mst_config_key http_keys[] = {
     {.key = "tls_cert", .type = MST_CFG_STRING, .description = "PEM certificate; enables HTTPS"},
     {.key = "tls_key", .type = MST_CFG_STRING, .flags = MST_CFG_SECRET,
      .description = "PEM private key for tls_cert"},
+    {.key = "tls", .type = MST_CFG_OBJECT, .fields = http_tls_keys, .description = "more TLS settings"},
     {0},
 };
 
@@ -210,6 +218,23 @@ static void check_tls_files(struct mst__config *cfg, struct mst__diag *d, cJSON 
     free(path);
 }
 
+/* node.http.tls.client_ca: only over HTTPS, and a file of PEM certificates. */
+static void check_client_ca(struct mst__config *cfg, struct mst__diag *d, cJSON *http)
+{
+    cJSON *tls = cJSON_GetObjectItemCaseSensitive(http, "tls");
+    const char *ca = get_str(tls, "client_ca");
+    if (!ca)
+        return;
+    cJSON *at = cJSON_GetObjectItemCaseSensitive(tls, "client_ca");
+    cfg->tls_client_ca = mst__path_join(cfg->dir, ca);
+    char why[1024];
+    if (!cfg->tls_cert)
+        mst__diag_error(d, at, MST__AT_VALUE, "node.http.tls.client_ca",
+                        "client certificates come over HTTPS: set tls_cert and tls_key too");
+    else if (mst__tls_ca_check(cfg->tls_client_ca, why, sizeof why) != 0)
+        mst__diag_error(d, at, MST__AT_VALUE, "node.http.tls.client_ca", "%s", why);
+}
+
 static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
 {
     cJSON *node = cJSON_GetObjectItemCaseSensitive(cfg->root, "node");
@@ -237,6 +262,7 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
                         "tls_cert and tls_key go together: give both or neither");
     else if (cfg->tls_cert)
         check_tls_files(cfg, d, http);
+    check_client_ca(cfg, d, http);
     cfg->http_body_limit = get_int(http, "body_limit");
     cfg->http_max_connections = get_int(http, "max_connections");
 
@@ -435,6 +461,7 @@ void mst__config_free(struct mst__config *cfg)
     free(cfg->bus_queries_listen);
     free(cfg->tls_cert);
     free(cfg->tls_key);
+    free(cfg->tls_client_ca);
     free(cfg->state_dir);
     mst__jsonpos_free(cfg->pos);
     cJSON_Delete(cfg->root);

@@ -41,6 +41,7 @@ struct mst__config {
     const char *http_listen;
     char *tls_cert;
     char *tls_key;
+    char *tls_client_ca; /* node.http.tls.client_ca, resolved */
     int64_t http_body_limit;
     int64_t http_max_connections;
 

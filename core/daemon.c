@@ -183,6 +183,7 @@ static int listen_http(struct mst__daemon *d)
         .listen = d->cfg->http_listen,
         .tls_cert = d->cfg->tls_cert,
         .tls_key = d->cfg->tls_key,
+        .tls_client_ca = d->cfg->tls_client_ca,
         .body_limit = (size_t)d->cfg->http_body_limit,
         .max_connections = (unsigned)d->cfg->http_max_connections,
     };
@@ -190,7 +191,8 @@ static int listen_http(struct mst__daemon *d)
     if (rc != 0)
         mst__log_error("http: %s", err);
     else if (d->http.vhost)
-        mst__log_info("HTTP on %s%s (port %d)", ho.tls_cert ? "https://" : "http://", ho.listen, d->http.port);
+        mst__log_info("HTTP on %s%s (port %d)%s", ho.tls_cert ? "https://" : "http://", ho.listen, d->http.port,
+                      ho.tls_cert && ho.tls_client_ca ? ", client certificates verified against node.http.tls.client_ca" : "");
     return rc;
 }
 

@@ -186,6 +186,16 @@ static int h_ws_endpoint(mst_instance *inst, const char *path, const char *subpr
     return rc;
 }
 
+static int h_ws_endpoint_limits(mst_instance *inst, const char *path, size_t max_message, unsigned ping_s)
+{
+    if (!path)
+        return MST_EINVAL;
+    char *full = mst__route_path(inst->name, path);
+    int rc = mst__http_ws_limits(&inst->d->http, inst, full, max_message, ping_s);
+    free(full);
+    return rc;
+}
+
 /* --- metrics ------------------------------------------------------------ */
 
 static int h_metric(mst_instance *inst, enum mst_metric_kind kind, const char *name, const char *help,
@@ -291,4 +301,7 @@ const struct mst_host mst__host = {
     .script_call = mst__script_call,
     .script_close = mst__script_close,
     .http_peer = mst__http_peer,
+    .ws_data = mst__ws_data,
+    .ws_set_data = mst__ws_set_data,
+    .ws_endpoint_limits = h_ws_endpoint_limits,
 };

@@ -155,18 +155,30 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return mst__ws_on_confirm(h, wsi);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return mst__ws_on_filter(h, wsi);
+        return mst__ws_on_filter(wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        mst__ws_on_established(h, s, wsi);
-        return 0;
+        return mst__ws_on_established(h, s, wsi);
     case LWS_CALLBACK_RECEIVE:
         return s->ws ? mst__ws_on_receive(h, s->ws, wsi, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (s && s->ws)
+            mst__ws_on_pong(s->ws);
+        return 0;
+    case LWS_CALLBACK_TIMER:
+        return s && s->ws ? mst__ws_on_timer(s->ws) : 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return s->ws ? mst__ws_on_writeable(s->ws) : 0;
     case LWS_CALLBACK_CLOSED:
         if (s)
             mst__ws_on_closed(s);
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        mst__ws_on_destroy(wsi);
+        return 0;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return mst__ws_on_load_verify(h, user); /* user is the vhost's SSL_CTX */
+    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+        return mst__ws_on_client_cert((int)len); /* len is OpenSSL's preverify_ok */
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -201,6 +213,16 @@ int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *me
                      "reason=\"bad_request\"", &h->bad_requests);
     mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total", NULL,
                      "reason=\"invalid_utf8\"", &h->bad_utf8);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_ws_closed_total",
+                     "WebSocket connections the core closed, per reason", "reason=\"message_too_large\"",
+                     &h->ws_too_large);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_ws_closed_total", NULL, "reason=\"no_pong\"",
+                     &h->ws_no_pong);
+    mst__metrics_get(metrics, MST_METRIC_GAUGE, "mestys_ws_connections", "open WebSocket connections", "",
+                     &h->ws_open);
+    mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_ws_send_refused_total",
+                     "ws_send calls answered MST_EAGAIN: the connection's queue was full (a peer not reading)", "",
+                     &h->ws_queue_full);
     return 0;
 }
 
@@ -285,6 +307,17 @@ int mst__http_listen(struct mst__http *h, const struct mst__http_opts *o, char *
         info.ssl_cert_filepath = o->tls_cert;
         info.ssl_private_key_filepath = o->tls_key;
     }
+    if (o->tls_cert && o->tls_client_ca) {
+        /* OCPP security profile 3: a client certificate is asked for and
+         * verified, but not required, so a browser without one still gets
+         * the pages; a certificate that does not verify ends the TLS
+         * handshake (mst__ws_on_client_cert) */
+        free(h->tls_client_ca);
+        h->tls_client_ca = mst__xstrdup(o->tls_client_ca);
+        info.ssl_ca_filepath = h->tls_client_ca;
+        info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                        LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+    }
     h->vhost = lws_create_vhost(h->ctx, &info);
     if (!h->vhost) {
         snprintf(err, errlen, "cannot listen on %s (in use, or the address is not on this machine%s)",
@@ -335,6 +368,8 @@ void mst__http_free(struct mst__http *h)
         free((char *)h->protocols[i].name);
     free(h->protocols);
     h->protocols = NULL;
+    free(h->tls_client_ca);
+    h->tls_client_ca = NULL;
     h->n_protocols = 0;
 }
 

@@ -22,6 +22,7 @@ struct mst__http_opts {
     const char *listen; /* "host:port" */
     const char *tls_cert;
     const char *tls_key;
+    const char *tls_client_ca; /* PEM CAs client certificates are verified against, or NULL */
     size_t body_limit;
     unsigned max_connections;
 };
@@ -45,6 +46,9 @@ struct mst__http {
     char listen_ip[64]; /* lws keeps a pointer to its iface string */
     uint64_t started_ns;
     struct mst_metric *too_large, *unauthorized, *bad_requests, *bad_utf8;
+    struct mst_metric *ws_too_large, *ws_no_pong, *ws_open, *ws_queue_full;
+    char *tls_client_ca; /* read by lws when the vhost is made */
+    unsigned ws_logged; /* refusals of the core's own already logged once */
 };
 
 /* Creates the libwebsockets context on loop (no listening yet). */
@@ -90,7 +94,14 @@ int mst__http_respond(mst_http_request *req, int status, const char *content_typ
 int mst__http_error(mst_http_request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* An endpoint's limits (see ws_endpoint_limits in host.h); MST_ENOENT if
+ * owner registered no endpoint at path. */
+int mst__http_ws_limits(struct mst__http *h, void *owner, const char *path, size_t max_message,
+                        unsigned ping_s);
+
 int mst__ws_send(mst_ws_conn *conn, const void *data, size_t len, int binary);
 void mst__ws_close(mst_ws_conn *conn);
+void *mst__ws_data(mst_ws_conn *conn);
+void mst__ws_set_data(mst_ws_conn *conn, void *data);
 
 #endif

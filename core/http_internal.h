@@ -56,16 +56,30 @@ struct ws_endpoint {
     enum mst_role role;
     struct mst_ws_handlers handlers;
     void *arg;
+    size_t max_message; /* 0: node.http.body_limit */
+    unsigned ping_s;    /* 0: no pings */
+    unsigned logged;    /* WS_LOGGED_* already said once */
 };
 
+#define WS_LOGGED_TOO_LARGE 1u
+#define WS_LOGGED_NO_PONG 2u
+#define WS_LOGGED_BAD_HOOK 4u
+
+/* Made when the upgrade is accepted (lws's opaque user data carries it to
+ * the established connection), freed after its close() has run. */
 struct mst_ws_conn {
     struct mst__list link; /* in h->ws_conns */
     struct mst__http *h;
     struct lws *wsi;
     struct ws_endpoint *ep; /* NULL once the owner dropped it */
+    void *data;             /* the plugin's: from the handshake hook or ws_set_data */
     struct mst__list outq;
+    size_t queued; /* bytes in outq */
     struct mst__buf rx;
-    int closing;
+    int established;  /* open() has been called */
+    int closing;      /* ws_close() asked for it, or the core is closing it */
+    int want_ping;    /* a ping goes out at the next writeable */
+    int ping_unanswered; /* sent, no pong yet */
 };
 
 struct session {
@@ -104,13 +118,28 @@ int mst__http_token_role(struct mst__http *h, const char *auth, size_t auth_len)
 /* 0 if allowed; otherwise answers 401/403 and returns -1. */
 int mst__http_authorize(struct mst__http *h, mst_http_request *req, enum mst_role need);
 
-/* http_ws.c: WebSocket endpoints and connections */
+/* http_ws_upgrade.c: the upgrade, accepted or refused with an HTTP status */
+/* Returns what lws's CONFIRM_UPGRADE callback returns: 0 to go on (a
+ * connection is made and tied to wsi), 1 after writing a refusal. */
 int mst__ws_on_confirm(struct mst__http *h, struct lws *wsi);
-int mst__ws_on_filter(struct mst__http *h, struct lws *wsi);
-void mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *wsi);
+int mst__ws_on_filter(struct lws *wsi);
+/* The TLS client certificate: OpenSSL's verdict stands (0: accept). */
+int mst__ws_on_client_cert(int preverify_ok);
+/* The vhost's SSL_CTX: the CAs of node.http.tls.client_ca are named to
+ * clients, so a browser is not asked for an unrelated certificate. */
+int mst__ws_on_load_verify(struct mst__http *h, void *ssl_ctx);
+
+/* http_ws.c: WebSocket endpoints and connections */
+/* A connection for an accepted upgrade (not yet in a session). */
+mst_ws_conn *mst__ws_conn_new(struct mst__http *h, struct lws *wsi, struct ws_endpoint *ep, void *data);
+int mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *wsi);
 int mst__ws_on_receive(struct mst__http *h, mst_ws_conn *c, struct lws *wsi, const void *in, size_t len);
 int mst__ws_on_writeable(mst_ws_conn *c);
+int mst__ws_on_timer(mst_ws_conn *c);
+void mst__ws_on_pong(mst_ws_conn *c);
 void mst__ws_on_closed(struct session *s);
+/* lws is freeing wsi: a connection whose upgrade never completed ends here. */
+void mst__ws_on_destroy(struct lws *wsi);
 void mst__ws_drop_owner(struct mst__http *h, void *owner);
 /* At close: connections forget their endpoints, which are freed. */
 void mst__ws_clear(struct mst__http *h);

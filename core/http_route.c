@@ -177,3 +177,19 @@ void mst__http_error_body(struct mst__buf *body, int status, const char *message
     mst__buf_json_string(body, message ? message : "");
     mst__buf_printf(body, ",\"status\":%d}\n", status);
 }
+
+const char *mst__ws_pick_subprotocol(const char *offered, const char *const *known, size_t n)
+{
+    if (!offered)
+        return NULL;
+    for (const char *p = offered; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", ");
+        for (size_t i = 0; len && i < n; i++)
+            if (strlen(known[i]) == len && strncmp(known[i], p, len) == 0)
+                return known[i];
+        p += len;
+    }
+    return "";
+}

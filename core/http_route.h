@@ -63,4 +63,11 @@ int mst__route_authorize(int have, enum mst_role need, struct mst__buf *message)
 /* Every error the core answers: {"error": message, "status": status}. */
 void mst__http_error_body(struct mst__buf *body, int status, const char *message);
 
+/* The subprotocol a WebSocket upgrade gets, as lws 4.1 picks it: the first
+ * name in the client's Sec-WebSocket-Protocol list (`offered`, comma and
+ * space separated) that is one of `known`; the returned pointer is that
+ * entry of `known`.  NULL when the client offers none, "" when it offers
+ * only unknown ones. */
+const char *mst__ws_pick_subprotocol(const char *offered, const char *const *known, size_t n);
+
 #endif

@@ -1,9 +1,11 @@
-/* tlsfiles.c - the HTTPS certificate and key, checked with the config.
+/* tlsfiles.c - the HTTPS certificate and key, and the CA client
+ * certificates are verified against, checked with the config.
  *
  * libwebsockets reads them only when the HTTP server starts, after every
- * plugin has been initialised, and says little more than "failed".  Reading
- * them here lets `mestys check` and every (re)load refuse a missing,
- * unreadable, non-PEM or mismatched pair, naming the file and the reason.
+ * plugin has been initialised, and says little more than "failed" (of a CA
+ * file it cannot load, not even that).  Reading them here lets `mestys
+ * check` and every (re)load refuse a missing, unreadable, non-PEM or
+ * mismatched file, naming the file and the reason.
  */
 #include "tlsfiles.h"
 
@@ -72,6 +74,23 @@ int mst__tls_files_check(const char *cert, const char *key, int *which_key, char
 out:
     ERR_clear_error(); /* what OpenSSL queued is said above, in words */
     EVP_PKEY_free(pk);
+    X509_free(x);
+    return rc;
+}
+
+int mst__tls_ca_check(const char *ca, char *why, size_t why_len)
+{
+    int rc = 0;
+    FILE *f = open_pem(ca, "client CA file", why, why_len, &rc);
+    if (!f)
+        return rc;
+    X509 *x = PEM_read_X509(f, NULL, no_passphrase, NULL);
+    fclose(f);
+    if (!x) {
+        rc = MST_EINVAL;
+        snprintf(why, why_len, "%s holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")", ca);
+    }
+    ERR_clear_error();
     X509_free(x);
     return rc;
 }

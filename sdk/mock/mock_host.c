@@ -321,6 +321,14 @@ static int h_ws_endpoint(mst_instance *i, const char *p, const char *s, enum mst
 }
 static int h_ws_send(mst_ws_conn *c, const void *d, size_t l, int b) { (void)c, (void)d, (void)l, (void)b; return MST_ENOTSUP; }
 static void h_ws_close(mst_ws_conn *c) { (void)c; }
+/* No connection ever opens under the mock: no data to hold; limits are accepted. */
+static void *h_ws_data(mst_ws_conn *c) { (void)c; return NULL; }
+static void h_ws_set_data(mst_ws_conn *c, void *d) { (void)c, (void)d; }
+static int h_ws_endpoint_limits(mst_instance *i, const char *p, size_t max, unsigned ping)
+{
+    (void)i, (void)max, (void)ping;
+    return p ? 0 : MST_EINVAL;
+}
 
 static int h_metric(mst_instance *inst, enum mst_metric_kind kind, const char *name, const char *help,
                     mst_metric **out)
@@ -383,6 +391,7 @@ static const struct mst_host mock_host = {
     .udp_bind = h_udp_bind, .udp_send = h_udp_send, .udp_close = h_udp_close, .udp_port = h_udp_port,
     .script_open = h_script_open, .script_call = h_script_call, .script_close = h_script_close,
     .http_peer = h_http_peer,
+    .ws_data = h_ws_data, .ws_set_data = h_ws_set_data, .ws_endpoint_limits = h_ws_endpoint_limits,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */

@@ -171,3 +171,8 @@ write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;c
       'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
 write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
       "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
+# ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
+write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
+write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
+write("ws_subprotocol", "unknown", "mqtt,  ,chat\nhttp\nocpp1.6")
+write("ws_subprotocol", "prefix", "ocpp1.6x ocpp1\nocpp1.6")

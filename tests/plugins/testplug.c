@@ -6,10 +6,24 @@
 
 #include <mestys/mestys.h>
 
+/* A charge point on the "cp" endpoint, as the charging plugin will keep
+ * one: made by the handshake hook, tied to its connection at open. */
+struct station {
+    char id[64];
+    char cn[128];
+    char auth[128];
+    mst_ws_conn *conn; /* NULL until open */
+    int opened;
+};
+
+#define MAX_STATIONS 8192 /* tests/bench/bench_ws_idle.py holds 5,000 */
+
 struct testplug {
     mst_instance *inst;
     const struct mst_host *host;
     int received;
+    struct station *online[MAX_STATIONS]; /* the connection that won, per station */
+    int closes, closes_before_open, replaced, send_refused;
 };
 
 static const struct mst_config_key nested[] = {
@@ -26,6 +40,10 @@ static const struct mst_config_key config[] = {
     {.key = "nested", .type = MST_CFG_OBJECT, .fields = nested},
     {.key = "serve_echo", .type = MST_CFG_BOOL, .default_json = "true",
      .description = "serve test/echo (only one instance may)"},
+    {.key = "ws_max_message", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "0",
+     .min = 0, .max = 1 << 30, .description = "largest message on cp/... (0: the core's default)"},
+    {.key = "ws_ping_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "0",
+     .min = 0, .max = 3600, .description = "ping interval on cp/... (0: none)"},
     {0},
 };
 
@@ -98,24 +116,163 @@ static const struct mst_ws_handlers ws_handlers = {
     .message = ws_message,
 };
 
+/* --- "cp": a handshake hook as the charging plugin uses it -------------- *
+ * Station ids start with "CP-"; "refuse-NNN" answers NNN (any number, so
+ * the tests see what reaches the client); without a verified client
+ * certificate an Authorization header is required. */
+static int cp_handshake(void *arg, const struct mst_ws_handshake *hs, void **conn_data)
+{
+    (void)arg;
+    if (strncmp(hs->subpath, "refuse-", 7) == 0)
+        return atoi(hs->subpath + 7);
+    if (strncmp(hs->subpath, "CP-", 3) != 0 || strlen(hs->subpath) >= sizeof((struct station *)0)->id)
+        return 404;
+    if (!hs->client_cn && !hs->authorization)
+        return 401;
+    if (hs->client_cn && strcmp(hs->client_cn, hs->subpath) != 0)
+        return 403; /* a station's certificate names that station */
+    struct station *st = calloc(1, sizeof *st);
+    snprintf(st->id, sizeof st->id, "%s", hs->subpath);
+    snprintf(st->cn, sizeof st->cn, "%s", hs->client_cn ? hs->client_cn : "");
+    snprintf(st->auth, sizeof st->auth, "%s", hs->authorization ? hs->authorization : "");
+    *conn_data = st;
+    return 0;
+}
+
+static struct station **cp_slot(struct testplug *t, const char *id)
+{
+    struct station **free_slot = NULL;
+    for (int i = 0; i < MAX_STATIONS; i++) {
+        if (t->online[i] && strcmp(t->online[i]->id, id) == 0)
+            return &t->online[i];
+        if (!t->online[i] && !free_slot)
+            free_slot = &t->online[i];
+    }
+    return free_slot;
+}
+
+/* What the connection's data says, as JSON: the round trip of ws_data. */
+static int cp_describe(struct testplug *t, mst_ws_conn *conn, const char *event, const char *extra, char *buf,
+                       size_t len)
+{
+    const struct station *st = t->host->ws_data(conn);
+    return snprintf(buf, len, "{\"event\":\"%s\",\"id\":\"%s\",\"cn\":\"%s\",\"auth\":\"%s\"%s}", event,
+                    st ? st->id : "", st ? st->cn : "", st ? st->auth : "", extra);
+}
+
+/* The newer connection wins: the older one of the same station is closed
+ * from here, and a send to it afterwards must be a clean MST_ECLOSED. */
+static void cp_open(void *arg, mst_ws_conn *conn, const char *path)
+{
+    struct testplug *t = arg;
+    struct station *st = t->host->ws_data(conn);
+    char extra[128] = "", hello[512];
+    st->conn = conn;
+    st->opened = 1;
+    struct station **slot = cp_slot(t, st->id);
+    if (!slot) {
+        t->host->ws_close(conn);
+        return;
+    }
+    if (*slot) {
+        mst_ws_conn *older = (*slot)->conn;
+        t->host->ws_close(older);
+        int rc = t->host->ws_send(older, "late", 4, 0);
+        snprintf(extra, sizeof extra, ",\"replaced\":true,\"older_send\":\"%s\"", mst_err_name(rc));
+        t->replaced++;
+    }
+    *slot = st;
+    int n = cp_describe(t, conn, "open", extra, hello, sizeof hello);
+    t->host->ws_send(conn, hello, (size_t)n, 0);
+}
+
+static void cp_message(void *arg, mst_ws_conn *conn, const void *data, size_t len, int binary)
+{
+    struct testplug *t = arg;
+    char reply[512];
+    if (len == 6 && memcmp(data, "whoami", 6) == 0) {
+        int n = cp_describe(t, conn, "whoami", "", reply, sizeof reply);
+        t->host->ws_send(conn, reply, (size_t)n, 0);
+        return;
+    }
+    if (len == 3 && memcmp(data, "bye", 3) == 0) {
+        t->host->ws_close(conn);
+        return;
+    }
+    if (len > 6 && memcmp(data, "flood:", 6) == 0) {
+        /* 64-KiB frames at once, more than the connection's queue holds */
+        static char big[65536];
+        int n = atoi((const char *)data + 6);
+        for (int i = 0; i < n; i++)
+            if (t->host->ws_send(conn, big, sizeof big, 1) == MST_EAGAIN)
+                t->send_refused++;
+        return;
+    }
+    int n = snprintf(reply, sizeof reply, "len:%zu", len);
+    t->host->ws_send(conn, reply, (size_t)n, binary);
+}
+
+static void cp_close(void *arg, mst_ws_conn *conn)
+{
+    struct testplug *t = arg;
+    struct station *st = t->host->ws_data(conn);
+    t->closes++;
+    if (!st->opened)
+        t->closes_before_open++;
+    struct station **slot = cp_slot(t, st->id);
+    if (slot && *slot == st)
+        *slot = NULL;
+    t->host->ws_set_data(conn, NULL);
+    free(st);
+}
+
+static const struct mst_ws_handlers cp_handlers = {
+    .struct_size = sizeof(struct mst_ws_handlers),
+    .open = cp_open,
+    .message = cp_message,
+    .close = cp_close,
+    .handshake = cp_handshake,
+};
+
+static void route_cp_stats(void *arg, mst_http_request *req)
+{
+    struct testplug *t = arg;
+    char buf[256];
+    int online = 0;
+    for (int i = 0; i < MAX_STATIONS; i++)
+        online += t->online[i] != NULL;
+    int n = snprintf(buf, sizeof buf,
+                     "{\"online\":%d,\"closes\":%d,\"closes_before_open\":%d,\"replaced\":%d,\"send_refused\":%d}",
+                     online, t->closes, t->closes_before_open, t->replaced, t->send_refused);
+    t->host->http_respond(req, 200, "application/json", buf, (size_t)n);
+}
+
 static int tp_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
     struct testplug *t = calloc(1, sizeof *t);
     t->inst = inst;
     t->host = host;
-    int rc = 0;
-    rc |= host->subscribe(inst, "test/in", on_in, t);
+    /* whether any call failed: error codes are never OR-ed together */
+    int failed = host->subscribe(inst, "test/in", on_in, t) != 0;
     int serve_echo = 1;
     host->config_bool(inst, "serve_echo", &serve_echo);
     if (serve_echo)
-        rc |= host->serve(inst, "test/echo", on_echo, t);
-    rc |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t);
-    rc |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t);
-    rc |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t);
-    rc |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t);
-    rc |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t);
-    rc |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t);
-    if (rc != 0) {
+        failed |= host->serve(inst, "test/echo", on_echo, t) != 0;
+    failed |= host->http_route(inst, "POST", "echo/*", MST_ROLE_OPERATOR, route_echo, t) != 0;
+    failed |= host->http_route(inst, "GET", "info", MST_ROLE_PUBLIC, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "admin", MST_ROLE_ADMIN, route_info, t) != 0;
+    failed |= host->http_route(inst, "GET", "forbidden-topic", MST_ROLE_PUBLIC, route_forbidden_topic, t) != 0;
+    failed |= host->http_route(inst, "GET", "cp-stats", MST_ROLE_PUBLIC, route_cp_stats, t) != 0;
+    failed |= host->ws_endpoint(inst, "ws/*", NULL, MST_ROLE_PUBLIC, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "ocpp/*", "ocpp1.6", MST_ROLE_OPERATOR, &ws_handlers, t) != 0;
+    failed |= host->ws_endpoint(inst, "cp/*", NULL, MST_ROLE_PUBLIC, &cp_handlers, t) != 0;
+    int64_t max_message = 0, ping_s = 0;
+    host->config_int(inst, "ws_max_message", &max_message);
+    host->config_int(inst, "ws_ping_s", &ping_s);
+    failed |= host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s) != 0;
+    /* limits of an endpoint never registered */
+    failed |= host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT;
+    if (failed) {
         free(t);
         return MST_EINVAL;
     }

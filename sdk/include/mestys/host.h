@@ -76,12 +76,41 @@ typedef void (*mst_http_cb)(void *arg, mst_http_request *req);
 typedef void (*mst_udp_cb)(void *arg, mst_udp *sock, const void *data, size_t len,
                            const struct sockaddr *from);
 
+/* What a WebSocket endpoint's handshake hook sees, before the upgrade.
+ * Every string is valid during the hook only. */
+struct mst_ws_handshake {
+    uint32_t struct_size;
+    const char *path;          /* the request path, e.g. "/api/charging/ocpp/CP-1" */
+    const char *subpath;       /* what the endpoint's last "*" segment matched: "CP-1" ("" if none) */
+    const char *subprotocol;   /* the subprotocol the endpoint was registered with, or NULL */
+    const char *authorization; /* the Authorization header as sent, or NULL */
+    const char *peer;          /* the client's address, as http_peer gives it */
+    int tls;                   /* 1 over TLS */
+    const char *client_cn;     /* subject CN of the TLS client certificate, only if it verified against
+                                  node.http.tls.client_ca; NULL otherwise */
+};
+
+/* A WebSocket endpoint's callbacks.  A connection's life: handshake (if
+ * given), then open, message..., close.  close() is called exactly once for
+ * every connection whose handshake was accepted -- also when the client goes
+ * away before open() (then open() never came: free what the hook put in
+ * *conn_data).  After close() returns, conn is gone; ws_close() and ws_send()
+ * on a connection that is closing are safe (ws_send says MST_ECLOSED).  When
+ * the instance stops, close() runs for each of its connections after stop()
+ * and before fini(). */
 struct mst_ws_handlers {
     uint32_t struct_size;
     void (*open)(void *arg, mst_ws_conn *conn, const char *path);
     void (*message)(void *arg, mst_ws_conn *conn, const void *data, size_t len, int binary);
     void (*close)(void *arg, mst_ws_conn *conn);
-    void *reserved[4];
+    /* Before the upgrade, after the core's role check (a PUBLIC endpoint
+     * skips it).  Return 0 to accept, or an HTTP status (400..599) that the
+     * client gets instead of the upgrade (with a short text/plain reason);
+     * refusals are counted per status in /metrics.  *conn_data (NULL on
+     * entry) is handed to the connection: host->ws_data(conn) returns it in
+     * open/message/close.  On a refusal the core ignores *conn_data. */
+    int (*handshake)(void *arg, const struct mst_ws_handshake *hs, void **conn_data);
+    void *reserved[3];
 };
 
 struct mst_host {
@@ -164,9 +193,18 @@ struct mst_host {
     /* Sends the whole response and releases req.  Call exactly once. */
     int (*http_respond)(mst_http_request *req, int status, const char *content_type,
                         const void *body, size_t len);
+    /* `path` as for http_route: "ocpp" + "/" + "*" takes /api/<instance>/ocpp/<anything>
+     * (the handshake hook sees <anything> as subpath). */
     int (*ws_endpoint)(mst_instance *inst, const char *path, const char *subprotocol,
                        enum mst_role role, const struct mst_ws_handlers *handlers, void *arg);
+    /* Queues a frame; MST_ECLOSED once the connection is closing, MST_EAGAIN
+     * when the connection already holds more unsent than twice its
+     * endpoint's largest message (at least 1 MiB): the peer is not reading. */
     int (*ws_send)(mst_ws_conn *conn, const void *data, size_t len, int binary);
+    /* Closes after the queued frames (1000).  Safe on any of the endpoint's
+     * connections from any callback, e.g. the older connection of a station
+     * from the newer one's open(); that connection's close() runs later,
+     * once, from the loop. */
     void (*ws_close)(mst_ws_conn *conn);
 
     /* --- metrics ------------------------------------------------------ *
@@ -215,7 +253,20 @@ struct mst_host {
      * the socket says: behind a proxy, that is the proxy. */
     const char *(*http_peer)(mst_http_request *req);
 
-    void *reserved[15];
+    /* What the endpoint's handshake hook put in *conn_data, or what
+     * ws_set_data stored last; NULL if neither. */
+    void *(*ws_data)(mst_ws_conn *conn);
+    void (*ws_set_data)(mst_ws_conn *conn, void *data);
+    /* Limits of an endpoint registered by ws_endpoint (same inst and path):
+     * the largest message accepted (bigger: the connection is closed with
+     * 1009 and counted, as soon as a frame's length says so -- it is never
+     * buffered whole), and a ping every ping_s seconds; a connection that
+     * answers no ping within ping_s is closed (close() called).  0 keeps the
+     * core's default: node.http.body_limit, and no pings.  Applies to
+     * connections opened afterwards.  MST_ENOENT if no such endpoint. */
+    int (*ws_endpoint_limits)(mst_instance *inst, const char *path, size_t max_message, unsigned ping_s);
+
+    void *reserved[12];
 };
 
 #define MST_HOST_HAS(host, field)                                                                  \
