@@ -173,7 +173,14 @@ void vote_proposals_post(struct vote *v, struct vote_budget *b, mst_http_request
     struct fields f = {0};
     char why[300];
     sqlite3_stmt *st = NULL;
-    if (read_fields(b, body, &f, why, sizeof why) != 0) {
+    const char *k[] = {b->id};
+    char *count = vote_db_text(v->db, "SELECT count(*) FROM proposal WHERE budget = ?", 1, k);
+    int full = !count || atoi(count) >= VOTE_MAX_PROPOSALS;
+    free(count);
+    if (full) { /* anyone may propose: a flood stops here */
+        vote_refuse(v, VOTE_R_PROPOSAL, "a proposal over the %d a budget takes", VOTE_MAX_PROPOSALS);
+        vote_respond_error(v, req, 409, "budget \"%s\" takes at most %d proposals", b->id, VOTE_MAX_PROPOSALS);
+    } else if (read_fields(b, body, &f, why, sizeof why) != 0) {
         vote_refuse(v, VOTE_R_PROPOSAL, "a proposal: %s", why);
         vote_respond_error(v, req, 400, "%s", why);
     } else if (sqlite3_prepare_v2(v->db, "INSERT INTO proposal(budget, id, title, description, cost, district, "

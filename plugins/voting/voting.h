@@ -39,6 +39,8 @@
 #define VOTE_ID_MAX 64
 /* Ballots waiting for the disk: more are refused with 503 (counted). */
 #define VOTE_MAX_QUEUED 10000
+/* Proposals a budget takes (anyone may propose, without a token). */
+#define VOTE_MAX_PROPOSALS 2000
 
 /* The phases in order; a budget only ever moves forward. */
 enum vote_phase {

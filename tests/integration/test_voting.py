@@ -317,11 +317,16 @@ class TestVoting(unittest.TestCase):
 
     def check_verify(self, bid, receipts):
         paths = self.t.published(bid, self.tmp)
-        rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"],
+        with open(paths["result"]) as f:
+            head = json.load(f)["chain_head"]
+        rc, out = verify("--audit", paths["audit"], "--head", head, "--pb", paths["pb"], "--result", paths["result"],
                          "--receipt", receipts[0])
         self.assertEqual(rc, 0, out)
         self.assertIn("the published result matches", out)
         self.assertIn("found as entry", out)
+        rc, out = verify("--audit", paths["audit"], "--head", "0" * 64)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("the head is not the published one", out)
         # bare `mestys verify` finds the one plugin with a verify tool
         p = subprocess.run([MESTYS, "verify", "--audit", paths["audit"]], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
