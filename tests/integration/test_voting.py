@@ -39,6 +39,7 @@ BUDGETS = [
     budget("portal", eligibility="lua", identity_hook="lua:identity.lua"),
     budget("frozen"),
     budget("points", rule="greedy", ballot={"type": "cumulative", "points": 5, "max_points": 3}),
+    budget("empty"),
 ]
 
 IDENTITY_LUA = """
@@ -304,7 +305,7 @@ class TestVoting(unittest.TestCase):
         self.no_counts(resp, "manage proposals")
         status, _, body = self.d.request("GET", "/api/opendata/datasets/vysledky-hlasovani/data.json")
         self.assertEqual(status, 200)
-        self.assertEqual(json.loads(body)["data"], [])
+        self.assertEqual([r for r in json.loads(body)["data"] if r["budget"] == bid], [])
         # the bus: phases only, no ballot, no result
         phases = self.bus("voting/phase")
         self.assertIn({"budget": bid, "phase": "voting"}, phases)
@@ -521,6 +522,16 @@ class TestVoting(unittest.TestCase):
         rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"])
         self.assertEqual(rc, 0, out)
         self.assertEqual(result["ballots"], 2)
+
+    def test_a_budget_nobody_voted_in_is_counted_and_published(self):
+        t = self.t
+        t.open_voting("empty", [100, 200])
+        result = t.count("empty")
+        self.assertEqual(result["ballots"], 0)
+        paths = t.published("empty", self.tmp)
+        rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"])
+        self.assertEqual(rc, 0, out)
+        self.assertIn("audit: 0 entries", out)
 
     def test_rules_cannot_change_once_voting_started(self):
         t = self.t
