@@ -347,7 +347,7 @@ class TestVoting(unittest.TestCase):
         rc, out = verify("--audit", tampered)
         self.assertEqual(rc, 1, out)
         self.assertIn("the log was changed at entry 3", out)
-        # a ballot list that is not the log's
+        # a malformed ballot list
         with open(paths["pb"]) as f:
             pb = f.read()
         bad_pb = paths["pb"] + ".malformed"
@@ -355,7 +355,14 @@ class TestVoting(unittest.TestCase):
             f.write(pb.replace("PROJECTS", "PROJECTZ"))
         rc, out = verify("--pb", bad_pb)
         self.assertEqual(rc, 1, out)
-        self.assertIn("ballots: ", out)
+        self.assertRegex(out, r"ballots: .*\.malformed: \d+:\d+: ")  # where, as line:column
+        # a ballot list without one of the log's ballots
+        short_pb = paths["pb"] + ".short"
+        with open(short_pb, "w") as f:
+            f.write(pb.rstrip("\n").rsplit("\n", 1)[0] + "\n")
+        rc, out = verify("--audit", paths["audit"], "--pb", short_pb)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("the .pb file has 10 ballots, the audit log 11", out)
         # a result that is not the recount
         with open(paths["result"]) as f:
             result = json.load(f)
