@@ -13,10 +13,12 @@
  *   add1u     add1e from b = floor(B/n), then greedy fill;
  *   iterated  returns the first outcome exhaustive over the supported
  *             projects, or the one before the first that is over B.
- * The outcome is not monotone in b, so there is no bisection: every step
- * is counted, each run being cheap (mes.c).  add1 also stops once every
- * supported project is bought (raising b changes nothing after that; the
- * equalshares.net tool would loop for ever there).
+ * The outcome is not monotone in b, so there is no bisection; but two
+ * counts can prove that every step between them gives the same outcome
+ * (mes_same_between), so the raising jumps ahead where nothing changes
+ * (raise_shares) and counts step by step where something does.  add1 also
+ * stops once every supported project is bought (raising b changes nothing
+ * after that; the equalshares.net tool would loop for ever there).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,10 +63,11 @@ static int all_supported_bought(const struct tally *t, const uint8_t *selected)
     return 1;
 }
 
-static int run_at(struct completion *c, uint32_t k, struct mes_run *out, char *err, size_t errlen)
+static int run_at(struct completion *c, uint32_t k, struct mes_run *out, const struct mes_run *lo, char *err,
+                  size_t errlen)
 {
     c->runs++;
-    return mes_run(c->m, c->base + k, out, err, errlen);
+    return mes_run(c->m, c->base + k, out, lo, err, errlen);
 }
 
 /* Is the raising over before the next step?  add1 goes on while anything
@@ -94,9 +97,17 @@ static int everything_fits(const struct tally *t)
 }
 
 /* Raises every voter's share one unit at a time until done(), or until
- * an outcome costs more than B: that one is kept in `over`, cur stays. */
+ * an outcome costs more than B: that one is kept in `over`, cur stays.
+ *
+ * Where the outcome stays the same for many steps, it jumps: a count
+ * `jump` steps ahead that mes_same_between proves to give cur's outcome
+ * at every step between is taken at once (those steps change nothing:
+ * within B, not exhaustive, or the raising would have stopped at cur),
+ * and the next jump is twice as long; when the proof fails, that count is
+ * dropped and a quarter of the jump is tried (one step below 8). */
 static int raise_shares(struct completion *c, char *err, size_t errlen)
 {
+    uint32_t jump = 1;
     if (everything_fits(c->t))
         return 0;
     while (!done(c)) {
@@ -107,16 +118,24 @@ static int raise_shares(struct completion *c, char *err, size_t errlen)
                      VOTE_MAX_STEPS);
             return MST_EINVAL;
         }
-        int rc = run_at(c, c->steps + 1, &c->next, err, errlen);
+        if (c->t->o->every_step || jump > VOTE_MAX_STEPS - c->steps)
+            jump = 1;
+        int rc = run_at(c, c->steps + jump, &c->next, &c->cur, err, errlen);
         if (rc)
             return rc;
-        if (c->next.cost > c->t->budget) {
+        int same = mes_same_between(&c->cur, &c->next);
+        if (jump > 1 && !same) {
+            jump = jump > 4 ? jump / 4 : 1; /* something changes in between: a shorter jump */
+            continue;
+        }
+        if (jump == 1 && c->next.cost > c->t->budget) {
             swap(&c->next, &c->over);
             c->have_over = 1;
             return 0;
         }
         swap(&c->cur, &c->next);
-        c->steps++;
+        c->steps += jump;
+        jump = same ? jump * 2 : 1;
     }
     return 0;
 }
@@ -158,7 +177,7 @@ static void fill_outcome(struct completion *c, const uint8_t *filled, int fill, 
 
 static int complete(struct completion *c, char *err, size_t errlen)
 {
-    int rc = run_at(c, 0, &c->cur, err, errlen);
+    int rc = run_at(c, 0, &c->cur, NULL, err, errlen);
     if (rc)
         return rc;
     copy_run(&c->plain, &c->cur, c->t->n_projects);

@@ -77,7 +77,9 @@ int mes_run_init(struct mes_run *r, size_t n_projects)
     r->order = malloc((n_projects + 1) * sizeof *r->order);
     r->selected = calloc(n_projects + 1, 1);
     r->effective = calloc(n_projects + 1, sizeof *r->effective);
-    if (!r->order || !r->selected || !r->effective) {
+    r->price = malloc((n_projects + 1) * sizeof *r->price);
+    r->runner_up = malloc((n_projects + 1) * sizeof *r->runner_up);
+    if (!r->order || !r->selected || !r->effective || !r->price || !r->runner_up) {
         mes_run_free(r);
         return MST_ENOMEM;
     }
@@ -89,6 +91,8 @@ void mes_run_free(struct mes_run *r)
     free(r->order);
     free(r->selected);
     free(r->effective);
+    free(r->price);
+    free(r->runner_up);
     memset(r, 0, sizeof *r);
 }
 
@@ -185,6 +189,8 @@ static void buy(struct mes *m, uint32_t p, long double rho, struct mes_run *out)
         m->money[g] -= pay;
     }
     m->state[p] = BOUGHT;
+    out->price[out->n] = rho;
+    out->runner_up[out->n] = INFINITY;
     out->selected[p] = 1;
     out->order[out->n++] = p;
     out->cost = tally_add(out->cost, t->cost[p]);
@@ -277,7 +283,33 @@ static void run_start(struct mes *m, long double per_voter, struct mes_run *out)
             buy(m, p, 0, out);
 }
 
-int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err, size_t errlen)
+/* The lowest price another candidate of the round could have: what was
+ * last computed for each is a lower bound (prices only rise in a run);
+ * those whose bound is not above `bar` are computed, so that the bound
+ * is the price where it matters for mes_same_between. */
+static long double runner_up(struct mes *m, size_t n, uint32_t best, long double bar)
+{
+    long double low = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = m->cands[i];
+        if (p == best || m->state[p] != CAND)
+            continue;
+        if (m->rho[p] <= bar) {
+            long double rho = rho_of(m, p);
+            if (isinf(rho)) {
+                m->state[p] = DROPPED;
+                continue;
+            }
+            m->rho[p] = rho;
+        }
+        if (m->rho[p] < low)
+            low = m->rho[p];
+    }
+    return low;
+}
+
+int mes_run(struct mes *m, long double per_voter, struct mes_run *out, const struct mes_run *lo, char *err,
+            size_t errlen)
 {
     run_start(m, per_voter, out);
     for (;;) {
@@ -291,6 +323,35 @@ int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err
             return rc;
         if (best < 0)
             return 0;
+        long double bar = lo && out->n < lo->n ? lo->price[out->n] * (1 + 4 * MES_EPS) : -1;
+        long double second = runner_up(m, n, (uint32_t)best, bar);
         buy(m, (uint32_t)best, best_rho, out);
+        out->runner_up[out->n - 1] = second;
     }
+}
+
+/* --- Skipping completion steps -------------------------------------------
+ *
+ * Replay one sequence of purchases at a larger per-voter budget b: every
+ * voter's money after each purchase is at least what it was (more to
+ * start with, and each price, the solution of sum min(money, alpha) =
+ * cost, can only fall when money rises, so max(0, money - alpha) rises),
+ * hence every candidate's price is at most what it was.  Take the counts
+ * at lo < hi that bought the same projects in the same order, and b
+ * between them, replaying that order: at purchase r, money at lo <= at b
+ * <= at hi.  The project bought is affordable at b (it was at lo) and
+ * costs at most its price at lo; any other candidate costs at least its
+ * price at hi, and a project unaffordable at hi is so at b.  If at every
+ * purchase the price at lo is below the runner-up's (lower bound) at hi,
+ * the count at b takes the same decisions: the same outcome, for every b
+ * in [lo, hi].  So the completions may jump ahead, and step back to one
+ * unit when the proof fails. */
+int mes_same_between(const struct mes_run *lo, const struct mes_run *hi)
+{
+    if (lo->n != hi->n || memcmp(lo->order, hi->order, lo->n * sizeof *lo->order))
+        return 0;
+    for (size_t r = 0; r < lo->n; r++)
+        if (!(lo->price[r] * (1 + 4 * MES_EPS) < hi->runner_up[r]))
+            return 0;
+    return 1;
 }

@@ -79,6 +79,10 @@ struct vote_options {
     size_t n_tie_ids;
     enum vote_score score;       /* greedy (and greedy fill) only */
     enum vote_utility utility;   /* MES only */
+    /* Count MES at every completion step, never jumping over steps proven
+     * to change nothing (completion.c): the same result, slower; for
+     * checking the jumps. */
+    int every_step;
 };
 
 /* Why a project is or is not in the outcome. */

@@ -61,6 +61,10 @@ struct mes_run {
     int64_t cost;
     uint8_t *selected;       /* per project */
     double *effective;       /* per project: cost/alpha when bought or last computed */
+    /* per purchase (as order): the price per unit of utility paid, and the
+     * lowest price any other candidate could have had then (a lower bound:
+     * what was last computed for it); for mes_same_between */
+    long double *price, *runner_up;
 };
 
 struct mes;                  /* scratch space for runs on one tally */
@@ -69,7 +73,17 @@ void mes_free(struct mes *m);
 int mes_run_init(struct mes_run *r, size_t n_projects);
 void mes_run_free(struct mes_run *r);
 /* 0, or MST_EINVAL for a tie the options cannot break (err says which). */
-int mes_run(struct mes *m, long double per_voter, struct mes_run *out, char *err, size_t errlen);
+/* `lo` (may be NULL): a run at a smaller budget this one will be compared
+ * with by mes_same_between; the runner-up prices are then computed where
+ * they decide that comparison. */
+int mes_run(struct mes *m, long double per_voter, struct mes_run *out, const struct mes_run *lo, char *err,
+            size_t errlen);
+
+/* Do the runs at per-voter budgets lo <= hi prove that every budget
+ * between gives the same outcome?  Yes when both bought the same projects
+ * in the same order and at every purchase the project's price in `lo` is
+ * below every other candidate's price in `hi` (mes.c explains why). */
+int mes_same_between(const struct mes_run *lo, const struct mes_run *hi);
 
 /* Is no unselected project left that fits into the budget?  Over all
  * projects, or (supported_only) those with cost > 0 and a supporter. */

@@ -165,14 +165,40 @@ write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
 write("voting_identity", "voter", 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"voter": "jana"}')
 write("voting_identity", "refused", 'HTTP/1.1 403 Forbidden\r\n\r\n{"error": "unknown login"}')
 write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
-
-# --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
-write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
-      'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
-write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
-      "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
 # ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
 write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
 write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
 write("ws_subprotocol", "unknown", "mqtt,  ,chat\nhttp\nocpp1.6")
 write("ws_subprotocol", "prefix", "ocpp1.6x ocpp1\nocpp1.6")
+
+# charging_rpc: OCPP-J 1.6 messages as charge points send them (the specification's examples and
+# what ocpp-rpc writes), and a few that are refused
+BOOT = {"chargePointVendor": "VendorX", "chargePointModel": "SingleSocketCharger", "firmwareVersion": "1.0"}
+write("charging_rpc", "boot", json.dumps([2, "19223201", "BootNotification", BOOT]))
+write("charging_rpc", "heartbeat", '[2,"a0b1c2d3-0000-4000-8000-000000000001","Heartbeat",{}]')
+write("charging_rpc", "status", json.dumps([2, "2", "StatusNotification", {
+    "connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": "2026-11-27T10:00:00Z"}]))
+write("charging_rpc", "start", json.dumps([2, "3", "StartTransaction", {
+    "connectorId": 1, "idTag": "04A2B3C4D5E6F7", "meterStart": 0, "timestamp": "2026-11-27T10:00:00.123+01:00"}]))
+write("charging_rpc", "meter", json.dumps([2, "4", "MeterValues", {"connectorId": 1, "transactionId": 7, "meterValue": [
+    {"timestamp": "2026-11-27T10:05:00Z", "sampledValue": [
+        {"value": "1200", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW", "context": "Sample.Periodic"}]}]}]))
+write("charging_rpc", "stop", json.dumps([2, "5", "StopTransaction", {
+    "transactionId": 7, "meterStop": 15000, "timestamp": "2026-11-27T11:00:00Z", "reason": "Local"}]))
+write("charging_rpc", "result", json.dumps([3, "A", {"status": "Accepted", "currentTime": "2026-11-27T10:00:00Z",
+                                                     "interval": 300}]))
+write("charging_rpc", "profile_result", json.dumps([3, "J", {"connectorId": 1, "csChargingProfiles": {
+    "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
+    "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400.0}]}}}]))
+write("charging_rpc", "error", '[4,"162376037","NotSupported","SetDisplayMessageRequest not implemented",{}]')
+write("charging_rpc", "error_short", '[4,"x","RpcFrameworkError","Message must be an array"]')
+write("charging_rpc", "firmware", json.dumps([2, "6", "UpdateFirmware", {
+    "location": "ftp://user@[2001:db8::7]:21/fw/1.2.bin?x=1#y", "retrieveDate": "2026-11-27T23:59:60Z"}]))
+write("charging_rpc", "bad_json", '[2,"7","Heartbeat",{"a":01,"b":"\u0000"}] x')
+write("charging_rpc", "bad_shape", '[2,"1234567890123456789012345678901234567","Heartbeat"]')
+# --- pabulib .pb files (voting_pb); run.sh adds the shared reference instances
+write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;cumulative\ndescription;"a;b ""c"""\n'
+      'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
+write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
+      "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")

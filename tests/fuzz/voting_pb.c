@@ -2,7 +2,9 @@
  * or published and read back by `mestys verify`): pb_parse; what it accepts
  * is written and read back to an equal election, then counted by greedy,
  * Equal Shares (cost and points utilities), and (when small enough to
- * finish fast) Equal Shares with the add1 and iterated completions.  A refusal says line:col; an outcome
+ * finish fast) Equal Shares with the add1 and iterated completions, each
+ * checked against counting every step (the jumps over steps must not
+ * change the outcome).  A refusal says line:col; an outcome
  * never costs more than the budget. */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,24 @@ static int small(const struct pb_election *e)
     return all <= 20000;
 }
 
+/* A completion that jumps over steps gives what counting every step gives. */
+static void same_as_every_step(const struct pb_election *e, struct vote_options o, const struct vote_outcome *out)
+{
+    struct vote_outcome slow;
+    char err[256];
+    if (o.completion == VOTE_COMPLETION_NONE)
+        return;
+    o.every_step = 1;
+    if (vote_count(e, &o, &slow, err, sizeof err))
+        abort();
+    if (slow.steps != out->steps || slow.total_cost != out->total_cost)
+        abort();
+    for (size_t p = 0; p < e->n_projects; p++)
+        if (slow.projects[p].selected != out->projects[p].selected)
+            abort();
+    vote_outcome_free(&slow);
+}
+
 static void count(const struct pb_election *e, enum vote_rule rule, enum vote_completion completion, int fill,
                   enum vote_utility utility)
 {
@@ -44,6 +64,7 @@ static void count(const struct pb_election *e, enum vote_rule rule, enum vote_co
             abort(); /* a refusal says why (the default tie order never fails) */
         return;
     }
+    same_as_every_step(e, o, &out);
     int64_t cost = 0;
     for (size_t p = 0; p < e->n_projects; p++)
         if (out.projects[p].selected)
