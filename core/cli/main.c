@@ -37,6 +37,9 @@ static int usage(FILE *f, int rc)
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
+               "  mestys verify voting --audit FILE [--head HEX] [--pb FILE] [--result FILE] [--receipt TEXT]\n"
+               "                       a published budget checked from its published files (`mestys verify\n"
+               "                       ARGS` alone when one plugin has a verify tool)\n"
                "  mestys version, mestys --version\n"
                "  mestys help, mestys --help\n"
                "exit status: 0 done, 1 failed, 2 a config error or a wrong command line\n"
@@ -222,6 +225,40 @@ static int cmd_plugin_tool(const char *verb, int argc, char **argv)
     return err == ENOENT ? 2 : 1;
 }
 
+/* `mestys verify ARGS...` without a plugin's name: the one plugin tool
+ * named mestys-*-verify beside this binary, if there is exactly one. */
+static int cmd_verify_only(int argc, char **argv)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return cmd_plugin_tool("verify", argc, argv); /* says why */
+    self[n] = '\0';
+    char *dir = mst__dirname(self), found[256] = "";
+    int count = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "mestys-", 7) == 0 && len > 14 && len < sizeof found &&
+            mst__ends_with(e->d_name, "-verify")) {
+            snprintf(found, sizeof found, "%.*s", (int)(len - 14), e->d_name + 7);
+            count++;
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    if (count != 1) {
+        fprintf(stderr, "mestys verify: %s; say which: mestys verify PLUGIN ARGS...\n",
+                count ? "more than one plugin has a verify tool" : "no plugin's verify tool is installed");
+        return 2;
+    }
+    /* argv[0] ("verify") becomes the plugin's name, as cmd_plugin_tool expects */
+    argv[0] = found;
+    return cmd_plugin_tool("verify", argc, argv);
+}
+
 /* Copies a template file, replacing every "TEMPLATE_NAME" by name. */
 static int copy_with_name(const char *from, const char *to, const char *name)
 {
@@ -292,6 +329,10 @@ int main(int argc, char **argv)
         return cmd_new_plugin(argv[2]);
     if (strcmp(cmd, "simulate") == 0 && argc >= 3)
         return cmd_plugin_tool("simulate", argc - 2, argv + 2);
+    if (strcmp(cmd, "verify") == 0 && argc >= 3 && argv[2][0] != '-')
+        return cmd_plugin_tool("verify", argc - 2, argv + 2);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify_only(argc - 1, argv + 1);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;

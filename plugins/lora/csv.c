@@ -4,54 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "geo.h"
+#include <mestys/csv.h>
 
-/* Reads one field at *pos; returns it (malloc'd) and sets *end_of_row;
- * NULL when memory runs out. */
-static char *field(const char *t, size_t len, size_t *pos, int *end_of_row, int *bad)
-{
-    size_t cap = 64, n = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    int quoted = *pos < len && t[*pos] == '"';
-    if (quoted)
-        (*pos)++;
-    for (; *pos < len; (*pos)++) {
-        char c = t[*pos];
-        if (quoted && c == '"') {
-            if (*pos + 1 < len && t[*pos + 1] == '"') {
-                (*pos)++;
-            } else {
-                quoted = 0;
-                continue;
-            }
-        } else if (!quoted && (c == ',' || c == '\n' || c == '\r')) {
-            break;
-        }
-        if (n + 2 > cap) {
-            char *bigger = realloc(out, cap * 2);
-            if (!bigger) {
-                free(out);
-                return NULL;
-            }
-            out = bigger;
-            cap *= 2;
-        }
-        out[n++] = c;
-    }
-    if (quoted)
-        *bad = 1; /* an unterminated quote */
-    out[n] = '\0';
-    *end_of_row = *pos >= len || t[*pos] != ',';
-    if (*pos < len && t[*pos] == ',')
-        (*pos)++;
-    else {
-        while (*pos < len && (t[*pos] == '\r' || t[*pos] == '\n'))
-            (*pos)++;
-    }
-    return out;
-}
+#include "geo.h"
 
 /* A coordinate in degrees: the whole field a number, in range (atof took
  * "abc" for 0 and "1e999" for an infinity).  NULL, or why not. */
@@ -95,7 +50,7 @@ cJSON *csv_devices(const char *t, size_t len, const char **why)
     char *header[CSV_MAX_COLUMNS];
     int cols = 0, end = 0, bad = 0, nomem = 0;
     while (!end && cols < CSV_MAX_COLUMNS && !nomem)
-        if ((header[cols] = field(t, len, &pos, &end, &bad)))
+        if ((header[cols] = mst_csv_field(t, len, &pos, 0, &end, &bad)))
             cols++;
         else
             nomem = 1;
@@ -114,7 +69,7 @@ cJSON *csv_devices(const char *t, size_t len, const char **why)
         }
         end = 0;
         for (int c = 0; !end && !nomem; c++) {
-            char *v = field(t, len, &pos, &end, &bad);
+            char *v = mst_csv_field(t, len, &pos, 0, &end, &bad);
             if (!v) {
                 nomem = 1;
             } else if (c >= cols) {
@@ -133,7 +88,7 @@ cJSON *csv_devices(const char *t, size_t len, const char **why)
         if (nomem)
             *why = "out of memory";
         else if (!*why)
-            *why = "a quoted field is not closed";
+            *why = bad == MST_CSV_NUL ? "the text holds a NUL byte" : "a quoted field is not closed";
         cJSON_Delete(list);
         return NULL;
     }

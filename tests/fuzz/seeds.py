@@ -208,6 +208,19 @@ session = [
 write("charging_station", "session", "\n".join([basic] + session))
 write("charging_station", "bad", "\n".join(["Basic Q1AtMTo=", "not json", '[2,"1","Heartbeat"]', '[2,"2","Reset",{"type":"Soft"}]',
                                              '[4,"x","GenericError","",{}]', '[2,"3","Authorize",{"idTag":5}]']))
+# voting: ballots as voters send them, codes and receipts as typed, the register CSV
+write("voting_ballot", "approval", json.dumps({"code": "ABCDE-FGHJK-MNPQR-STVWX-YZ01C", "projects": [1, 3]}))
+write("voting_ballot", "cumulative", json.dumps({"code": "x", "points": {"1": 4, "12": 3, "2": 3}}))
+write("voting_ballot", "knapsack_over", json.dumps({"projects": [2, 7]}))
+write("voting_ballot", "twice", json.dumps({"projects": [3, 3.0, 1e300, -1, "1"]}))
+write("voting_ballot", "code", "abcde-fghjk-mnpqr-stvwx-yz01c")
+write("voting_ballot", "receipt", "ABCDE FGHJK MNPQR STVWX YZ01I")
+write("voting_register", "letters", "\ufeffvoter,name,address\r\nv1,\"Novák, Jan\",Husova 1\r\nv2,\"say \"\"hi\"\"\",\"two\nlines\"\r\n")
+write("voting_register", "voter_only", "address,voter\nHusova 3,v3\n\nNerudova 4,v4\n")
+write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
+write("voting_identity", "voter", 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"voter": "jana"}')
+write("voting_identity", "refused", 'HTTP/1.1 403 Forbidden\r\n\r\n{"error": "unknown login"}')
+write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
 # ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
 write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
 write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
