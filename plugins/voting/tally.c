@@ -51,7 +51,7 @@ static int js_index(const char *id, uint64_t *v)
 /* Project id order: indices numerically, then the rest in file order. */
 static int natural_id_cmp(const struct pb_election *e, uint32_t a, uint32_t b)
 {
-    uint64_t x, y;
+    uint64_t x = 0, y = 0; /* gcc -O2 cannot see js_index sets them when it returns 1 */
     int ia = js_index(e->projects[a].id, &x), ib = js_index(e->projects[b].id, &y);
     if (ia && ib)
         return (x > y) - (x < y);
