@@ -304,4 +304,5 @@ const struct mst_host mst__host = {
     .ws_data = mst__ws_data,
     .ws_set_data = mst__ws_set_data,
     .ws_endpoint_limits = h_ws_endpoint_limits,
+    .http_role = mst__http_role,
 };

@@ -82,6 +82,8 @@ const char *mst__http_path(mst_http_request *req);
 const char *mst__http_subpath(mst_http_request *req);
 const char *mst__http_query(mst_http_request *req);
 const char *mst__http_peer(mst_http_request *req);
+/* The role the request's bearer token grants (MST_ROLE_PUBLIC without a known one). */
+enum mst_role mst__http_role(mst_http_request *req);
 const char *mst__http_header(mst_http_request *req, const char *name);
 const char *mst__http_query_param(mst_http_request *req, const char *name);
 /* The i-th query parameter, decoded; -1 past the last. */

@@ -32,6 +32,13 @@ int mst__http_token_role(struct mst__http *h, const char *auth, size_t auth_len)
     return MST__ROLE_UNKNOWN_TOKEN;
 }
 
+enum mst_role mst__http_role(mst_http_request *req)
+{
+    const char *auth = mst__http_header(req, "authorization");
+    int role = mst__http_token_role(req->h, auth, auth ? strlen(auth) : 0);
+    return role >= MST_ROLE_OPERATOR && role <= MST_ROLE_ADMIN ? (enum mst_role)role : MST_ROLE_PUBLIC;
+}
+
 /* 0 if allowed; otherwise answers 401/403 and returns -1. */
 int mst__http_authorize(struct mst__http *h, mst_http_request *req, enum mst_role need)
 {

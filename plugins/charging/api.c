@@ -1,5 +1,6 @@
 /* api.c - the charging plugin's HTTP API under /api/<instance>/:
  *   GET    stations[/{id}]              public: stations, connectors, live status, last contact
+ *                                       (an operator sees security_profile and password_set too)
  *   POST   stations                     operator: register (one object or an array)
  *   POST   stations/{id}/password       operator: {"password"} (stored hashed, never returned)
  *   POST   stations/{id}/accept         operator: BootNotification Accepted from now on
@@ -7,6 +8,7 @@
  *   DELETE stations/{id}                operator
  *   GET    sessions?station=&open=&limit=  operator: sessions with energy, duration, cost
  *   GET    id-tags, POST id-tags, DELETE id-tags/{tag}   operator
+ *   GET    energy, availability; POST figures/publish: figures.c
  * Public routes never show id tags, passwords or anything about a person. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +46,11 @@ static cJSON *body_json(struct charging *c, mst_http_request *req)
     return body ? cJSON_ParseWithLength(body, len) : NULL;
 }
 
-static cJSON *stations_json(struct charging *c)
+static cJSON *stations_json(struct charging *c, int operator)
 {
     cJSON *list = cJSON_CreateArray();
     for (struct chg_station *st = c->stations; list && st; st = st->next) {
-        cJSON *o = chg_station_json(c, st);
+        cJSON *o = chg_station_json(c, st, operator);
         if (!o || !cJSON_AddItemToArray(list, o)) {
             cJSON_Delete(o);
             cJSON_Delete(list);
@@ -80,15 +82,16 @@ static void api_get_stations(void *arg, mst_http_request *req)
 {
     struct charging *c = arg;
     const char *sub = c->host->http_subpath(req), *rest;
+    int operator = c->host->http_role(req) >= MST_ROLE_OPERATOR;
     if (!*sub) {
-        chg_respond_json(c, req, 200, stations_json(c));
+        chg_respond_json(c, req, 200, stations_json(c, operator));
         return;
     }
     struct chg_station *st = station_of(c, req, sub, &rest);
     if (st && *rest)
         chg_respond_error(c, req, 404, "GET stations/{id} only; sessions are at sessions?station={id}");
     else if (st)
-        chg_respond_json(c, req, 200, chg_station_json(c, st));
+        chg_respond_json(c, req, 200, chg_station_json(c, st, operator));
 }
 
 /* POST stations: one registration or an array, all checked first. */
@@ -157,7 +160,7 @@ static void accept_station(struct charging *c, mst_http_request *req, struct chg
         return;
     }
     c->host->log(c->inst, MST_LOG_INFO, "charge point %s accepted by the operator", st->id);
-    chg_respond_json(c, req, 200, chg_station_json(c, st));
+    chg_respond_json(c, req, 200, chg_station_json(c, st, 1));
 }
 
 static void api_post_stations(void *arg, mst_http_request *req)
@@ -262,6 +265,7 @@ int chg_api_routes(struct charging *c)
         {"GET", "reservations", MST_ROLE_OPERATOR, chg_api_reservations},
         {"GET", "energy", MST_ROLE_PUBLIC, chg_api_figures},
         {"GET", "availability", MST_ROLE_PUBLIC, chg_api_figures},
+        {"POST", "figures/publish", MST_ROLE_OPERATOR, chg_api_publish},
         {"GET", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"POST", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"DELETE", "bookings/*", MST_ROLE_OPERATOR, chg_api_bookings},

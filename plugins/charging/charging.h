@@ -50,6 +50,7 @@ struct chg_connector {
     int64_t updated_ms;             /* wall clock of the report */
     /* load management (load.c) */
     double max_w;                   /* its own maximum (registration "connectors"), W */
+    char type[16];                  /* its plug (registration "connectors"), e.g. "Type2" */
     int phases;                     /* 1 or 3 */
     int64_t txn;                    /* the open transaction on it, 0 none */
     int64_t started_ms;
@@ -178,7 +179,7 @@ struct charging {
     struct chg_tariff tariff;         /* the default tariff */
     struct chg_site_state *sites;
     struct chg_bookings *bookings;
-    mst_timer *bookings_timer, *reservations_timer;
+    mst_timer *bookings_timer, *reservations_timer, *figures_timer;
     int stopping;                     /* no new calls: the instance is stopping */
     uint64_t unknown_logged;          /* loop clock of the last unknown-id refusal logged */
     uint32_t logged;                  /* enum chg_log_once bits */
@@ -197,7 +198,8 @@ int chg_station_id_valid(const char *id);
 /* "online" (connected, heard within heartbeat + grace), "unknown"
  * (connected but silent, or a dead TCP connection not yet closed), "offline". */
 const char *chg_station_liveness(const struct charging *c, const struct chg_station *st);
-cJSON *chg_station_json(const struct charging *c, const struct chg_station *st);
+/* operator: with what only an operator sees (security_profile, password_set). */
+cJSON *chg_station_json(const struct charging *c, const struct chg_station *st, int operator);
 void chg_station_free(struct chg_station *st);
 /* Marks a message (or pong) from st: last contact now. */
 void chg_station_heard(struct charging *c, struct chg_station *st);
@@ -356,6 +358,13 @@ void chg_figures_log(struct charging *c, const char *station, int connector, con
 void chg_figures_offline(struct charging *c, const struct chg_station *st);
 /* GET energy?month=, GET availability?day= (public) */
 void chg_api_figures(void *arg, mst_http_request *req);
+/* POST figures/publish (operator): a period's rows on the bus now. */
+void chg_api_publish(void *arg, mst_http_request *req);
+/* What a connector's charging/status row says besides its state: plug,
+ * power, price, last contact, location (never anything about a person). */
+int chg_figures_describe(const struct charging *c, const struct chg_station *st, int n, cJSON *o);
+/* The timer that publishes each closed day's uptime and month's energy. */
+int chg_figures_start(struct charging *c);
 
 /* --- api.c --- */
 int chg_api_routes(struct charging *c);
@@ -365,6 +374,9 @@ void chg_respond_error(struct charging *c, mst_http_request *req, int status, co
 /* --- operate.c --- */
 /* POST stations/{id}/{what...}: the operator's calls to a charge point. */
 void chg_operate(struct charging *c, mst_http_request *req, struct chg_station *st, const char *what);
+
+/* Publishes body (freed) on topic; a refusal is counted, logged once. */
+void chg_publish(struct charging *c, const char *topic, cJSON *body);
 
 /* wall clock, ms */
 int64_t chg_wall_ms(void);

@@ -49,6 +49,8 @@ const char *const chg_migrations[] = {
     "CREATE TABLE connector_log (station TEXT NOT NULL, connector INTEGER NOT NULL, status TEXT NOT NULL,"
     " at_ms INTEGER NOT NULL);"
     "CREATE INDEX connector_log_at ON connector_log (station, connector, at_ms);",
+    /* 4 -> 5: the closed days and months whose figures went on the bus */
+    "CREATE TABLE figures_published (kind TEXT NOT NULL, period TEXT NOT NULL, PRIMARY KEY (kind, period));",
     NULL,
 };
 

@@ -45,7 +45,7 @@ static int64_t time_of(const char *iso)
     return iso && mst_time_parse(iso, &ms) == 0 ? ms : chg_wall_ms();
 }
 
-static void publish(struct charging *c, const char *topic, cJSON *body)
+void chg_publish(struct charging *c, const char *topic, cJSON *body)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     int rc = text ? c->host->publish(c->inst, topic, text, strlen(text)) : MST_ENOMEM;
@@ -145,12 +145,13 @@ static enum chg_ocpp_err status_notification(struct chg_conn *cc, const cJSON *r
     cJSON *e = event(NULL, st, (int)n);
     char when[32];
     mst_time_format(k->updated_ms, when);
-    if (e) {
-        cJSON_AddStringToObject(e, "status", k->status);
-        cJSON_AddStringToObject(e, "error_code", k->error_code);
-        cJSON_AddStringToObject(e, "time", when);
+    if (e && (!cJSON_AddStringToObject(e, "status", k->status) ||
+              !cJSON_AddStringToObject(e, "error_code", k->error_code) || !cJSON_AddStringToObject(e, "time", when) ||
+              chg_figures_describe(c, st, (int)n, e) != 0)) {
+        cJSON_Delete(e);
+        e = NULL;
     }
-    publish(c, "charging/status", e);
+    chg_publish(c, "charging/status", e);
     chg_load_changed(c, st);
     return CHG_OCPP_OK;
 }
@@ -211,7 +212,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
             cJSON_AddNumberToObject(e, "meter_wh", (double)s.meter_start);
             cJSON_AddStringToObject(e, "time", when);
         }
-        publish(c, "charging/session", e);
+        chg_publish(c, "charging/session", e);
         chg_load_changed(c, cc->st);
     }
     return CHG_OCPP_OK;
@@ -317,7 +318,7 @@ static enum chg_ocpp_err meter_values(struct chg_conn *cc, const cJSON *req, cJS
             cJSON_AddNumberToObject(e, "power_w", w);
         cJSON_AddStringToObject(e, "time", when);
     }
-    publish(c, "charging/session", e);
+    chg_publish(c, "charging/session", e);
     return CHG_OCPP_OK;
 }
 
@@ -364,7 +365,7 @@ static enum chg_ocpp_err stop_transaction(struct chg_conn *cc, const cJSON *req,
             cJSON_AddStringToObject(e, "reason", stop.reason);
             cJSON_AddStringToObject(e, "time", when);
         }
-        publish(c, "charging/session", e);
+        chg_publish(c, "charging/session", e);
         struct chg_connector *k =
             s.connector >= 1 && s.connector <= CHG_MAX_CONNECTORS ? &cc->st->connectors[s.connector] : NULL;
         if (k && k->txn == stop.txn) {

@@ -27,6 +27,8 @@ static const struct mst_config_key tariff_keys[] = {
 static const struct mst_config_key connector_keys[] = {
     {.key = "max_kw", .type = MST_CFG_NUMBER, .description = "the connector's own maximum, kW (22)"},
     {.key = "phases", .type = MST_CFG_INT, .description = "1 or 3 (3)"},
+    {.key = "type", .type = MST_CFG_STRING, .choices = "Type2|Type2Cable|CCS2|CHAdeMO|Type1|CCS1|Schuko",
+     .description = "its plug, for the station list and open data (Type2)"},
     {0},
 };
 
@@ -64,16 +66,18 @@ static const struct mst_config_key station_keys[] = {
     {.key = "id", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED | MST_CFG_HAS_RANGE, .min = 1, .max = CHG_ID_MAX,
      .description = "the charge point's identity (the last segment of the URL it connects to)"},
     {.key = "name", .type = MST_CFG_STRING, .description = "where it is, in the town's words"},
-    {.key = "security_profile", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1", .min = 1,
-     .max = 3, .description = "1 Basic password, 2 Basic over TLS, 3 TLS client certificate (CN = id)"},
+    /* no default_json: absent keeps what the API last set (a new station: 1) */
+    {.key = "security_profile", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .min = 1, .max = 3,
+     .description = "1 Basic password, 2 Basic over TLS, 3 TLS client certificate (CN = id); absent: as before (1)"},
     {.key = "accepted", .type = MST_CFG_BOOL,
      .description = "accepted by the operator (BootNotification Accepted); absent: as the API last set it"},
     {.key = "site", .type = MST_CFG_STRING, .description = "the grid connection it shares (load management)"},
     {.key = "lat", .type = MST_CFG_NUMBER, .description = "where it is (WGS84)"},
     {.key = "lon", .type = MST_CFG_NUMBER},
     {.key = "connectors", .type = MST_CFG_ARRAY, .fields = connector_keys,
-     .description = "per connector (1, 2, ...): its maximum and phases"},
-    {.key = "tariff", .type = MST_CFG_OBJECT, .fields = tariff_keys, .description = "this station's tariff"},
+     .description = "per connector (1, 2, ...): its maximum, phases and plug; absent: as before"},
+    {.key = "tariff", .type = MST_CFG_OBJECT, .fields = tariff_keys,
+     .description = "this station's tariff; absent (or {}): as before"},
     {0},
 };
 
@@ -109,7 +113,8 @@ static const struct mst_config_key config[] = {
     {0},
 };
 
-static const char *const publishes[] = {"charging/status", "charging/session", NULL};
+static const char *const publishes[] = {"charging/status", "charging/session", "charging/energy",
+                                        "charging/uptime", NULL};
 
 static int metrics(struct charging *c)
 {
@@ -163,6 +168,11 @@ static int import_config_stations(struct charging *c)
     cJSON_ArrayForEach(j, list)
     {
         const char *why = NULL;
+        /* the config gives an absent object as {}: left out, the tariff set
+         * over the API stays (a registration merges) */
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tariff");
+        if (cJSON_IsObject(t) && !t->child)
+            cJSON_DeleteItemFromObjectCaseSensitive(j, "tariff");
         if ((rc = chg_station_register(c, j, &why)) != 0) {
             c->host->log(c->inst, MST_LOG_ERROR, "config stations[%d]: %s", i, why ? why : mst_strerror(rc));
             rc = MST_ECONFIG;
@@ -228,8 +238,8 @@ static void charging_fini(void *state);
 
 static int charging_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
-    if (!MST_HOST_HAS(host, ws_endpoint_limits))
-        return MST_EABI; /* the handshake hook and ws_data came with it */
+    if (!MST_HOST_HAS(host, http_role))
+        return MST_EABI; /* the handshake hook, ws_data and ws_endpoint_limits came before it */
     struct charging *c = calloc(1, sizeof *c);
     if (!c)
         return MST_ENOMEM;
@@ -291,6 +301,8 @@ static int charging_start(void *state)
         rc = c->host->timer_start(c->inst, 1000, 1000, checkpoint, c, &c->checkpoint_timer);
     if (rc == 0)
         rc = chg_bookings_start(c);
+    if (rc == 0)
+        rc = chg_figures_start(c);
     return rc == 0 ? chg_reservations_start(c) : rc;
 }
 

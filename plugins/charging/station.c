@@ -93,7 +93,8 @@ static cJSON *connectors_json(const struct charging *c, const struct chg_station
             !cJSON_AddStringToObject(o, "reported_status", k->status[0] ? k->status : "Unknown") ||
             !cJSON_AddStringToObject(o, "error_code", k->error_code[0] ? k->error_code : "NoError") ||
             !add_string(o, "updated", k->updated_ms ? when : NULL) ||
-            !cJSON_AddNumberToObject(o, "max_kw", k->max_w / 1000)) {
+            !cJSON_AddNumberToObject(o, "max_kw", k->max_w / 1000) ||
+            !cJSON_AddStringToObject(o, "type", k->type)) {
             cJSON_Delete(list);
             return NULL;
         }
@@ -101,16 +102,14 @@ static cJSON *connectors_json(const struct charging *c, const struct chg_station
     return list;
 }
 
-cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
+cJSON *chg_station_json(const struct charging *c, const struct chg_station *st, int operator)
 {
     cJSON *o = cJSON_CreateObject();
     char when[32];
     mst_time_format(st->last_contact_wall, when);
     cJSON *conns = connectors_json(c, st);
     int ok = o && conns && cJSON_AddStringToObject(o, "id", st->id) && add_string(o, "name", st->name) &&
-             cJSON_AddNumberToObject(o, "security_profile", st->profile) &&
-             cJSON_AddBoolToObject(o, "accepted", st->accepted) &&
-             cJSON_AddBoolToObject(o, "password_set", st->password != NULL) && add_string(o, "site", st->site) &&
+             cJSON_AddBoolToObject(o, "accepted", st->accepted) && add_string(o, "site", st->site) &&
              cJSON_AddStringToObject(o, "status", chg_station_liveness(c, st)) &&
              add_string(o, "last_contact", st->last_contact_wall ? when : NULL) &&
              add_string(o, "vendor", st->vendor) && add_string(o, "model", st->model) &&
@@ -121,6 +120,10 @@ cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
         cJSON_Delete(tariff);
     if (ok && st->has_location)
         ok = cJSON_AddNumberToObject(o, "lat", st->lat) && cJSON_AddNumberToObject(o, "lon", st->lon);
+    /* how a station authenticates tells an attacker which ones are weakest */
+    if (ok && operator)
+        ok = cJSON_AddNumberToObject(o, "security_profile", st->profile) &&
+             cJSON_AddBoolToObject(o, "password_set", st->password != NULL);
     if (ok && cJSON_AddItemToObject(o, "connectors", conns))
         return o;
     cJSON_Delete(conns);
@@ -130,28 +133,42 @@ cJSON *chg_station_json(const struct charging *c, const struct chg_station *st)
 
 /* --- registration ---------------------------------------------------------- */
 
-/* A registration read from JSON; strings point into the JSON. */
+/* A registration read from JSON; strings point into the JSON.  What it
+ * leaves out stays as it is (has_*, or a NULL cJSON); a JSON null takes the
+ * default again. */
 struct registration {
     const char *id, *name, *site, *password;
     const cJSON *connectors, *tariff;
-    int profile, accepted, has_accepted, has_location;
+    int profile, accepted, has_accepted, has_location, has_profile, has_name, has_site;
     double lat, lon;
 };
 
-static const char *optional_string(const cJSON *j, const char *key, const char **out)
+static const char *optional_string(const cJSON *j, const char *key, const char **out, int *given)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
         return "must be a string";
     *out = cJSON_IsString(v) ? v->valuestring : NULL;
+    *given = v != NULL;
     return NULL;
 }
 
-/* "connectors": [{"max_kw": 22, "phases": 3}, ...] for connectors 1, 2, ... */
+/* A connector's plug, as open data names it. */
+static int plug_valid(const char *type)
+{
+    static const char *const plugs[] = {"Type2", "Type2Cable", "CCS2", "CHAdeMO", "Type1", "CCS1", "Schuko"};
+    for (size_t i = 0; i < sizeof plugs / sizeof plugs[0]; i++)
+        if (strcmp(type, plugs[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* "connectors": [{"max_kw": 22, "phases": 3, "type": "Type2"}, ...] for
+ * connectors 1, 2, ...; null or none: the defaults. */
 static int check_connectors(const cJSON *list, const char **why)
 {
     const cJSON *k;
-    if (!list)
+    if (!list || cJSON_IsNull(list))
         return 0;
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > CHG_MAX_CONNECTORS) {
         *why = "connectors: an array (connector 1, 2, ...) of at most 32 {\"max_kw\", \"phases\"}";
@@ -161,9 +178,12 @@ static int check_connectors(const cJSON *list, const char **why)
     {
         const cJSON *kw = cJSON_GetObjectItemCaseSensitive(k, "max_kw");
         const cJSON *ph = cJSON_GetObjectItemCaseSensitive(k, "phases");
+        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(k, "type");
         if (!cJSON_IsObject(k) || (kw && !(cJSON_IsNumber(kw) && kw->valuedouble > 0 && kw->valuedouble <= 1000)) ||
-            (ph && !(cJSON_IsNumber(ph) && (ph->valuedouble == 1 || ph->valuedouble == 3)))) {
-            *why = "connectors[]: max_kw a number over 0 up to 1000, phases 1 or 3";
+            (ph && !(cJSON_IsNumber(ph) && (ph->valuedouble == 1 || ph->valuedouble == 3))) ||
+            (ty && !(cJSON_IsString(ty) && plug_valid(ty->valuestring)))) {
+            *why = "connectors[]: max_kw a number over 0 up to 1000, phases 1 or 3, type one of Type2, Type2Cable,"
+                   " CCS2, CHAdeMO, Type1, CCS1, Schuko";
             return MST_EINVAL;
         }
     }
@@ -180,8 +200,9 @@ static int parse_registration(const cJSON *j, struct registration *r, const char
         return MST_EINVAL;
     }
     r->id = id->valuestring;
-    if (optional_string(j, "name", &r->name) || optional_string(j, "site", &r->site) ||
-        optional_string(j, "password", &r->password)) {
+    int given;
+    if (optional_string(j, "name", &r->name, &r->has_name) || optional_string(j, "site", &r->site, &r->has_site) ||
+        optional_string(j, "password", &r->password, &given)) {
         *why = "name, site, password: strings";
         return MST_EINVAL;
     }
@@ -192,6 +213,7 @@ static int parse_registration(const cJSON *j, struct registration *r, const char
     }
     if (p)
         r->profile = (int)p->valuedouble;
+    r->has_profile = p != NULL;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "accepted");
     if (a && !cJSON_IsBool(a)) {
         *why = "accepted: true or false";
@@ -216,7 +238,7 @@ static int parse_registration(const cJSON *j, struct registration *r, const char
         return MST_EINVAL;
     struct chg_tariff t;
     chg_tariff_init(&t);
-    if (r->tariff && chg_tariff_from_json(r->tariff, &t, why) != 0)
+    if (r->tariff && !cJSON_IsNull(r->tariff) && chg_tariff_from_json(r->tariff, &t, why) != 0)
         return MST_EINVAL;
     size_t pl = r->password ? strlen(r->password) : 0;
     if (r->password && (pl < CHG_PASSWORD_MIN || pl > CHG_PASSWORD_MAX)) {
@@ -237,6 +259,7 @@ struct chg_station *chg_station_new(struct charging *c, const char *id)
     for (int i = 0; i <= CHG_MAX_CONNECTORS; i++) {
         st->connectors[i].max_w = 22000;
         st->connectors[i].phases = 3;
+        snprintf(st->connectors[i].type, sizeof st->connectors[i].type, "Type2");
         st->connectors[i].meter_w = st->connectors[i].energy_wh = -1;
     }
     return st;
@@ -256,8 +279,11 @@ int chg_station_apply(struct charging *c, struct chg_station *st, const char *co
             const cJSON *one = cJSON_GetArrayItem(k, i - 1);
             const cJSON *kw = cJSON_GetObjectItemCaseSensitive(one, "max_kw");
             const cJSON *ph = cJSON_GetObjectItemCaseSensitive(one, "phases");
+            const cJSON *ty = cJSON_GetObjectItemCaseSensitive(one, "type");
             st->connectors[i].max_w = cJSON_IsNumber(kw) ? kw->valuedouble * 1000 : 22000;
             st->connectors[i].phases = cJSON_IsNumber(ph) ? (int)ph->valuedouble : 3;
+            snprintf(st->connectors[i].type, sizeof st->connectors[i].type, "%s",
+                     cJSON_IsString(ty) ? ty->valuestring : "Type2");
         }
     }
     cJSON_Delete(k);
@@ -300,6 +326,18 @@ int chg_station_check(const cJSON *j, const char **why)
     return parse_registration(j, &r, why);
 }
 
+/* The JSON text a registration gives for key (NULL if it gives null), or a
+ * copy of what the station had if it leaves the key out. */
+static int merged_text(const cJSON *given, const char *had, char **out)
+{
+    if (given)
+        *out = cJSON_IsNull(given) ? NULL : cJSON_PrintUnformatted(given);
+    else
+        *out = had ? strdup(had) : NULL;
+    int wanted = given ? !cJSON_IsNull(given) : had != NULL;
+    return wanted && !*out ? MST_ENOMEM : 0;
+}
+
 int chg_station_register(struct charging *c, const cJSON *j, const char **why)
 {
     struct registration r;
@@ -308,9 +346,10 @@ int chg_station_register(struct charging *c, const cJSON *j, const char **why)
     struct chg_station *st = chg_station_find(c, r.id), *fresh = NULL;
     if (!st && !(st = fresh = chg_station_new(c, r.id)))
         return MST_ENOMEM;
-    char *connectors = r.connectors ? cJSON_PrintUnformatted(r.connectors) : NULL;
-    char *tariff = r.tariff ? cJSON_PrintUnformatted(r.tariff) : NULL;
-    int rc = (r.connectors && !connectors) || (r.tariff && !tariff) ? MST_ENOMEM : 0;
+    char *connectors = NULL, *tariff = NULL;
+    int rc = merged_text(r.connectors, st->connectors_json, &connectors);
+    if (rc == 0)
+        rc = merged_text(r.tariff, st->tariff_json, &tariff);
     if (rc == 0)
         rc = chg_station_apply(c, st, connectors, tariff, why);
     if (rc == 0) {
@@ -319,19 +358,23 @@ int chg_station_register(struct charging *c, const cJSON *j, const char **why)
         st->connectors_json = connectors;
         st->tariff_json = tariff;
         connectors = tariff = NULL;
-        rc = replace(&st->name, r.name);
+        if (r.has_name)
+            rc = replace(&st->name, r.name);
     }
     free(connectors);
     free(tariff);
-    if (rc == 0)
+    if (rc == 0 && r.has_site)
         rc = replace(&st->site, r.site);
     if (rc == 0) {
-        st->profile = r.profile;
+        if (r.has_profile)
+            st->profile = r.profile;
         if (r.has_accepted)
             st->accepted = r.accepted;
-        st->has_location = r.has_location;
-        st->lat = r.lat;
-        st->lon = r.lon;
+        if (r.has_location) {
+            st->has_location = 1;
+            st->lat = r.lat;
+            st->lon = r.lon;
+        }
         rc = r.password ? chg_station_set_password(c, st, r.password, strlen(r.password), why)
                         : chg_db_save_station(c, st);
     }

@@ -43,6 +43,7 @@ struct mst_request { int answered; int status; char *body; size_t len; };
 struct mst_http_request {
     const char *method, *path, *subpath, *body;
     size_t body_len;
+    enum mst_role role; /* what the caller's token grants */
     int answered, status;
     char *response;
     size_t response_len;
@@ -362,6 +363,7 @@ static int h_udp_send(mst_udp *u, const struct sockaddr *t, const void *d, size_
 static void h_udp_close(mst_udp *u) { (void)u; }
 static int h_udp_port(mst_udp *u) { (void)u; return -1; }
 static const char *h_http_peer(mst_http_request *r) { (void)r; return "127.0.0.1"; }
+static enum mst_role h_http_role(mst_http_request *r) { return r->role; }
 
 static int h_script_open(mst_instance *i, const char *p, mst_script **o) { (void)i, (void)p, (void)o; return MST_ENOTSUP; }
 static int h_script_call(mst_script *s, const char *f, const char *j, size_t l, char **r)
@@ -392,6 +394,7 @@ static const struct mst_host mock_host = {
     .script_open = h_script_open, .script_call = h_script_call, .script_close = h_script_close,
     .http_peer = h_http_peer,
     .ws_data = h_ws_data, .ws_set_data = h_ws_set_data, .ws_endpoint_limits = h_ws_endpoint_limits,
+    .http_role = h_http_role,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */
@@ -575,7 +578,8 @@ int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum
                   const char *body, size_t len, int *status, char **response, size_t *response_len)
 {
     char *full = mst__route_path(h_instance_name(&m->inst), path);
-    struct mst_http_request req = {.method = method, .path = full, .body = body ? body : "", .body_len = len};
+    struct mst_http_request req = {.method = method, .path = full, .body = body ? body : "", .body_len = len,
+                                   .role = role};
     struct mst__route_match match;
     struct mst__buf why = {0};
     mst__routes_match(&m->routes, method, full, &match);

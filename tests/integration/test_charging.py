@@ -663,6 +663,124 @@ class OpenData(unittest.TestCase):
             d.stop()
 
 
+class OpenDataFigures(unittest.TestCase):
+    """Live availability with plug, power and price, monthly energy and daily
+    uptime as opendata datasets: the same numbers as the plugin's routes, no
+    id tag anywhere."""
+
+    def test_figures_are_datasets(self):
+        from test_opendata import dataset, opendata_config
+        tran = ["http://publications.europa.eu/resource/authority/data-theme/TRAN"]
+        datasets = [dataset("stav", {"topic": "charging/status"}, themes=tran,
+                            fields=["station", "connector", "status", "connector_type", "max_kw", "price",
+                                    "price_per_kwh", "currency", "last_contact"]),
+                    dataset("energie", {"topic": "charging/energy"}, themes=tran,
+                            fields=["station", "month", "energy_kwh", "sessions", "final"]),
+                    dataset("provoz", {"topic": "charging/uptime"}, themes=tran,
+                            fields=["station", "connector", "day", "uptime_percent", "final"])]
+        d = Daemon(config(free_port(), [
+            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+            charging(),
+            {"use": "opendata", "config": opendata_config(datasets=datasets)}])).start()
+        st = Stations(d)
+        try:
+            register(d, "CP-FIGS", connectors=[{"max_kw": 11, "phases": 3, "type": "CCS2"}],
+                     tariff={"per_kwh": "7.90"})
+            post(d, "id-tags", {"id_tag": "SECRET-CARD-9"})
+            self.assertEqual(st.connect("CP-FIGS").get("ok"), True)
+            boot(st, "CP-FIGS")
+            st.ok("CP-FIGS", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Preparing"})
+            for start, stop, wh in (("2026-10-02T08:00:00Z", "2026-10-02T09:00:00Z", 12000),
+                                    ("2026-10-30T08:00:00Z", "2026-10-30T08:30:00Z", 3500)):
+                txn = st.ok("CP-FIGS", "StartTransaction", {"connectorId": 1, "idTag": "SECRET-CARD-9",
+                                                            "meterStart": 1000, "timestamp": start})["transactionId"]
+                st.ok("CP-FIGS", "StopTransaction", {"transactionId": txn, "meterStop": 1000 + wh,
+                                                     "idTag": "SECRET-CARD-9", "timestamp": stop})
+            today = time.strftime("%Y-%m-%d", time.gmtime())
+            # publishing is the operator's; a period in the future or nonsense is refused
+            self.assertEqual(post(d, "figures/publish", {"month": "2026-10"}, token=None)[0], 401)
+            self.assertEqual(post(d, "figures/publish", {"month": "2999-01"})[0], 400)
+            self.assertEqual(post(d, "figures/publish", {"day": "yesterday"})[0], 400)
+            self.assertEqual(post(d, "figures/publish", {"month": "2026-10"}), (200, {"published": 1}))
+            self.assertEqual(post(d, "figures/publish", {"day": today}), (200, {"published": 1}))
+            route_uptime = d.json("/api/charging/availability?day=" + today)[1]
+            _, route_energy = d.json("/api/charging/energy?month=2026-10")
+
+            def published():
+                status, body = d.json("/api/opendata/datasets/energie/data.json?limit=500")
+                self.assertEqual(status, 200, body)
+                self.assertEqual([{k: r[k] for k in ("station", "month", "energy_kwh", "sessions")}
+                                  for r in body["data"]], route_energy)
+                self.assertEqual([r["final"] for r in body["data"]], [True])
+                self.assertEqual(route_energy, [{"station": "CP-FIGS", "month": "2026-10", "energy_kwh": 15.5,
+                                                 "sessions": 2}])
+                status, body = d.json("/api/opendata/datasets/provoz/data.json?limit=500")
+                self.assertEqual([(r["station"], r["connector"], r["day"], r["final"]) for r in body["data"]],
+                                 [("CP-FIGS", 1, today, False)], body)
+                # the running day counts up to when it was asked: a second apart is a small part of a day
+                self.assertAlmostEqual(body["data"][0]["uptime_percent"], route_uptime[0]["uptime_percent"], delta=1)
+                self.assertGreater(body["data"][0]["uptime_percent"], 0)
+                status, body = d.json("/api/opendata/datasets/stav/data.json?limit=500")
+                rows = [r for r in body["data"] if r["connector"] == 1]
+                rows = [r for r in rows if r["status"] == "Preparing"]
+                self.assertEqual(len(rows), 1, body)
+                self.assertEqual((rows[-1]["connector_type"], rows[-1]["max_kw"], rows[-1]["price_per_kwh"],
+                                  rows[-1]["currency"]), ("CCS2", 11, "7.90", "CZK"), body)
+                self.assertIn("7.90 CZK/kWh", rows[-1]["price"])
+                self.assertIsNotNone(rows[-1]["last_contact"])
+            eventually(published, timeout=10)
+            # the station gone: its connectors are published Offline, not left as they were
+            st.cmd(op="close", name="CP-FIGS")
+            eventually(lambda: self.assertEqual(
+                [r["status"] for r in d.json("/api/opendata/datasets/stav/data.json?limit=500")[1]["data"]
+                 if r["connector"] == 1][-1], "Offline"), timeout=10)
+            for path in ("stav/data.json", "energie/data.json", "provoz/data.csv"):
+                self.assertNotIn(b"SECRET-CARD", d.get("/api/opendata/datasets/" + path)[2])
+        finally:
+            st.close()
+            d.stop()
+
+
+class Registration(unittest.TestCase):
+    def test_reregistering_keeps_what_it_leaves_out(self):
+        cfg = config(free_port(), [charging(stations=[{"id": "CP-KEEP", "name": "u pošty", "accepted": True}])])
+        d = Daemon(cfg).start()
+        try:
+            status, _ = post(d, "stations", {"id": "CP-KEEP", "tariff": {"per_kwh": "5.50", "per_session": 20},
+                                             "connectors": [{"max_kw": 50, "type": "CCS2"}]})
+            self.assertEqual(status, 201)
+            def check(station):
+                self.assertEqual(station["name"], "u pošty")
+                self.assertEqual((station["tariff"]["per_kwh"], station["tariff"]["per_session"]), ("5.50", "20.00"))
+            check(d.json("/api/charging/stations/CP-KEEP")[1])
+            # the config registers it again at every start, with neither tariff nor connectors
+            d.stop()
+            d.start()
+            check(d.json("/api/charging/stations/CP-KEEP")[1])
+            # given changes, absent stays, null takes the default again
+            self.assertEqual(post(d, "stations", {"id": "CP-KEEP", "name": "u pošty 2", "tariff": None})[0], 201)
+            station = d.json("/api/charging/stations/CP-KEEP")[1]
+            self.assertEqual((station["name"], station["tariff"]["per_kwh"]), ("u pošty 2", "0.00"))
+            self.assertEqual(post(d, "stations", {"id": "CP-KEEP", "connectors": [{"type": "Tesla"}]})[0], 400)
+        finally:
+            d.stop()
+
+    def test_security_fields_are_for_operators_only(self):
+        d = Daemon(config(free_port(), [charging()])).start()
+        try:
+            register(d, "CP-SEC", security_profile=2)
+            for path in ("/api/charging/stations", "/api/charging/stations/CP-SEC"):
+                _, public = d.json(path)
+                _, mine = d.json(path, OPERATOR)
+                public, mine = (x[0] if isinstance(x, list) else x for x in (public, mine))
+                self.assertNotIn("security_profile", public)
+                self.assertNotIn("password_set", public)
+                self.assertEqual((mine["security_profile"], mine["password_set"]), (2, True))
+                self.assertEqual(public["name"], mine["name"])
+        finally:
+            d.stop()
+
+
 class Liveness(unittest.TestCase):
     def test_silent_station_is_unknown_not_online(self):
         d = Daemon(config(free_port(), [charging(heartbeat_interval_s=10, grace_s=0)])).start()

@@ -266,7 +266,12 @@ struct mst_host {
      * connections opened afterwards.  MST_ENOENT if no such endpoint. */
     int (*ws_endpoint_limits)(mst_instance *inst, const char *path, size_t max_message, unsigned ping_s);
 
-    void *reserved[12];
+    /* The role the request's bearer token grants: what a PUBLIC route shows
+     * more to an operator (no token, or one the node does not know, is
+     * MST_ROLE_PUBLIC). */
+    enum mst_role (*http_role)(mst_http_request *req);
+
+    void *reserved[11];
 };
 
 #define MST_HOST_HAS(host, field)                                                                  \
