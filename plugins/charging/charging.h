@@ -165,6 +165,9 @@ struct charging {
     sqlite3 *db;
     sqlite3 *checkpoint_db; /* a second connection: the WAL is checkpointed on a worker */
     int checkpointing;
+    int64_t meter_retention_days;     /* 0: meter values are kept for ever */
+    int64_t pruned_ms;                /* wall clock of the last prune (the worker's; 0 not yet) */
+    int64_t pruned;                   /* rows the last prune deleted, for the loop to count */
     mst_timer *checkpoint_timer;
     sqlite3_stmt *stmts[4];  /* db.c's statements of the hot path, prepared once */
     struct chg_schemas *schemas;
@@ -188,7 +191,7 @@ struct charging {
     mst_metric *connections, *replaced, *calls_in, *calls_out, *call_timeouts, *call_errors;
     mst_metric *frames_refused, *outgoing_invalid, *replies_invalid, *replies_unexpected;
     mst_metric *errors_sent[CHG_OCPP_CODES]; /* CALLERRORs we answered, per code */
-    mst_metric *transactions, *meter_values, *publish_refused;
+    mst_metric *transactions, *meter_values, *publish_refused, *meter_pruned;
 };
 
 /* --- station.c --- */
@@ -239,6 +242,9 @@ int chg_db_save_connector(struct charging *c, const struct chg_station *st, int 
 /* The local authorization list version last accepted by the station (0: none). */
 int64_t chg_db_list_version(struct charging *c, const char *station);
 int chg_db_set_list_version(struct charging *c, const char *station, int64_t version);
+/* Deletes the meter values older than before_ms, but those of an open
+ * session; on db, from a worker.  Returns how many, or -1. */
+int64_t chg_db_prune_meter(sqlite3 *db, int64_t before_ms);
 
 /* --- session.c --- */
 struct chg_start {

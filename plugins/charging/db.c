@@ -54,6 +54,33 @@ const char *const chg_migrations[] = {
     NULL,
 };
 
+/* Batches of 1,000 rows, each its own transaction: the loop's writes on
+ * the other connection wait for one batch at most (busy_timeout), never for
+ * the whole prune. */
+int64_t chg_db_prune_meter(sqlite3 *db, int64_t before_ms)
+{
+    sqlite3_stmt *q;
+    int64_t total = 0;
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM meter_value WHERE rowid IN (SELECT rowid FROM meter_value WHERE time_ms < ?1"
+                           " AND (txn IS NULL OR txn NOT IN (SELECT id FROM txn WHERE stop_ms IS NULL)) LIMIT 1000)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, before_ms);
+    int n;
+    do {
+        if (sqlite3_step(q) != SQLITE_DONE) {
+            total = -1;
+            break;
+        }
+        n = sqlite3_changes(db);
+        total += n;
+        sqlite3_reset(q);
+    } while (n > 0);
+    sqlite3_finalize(q);
+    return total;
+}
+
 static char *column_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);

@@ -108,6 +108,9 @@ static const struct mst_config_key config[] = {
      .description = "load management's classes, highest first (fleet, carsharing, public); one left out is the public's"},
     {.key = "fleet_tags", .type = MST_CFG_STRING_LIST, .default_json = "[]",
      .description = "the town's fleet's id tags: served first by load management"},
+    {.key = "meter_retention_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "400",
+     .min = 0, .max = 36500,
+     .description = "days meter values are kept (an open session's always; sessions keep their energy and cost); 0: for ever"},
     {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",
      .description = "charge points registered at start (the HTTP API adds more and sets passwords)"},
     {0},
@@ -153,6 +156,8 @@ static int metrics(struct charging *c)
         {MST_METRIC_COUNTER, "meter_values_total", "sampled values stored", &c->meter_values},
         {MST_METRIC_COUNTER, "publish_refused_total", "bus events not published (backpressure)",
          &c->publish_refused},
+        {MST_METRIC_COUNTER, "meter_values_pruned_total", "meter values deleted by meter_retention_days",
+         &c->meter_pruned},
     };
     if (rc == 0)
         rc = mst_metrics_register(h, c->inst, defs, sizeof defs / sizeof defs[0]);
@@ -189,6 +194,7 @@ static int read_config(struct charging *c)
     const struct mst_host *h = c->host;
     h->config_int(c->inst, "heartbeat_interval_s", &c->heartbeat_s);
     h->config_int(c->inst, "grace_s", &c->grace_s);
+    h->config_int(c->inst, "meter_retention_days", &c->meter_retention_days);
     h->config_int(c->inst, "ping_s", &c->ping_s);
     h->config_int(c->inst, "max_message", &c->max_message);
     h->config_int(c->inst, "call_timeout_s", &c->call_timeout_s);
@@ -218,13 +224,24 @@ static int read_config(struct charging *c)
 static void checkpoint_work(void *arg)
 {
     struct charging *c = arg;
+    int64_t now = chg_wall_ms();
+    /* meter_retention_days: an hour apart, on the same worker (pruned_ms is
+     * the worker's: one checkpoint runs at a time) */
+    if (c->meter_retention_days > 0 && now - c->pruned_ms >= 3600000) {
+        c->pruned = chg_db_prune_meter(c->checkpoint_db, now - c->meter_retention_days * 86400000);
+        c->pruned_ms = now;
+    }
     sqlite3_wal_checkpoint_v2(c->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static void checkpoint_done(void *arg, int status)
 {
+    struct charging *c = arg;
     (void)status;
-    ((struct charging *)arg)->checkpointing = 0;
+    if (c->pruned > 0)
+        c->host->metric_add(c->meter_pruned, (double)c->pruned);
+    c->pruned = 0;
+    c->checkpointing = 0;
 }
 
 static void checkpoint(void *arg)

@@ -781,6 +781,53 @@ class Registration(unittest.TestCase):
             d.stop()
 
 
+class MeterRetention(unittest.TestCase):
+    def test_old_meter_values_are_pruned_but_an_open_sessions(self):
+        import sqlite3
+        port = free_port()
+        # kept for ever first (nothing pruned while the test writes), then 30 days
+        d = Daemon(config(port, [charging(meter_retention_days=0)])).start()
+        st = Stations(d)
+        try:
+            register(d, "CP-OLD")
+            post(d, "id-tags", {"id_tag": "CARD-OLD-M"})
+            self.assertEqual(st.connect("CP-OLD").get("ok"), True)
+            boot(st, "CP-OLD")
+            def meter(connector, txn, when, wh):
+                st.ok("CP-OLD", "MeterValues", {"connectorId": connector, "transactionId": txn, "meterValue": [
+                    {"timestamp": when, "sampledValue": [{"value": str(wh), "unit": "Wh",
+                                                          "measurand": "Energy.Active.Import.Register"}]}]})
+            closed = st.ok("CP-OLD", "StartTransaction", {"connectorId": 1, "idTag": "CARD-OLD-M", "meterStart": 0,
+                                                          "timestamp": "2020-01-01T10:00:00Z"})["transactionId"]
+            meter(1, closed, "2020-01-01T10:30:00Z", 4000)
+            st.ok("CP-OLD", "StopTransaction", {"transactionId": closed, "meterStop": 8000,
+                                                "timestamp": "2020-01-01T11:00:00Z"})
+            still_open = st.ok("CP-OLD", "StartTransaction", {"connectorId": 2, "idTag": "CARD-OLD-M",
+                                                              "meterStart": 0,
+                                                              "timestamp": "2020-01-02T10:00:00Z"})["transactionId"]
+            meter(2, still_open, "2020-01-02T10:30:00Z", 1000)
+            recent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            meter(2, still_open, recent, 2000)
+            db = os.path.join(d.dir, "state", "charging", "charging.sqlite")
+            def rows():
+                with sqlite3.connect(db) as con:
+                    return sorted(con.execute("SELECT txn, value FROM meter_value WHERE measurand ="
+                                              " 'Energy.Active.Import.Register'").fetchall())
+            self.assertEqual(rows(), [(closed, 4000), (still_open, 1000), (still_open, 2000)])
+            # pruned on the worker soon after start, then hourly
+            d.stop()
+            d.write(config(port, [charging(meter_retention_days=30)]))
+            d.start()
+            eventually(lambda: self.assertEqual(rows(), [(still_open, 1000), (still_open, 2000)]), timeout=10)
+            self.assertEqual(metric(d, "meter_values_pruned_total"), 1)
+            # the closed session keeps its energy
+            _, sessions = d.json("/api/charging/sessions?station=CP-OLD", OPERATOR)
+            self.assertEqual([s["energy_kwh"] for s in sessions if s["transaction"] == closed], [8.0])
+        finally:
+            st.close()
+            d.stop()
+
+
 class Liveness(unittest.TestCase):
     def test_silent_station_is_unknown_not_online(self):
         d = Daemon(config(free_port(), [charging(heartbeat_interval_s=10, grace_s=0)])).start()
