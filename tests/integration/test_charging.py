@@ -92,6 +92,15 @@ def boot(st, name):
     return st.ok(name, "BootNotification", {"chargePointVendor": "Městys", "chargePointModel": "Test-22"})
 
 
+def online(d, st, name, id_tag):
+    """name registered, connected and booted; id_tag a card it may use."""
+    register(d, name)
+    post(d, "id-tags", {"id_tag": id_tag})
+    r = st.connect(name)
+    assert r.get("ok") is True, r
+    boot(st, name)
+
+
 class Charging(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -620,21 +629,26 @@ class LuaPolicy(unittest.TestCase):
             d.stop()
 
 
+def opendata_daemon(*datasets):
+    """A daemon with the store keeping charging/#, this plugin and opendata
+    serving datasets, each (id, topic, fields)."""
+    from test_opendata import dataset, opendata_config
+    tran = ["http://publications.europa.eu/resource/authority/data-theme/TRAN"]
+    sets = [dataset(id, {"topic": topic}, themes=tran, fields=fields) for id, topic, fields in datasets]
+    return Daemon(config(free_port(), [
+        {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+        charging(),
+        {"use": "opendata", "config": opendata_config(datasets=sets)}])).start()
+
+
 class OpenData(unittest.TestCase):
     """Availability and sessions reach the opendata plugin through the store
     (its topics); no id tag ever does."""
 
     def test_availability_and_sessions_published_without_id_tags(self):
-        from test_opendata import dataset, opendata_config
-        tran = ["http://publications.europa.eu/resource/authority/data-theme/TRAN"]
-        datasets = [dataset("dostupnost-nabijecek", {"topic": "charging/status"}, themes=tran,
-                            fields=["station", "connector", "status", "error_code"]),
-                    dataset("nabijeni", {"topic": "charging/session"}, themes=tran,
-                            fields=["event", "station", "connector", "energy_wh", "duration_s"])]
-        d = Daemon(config(free_port(), [
-            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
-            charging(),
-            {"use": "opendata", "config": opendata_config(datasets=datasets)}])).start()
+        d = opendata_daemon(
+            ("dostupnost-nabijecek", "charging/status", ["station", "connector", "status", "error_code"]),
+            ("nabijeni", "charging/session", ["event", "station", "connector", "energy_wh", "duration_s"]))
         st = Stations(d)
         try:
             register(d, "CP-OPEN")
@@ -669,19 +683,10 @@ class OpenDataFigures(unittest.TestCase):
     id tag anywhere."""
 
     def test_figures_are_datasets(self):
-        from test_opendata import dataset, opendata_config
-        tran = ["http://publications.europa.eu/resource/authority/data-theme/TRAN"]
-        datasets = [dataset("stav", {"topic": "charging/status"}, themes=tran,
-                            fields=["station", "connector", "status", "connector_type", "max_kw", "price",
-                                    "price_per_kwh", "currency", "last_contact"]),
-                    dataset("energie", {"topic": "charging/energy"}, themes=tran,
-                            fields=["station", "month", "energy_kwh", "sessions", "final"]),
-                    dataset("provoz", {"topic": "charging/uptime"}, themes=tran,
-                            fields=["station", "connector", "day", "uptime_percent", "final"])]
-        d = Daemon(config(free_port(), [
-            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
-            charging(),
-            {"use": "opendata", "config": opendata_config(datasets=datasets)}])).start()
+        d = opendata_daemon(("stav", "charging/status", ["station", "connector", "status", "connector_type", "max_kw",
+                                                         "price", "price_per_kwh", "currency", "last_contact"]),
+                            ("energie", "charging/energy", ["station", "month", "energy_kwh", "sessions", "final"]),
+                            ("provoz", "charging/uptime", ["station", "connector", "day", "uptime_percent", "final"]))
         st = Stations(d)
         try:
             register(d, "CP-FIGS", connectors=[{"max_kw": 11, "phases": 3, "type": "CCS2"}],
@@ -789,10 +794,7 @@ class MeterRetention(unittest.TestCase):
         d = Daemon(config(port, [charging(meter_retention_days=0)])).start()
         st = Stations(d)
         try:
-            register(d, "CP-OLD")
-            post(d, "id-tags", {"id_tag": "CARD-OLD-M"})
-            self.assertEqual(st.connect("CP-OLD").get("ok"), True)
-            boot(st, "CP-OLD")
+            online(d, st, "CP-OLD", "CARD-OLD-M")
             def meter(connector, txn, when, wh):
                 st.ok("CP-OLD", "MeterValues", {"connectorId": connector, "transactionId": txn, "meterValue": [
                     {"timestamp": when, "sampledValue": [{"value": str(wh), "unit": "Wh",
@@ -926,10 +928,7 @@ class Restart(unittest.TestCase):
         d = Daemon(cfg).start()
         st = Stations(d)
         try:
-            register(d, "CP-R")
-            post(d, "id-tags", {"id_tag": "CARD-R"})
-            self.assertEqual(st.connect("CP-R").get("ok"), True)
-            boot(st, "CP-R")
+            online(d, st, "CP-R", "CARD-R")
             txn = st.ok("CP-R", "StartTransaction", {"connectorId": 1, "idTag": "CARD-R", "meterStart": 0,
                                                      "timestamp": NOW})["transactionId"]
             d.stop()
