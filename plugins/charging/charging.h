@@ -368,7 +368,7 @@ void chg_api_figures(void *arg, mst_http_request *req);
 void chg_api_publish(void *arg, mst_http_request *req);
 /* What a connector's charging/status row says besides its state: plug,
  * power, price, last contact, location (never anything about a person). */
-int chg_figures_describe(const struct charging *c, const struct chg_station *st, int n, cJSON *o);
+int chg_figures_describe(const struct chg_station *st, int n, cJSON *o);
 /* The timer that publishes each closed day's uptime and month's energy. */
 int chg_figures_start(struct charging *c);
 

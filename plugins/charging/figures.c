@@ -34,7 +34,7 @@ void chg_figures_log(struct charging *c, const char *station, int connector, con
     chg_db_finish(q);
 }
 
-int chg_figures_describe(const struct charging *c, const struct chg_station *st, int n, cJSON *o)
+int chg_figures_describe(const struct chg_station *st, int n, cJSON *o)
 {
     const struct chg_connector *k = &st->connectors[n];
     const struct chg_tariff *t = &st->tariff;
@@ -44,7 +44,6 @@ int chg_figures_describe(const struct charging *c, const struct chg_station *st,
     chg_money_format(t->per_minute, minute, sizeof minute);
     chg_money_format(t->per_session, session, sizeof session);
     mst_time_format(st->last_contact_wall, when);
-    (void)c;
     /* connector 0 is the charge point as a whole: no plug of its own */
     int ok = (n == 0 || (cJSON_AddStringToObject(o, "connector_type", k->type) &&
                          cJSON_AddNumberToObject(o, "max_kw", k->max_w / 1000) &&
@@ -73,7 +72,7 @@ void chg_figures_offline(struct charging *c, const struct chg_station *st)
         if (e && (!cJSON_AddStringToObject(e, "station", st->id) || !cJSON_AddNumberToObject(e, "connector", i) ||
                   !cJSON_AddStringToObject(e, "status", "Offline") ||
                   !cJSON_AddStringToObject(e, "error_code", "NoError") || !cJSON_AddStringToObject(e, "time", when) ||
-                  chg_figures_describe(c, st, i, e) != 0)) {
+                  chg_figures_describe(st, i, e) != 0)) {
             cJSON_Delete(e);
             e = NULL;
         }

@@ -147,7 +147,7 @@ static enum chg_ocpp_err status_notification(struct chg_conn *cc, const cJSON *r
     mst_time_format(k->updated_ms, when);
     if (e && (!cJSON_AddStringToObject(e, "status", k->status) ||
               !cJSON_AddStringToObject(e, "error_code", k->error_code) || !cJSON_AddStringToObject(e, "time", when) ||
-              chg_figures_describe(c, st, (int)n, e) != 0)) {
+              chg_figures_describe(st, (int)n, e) != 0)) {
         cJSON_Delete(e);
         e = NULL;
     }
