@@ -76,6 +76,24 @@ class Tour(unittest.TestCase):
         self.assertRegex(out, r"\n[0-9TZ:.-]+,stop,CP-HRISTE-1,1,11500,3600\n")
         self.assertNotIn("04A2B3C4D5,", out.split("time,event,station")[1])
 
+    def test_1_charger_with_another_subprotocol(self):
+        # an installer's charger set to OCPP 2.0.1 (or to none) is told what the URL takes, not just 404
+        for offered, words in (("ocpp2.0.1", 'the client offered "ocpp2.0.1"'),
+                               (None, "the client offered none")):
+            headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                       "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+            if offered:
+                headers["Sec-WebSocket-Protocol"] = offered
+            status, _, body = self.d.request("GET", "/api/charging/ocpp/CP-NAMESTI-1", headers=headers)
+            self.assertEqual(status, 404, body)
+            self.assertIn(b'this path takes the WebSocket subprotocol "ocpp1.6"; ' + words.encode(), body)
+        self.assertIn('upgrade of /api/charging/ocpp/CP-NAMESTI-1 refused (404): this path takes the WebSocket '
+                      'subprotocol "ocpp1.6"', self.d.output())
+        # a path nobody serves is still a plain 404
+        status, _, body = self.d.request("GET", "/api/nowhere", headers=headers)
+        self.assertEqual(status, 404, body)
+        self.assertIn(b"no WebSocket endpoint here", body)
+
     def test_2_voting(self):
         script = tour_commands("Participatory budgeting: the example", "The example town's state lives")
         # the reader waits a moment for the count; so does the test, until results are public
