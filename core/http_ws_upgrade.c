@@ -41,6 +41,30 @@ static struct ws_endpoint *find_endpoint(struct mst__http *h, const char *uri, c
     return NULL;
 }
 
+/* Why no endpoint took an upgrade.  A path that is served, but with another subprotocol (a charger set
+ * to OCPP 2.0.1, or offering none, on a 1.6 endpoint), is told which one it takes: a bare "not found"
+ * reads as a wrong address or id, and sends the installer looking in the wrong place. */
+static void no_endpoint_reason(struct mst__http *h, const char *uri, const char *offered, struct mst__buf *why)
+{
+    struct mst__list *pos;
+    const char *subpath;
+    for (pos = h->ws_endpoints.next; uri && pos != &h->ws_endpoints; pos = pos->next) {
+        struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
+        if (!mst__path_matches(ep->path, ep->prefix, uri, &subpath))
+            continue;
+        if (ep->subprotocol)
+            mst__buf_printf(why, "this path takes the WebSocket subprotocol \"%s\"", ep->subprotocol);
+        else
+            mst__buf_puts(why, "this path takes no WebSocket subprotocol");
+        if (offered) /* the client's own words, cut short: the body is small */
+            mst__buf_printf(why, "; the client offered \"%.64s\"", offered);
+        else
+            mst__buf_puts(why, "; the client offered none (Sec-WebSocket-Protocol)");
+        return;
+    }
+    mst__buf_puts(why, "no WebSocket endpoint here for that path and subprotocol");
+}
+
 static const char *status_phrase(int status)
 {
     switch (status) {
@@ -163,11 +187,12 @@ int mst__ws_on_confirm(struct mst__http *h, struct lws *wsi)
     struct mst__buf why = {0};
     int rc, status;
     if (!ep) {
+        no_endpoint_reason(h, uri, offered, &why);
         if (!(h->ws_logged & LOGGED_NO_ENDPOINT))
-            mst__log_info("WebSocket upgrade refused (404): no endpoint %s%s%s; further ones are only counted",
-                          uri ? uri : "?", offered ? " for subprotocol " : "", offered ? offered : "");
+            mst__log_info("WebSocket upgrade of %s refused (404): %s; further ones are only counted",
+                          uri ? uri : "?", why.data ? why.data : "no endpoint");
         h->ws_logged |= LOGGED_NO_ENDPOINT;
-        rc = refuse(h, wsi, 404, "no WebSocket endpoint here for that path and subprotocol", NULL);
+        rc = refuse(h, wsi, 404, why.data ? why.data : "no WebSocket endpoint here", NULL);
     } else if (auth && strlen(auth) != auth_len) {
         /* RFC 9110 5.5, as for any request: never cut at the NUL */
         mst__metric_add(h->bad_requests, 1);

@@ -136,7 +136,9 @@ int vote_ballot_read(const cJSON *ballot, const struct vote_rules *rules, const 
         qsort(c, *n, sizeof *c, by_project);
     for (size_t i = 0; rc == 0 && i < *n; i++) {
         if (!find(projects, n_projects, c[i].project)) {
-            snprintf(why, whylen, "there is no project %lld on this ballot", (long long)c[i].project);
+            /* an infeasible proposal has an id too: say why it may be missing, and where the ids are */
+            snprintf(why, whylen, "there is no project %lld on this ballot: only proposals found feasible in "
+                     "review are on it (GET budgets/<id>/proposals lists them)", (long long)c[i].project);
             rc = MST_EINVAL;
         } else if (i && c[i].project == c[i - 1].project) {
             snprintf(why, whylen, "project %lld is named twice", (long long)c[i].project);

@@ -101,15 +101,16 @@ int vote_receipt_new(char out[VOTE_RECEIPT_LEN + 1])
     return rc;
 }
 
-/* Canonical symbols of typed text, dashes and spaces dropped; -1 if a
- * character is not base32 or there are not exactly n. */
+/* Canonical symbols of typed text, dashes and white space dropped (a code
+ * pasted from the letters' CSV, whose lines end in CR LF, or with a
+ * newline); -1 if a character is not base32 or there are not exactly n. */
 static int canonical(const char *typed, size_t n, char *out, size_t outlen)
 {
     size_t o = 0;
     if (!typed || outlen <= n)
         return -1;
     for (const char *p = typed; *p; p++) {
-        if (*p == '-' || *p == ' ')
+        if (*p == '-' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
             continue;
         int v = symbol_value(*p);
         if (v < 0 || o == n)

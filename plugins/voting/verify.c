@@ -14,6 +14,7 @@
  * --receipt finds the ballot of a receipt (by SHA-256 of it) in the log
  * Exit status: 0 every check passed, 1 a check failed, 2 bad usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,13 @@
 #include "rules.h"
 #include "voting.h"
 
-static char *slurp(const char *path, size_t *len)
+/* Reads a whole file.  A file that cannot be read is said in the report itself, as "<what>: <path>:
+ * <reason>", so that a wrong path is not taken for a failed check. */
+static char *slurp(const char *what, const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        perror(path);
+        printf("%s: %s: cannot read it: %s\n", what, path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -62,7 +65,7 @@ struct audit {
 static int audit_read(const char *path, struct audit *a)
 {
     size_t len;
-    if (!(a->text = slurp(path, &len)))
+    if (!(a->text = slurp("audit", path, &len)))
         return 1;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
@@ -194,10 +197,12 @@ static int recount(const struct pb_election *e, const char *result_path)
             printf(" %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "id")));
     printf("\n");
     int bad = 0;
-    if (result_path) {
-        size_t len;
-        char *text = slurp(result_path, &len);
-        cJSON *pub = text ? cJSON_Parse(text) : NULL;
+    size_t len;
+    char *text = result_path ? slurp("recount", result_path, &len) : NULL;
+    if (result_path && !text)
+        bad = 1;
+    if (text) {
+        cJSON *pub = cJSON_Parse(text);
         free(text);
         const cJSON *pp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pub, "explanation"),
                                                            "projects");
@@ -265,11 +270,12 @@ int main(int argc, char **argv)
     }
     if (pb_path) {
         size_t len;
-        char err[256] = "", *text = slurp(pb_path, &len);
+        char err[256] = "", *text = slurp("ballots", pb_path, &len);
         int rc = text ? pb_parse(text, len, &e, err, sizeof err) : MST_EIO;
         free(text);
         if (rc != 0) {
-            printf("ballots: %s: %s\n", pb_path, err[0] ? err : mst_strerror(rc));
+            if (text)
+                printf("ballots: %s: %s\n", pb_path, err[0] ? err : mst_strerror(rc));
             bad = 1;
         } else {
             have_pb = 1;

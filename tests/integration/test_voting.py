@@ -262,7 +262,7 @@ class TestVoting(unittest.TestCase):
             ("too many projects", {"code": codes[11], "projects": ids[:3]}, 400, "must name 1 to 2"),
             ("no project", {"code": codes[11], "projects": []}, 400, "must name 1 to 2"),
             ("unknown project", {"code": codes[11], "projects": [999]}, 400, "no project 999"),
-            ("infeasible project", {"code": codes[11], "projects": [ids[3]]}, 400, "no project %d" % ids[3]),
+            ("infeasible project", {"code": codes[11], "projects": [ids[3]]}, 400, "no project %d on this ballot: only proposals found feasible" % ids[3]),
             ("twice", {"code": codes[11], "projects": [ids[0], ids[0]]}, 400, "named twice"),
             ("not an id", {"code": codes[11], "projects": ["x"]}, 400, "not a project id"),
             ("replacement not allowed", {"code": codes[0], "projects": [ids[0]], "receipt": "A" * 25}, 409,
@@ -356,6 +356,13 @@ class TestVoting(unittest.TestCase):
         rc, out = verify("--pb", bad_pb)
         self.assertEqual(rc, 1, out)
         self.assertRegex(out, r"ballots: .*\.malformed: \d+:\d+: ")  # where, as line:column
+        # a file that is not there is named in the report, not taken for a failed check
+        rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"] + ".gone")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("recount: %s.gone: cannot read it: No such file or directory" % paths["result"], out)
+        rc, out = verify("--pb", paths["pb"] + ".gone")
+        self.assertIn("ballots: %s.gone: cannot read it: No such file or directory" % paths["pb"], out)
+        self.assertNotIn("input/output error", out)
         # a ballot list without one of the log's ballots
         short_pb = paths["pb"] + ".short"
         with open(short_pb, "w") as f:

@@ -31,6 +31,11 @@ static void codes_read_back_as_typed(void **state)
     typed[n] = '\0';
     assert_int_equal(vote_code_normalise(typed, again, sizeof again), 0);
     assert_string_equal(canonical, again);
+    /* pasted from the letters' CSV (CR LF line ends), or with a tab or a newline */
+    char pasted[64];
+    snprintf(pasted, sizeof pasted, "\t%s\r\n", code);
+    assert_int_equal(vote_code_normalise(pasted, again, sizeof again), 0);
+    assert_string_equal(canonical, again);
     assert_int_equal(vote_code_normalise("ABCDE", again, sizeof again), -1);
     assert_int_equal(vote_code_normalise(NULL, again, sizeof again), -1);
     assert_int_equal(vote_code_normalise("UUUUU-UUUUU-UUUUU-UUUUU-UUUUU", again, sizeof again), -1);
