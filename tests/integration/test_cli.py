@@ -13,6 +13,13 @@ from harness import BUILD, MESTYS, MESTYSD, SOURCE, TEST_PLUGINS, config, free_p
 ENV = dict(os.environ, MESTYS_PLUGIN_PATH=TEST_PLUGINS)
 
 
+def but_a_busy_port(err):
+    """stderr without the warning that the default port is held by a daemon running on this machine:
+    it is about the machine, not the config under test."""
+    return "".join(l for l in err.splitlines(True)
+                   if not re.search(r"warning: node\.http\.listen: cannot bind \S+ now: Address already in use$", l))
+
+
 def run(*args, cwd=None):
     p = subprocess.run(list(args), capture_output=True, text=True, env=ENV, cwd=cwd, timeout=60)
     return p.returncode, p.stdout, p.stderr
@@ -303,8 +310,8 @@ class Packaging(unittest.TestCase):
             f.write(text.replace('"token": ""', '"token": "%s"' % os.urandom(12).hex(), 1)
                     .replace('"token": ""', '"token": "%s"' % os.urandom(12).hex(), 1))
         p = subprocess.run([installed, "check", filled], capture_output=True, text=True, env=env)
-        self.assertEqual((p.returncode, p.stderr), (0, ""))
-        self.assertIn("OK (3 plugin instance(s))", p.stdout)
+        self.assertEqual((p.returncode, but_a_busy_port(p.stderr)), (0, ""))
+        self.assertIn("OK (3 plugin instance(s)" + (", with warnings)" if p.stderr else ")"), p.stdout)
         # the unit as systemd reads it, pointed at this prefix's binaries
         with open(os.path.join(prefix, "lib", "systemd", "system", "mestysd.service")) as f:
             unit = f.read()

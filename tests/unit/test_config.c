@@ -67,7 +67,12 @@ static void valid_config_gets_defaults(void **state)
                      "  \"plugins\": [{\"use\": \"testplug\", \"config\": {\"label\": \"x\"}}]\n}\n",
                      &rc, &cfg);
     assert_int_equal(rc, 0);
-    assert_string_equal(out, "");
+    /* The default port may be held by a daemon running on this machine: that
+     * warning is about the machine, not this config, and is the only one allowed. */
+    if (strstr(out, "node.http.listen: cannot bind 127.0.0.1:8080 now: Address already in use\n"))
+        assert_int_equal(strchr(out, '\n') - out + 1, strlen(out)); /* its one line, nothing else */
+    else
+        assert_string_equal(out, "");
     assert_string_equal(cfg->node_name, "lhota");
     assert_string_equal(cfg->http_listen, "127.0.0.1:8080");
     assert_int_equal(cfg->http_body_limit, 1048576);
