@@ -9,6 +9,7 @@
  *   GET    sessions?station=&open=&limit=  operator: sessions with energy, duration, cost
  *   GET    id-tags, POST id-tags, DELETE id-tags/{tag}   operator
  *   GET    energy, availability; POST figures/publish: figures.c
+ *   GET    sites, POST sites/{name}/limit  operator: load.c
  * Public routes never show id tags, passwords or anything about a person. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,27 @@ void chg_respond_error(struct charging *c, mst_http_request *req, int status, co
         e = NULL;
     }
     chg_respond_json(c, req, status, e);
+}
+
+int chg_unknown_key(const cJSON *obj, const char *const *valid, char *msg, size_t len)
+{
+    const cJSON *k;
+    if (!cJSON_IsObject(obj))
+        return 0;
+    cJSON_ArrayForEach(k, obj)
+    {
+        size_t i = 0;
+        while (valid[i] && strcmp(valid[i], k->string) != 0)
+            i++;
+        if (valid[i])
+            continue;
+        /* the same words as the config check's (core/schema.c) */
+        int n = snprintf(msg, len, "unknown key \"%.64s\"; valid keys: ", k->string);
+        for (i = 0; valid[i] && n >= 0 && (size_t)n < len; i++)
+            n += snprintf(msg + n, len - (size_t)n, "%s%s", i ? ", " : "", valid[i]);
+        return 1;
+    }
+    return 0;
 }
 
 static cJSON *body_json(struct charging *c, mst_http_request *req)
@@ -106,10 +128,27 @@ static void register_stations(struct charging *c, mst_http_request *req)
         cJSON_Delete(j);
         return;
     }
-    for (const cJSON *s = one; s && rc == 0; s = list ? s->next : NULL, count++)
-        rc = chg_station_check(s, &why);
+    static const char *const keys[] = {"id", "name", "security_profile", "accepted", "site", "lat", "lon",
+                                        "connectors", "tariff", "password", NULL};
+    static const char *const connector_keys[] = {"max_kw", "phases", "type", NULL};
+    char bad[300];
+    for (const cJSON *s = one; s && rc == 0; s = list ? s->next : NULL, count++) {
+        const cJSON *k;
+        if (chg_unknown_key(s, keys, bad, sizeof bad)) {
+            why = bad;
+            rc = MST_EINVAL;
+            break;
+        }
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(s, "connectors"))
+            if (rc == 0 && chg_unknown_key(k, connector_keys, bad, sizeof bad)) {
+                why = bad;
+                rc = MST_EINVAL;
+            }
+        if (rc == 0)
+            rc = chg_station_check(s, &why);
+    }
     if (rc != 0) {
-        char msg[300];
+        char msg[400];
         snprintf(msg, sizeof msg, "station %d: %s (nothing was stored)", count - 1, why);
         chg_respond_error(c, req, 400, msg);
         cJSON_Delete(j);
@@ -141,7 +180,10 @@ static void set_password(struct charging *c, mst_http_request *req, struct chg_s
     cJSON *j = body_json(c, req);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "password");
     const char *why = NULL;
-    if (!cJSON_IsString(p)) {
+    char bad[200];
+    if (chg_unknown_key(j, (const char *const[]){"password", NULL}, bad, sizeof bad)) {
+        chg_respond_error(c, req, 400, bad);
+    } else if (!cJSON_IsString(p)) {
         chg_respond_error(c, req, 400, "send {\"password\": \"16 to 40 characters\"}");
     } else if (chg_station_set_password(c, st, p->valuestring, strlen(p->valuestring), &why) != 0) {
         chg_respond_error(c, req, why && strncmp(why, "password:", 9) == 0 ? 400 : 500, why);
@@ -229,12 +271,16 @@ static void api_idtags(void *arg, mst_http_request *req)
         if (rc)
             why = "send an id tag object ({\"id_tag\": \"04A2B3C4\", \"status\": \"Accepted\"}) or an array of them";
         sqlite3_exec(c->db, "SAVEPOINT tags", NULL, NULL, NULL);
+        static const char *const keys[] = {"id_tag", "status", "expiry", "parent", "name", NULL};
+        char bad[200];
         for (one = cJSON_IsArray(j) ? j->child : j; rc == 0 && one; one = cJSON_IsArray(j) ? one->next : NULL)
-            if ((rc = chg_idtag_put(c, one, &why)) == 0)
+            if (chg_unknown_key(one, keys, bad, sizeof bad))
+                why = bad, rc = MST_EINVAL;
+            else if ((rc = chg_idtag_put(c, one, &why)) == 0)
                 count++;
         sqlite3_exec(c->db, rc == 0 ? "RELEASE tags" : "ROLLBACK TO tags; RELEASE tags", NULL, NULL, NULL);
         if (rc != 0) {
-            char msg[300];
+            char msg[400];
             snprintf(msg, sizeof msg, "id tag %d: %s (nothing was stored)", count, why);
             chg_respond_error(c, req, rc == MST_EINVAL ? 400 : 500, msg);
         } else {
@@ -266,6 +312,8 @@ int chg_api_routes(struct charging *c)
         {"GET", "energy", MST_ROLE_PUBLIC, chg_api_figures},
         {"GET", "availability", MST_ROLE_PUBLIC, chg_api_figures},
         {"POST", "figures/publish", MST_ROLE_OPERATOR, chg_api_publish},
+        {"GET", "sites", MST_ROLE_OPERATOR, chg_api_sites},
+        {"POST", "sites/*", MST_ROLE_OPERATOR, chg_api_sites},
         {"GET", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"POST", "bookings", MST_ROLE_OPERATOR, chg_api_bookings},
         {"DELETE", "bookings/*", MST_ROLE_OPERATOR, chg_api_bookings},

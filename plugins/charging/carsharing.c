@@ -142,7 +142,10 @@ static void add(struct charging *c, mst_http_request *req)
     struct chg_booking bk;
     const char *why = NULL;
     char msg[300];
-    int rc = chg_booking_from_json(j, &bk, &why);
+    int rc = chg_unknown_key(j, (const char *const[]){"id_tag", "station", "connector", "site", "from", "to", NULL},
+                             msg, sizeof msg)
+                 ? (why = msg, MST_EINVAL)
+                 : chg_booking_from_json(j, &bk, &why);
     if (rc == 0 && bk.station && !chg_station_find(c, bk.station)) {
         rc = MST_EINVAL;
         why = "station: no such charge point";

@@ -376,6 +376,11 @@ int chg_figures_start(struct charging *c);
 int chg_api_routes(struct charging *c);
 void chg_respond_json(struct charging *c, mst_http_request *req, int status, cJSON *body);
 void chg_respond_error(struct charging *c, mst_http_request *req, int status, const char *msg);
+/* 1 if obj (an object) has a key not in valid (NULL-terminated): msg then
+ * names it and lists the valid ones, as the config check does. */
+int chg_unknown_key(const cJSON *obj, const char *const *valid, char *msg, size_t len);
+/* GET sites, POST sites/{name}/limit (load.c) */
+void chg_api_sites(void *arg, mst_http_request *req);
 
 /* --- operate.c --- */
 /* POST stations/{id}/{what...}: the operator's calls to a charge point. */

@@ -126,13 +126,15 @@ int chg_call(struct charging *c, struct chg_station *st, const char *action, con
              void *arg, char *why, size_t whylen)
 {
     struct chg_conn *cc = st->conn;
+    /* a bad payload is the caller's to fix whether or not the station is
+     * there: say so first (400 before 409 in the API) */
+    enum chg_ocpp_err e = chg_schema_check(c->schemas, action, 0, payload, why, whylen);
+    if (e != CHG_OCPP_OK)
+        return MST_EINVAL;
     if (!cc || !cc->ws) {
         snprintf(why, whylen, "charge point %s is not connected", st->id);
         return MST_ECLOSED;
     }
-    enum chg_ocpp_err e = chg_schema_check(c->schemas, action, 0, payload, why, whylen);
-    if (e != CHG_OCPP_OK)
-        return MST_EINVAL;
     size_t n = 0;
     for (struct chg_call *k = cc->queue; k; k = k->next)
         n++;

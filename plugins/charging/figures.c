@@ -291,6 +291,12 @@ void chg_api_publish(void *arg, mst_http_request *req)
     const cJSON *month = cJSON_GetObjectItemCaseSensitive(body, "month");
     int64_t from, to, now = chg_wall_ms();
     int n = -1;
+    char bad[200];
+    if (chg_unknown_key(body, (const char *const[]){"day", "month", NULL}, bad, sizeof bad)) {
+        chg_respond_error(c, req, 400, bad);
+        cJSON_Delete(body);
+        return;
+    }
     if (cJSON_IsString(day) && !month && parse_day(day->valuestring, &from) == 0 && from < now)
         n = publish_rows(c, "charging/uptime", uptime_rows(c, day->valuestring, from), from + DAY_MS <= now);
     else if (cJSON_IsString(month) && !day && parse_month(month->valuestring, &from, &to) == 0 && from < now)

@@ -130,7 +130,13 @@ static void log_refusal(struct charging *c, struct chg_station *st, const char *
     if (*last && now - *last < WINDOW_MS)
         return;
     *last = now;
-    if (st)
+    if (st && why == CHG_REF_NO_PASSWORD_SET)
+        c->host->log(c->inst, MST_LOG_WARN,
+                     "charge point %s refused at the handshake: no_password_set; set one with POST"
+                     " /api/%s/stations/%s/password {\"password\": ...} (further refusals for it are counted in"
+                     " handshakes_refused_total, logged at most once a minute)",
+                     st->id, c->host->instance_name(c->inst), st->id);
+    else if (st)
         c->host->log(c->inst, MST_LOG_WARN,
                      "charge point %s refused at the handshake: %s (further refusals for it are counted in"
                      " handshakes_refused_total, logged at most once a minute)",

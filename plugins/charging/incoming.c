@@ -85,6 +85,23 @@ static int set_text(char **slot, const char *v)
 
 /* --- Core ------------------------------------------------------------------ */
 
+/* Vendor and model are required by the schema; the firmware is not, and
+ * is left out when the charger sends none.  A Pending boot says what the
+ * operator does next. */
+static void log_boot(struct charging *c, const struct chg_station *st)
+{
+    char firmware[96] = "";
+    if (st->firmware)
+        snprintf(firmware, sizeof firmware, ", firmware %.80s", st->firmware);
+    if (st->accepted)
+        c->host->log(c->inst, MST_LOG_INFO, "charge point %s booted (%s %s%s): Accepted", st->id, st->vendor,
+                     st->model, firmware);
+    else
+        c->host->log(c->inst, MST_LOG_INFO,
+                     "charge point %s booted (%s %s%s): Pending; accept it with POST /api/%s/stations/%s/accept",
+                     st->id, st->vendor, st->model, firmware, c->host->instance_name(c->inst), st->id);
+}
+
 static enum chg_ocpp_err boot_notification(struct chg_conn *cc, const cJSON *req, cJSON *conf, char *why,
                                            size_t whylen)
 {
@@ -104,9 +121,7 @@ static enum chg_ocpp_err boot_notification(struct chg_conn *cc, const cJSON *req
         st->booted = 1;
         cc->booted_now = 1;
     }
-    c->host->log(c->inst, MST_LOG_INFO, "charge point %s booted (%s %s, firmware %s): %s", st->id,
-                 st->vendor ? st->vendor : "?", st->model ? st->model : "?", st->firmware ? st->firmware : "?",
-                 status);
+    log_boot(c, st);
     return CHG_OCPP_OK;
 }
 

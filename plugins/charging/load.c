@@ -390,3 +390,91 @@ void chg_sites_free(struct charging *c)
     }
     cJSON_Delete(c->fleet_tags);
 }
+
+/* --- the sites API ---------------------------------------------------------- */
+
+static cJSON *site_json(struct chg_site_state *s)
+{
+    cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "connectors");
+    if (!list || !cJSON_AddStringToObject(o, "site", s->name) ||
+        !cJSON_AddNumberToObject(o, "limit_kw", s->p.limit_w / 1000))
+        goto fail;
+    for (struct chg_station *st = s->c->stations; st; st = st->next) {
+        if (!st->site || strcmp(st->site, s->name) != 0)
+            continue;
+        for (int i = 1; i <= st->n_connectors; i++) {
+            const struct chg_connector *k = &st->connectors[i];
+            cJSON *e = cJSON_CreateObject();
+            if (!e || !cJSON_AddItemToArray(list, e)) {
+                cJSON_Delete(e);
+                goto fail;
+            }
+            /* a limit is in force only on a running transaction (else the
+             * TxDefaultProfile's 0 W holds) */
+            if (!cJSON_AddStringToObject(e, "station", st->id) || !cJSON_AddNumberToObject(e, "connector", i) ||
+                !cJSON_AddNumberToObject(e, "limit_kw", k->sent_w / 1000) ||
+                !cJSON_AddBoolToObject(e, "in_force", k->txn != 0) || !cJSON_AddBoolToObject(e, "held", k->held) ||
+                !cJSON_AddNumberToObject(e, "max_kw", k->max_w / 1000))
+                goto fail;
+        }
+    }
+    return o;
+fail:
+    cJSON_Delete(o);
+    return NULL;
+}
+
+/* POST sites/{name}/limit {"limit_kw"}: the new limit holds until the
+ * daemon restarts (the config's is read again then).  The shares are
+ * recomputed at once, decreases first as always, so the sum in force goes
+ * under the new limit as soon as the stations have answered. */
+static void set_limit(struct charging *c, mst_http_request *req, struct chg_site_state *s)
+{
+    size_t len;
+    const char *body = c->host->http_body(req, &len);
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *kw = cJSON_GetObjectItemCaseSensitive(j, "limit_kw");
+    char msg[200];
+    if (chg_unknown_key(j, (const char *const[]){"limit_kw", NULL}, msg, sizeof msg)) {
+        chg_respond_error(c, req, 400, msg);
+    } else if (!cJSON_IsNumber(kw) || !(kw->valuedouble >= 0 && kw->valuedouble <= 1e6)) {
+        chg_respond_error(c, req, 400, "send {\"limit_kw\": 0 to 1000000}");
+    } else {
+        s->p.limit_w = kw->valuedouble * 1000;
+        c->host->metric_set(s->limit_m, s->p.limit_w);
+        c->host->log(c->inst, MST_LOG_INFO, "site %s: limit set to %g kW by the operator (until restart)", s->name,
+                     kw->valuedouble);
+        recompute(s);
+        chg_respond_json(c, req, 200, site_json(s));
+    }
+    cJSON_Delete(j);
+}
+
+void chg_api_sites(void *arg, mst_http_request *req)
+{
+    struct charging *c = arg;
+    const char *sub = c->host->http_subpath(req);
+    if (c->host->http_method(req)[0] == 'G') {
+        cJSON *list = cJSON_CreateArray();
+        for (struct chg_site_state *s = c->sites; list && s; s = s->next) {
+            cJSON *o = site_json(s);
+            if (!o || !cJSON_AddItemToArray(list, o)) {
+                cJSON_Delete(o);
+                cJSON_Delete(list);
+                list = NULL;
+            }
+        }
+        chg_respond_json(c, req, 200, list);
+        return;
+    }
+    size_t n = strcspn(sub, "/");
+    struct chg_site_state *s = NULL;
+    for (s = c->sites; s && (strlen(s->name) != n || strncmp(s->name, sub, n) != 0); s = s->next)
+        ;
+    if (!s)
+        chg_respond_error(c, req, 404, "no such site");
+    else if (strcmp(sub + n, "/limit") != 0)
+        chg_respond_error(c, req, 404, "POST sites/{name}/limit only");
+    else
+        set_limit(c, req, s);
+}

@@ -156,6 +156,31 @@ static void local_list(struct charging *c, mst_http_request *req, struct chg_sta
     send_call(c, req, st, "SendLocalList", p, version);
 }
 
+/* The keys each convenient route takes (call/{Action} has its schema). */
+static const struct route_keys {
+    const char *route, *keys[4];
+} route_keys[] = {
+    {"remote-start", {"id_tag", "connector"}},
+    {"remote-stop", {"transaction"}},
+    {"reset", {"type"}},
+    {"availability", {"connector", "type"}},
+    {"local-list", {"update", "id_tags"}},
+    {"reserve", {"connector", "id_tag", "expiry"}},
+    {"cancel-reservation", {"reservation"}},
+};
+
+/* 1 if the body has a key the route does not take (answered 400). */
+static int unknown_key(struct charging *c, mst_http_request *req, const char *what, const cJSON *body)
+{
+    char msg[200];
+    for (size_t i = 0; i < sizeof route_keys / sizeof route_keys[0]; i++)
+        if (strcmp(what, route_keys[i].route) == 0 && chg_unknown_key(body, route_keys[i].keys, msg, sizeof msg)) {
+            chg_respond_error(c, req, 400, msg);
+            return 1;
+        }
+    return 0;
+}
+
 void chg_operate(struct charging *c, mst_http_request *req, struct chg_station *st, const char *what)
 {
     cJSON *body = object_body(c, req);
@@ -163,6 +188,10 @@ void chg_operate(struct charging *c, mst_http_request *req, struct chg_station *
         return;
     if (strncmp(what, "call/", 5) == 0 && what[5]) {
         send_call(c, req, st, what + 5, body, 0);
+        return;
+    }
+    if (unknown_key(c, req, what, body)) {
+        cJSON_Delete(body);
         return;
     }
     if (strcmp(what, "reserve") == 0 || strcmp(what, "cancel-reservation") == 0) {

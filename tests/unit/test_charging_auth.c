@@ -1,7 +1,8 @@
 /* test_charging_auth.c - the charging plugin's handshake decisions and
  * password hashes, alone: security profiles 1-3, wrong and missing
  * credentials, ids with colons, the throttle under a flood of wrong
- * passwords (and the real station still let in), what is counted. */
+ * passwords (and the real station still let in), the keyed digest that
+ * spares a repeat login PBKDF2, what is counted. */
 #include <sqlite3.h>
 
 #include <openssl/evp.h>
@@ -236,6 +237,43 @@ static void flood_is_throttled_and_logged_once(void **state)
     teardown_charging(c);
 }
 
+/* A station that logs in again is recognised by the keyed digest of its
+ * last verified password, without PBKDF2: shown by spoiling the stored
+ * hash (PBKDF2 would now refuse the right password) -- the repeat still
+ * gets in, a wrong password does not.  The digest is keyed: it is not the
+ * bare SHA-256 of salt and password anyone could compute from the file. */
+static void repeat_login_skips_pbkdf2(void **state)
+{
+    struct charging *c = setup_charging();
+    enum chg_refusal why;
+    add_station(c, "{\"id\": \"CP-1\", \"password\": \"" PASSWORD "\"}");
+    struct chg_station *st = chg_station_find(c, "CP-1");
+    char *good = basic("CP-1", PASSWORD), *bad = basic("CP-1", "wrong-password-0000");
+    assert_int_equal(decide(c, "CP-1", good, 0, NULL, &why), 0);
+    assert_true(st->has_verified);
+    char *h = strrchr(st->password, '$') + 1;
+    h[0] = h[0] == '0' ? '1' : '0';
+    assert_int_equal(chg_password_verify(st->password, PASSWORD, strlen(PASSWORD)), 0);
+    assert_int_equal(decide(c, "CP-1", good, 0, NULL, &why), 0);
+    assert_int_equal(decide(c, "CP-1", bad, 0, NULL, &why), 401);
+    assert_int_equal(decide(c, "CP-1", good, 0, NULL, &why), 0);
+
+    unsigned char salt[16], plain[32], quick[32];
+    const char *s = strchr(strchr(st->password, '$') + 1, '$') + 1;
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(sscanf(s + 2 * i, "%2hhx", &salt[i]), 1);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_true(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, salt, 16) == 1 &&
+                EVP_DigestUpdate(ctx, PASSWORD, strlen(PASSWORD)) == 1 && EVP_DigestFinal_ex(ctx, plain, NULL) == 1);
+    EVP_MD_CTX_free(ctx);
+    assert_int_equal(chg_password_quick(st->password, PASSWORD, strlen(PASSWORD), quick), 0);
+    assert_memory_not_equal(quick, plain, sizeof quick);
+    assert_memory_equal(quick, st->verified, sizeof quick);
+    free(good);
+    free(bad);
+    teardown_charging(c);
+}
+
 static void registration_checked(void **state)
 {
     struct charging *c = setup_charging();
@@ -265,6 +303,7 @@ int main(void)
         cmocka_unit_test(id_with_colons),
         cmocka_unit_test(profiles_2_and_3),
         cmocka_unit_test(flood_is_throttled_and_logged_once),
+        cmocka_unit_test(repeat_login_skips_pbkdf2),
         cmocka_unit_test(registration_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
