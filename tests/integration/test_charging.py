@@ -126,6 +126,10 @@ class Charging(unittest.TestCase):
         name = self.station("CP-PENDING", accepted=False)
         conf = boot(self.st, name)
         self.assertEqual(conf["status"], "Pending")
+        # the log says what to do, and leaves out the firmware the charger did not send
+        self.d.wait_log("charge point CP-PENDING booted (Městys Test-22): Pending; accept it with POST"
+                        " /api/charging/stations/CP-PENDING/accept")
+        self.assertNotIn("firmware ?", self.d.output())
         # nothing but boot and heartbeat until the operator accepts it
         r = self.st.call(name, "Authorize", {"idTag": "CARD-OK"})
         self.assertEqual(r["error"]["code"], "SecurityError", r)
@@ -157,6 +161,45 @@ class Charging(unittest.TestCase):
         self.assertEqual(metric(self.d, "handshakes_refused_total", reason="bad_password"), before + 1)
         self.assertGreaterEqual(metric(self.d, "handshakes_refused_total", reason="unknown_station"), 1)
         self.assertEqual(self.st.connect("CP-AUTH").get("ok"), True)
+
+    def test_no_password_set_says_how_to_set_one(self):
+        status, resp = post(self.d, "stations", {"id": "CP-NOPW", "accepted": True})
+        self.assertEqual(status, 201, resp)
+        self.assertEqual(self.st.connect("CP-NOPW").get("refused"), 401)
+        self.d.wait_log("charge point CP-NOPW refused at the handshake: no_password_set; set one with POST"
+                        " /api/charging/stations/CP-NOPW/password")
+
+    def test_unknown_keys_are_refused_by_name(self):
+        register(self.d, "CP-KEYS")
+        cases = [
+            ("stations", {"id": "CP-TYPO", "nmae": "Náměstí"}, "nmae",
+             "id, name, security_profile, accepted, site, lat, lon, connectors, tariff, password"),
+            ("stations", [{"id": "CP-TYPO"}, {"id": "CP-TYPO2", "connectors": [{"max_kw": 22, "phase": 3}]}],
+             "phase", "max_kw, phases, type"),
+            ("stations/CP-KEYS/password", {"pasword": PASSWORD}, "pasword", "password"),
+            ("id-tags", {"id_tag": "CARD-TYPO", "stauts": "Blocked"}, "stauts", "id_tag, status, expiry, parent, name"),
+            ("stations/CP-KEYS/remote-start", {"idtag": "CARD-OK"}, "idtag", "id_tag, connector"),
+            ("stations/CP-KEYS/reserve", {"connector": 1, "id_tag": "CARD-OK", "expires": NOW}, "expires",
+             "connector, id_tag, expiry"),
+            ("figures/publish", {"mnth": "2026-10"}, "mnth", "day, month"),
+            ("bookings", {"id_tag": "CARD-OK", "station": "CP-KEYS", "form": NOW, "to": NOW}, "form",
+             "id_tag, station, connector, site, from, to"),
+        ]
+        for path, body, key, valid in cases:
+            status, resp = post(self.d, path, body)
+            self.assertEqual(status, 400, (path, resp))
+            self.assertIn('unknown key "%s"; valid keys: %s' % (key, valid), resp["error"], path)
+        # nothing of a refused body was stored
+        self.assertEqual(self.d.get("/api/charging/stations/CP-TYPO")[0], 404)
+        self.assertNotIn("CARD-TYPO", [t["id_tag"] for t in self.d.json("/api/charging/id-tags", token=OPERATOR)[1]])
+
+    def test_bad_payload_to_an_offline_station_is_400_not_409(self):
+        register(self.d, "CP-OFF")
+        status, resp = post(self.d, "stations/CP-OFF/call/Reset", {"type": "Sideways"})
+        self.assertEqual(status, 400, resp)
+        self.assertIn("type", resp["error"])
+        status, resp = post(self.d, "stations/CP-OFF/call/Reset", {"type": "Soft"})
+        self.assertEqual(status, 409, resp)
 
     def test_wrong_password_flood(self):
         register(self.d, "CP-FLOOD")
@@ -539,6 +582,29 @@ class LoadManagement(unittest.TestCase):
             _, metrics_body = d.get("/metrics")[0], d.get("/metrics")[2].decode()
             self.assertIn('mestys_charging_site_limit_watts{plugin="charging",instance="charging",site="depot"} 30000',
                           metrics_body)
+            # the site, its limit and each connector's limit, for the operator only
+            self.assertEqual(d.get("/api/charging/sites")[0], 401)
+            _, sites = d.json("/api/charging/sites", token=OPERATOR)
+            self.assertEqual([(s["site"], s["limit_kw"]) for s in sites], [("depot", 30)])
+            conns = {k["station"]: k for k in sites[0]["connectors"]}
+            self.assertEqual(sorted(conns), self.NAMES)
+            self.assertEqual(conns[self.NAMES[0]]["in_force"], False)
+            self.assertEqual([(conns[n]["limit_kw"], conns[n]["in_force"]) for n in self.NAMES[1:]],
+                             [(7.5, True)] * 4)
+            # lowered at run time: shared again at once, decreases first, the sum under the new limit
+            status, resp = post(d, "sites/depot/limit", {"limit_kw": 20})
+            self.assertEqual(status, 200, resp)
+            self.assertEqual(resp["limit_kw"], 20)
+            settled([5000] * 4)
+            sums, _, _ = self.in_force_sums(st)
+            self.assertLessEqual(sums[-1], 20000, sums)
+            self.assertIn('mestys_charging_site_limit_watts{plugin="charging",instance="charging",site="depot"} 20000',
+                          d.get("/metrics")[2].decode())
+            self.assertEqual(post(d, "sites/depot/limit", {"limit": 20})[0], 400)
+            self.assertEqual(post(d, "sites/depot/limit", {"limit_kw": -1})[0], 400)
+            self.assertEqual(post(d, "sites/nowhere/limit", {"limit_kw": 20})[0], 404)
+            _, sites = d.json("/api/charging/sites", token=OPERATOR)
+            self.assertEqual(sorted(k["limit_kw"] for k in sites[0]["connectors"] if k["in_force"]), [5] * 4)
         finally:
             st.close()
             d.stop()
