@@ -191,7 +191,7 @@ struct charging {
     mst_metric *connections, *replaced, *calls_in, *calls_out, *call_timeouts, *call_errors;
     mst_metric *frames_refused, *outgoing_invalid, *replies_invalid, *replies_unexpected;
     mst_metric *errors_sent[CHG_OCPP_CODES]; /* CALLERRORs we answered, per code */
-    mst_metric *transactions, *meter_values, *publish_refused, *meter_pruned;
+    mst_metric *transactions, *transactions_unauthorized, *meter_values, *publish_refused, *meter_pruned;
 };
 
 /* --- station.c --- */
@@ -252,6 +252,7 @@ struct chg_start {
     int connector;
     int64_t start_ms, meter_start, reservation_id;
     int has_reservation;
+    int unauthorized;  /* its idTagInfo was not Accepted */
 };
 struct chg_stop {
     const char *station, *timestamp, *reason, *id_tag;

@@ -51,6 +51,9 @@ const char *const chg_migrations[] = {
     "CREATE INDEX connector_log_at ON connector_log (station, connector, at_ms);",
     /* 4 -> 5: the closed days and months whose figures went on the bus */
     "CREATE TABLE figures_published (kind TEXT NOT NULL, period TEXT NOT NULL, PRIMARY KEY (kind, period));",
+    /* 5 -> 6: a session started with a tag that was not Accepted: kept (it has
+     * a transactionId), never billed, shared power or counted in figures */
+    "ALTER TABLE txn ADD COLUMN authorized INTEGER NOT NULL DEFAULT 1;",
     NULL,
 };
 

@@ -172,7 +172,7 @@ static cJSON *energy_rows(struct charging *c, const char *month, int64_t from, i
     cJSON *list = cJSON_CreateArray();
     if (!list || sqlite3_prepare_v2(c->db,
                                     "SELECT station, SUM(meter_stop - meter_start), COUNT(*) FROM txn WHERE"
-                                    " stop_ms >= ?1 AND stop_ms < ?2 AND meter_stop >= meter_start"
+                                    " stop_ms >= ?1 AND stop_ms < ?2 AND meter_stop >= meter_start AND authorized"
                                     " GROUP BY station ORDER BY station",
                                     -1, &q, NULL) != SQLITE_OK) {
         cJSON_Delete(list);

@@ -25,7 +25,7 @@ static int in_transaction(struct charging *c, const char *tag)
 {
     sqlite3_stmt *q;
     int busy = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM txn WHERE id_tag = ?1 AND stop_ms IS NULL LIMIT 1", -1, &q, NULL) ==
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM txn WHERE id_tag = ?1 AND stop_ms IS NULL AND authorized LIMIT 1", -1, &q, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(q, 1, tag, -1, SQLITE_STATIC);
         busy = sqlite3_step(q) == SQLITE_ROW;

@@ -190,6 +190,13 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     int existed;
     /* the tag is judged before the session exists: its own session is no ConcurrentTx */
     cJSON *info = chg_idtag_info_at(c, cc->st, s.connector, s.id_tag, 1);
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(info, "status"));
+    /* OCPP 1.6 §5.18: a start the station made on its own (offline, local
+     * list) is answered with a transactionId whatever the tag; a tag that
+     * is not Accepted marks the session unauthorized: kept, but no power
+     * share (its TxDefaultProfile of 0 W holds), no cost, no figures.  The
+     * station is expected to stop it (StopTransactionOnInvalidId). */
+    s.unauthorized = !status || strcmp(status, "Accepted") != 0;
     if (!info || chg_session_start(c, &s, &txn, &existed) != 0 || txn > INT32_MAX) {
         cJSON_Delete(info);
         snprintf(why, whylen, "the transaction could not be recorded");
@@ -202,7 +209,7 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     if (!info || !cJSON_AddItemToObject(conf, "idTagInfo", info) ||
         !cJSON_AddNumberToObject(conf, "transactionId", (double)txn))
         return CHG_OCPP_INTERNAL_ERROR;
-    if (!existed && s.connector >= 1 && s.connector <= CHG_MAX_CONNECTORS) {
+    if (!existed && !s.unauthorized && s.connector >= 1 && s.connector <= CHG_MAX_CONNECTORS) {
         struct chg_connector *k = &cc->st->connectors[s.connector];
         k->txn = txn;
         k->started_ms = s.start_ms;
@@ -218,12 +225,13 @@ static enum chg_ocpp_err start_transaction(struct chg_conn *cc, const cJSON *req
     if (!existed && s.has_reservation)
         chg_reservation_used(c, cc->st->id, s.reservation_id);
     if (!existed) {
-        c->host->metric_add(c->transactions, 1);
+        c->host->metric_add(s.unauthorized ? c->transactions_unauthorized : c->transactions, 1);
         cJSON *e = event("start", cc->st, s.connector);
         char when[32];
         mst_time_format(s.start_ms, when);
         if (e) {
             cJSON_AddNumberToObject(e, "transaction", (double)txn);
+            cJSON_AddBoolToObject(e, "authorized", !s.unauthorized);
             cJSON_AddNumberToObject(e, "meter_wh", (double)s.meter_start);
             cJSON_AddStringToObject(e, "time", when);
         }

@@ -271,7 +271,7 @@ void chg_load_boot(struct charging *c, struct chg_station *st)
 int chg_load_open_sessions(struct charging *c)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(c->db, "SELECT station, connector, id, start_ms, id_tag FROM txn WHERE stop_ms IS NULL", -1,
+    if (sqlite3_prepare_v2(c->db, "SELECT station, connector, id, start_ms, id_tag FROM txn WHERE stop_ms IS NULL AND authorized", -1,
                            &q, NULL) != SQLITE_OK)
         return MST_EDB;
     while (sqlite3_step(q) == SQLITE_ROW) {

@@ -153,6 +153,8 @@ static int metrics(struct charging *c)
         {MST_METRIC_COUNTER, "replies_unexpected_total",
          "answers to no call we were waiting for (late after a timeout, or unknown ids)", &c->replies_unexpected},
         {MST_METRIC_COUNTER, "transactions_total", "transactions started", &c->transactions},
+        {MST_METRIC_COUNTER, "transactions_unauthorized_total",
+         "transactions started with an id tag that was not Accepted (kept, not billed)", &c->transactions_unauthorized},
         {MST_METRIC_COUNTER, "meter_values_total", "sampled values stored", &c->meter_values},
         {MST_METRIC_COUNTER, "publish_refused_total", "bus events not published (backpressure)",
          &c->publish_refused},

@@ -29,7 +29,7 @@ int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *tx
     *existed = 0;
     if (sqlite3_prepare_v2(c->db,
                            "INSERT INTO txn (station, connector, id_tag, start_time, start_ms, meter_start,"
-                           " reservation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " reservation_id, authorized) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                            " ON CONFLICT (station, connector, id_tag, start_time, meter_start) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
         return MST_EDB;
@@ -37,6 +37,7 @@ int chg_session_start(struct charging *c, const struct chg_start *s, int64_t *tx
     sqlite3_bind_int64(q, 5, s->start_ms);
     if (s->has_reservation)
         sqlite3_bind_int64(q, 7, s->reservation_id);
+    sqlite3_bind_int(q, 8, !s->unauthorized);
     if (sqlite3_step(q) == SQLITE_DONE) {
         rc = 0;
         *existed = sqlite3_changes(c->db) == 0;
@@ -110,7 +111,7 @@ static int price(struct charging *c, const struct chg_stop *s, const struct chg_
     if (rc == 0)
         rc = chg_tariff_cost(t, &u, &cost);
     free(samples);
-    if (rc != 0 || sqlite3_prepare_v2(c->db, "UPDATE txn SET cost = ?2, currency = ?3 WHERE id = ?1", -1, &q,
+    if (rc != 0 || sqlite3_prepare_v2(c->db, "UPDATE txn SET cost = ?2, currency = ?3 WHERE id = ?1 AND authorized", -1, &q,
                                       NULL) != SQLITE_OK)
         return rc ? rc : MST_EDB;
     sqlite3_bind_int64(q, 1, s->txn);
@@ -196,7 +197,8 @@ static cJSON *session_row(sqlite3_stmt *q, int64_t now_ms)
                                                     : cJSON_AddNullToObject(o, "cost")) &&
          (sqlite3_column_type(q, 11) != SQLITE_NULL
               ? cJSON_AddStringToObject(o, "currency", (const char *)sqlite3_column_text(q, 11))
-              : cJSON_AddNullToObject(o, "currency"));
+              : cJSON_AddNullToObject(o, "currency")) &&
+         cJSON_AddBoolToObject(o, "authorized", sqlite3_column_int(q, 12));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -213,7 +215,7 @@ cJSON *chg_sessions_json(struct charging *c, const char *station, int open_only,
             c->db,
             "SELECT id, station, connector, id_tag, start_ms, meter_start, stop_ms, meter_stop, stop_reason,"
             " (SELECT value FROM meter_value m WHERE m.txn = t.id AND m.measurand = 'Energy.Active.Import.Register'"
-            "  ORDER BY time_ms DESC LIMIT 1), cost, currency"
+            "  ORDER BY time_ms DESC LIMIT 1), cost, currency, authorized"
             " FROM txn t WHERE (?1 IS NULL OR station = ?1) AND (?2 = 0 OR stop_ms IS NULL)"
             " ORDER BY id DESC LIMIT ?3",
             -1, &q, NULL) != SQLITE_OK) {

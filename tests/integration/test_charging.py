@@ -225,6 +225,21 @@ class Charging(unittest.TestCase):
         self.assertEqual(tag("CARD-OLD"), "Expired")
         self.assertEqual(tag("CARD-NONE"), "Invalid")
 
+    def test_start_with_a_blocked_tag_is_kept_unauthorized(self):
+        name = self.station("CP-BLOCKED")
+        boot(self.st, name)
+        before = metric(self.d, "transactions_unauthorized_total")
+        conf = self.st.ok(name, "StartTransaction", {"connectorId": 1, "idTag": "CARD-BLOCKED", "meterStart": 100,
+                                                     "timestamp": NOW})
+        self.assertEqual(conf["idTagInfo"]["status"], "Blocked")
+        self.assertIsInstance(conf["transactionId"], int)
+        self.assertEqual(metric(self.d, "transactions_unauthorized_total"), before + 1)
+        self.st.ok(name, "StopTransaction", {"transactionId": conf["transactionId"], "meterStop": 2100,
+                                             "timestamp": "2026-11-27T10:05:00.000Z", "reason": "DeAuthorized"})
+        _, rows = self.d.json("/api/charging/sessions?station=" + name, token=OPERATOR)
+        self.assertEqual([(r["transaction"], r["authorized"], r["cost"]) for r in rows],
+                         [(conf["transactionId"], False, None)])
+
     def test_full_transaction(self):
         name = self.station("CP-TX")
         boot(self.st, name)
