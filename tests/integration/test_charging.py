@@ -572,6 +572,8 @@ class LoadManagement(unittest.TestCase):
             stations=stations)])).start()
         st = Stations(d)
         try:
+            # a session gets power only with a tag we accept
+            self.assertEqual(post(d, "id-tags", [{"id_tag": "CARD-%d" % i} for i in range(5)])[0], 201)
             for n in self.NAMES:
                 self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
                 self.assertEqual(st.connect(n).get("ok"), True)
@@ -633,6 +635,7 @@ class FleetFirst(unittest.TestCase):
             stations=stations)])).start()
         st = Stations(d)
         try:
+            self.assertEqual(post(d, "id-tags", [{"id_tag": "PUBLIC-CARD"}, {"id_tag": "FLEET-VAN"}])[0], 201)
             for n, tag in (("CP-F1", "PUBLIC-CARD"), ("CP-F2", "FLEET-VAN")):
                 self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
                 self.assertEqual(st.connect(n).get("ok"), True)
@@ -668,6 +671,7 @@ class LuaPolicy(unittest.TestCase):
         d.start()
         st = Stations(d)
         try:
+            self.assertEqual(post(d, "id-tags", [{"id_tag": "CARD-CP-L1"}, {"id_tag": "CARD-CP-L2"}])[0], 201)
             for n in ("CP-L1", "CP-L2"):
                 self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
                 self.assertEqual(st.connect(n).get("ok"), True)
