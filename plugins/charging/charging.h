@@ -336,6 +336,8 @@ void chg_load_changed(struct charging *c, struct chg_station *st);
 void chg_load_boot(struct charging *c, struct chg_station *st);
 /* A session's class for load management ("priorities"): the fleet's tags,
  * a booked car in its slot (booked = 1), or the public (0). */
+/* Whether id_tag is one of config fleet_tags (compared ignoring case, as OCPP's CiString). */
+int chg_load_is_fleet(const struct charging *c, const char *id_tag);
 int chg_load_priority(struct charging *c, const char *id_tag, int booked);
 
 /* --- carsharing.c --- */

@@ -60,9 +60,13 @@ cJSON *chg_idtag_info(struct charging *c, const char *tag, int concurrent)
         }
         if (ok && parent)
             ok = cJSON_AddStringToObject(info, "parentIdTag", parent) != NULL;
-        if (concurrent && strcmp(status, "Accepted") == 0 && in_transaction(c, tag))
-            status = "ConcurrentTx";
+    } else if (chg_load_is_fleet(c, tag)) {
+        /* The town's own cars need no id tag row to charge (charging-site.md); a row
+         * (Blocked, say) still decides for one, above. */
+        status = "Accepted";
     }
+    if (concurrent && strcmp(status, "Accepted") == 0 && in_transaction(c, tag))
+        status = "ConcurrentTx";
     ok = ok && cJSON_AddStringToObject(info, "status", status);
     sqlite3_finalize(q);
     if (!ok) {

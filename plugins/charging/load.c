@@ -51,12 +51,18 @@ static struct chg_site_state *site_of(struct charging *c, const char *name)
     return NULL;
 }
 
-int chg_load_priority(struct charging *c, const char *id_tag, int booked)
+int chg_load_is_fleet(const struct charging *c, const char *id_tag)
 {
     const cJSON *t;
-    int fleet = 0;
-    cJSON_ArrayForEach(t, c->fleet_tags) fleet |= cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0;
-    int p = fleet ? c->prio_fleet : 0;
+    cJSON_ArrayForEach(t, c->fleet_tags)
+        if (cJSON_IsString(t) && strcasecmp(t->valuestring, id_tag) == 0)
+            return 1;
+    return 0;
+}
+
+int chg_load_priority(struct charging *c, const char *id_tag, int booked)
+{
+    int p = chg_load_is_fleet(c, id_tag) ? c->prio_fleet : 0;
     return booked && c->prio_carsharing > p ? c->prio_carsharing : p;
 }
 

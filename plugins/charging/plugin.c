@@ -107,7 +107,7 @@ static const struct mst_config_key config[] = {
     {.key = "priorities", .type = MST_CFG_STRING_LIST, .default_json = "[\"fleet\", \"carsharing\", \"public\"]",
      .description = "load management's classes, highest first (fleet, carsharing, public); one left out is the public's"},
     {.key = "fleet_tags", .type = MST_CFG_STRING_LIST, .default_json = "[]",
-     .description = "the town's fleet's id tags: served first by load management"},
+     .description = "the town's fleet's id tags: authorized without an id tag row, served first by load management"},
     {.key = "meter_retention_days", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "400",
      .min = 0, .max = 36500,
      .description = "days meter values are kept (an open session's always; sessions keep their energy and cost); 0: for ever"},

@@ -635,12 +635,16 @@ class FleetFirst(unittest.TestCase):
             stations=stations)])).start()
         st = Stations(d)
         try:
-            self.assertEqual(post(d, "id-tags", [{"id_tag": "PUBLIC-CARD"}, {"id_tag": "FLEET-VAN"}])[0], 201)
+            # the fleet's van needs no id tag row: fleet_tags are the town's own cars
+            self.assertEqual(post(d, "id-tags", [{"id_tag": "PUBLIC-CARD"}])[0], 201)
             for n, tag in (("CP-F1", "PUBLIC-CARD"), ("CP-F2", "FLEET-VAN")):
                 self.assertEqual(post(d, "stations/%s/password" % n, {"password": PASSWORD})[0], 204)
                 self.assertEqual(st.connect(n).get("ok"), True)
                 boot(st, n)
-                st.ok(n, "StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": NOW})
+                self.assertEqual(st.ok(n, "Authorize", {"idTag": tag})["idTagInfo"]["status"], "Accepted")
+                started = st.ok(n, "StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 0,
+                                                        "timestamp": NOW})
+                self.assertEqual(started["idTagInfo"]["status"], "Accepted")
             def limits():
                 got = []
                 for n in ("CP-F1", "CP-F2"):
@@ -652,6 +656,9 @@ class FleetFirst(unittest.TestCase):
                 # the van to its connector's maximum, the public car what is left
                 self.assertEqual(got, [8000, 22000])
             eventually(limits)
+            # a row for a fleet tag still decides: a blocked van is blocked
+            self.assertEqual(post(d, "id-tags", [{"id_tag": "FLEET-VAN", "status": "Blocked"}])[0], 201)
+            self.assertEqual(st.ok("CP-F2", "Authorize", {"idTag": "FLEET-VAN"})["idTagInfo"]["status"], "Blocked")
         finally:
             st.close()
             d.stop()
