@@ -355,6 +355,7 @@ void mst__http_close(struct mst__http *h)
             mst__request_free(req);
     }
     mst__ws_clear(h); /* before lws closes the connections: no handler runs */
+    mst__ws_ping_close(h);
     /* On a foreign loop this only begins: lws finishes once the loop has
      * run its handles' close callbacks (see mst__http_finish). */
     if (h->ctx)

@@ -49,6 +49,9 @@ struct mst__http {
     struct mst_metric *ws_too_large, *ws_no_pong, *ws_open, *ws_queue_full;
     char *tls_client_ca; /* read by lws when the vhost is made */
     unsigned ws_logged; /* refusals of the core's own already logged once */
+    uv_timer_t ping_timer; /* http_ws_ping.c: ticks while a connection is pinged */
+    int ping_timer_init;
+    size_t ping_joined;    /* connections on the endpoints' ping_due lists */
 };
 
 /* Creates the libwebsockets context on loop (no listening yet). */

@@ -59,6 +59,7 @@ struct ws_endpoint {
     size_t max_message; /* 0: node.http.body_limit */
     unsigned ping_s;    /* 0: no pings */
     unsigned logged;    /* WS_LOGGED_* already said once */
+    struct mst__list ping_due; /* its connections, soonest ping first (http_ws_ping.c) */
 };
 
 #define WS_LOGGED_TOO_LARGE 1u
@@ -80,6 +81,9 @@ struct mst_ws_conn {
     int closing;      /* ws_close() asked for it, or the core is closing it */
     int want_ping;    /* a ping goes out at the next writeable */
     int ping_unanswered; /* sent, no pong yet */
+    int no_pong;      /* the ping schedule found it silent: closed from the timer */
+    struct mst__list ping_link; /* in ep->ping_due while it is pinged */
+    uint64_t ping_at;           /* uv_now() ms when its next ping is due */
 };
 
 struct session {
@@ -141,6 +145,13 @@ void mst__ws_on_closed(struct session *s);
 /* lws is freeing wsi: a connection whose upgrade never completed ends here. */
 void mst__ws_on_destroy(struct lws *wsi);
 void mst__ws_drop_owner(struct mst__http *h, void *owner);
+/* http_ws_ping.c: the ping schedule, one loop timer for all connections */
+/* c is pinged every c->ep->ping_s seconds from now on (ping_s > 0). */
+void mst__ws_ping_join(struct mst__http *h, mst_ws_conn *c);
+/* No more pings for c; a no-op if it has none. */
+void mst__ws_ping_leave(mst_ws_conn *c);
+/* At close: the timer's handle is closed (no connection is pinged any more). */
+void mst__ws_ping_close(struct mst__http *h);
 /* At close: connections forget their endpoints, which are freed. */
 void mst__ws_clear(struct mst__http *h);
 

@@ -27,6 +27,7 @@ mst_ws_conn *mst__ws_conn_new(struct mst__http *h, struct lws *wsi, struct ws_en
     c->ep = ep;
     c->data = data;
     mst__list_init(&c->outq);
+    mst__list_init(&c->ping_link);
     mst__list_push(&h->ws_conns, &c->link);
     /* lws gives the upgraded connection fresh per-session memory; this
      * pointer stays with the wsi */
@@ -50,7 +51,7 @@ int mst__ws_on_established(struct mst__http *h, struct session *s, struct lws *w
         return 0;
     }
     if (c->ep->ping_s)
-        lws_set_timer_usecs(wsi, (lws_usec_t)c->ep->ping_s * LWS_USEC_PER_SEC);
+        mst__ws_ping_join(h, c);
     if (c->ep->handlers.open) {
         char *uri = mst__lws_header(wsi, WSI_TOKEN_GET_URI, NULL);
         c->ep->handlers.open(c->ep->arg, c, uri ? uri : "");
@@ -67,6 +68,7 @@ static void ws_free(mst_ws_conn *c)
         mst__list_remove(pos);
         free(mst__container_of(pos, struct out_frame, link));
     }
+    mst__ws_ping_leave(c);
     lws_set_opaque_user_data(c->wsi, NULL);
     mst__list_remove(&c->link);
     mst__buf_free(&c->rx);
@@ -150,30 +152,22 @@ int mst__ws_on_writeable(mst_ws_conn *c)
 }
 
 /* A closing connection whose frames are out is closed here (see
- * mst__ws_on_writeable).  Otherwise every ping_s seconds: a pong must have
- * come since the last ping, or the peer is gone (or not reading) and the
- * connection is closed at once -- no close handshake with a peer that does
- * not answer. */
+ * mst__ws_on_writeable), and so is one the ping schedule found silent
+ * (http_ws_ping.c): it is closed at once -- no close handshake with a peer
+ * that does not answer. */
 int mst__ws_on_timer(mst_ws_conn *c)
 {
     if (c->closing && mst__list_empty(&c->outq)) {
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
         return -1;
     }
-    if (!c->ep || !c->ep->ping_s || c->closing)
+    if (!c->no_pong || !c->ep || c->closing)
         return 0;
-    if (c->ping_unanswered) {
-        char why[64];
-        snprintf(why, sizeof why, "no pong within %u s", c->ep->ping_s);
-        mst__metric_add(c->h->ws_no_pong, 1);
-        log_once(c, WS_LOGGED_NO_PONG, why);
-        return -1;
-    }
-    c->ping_unanswered = 1;
-    c->want_ping = 1;
-    lws_callback_on_writable(c->wsi);
-    lws_set_timer_usecs(c->wsi, (lws_usec_t)c->ep->ping_s * LWS_USEC_PER_SEC);
-    return 0;
+    char why[64];
+    snprintf(why, sizeof why, "no pong within %u s", c->ep->ping_s);
+    mst__metric_add(c->h->ws_no_pong, 1);
+    log_once(c, WS_LOGGED_NO_PONG, why);
+    return -1;
 }
 
 void mst__ws_on_pong(mst_ws_conn *c)
@@ -217,6 +211,7 @@ void mst__ws_close(mst_ws_conn *c)
     if (!c || c->closing)
         return;
     c->closing = 1;
+    mst__ws_ping_leave(c); /* no pings while it closes */
     if (!c->established)
         return; /* mst__ws_on_established comes back here */
     lws_callback_on_writable(c->wsi);
@@ -257,6 +252,7 @@ int mst__http_ws_endpoint(struct mst__http *h, void *owner, const char *path,
             return MST_ENOTSUP; /* subprotocols are fixed once the server listens */
     }
     struct ws_endpoint *ep = mst__xcalloc(1, sizeof *ep);
+    mst__list_init(&ep->ping_due);
     mst__path_pattern(path, &ep->path, &ep->prefix);
     ep->subprotocol = subprotocol ? mst__xstrdup(subprotocol) : NULL;
     ep->owner = owner;
@@ -296,6 +292,21 @@ void mst__ws_on_destroy(struct lws *wsi)
         ws_end(c); /* accepted, but the upgrade never completed */
 }
 
+/* An endpoint's ping_s changed: its open connections are pinged at the new
+ * interval from now on (ping_due stays in due order). */
+static void reschedule_pings(struct mst__http *h, struct ws_endpoint *ep)
+{
+    struct mst__list *pos;
+    for (pos = h->ws_conns.next; pos != &h->ws_conns; pos = pos->next) {
+        mst_ws_conn *c = mst__container_of(pos, mst_ws_conn, link);
+        if (c->ep != ep)
+            continue;
+        mst__ws_ping_leave(c);
+        if (ep->ping_s && c->established && !c->closing)
+            mst__ws_ping_join(h, c);
+    }
+}
+
 int mst__http_ws_limits(struct mst__http *h, void *owner, const char *path, size_t max_message,
                         unsigned ping_s)
 {
@@ -307,7 +318,10 @@ int mst__http_ws_limits(struct mst__http *h, void *owner, const char *path, size
         struct ws_endpoint *ep = mst__container_of(pos, struct ws_endpoint, link);
         if (ep->owner == owner && ep->prefix == prefix && strcmp(ep->path, pattern) == 0) {
             ep->max_message = max_message;
-            ep->ping_s = ping_s;
+            if (ep->ping_s != ping_s) {
+                ep->ping_s = ping_s;
+                reschedule_pings(h, ep);
+            }
             found = 1;
         }
     }
@@ -346,6 +360,7 @@ void mst__ws_clear(struct mst__http *h)
     mst__list_foreach_safe(pos, tmp, &h->ws_conns)
     {
         mst_ws_conn *c = mst__container_of(pos, mst_ws_conn, link);
+        mst__ws_ping_leave(c); /* ep->ping_due goes with ep */
         c->ep = NULL;
     }
     mst__list_foreach_safe(pos, tmp, &h->ws_endpoints)

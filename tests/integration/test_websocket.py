@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -280,6 +281,43 @@ class Pings(unittest.TestCase):
                 break
         c.close()
         self.assertEqual(json.loads(payload)["event"], "whoami")
+
+    def test_a_silent_peer_between_answering_ones(self):
+        """The ping schedule keeps an endpoint's connections in due order
+        (http_ws_ping.c): the silent one, joined between two that answer,
+        is taken out of the middle and closed; the others keep being pinged."""
+        closes = self.d.json("/api/testplug/cp-stats")[1]["closes"]
+        conns = []
+        for cp in ("CP-3", "CP-4", "CP-5"):
+            conns.append(wsraw.connect(self.d.port, "/api/testplug/cp/" + cp, AUTH, timeout=30))
+            self.assertEqual(conns[-1].status, 101, conns[-1].head)
+            time.sleep(0.4)  # joined at different times: different places in the schedule
+        answered = {}
+
+        def answer(c, cp):
+            pings = 0
+            while pings < 4:
+                opcode, payload = c.read_frame()
+                if opcode == wsraw.PING:
+                    pings += 1
+                    c.send_frame(wsraw.PONG, payload)
+            c.send_frame(wsraw.TEXT, b"whoami")
+            while c.read_frame()[0] != wsraw.TEXT:
+                pass
+            answered[cp] = pings
+
+        threads = [threading.Thread(target=answer, args=(conns[i], cp)) for i, cp in ((0, "CP-3"), (2, "CP-5"))]
+        for t in threads:
+            t.start()
+        with self.assertRaises(EOFError):
+            while True:  # CP-4 never answers
+                conns[1].read_frame()
+        for t in threads:
+            t.join(30)
+        for c in conns:
+            c.close()
+        self.assertEqual(answered, {"CP-3": 4, "CP-5": 4})
+        eventually(lambda: self.assertEqual(self.d.json("/api/testplug/cp-stats")[1]["closes"], closes + 3))
 
 
 if __name__ == "__main__":
