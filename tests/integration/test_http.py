@@ -345,5 +345,27 @@ def answers_v6_loopback():
         return False
 
 
+class OpenFileLimit(unittest.TestCase):
+    """lws indexes connections by descriptor only when its table covers ulimit -n: the daemon sets its
+    soft limit to node.http.max_connections (at least 1024, at most the hard limit)."""
+
+    def soft_limit(self, max_connections):
+        cfg = config(free_port(), [testplug()])
+        cfg["node"]["http"]["max_connections"] = max_connections
+        d = Daemon(cfg).start()
+        try:
+            with open("/proc/%d/limits" % d.proc.pid) as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            return int(line.split()[3]), int(line.split()[4]) if line.split()[4].isdigit() else None
+        finally:
+            d.stop()
+
+    def test_the_soft_limit_is_the_table_size(self):
+        soft, hard = self.soft_limit(3000)
+        self.assertEqual(soft, 3000 if hard is None or hard >= 3000 else hard)
+        soft, hard = self.soft_limit(8)
+        self.assertEqual(soft, 1024 if hard is None or hard >= 1024 else hard)
+
+
 if __name__ == "__main__":
     main()
