@@ -15,29 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charging.h"
+#include <mestys/cjson.h>
 
-#define OUT_OF_MEMORY "{\"error\":\"out of memory\",\"status\":500}"
+#include "charging.h"
 
 void chg_respond_json(struct charging *c, mst_http_request *req, int status, cJSON *body)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    if (text)
-        c->host->http_respond(req, status, "application/json", text, strlen(text));
-    else
-        c->host->http_respond(req, 500, "application/json", OUT_OF_MEMORY, sizeof OUT_OF_MEMORY - 1);
-    cJSON_free(text);
-    cJSON_Delete(body);
+    mst_http_respond_json(c->host, req, status, body);
 }
 
 void chg_respond_error(struct charging *c, mst_http_request *req, int status, const char *msg)
 {
-    cJSON *e = cJSON_CreateObject();
-    if (e && (!cJSON_AddStringToObject(e, "error", msg) || !cJSON_AddNumberToObject(e, "status", status))) {
-        cJSON_Delete(e);
-        e = NULL;
-    }
-    chg_respond_json(c, req, status, e);
+    mst_http_respond_error(c->host, req, status, msg);
 }
 
 int chg_unknown_key(const cJSON *obj, const char *const *valid, char *msg, size_t len)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/cjson.h>
+
 #include "csv.h"
 #include "lora.h"
 
@@ -75,26 +77,14 @@ static const char *const migrations[] = {"SELECT 1", NULL}; /* registry.c create
 
 /* --- HTTP: devices and gateways ------------------------------------------ */
 
-#define OUT_OF_MEMORY "{\"error\":\"out of memory\",\"status\":500}"
-
-/* Answers with body (and frees it); NULL, or no memory to print it, is a 500. */
 static void respond_json(struct lora *l, mst_http_request *req, int status, cJSON *body)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    if (text)
-        l->host->http_respond(req, status, "application/json", text, strlen(text));
-    else
-        l->host->http_respond(req, 500, "application/json", OUT_OF_MEMORY, sizeof OUT_OF_MEMORY - 1);
-    cJSON_free(text);
-    cJSON_Delete(body);
+    mst_http_respond_json(l->host, req, status, body);
 }
 
 static void respond_error(struct lora *l, mst_http_request *req, int status, const char *msg)
 {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "error", msg);
-    cJSON_AddNumberToObject(e, "status", status);
-    respond_json(l, req, status, e);
+    mst_http_respond_error(l->host, req, status, msg);
 }
 
 /* A list answer being built: one entry that could not be made fails it. */

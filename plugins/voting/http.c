@@ -12,21 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/cjson.h>
 #include <mestys/utf8.h>
 
 #include "voting.h"
 
-#define OUT_OF_MEMORY "{\"error\":\"out of memory\",\"status\":500}"
-
 void vote_respond_json(struct vote *v, mst_http_request *req, int status, cJSON *body)
 {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    if (text)
-        v->host->http_respond(req, status, "application/json", text, strlen(text));
-    else
-        v->host->http_respond(req, 500, "application/json", OUT_OF_MEMORY, sizeof OUT_OF_MEMORY - 1);
-    cJSON_free(text);
-    cJSON_Delete(body);
+    mst_http_respond_json(v->host, req, status, body);
 }
 
 void vote_respond_error(struct vote *v, mst_http_request *req, int status, const char *fmt, ...)
@@ -36,16 +29,13 @@ void vote_respond_error(struct vote *v, mst_http_request *req, int status, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "error", msg);
-    cJSON_AddNumberToObject(e, "status", status);
-    vote_respond_json(v, req, status, e);
+    mst_http_respond_error(v->host, req, status, msg);
 }
 
 void vote_respond_text(struct vote *v, mst_http_request *req, const char *type, char *text)
 {
     if (!text)
-        v->host->http_respond(req, 500, "application/json", OUT_OF_MEMORY, sizeof OUT_OF_MEMORY - 1);
+        mst_http_respond_json(v->host, req, 500, NULL); /* no memory to make it: the 500 answer */
     else
         v->host->http_respond(req, 200, type, text, strlen(text));
     free(text);
