@@ -357,6 +357,39 @@ class FrontPage(unittest.TestCase):
             shutil.rmtree(root, ignore_errors=True)
 
 
+class Reload(unittest.TestCase):
+    """A reload restarts the instances: their mounts go with them and come
+    back with the new config (the CSP follows)."""
+
+    def test_mounts_follow_a_reload(self):
+        root = tempfile.mkdtemp(prefix="mestys-static-")
+        try:
+            make_site(root)
+            lua = os.path.join(root, "pages.lua")
+            port = free_port()
+            cfg = config(port, [{"use": lua, "name": "site", "config": {"prefix": "", "img_src": TILES}}])
+            d = Daemon(cfg).start()
+            try:
+                self.assertIn(TILES, d.get("/")[1]["content-security-policy"])
+                other = "https://tiles.example.cz"
+                cfg["plugins"] = [{"use": lua, "name": "town", "config": {"prefix": "town", "img_src": other}}]
+                d.write(cfg)
+                status, _, body = d.request("POST", "/api/admin/reload", token=harness.ADMIN)
+                self.assertEqual(status, 200, body)
+                _, pages = d.json("/api/pages")
+                self.assertEqual(pages, {"mounts": [{"prefix": "/town/", "instance": "town", "plugin": "pages"}]})
+                status, h, body = d.get("/town/")
+                self.assertEqual(status, 200)
+                self.assertEqual(h["content-security-policy"], CSP % other)
+                status, h, body = d.get("/")  # no mount at "/" any more: the core's page
+                self.assertIn(b"A m\xc4\x9bstys node", body)
+                self.assertEqual(d.get("/index.html")[0], 404)
+            finally:
+                d.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 class InstalledWwwFolder(unittest.TestCase):
     """A relative folder is looked up in <prefix>/share/mestys/www of an
     installed tree (the daemon copied to <prefix>/bin)."""
