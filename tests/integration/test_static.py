@@ -237,6 +237,18 @@ class StaticFiles(unittest.TestCase):
                 self.assertNotIn(b"app.js", body)
         self.assertEqual(self.get("/empty/")[0], 404)
 
+    def test_files_over_the_limit_are_404_logged_once(self):
+        big = os.path.join(self.www, "huge.bin")
+        with open(big, "wb") as f:
+            f.truncate((64 << 20) + 1)  # sparse: costs no disk
+        try:
+            for _ in range(3):
+                status, _, body = self.get("/huge.bin")
+                self.assertEqual(status, 404)
+            self.assertEqual(self.d.output().count("huge.bin is not served: 67108865 bytes"), 1)
+        finally:
+            os.remove(big)
+
     def test_symlink_inside_is_served(self):
         status, _, body = self.get("/link-in.js")
         self.assertEqual((status, body), (200, self.file("lib/app.js")))
