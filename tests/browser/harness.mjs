@@ -143,12 +143,18 @@ async function startOnce(port, plugins, node, extra) {
   const logs = () => Buffer.concat(log).toString('utf8');
   const url = `http://127.0.0.1:${port}`;
 
+  // A daemon that never answered leaves nothing behind: its output is in
+  // the failure's message.
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
-    if (exit) assert.fail(`mestysd exited with ${exit.code ?? exit.signal} before answering /health:\n${logs()}`);
-    if (Date.now() > deadline) {
+    let why = null;
+    if (exit) why = `mestysd exited with ${exit.code ?? exit.signal} before answering /health`;
+    else if (Date.now() > deadline) why = `mestysd did not answer /health in ${HEALTH_TIMEOUT_MS / 1000} s`;
+    if (why) {
       child.kill('SIGKILL');
-      assert.fail(`mestysd did not answer /health in ${HEALTH_TIMEOUT_MS / 1000} s:\n${logs()}`);
+      await within(closed, STOP_TIMEOUT_MS);
+      rmSync(dir, { recursive: true, force: true });
+      assert.fail(`${why}:\n${logs()}`);
     }
     if (await healthy(url)) break;
     await sleep(50);

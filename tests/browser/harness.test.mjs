@@ -1,7 +1,7 @@
 // The harness's own checks must be able to fail: each one is shown a page
 // that breaks it (tests/browser/fixtures/) and must report exactly that.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -155,7 +155,9 @@ test('startDaemon fails with the daemon\'s own words when it refuses its config'
 test('stop() fails when the daemon did not exit cleanly', async () => {
   const d = await startDaemon();
   process.kill(d.pid, 'SIGKILL');
-  await assert.rejects(d.stop(), /mestysd exited SIGKILL, expected 0/);
+  await assert.rejects(d.stop(), /mestysd exited SIGKILL, expected 0 \(log: .*mestysd\.log\)/);
+  assert.ok(existsSync(join(d.dir, 'mestysd.log')), 'a failed daemon keeps its folder and log');
+  rmSync(d.dir, { recursive: true, force: true });
 });
 
 test('seed/common: calls on the daemon with a token, failing with its answer', async () => {
