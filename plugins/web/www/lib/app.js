@@ -146,6 +146,15 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
+/** Adds a stylesheet once, before the page's own (site.css wins over a library's). */
+export function addStylesheet(href) {
+  if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return;
+  const link = el('link', { rel: 'stylesheet', href });
+  const first = document.querySelector('link[rel="stylesheet"]');
+  if (first) first.before(link);
+  else document.head.appendChild(link);
+}
+
 function append(node, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
