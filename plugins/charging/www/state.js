@@ -21,22 +21,13 @@ const BY_STATUS = {
 
 export const STATES = ['available', 'charging', 'reserved', 'out_of_order', 'unknown'];
 
-// the shell's badge classes (lib/site.css)
-const BADGE = {
-  available: 'st-ok',
-  charging: 'st-busy',
-  reserved: 'st-warn',
-  out_of_order: 'st-off',
-  unknown: 'st-unknown',
-};
-
-// the same colours for map markers, which are not styled by site.css
-const MARKER = {
-  available: '#1b7a36',
-  charging: '#1f5fa8',
-  reserved: '#8a5a00',
-  out_of_order: '#b3261e',
-  unknown: '#5f6368',
+// the shell's state colours (lib/site.css: .badge.st-*, and map.js's pins)
+const TONE = {
+  available: 'ok',
+  charging: 'busy',
+  reserved: 'warn',
+  out_of_order: 'off',
+  unknown: 'unknown',
 };
 
 export const PLUGS = ['Type2', 'Type2Cable', 'CCS2', 'CHAdeMO', 'Type1', 'CCS1', 'Schuko'];
@@ -58,11 +49,12 @@ export function stationState(station) {
 }
 
 export function badgeClass(state) {
-  return `badge ${BADGE[state]}`;
+  return `badge st-${TONE[state]}`;
 }
 
-export function markerColor(state) {
-  return MARKER[state];
+// the marker's status for /lib/map.js: ok, busy, warn, off, unknown
+export function tone(state) {
+  return TONE[state];
 }
 
 export function stateText(state) {

@@ -6,7 +6,7 @@ import { addStrings, announce, api, el, fmt, lang, onLangChange, showError, star
 import { createMap } from '/lib/map.js';
 import { reconcile } from './keyed.js';
 import {
-  PLUGS, STATES, badgeClass, connectorState, markerColor, plugText, powerText, priceText, stateText, stationState,
+  PLUGS, STATES, badgeClass, connectorState, plugText, powerText, priceText, stateText, stationState, tone,
 } from './state.js';
 
 const instance = location.pathname.split('/')[1];
@@ -21,6 +21,8 @@ const filters = { available: false, plug: '', minKw: 0 };
 const $ = (id) => document.getElementById(id);
 
 function matches(st) {
+  // no filter: every station, also one that has no connectors to show yet
+  if (!filters.available && !filters.plug && !filters.minKw) return true;
   return st.connectors.some((k) => (!filters.available || connectorState(st, k) === 'available') &&
     (!filters.plug || k.type === filters.plug) && Number(k.max_kw) >= filters.minKw);
 }
@@ -89,9 +91,10 @@ function renderList(list) {
 function markers(list) {
   return list.filter((st) => st.lat != null && st.lon != null).map((st) => {
     const state = stationState(st);
+    // the title is the marker's name for screen readers: it says the state in words
     return {
-      id: st.id, lat: st.lat, lon: st.lon, title: st.name || st.id, color: markerColor(state),
-      status: `${stateText(state)}: ${summaryText(st)}`, state,
+      id: st.id, lat: st.lat, lon: st.lon, status: tone(state),
+      title: `${st.name || st.id}: ${stateText(state)}. ${summaryText(st)}`,
     };
   });
 }
@@ -248,7 +251,7 @@ addStrings({
     'chg.connectors_of': 'Konektory stanice {name}',
     'chg.price': 'Cena:',
     'chg.show_on_map': 'Ukázat na mapě',
-    'chg.show_on_map_of': 'Ukázat stanici {name} na mapě',
+    'chg.show_on_map_of': 'Ukázat na mapě: {name}',
     'chg.off_map': 'Stanice bez polohy na mapě: {n}. Najdete je v seznamu.',
     'chg.selected': 'Vybraná stanice {name}: {state}. Podrobnosti jsou pod mapou.',
     'chg.updated': 'Aktualizováno {time}. Stav se obnovuje každých 30 sekund.',
@@ -287,7 +290,7 @@ addStrings({
     'chg.connectors_of': 'Connectors of {name}',
     'chg.price': 'Price:',
     'chg.show_on_map': 'Show on map',
-    'chg.show_on_map_of': 'Show {name} on the map',
+    'chg.show_on_map_of': 'Show on map: {name}',
     'chg.off_map': 'Stations without a location on the map: {n}. They are in the list.',
     'chg.selected': 'Selected {name}: {state}. The details are below the map.',
     'chg.updated': 'Updated {time}. The states refresh every 30 seconds.',

@@ -17,24 +17,16 @@
 //   await fleet.station('CP-1').setStatus(1, 'Charging');
 //   fleet.station('CP-1').cutNetwork();
 //   await fleet.close();
+//
+// (postJSON, getJSON, eventually: ./common.mjs)
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import rpc from 'ocpp-rpc';
+import { eventually, getJSON, postJSON } from './common.mjs';
 
 const { RPCClient } = rpc;
 
 export const PASSWORD = 'seed-station-password-1';
-
-// POST on the daemon's operator API; resolves with the parsed answer.
-export async function operatorPost(daemon, path, body, instance = 'charging') {
-  const res = await fetch(`${daemon.url}/api/${instance}/${path}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${daemon.token}` },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 // A relay from a local port to the daemon's, which can be cut.
 function relay(port) {
@@ -208,12 +200,12 @@ export class Station {
 // connectors (GET stations shows what it said).
 export async function seedStations(daemon, specs, opts = {}) {
   const instance = opts.instance || 'charging';
-  await operatorPost(daemon, 'stations', specs.map((s) => ({
+  await postJSON(daemon, `/api/${instance}/stations`, specs.map((s) => ({
     id: s.id, name: s.name, lat: s.lat, lon: s.lon, accepted: s.accepted !== false,
     password: s.password || PASSWORD,
     connectors: (s.connectors || [{}]).map((k) => ({ type: k.type || 'Type2', max_kw: k.max_kw || 22 })),
     ...(s.tariff ? { tariff: s.tariff } : {}),
-  })), instance);
+  })));
   const fleet = new Map();
   for (const spec of specs) {
     const st = new Station(daemon, spec, { ...opts, instance });
@@ -222,15 +214,14 @@ export async function seedStations(daemon, specs, opts = {}) {
     await st.connect();
     await st.boot();
   }
-  await waitFor(async () => {
-    const res = await fetch(`${daemon.url}/api/${instance}/stations`);
-    const list = await res.json();
-    return specs.filter((s) => s.connect !== false && s.accepted !== false).every((s) => {
+  await eventually(async () => {
+    const list = await getJSON(daemon, `/api/${instance}/stations`);
+    for (const s of specs.filter((x) => x.connect !== false && x.accepted !== false)) {
       const got = list.find((x) => x.id === s.id);
-      const st = fleet.get(s.id);
-      return got && got.connectors.every((k, i) => k.status === st.connectors[i].status);
-    });
-  }, 'every seeded station reported its connectors');
+      assert.deepEqual(got.connectors.map((k) => k.status), fleet.get(s.id).connectors.map((k) => k.status),
+        `${s.id} reported its connectors`);
+    }
+  });
   return {
     stations: fleet,
     station: (id) => fleet.get(id),
@@ -238,13 +229,4 @@ export async function seedStations(daemon, specs, opts = {}) {
       for (const st of fleet.values()) await st.close();
     },
   };
-}
-
-export async function waitFor(check, what, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
