@@ -124,7 +124,7 @@ describe('the drivers\' page', () => {
       const namesti = await card('CP-NAMESTI');
       const nadrazi = await card('CP-NADRAZI');
       if (lang === 'cs') {
-        assert.match(namesti, /Konektor 1Type 2 \(zásuvka\), 22\u00a0kW/);
+        assert.match(namesti, /Konektor 1 VolnýType 2 \(zásuvka\), 22\u00a0kW/);
         assert.match(namesti, /7,90\u00a0Kč\/kWh \+ 10,00\u00a0Kč za každé nabíjení \(včetně DPH\)/);
         assert.match(nadrazi, /CCS Combo 2, 50\u00a0kW/);
         assert.match(nadrazi, /12,50\u00a0Kč\/kWh \+ 1,00\u00a0Kč za minutu připojení \(včetně DPH\)/);
@@ -189,21 +189,23 @@ describe('the drivers\' page', () => {
   });
 
   test('a station that stops answering turns to "unknown" on the map and in the list, focus stays', async () => {
-    const page = await citizenPage({ width: 1280, lang: 'cs' }, { wait: 'load' });
-    // the page refreshes every 30 s: its clock runs faster here (every 30 s timer fires after 300 ms)
-    await page.evaluate(() => {
+    const page = await citizenPage({ width: 1280, lang: 'cs' });
+    // the page refreshes every 30 s: here its clock runs faster (a timer of 10 s or more fires after
+    // 300 ms), from the first script on
+    await page.evaluateOnNewDocument(() => {
       const real = window.setTimeout;
       window.setTimeout = (fn, ms, ...args) => real(fn, ms >= 10000 ? 300 : ms, ...args);
     });
-    await page.evaluate(() => document.querySelector('#show-list').click());
+    // (not networkidle0: the page asks every 300 ms now)
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelectorAll('#station-list > li').length > 0);
+    await showList(page);
     const card = '#station-list [data-station="CP-KOUPALISTE"]';
     await page.waitForSelector(`${card}[data-state="available"]`);
     // the reader is on another station's button when it happens
     await tabTo(page, '#station-list [data-station="CP-NAMESTI"] button.show-on-map');
     const focused = () => page.evaluate(() => document.activeElement.closest('[data-station]')?.dataset.station + ' '
       + document.activeElement.className);
-    // wait for a refresh to have happened (the faster clock is in place)
-    await page.evaluate(() => new Promise((r) => setTimeout(r, 1000)));
 
     fleet.station('CP-KOUPALISTE').cutNetwork();
     await eventually(async () => {
@@ -224,8 +226,10 @@ describe('the drivers\' page', () => {
     const marker = '#map .map-marker[data-marker-id="CP-KOUPALISTE"]';
     await page.waitForSelector(`${marker} .map-pin.st-unknown`);
     assert.match(await page.$eval(marker, (n) => n.getAttribute('aria-label')), /^Koupaliště: Stav neznámý\./);
-    // the chosen station's card is under the map
+    // the chosen station's card is under the map, its marker has the focus, and keeps it over refreshes
     assert.equal(await page.$eval('#map-detail [data-station]', (n) => n.dataset.station), 'CP-NAMESTI');
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 1500)));
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.markerId), 'CP-NAMESTI');
     await checkPage(page, 'charging-1280-cs-unknown');
     await page.browserContext().close();
   });

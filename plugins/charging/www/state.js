@@ -57,8 +57,14 @@ export function tone(state) {
   return TONE[state];
 }
 
+// a connector's state ("Volný": the connector is free)
 export function stateText(state) {
   return t(`chg.state.${state}`);
+}
+
+// a station's ("Volno": something is free there)
+export function stationText(state) {
+  return t(`chg.station.${state}`);
 }
 
 export function plugText(type) {
@@ -93,6 +99,11 @@ addStrings({
     'chg.state.reserved': 'Rezervovaný',
     'chg.state.out_of_order': 'Mimo provoz',
     'chg.state.unknown': 'Stav neznámý',
+    'chg.station.available': 'Volno',
+    'chg.station.charging': 'Obsazeno',
+    'chg.station.reserved': 'Rezervováno',
+    'chg.station.out_of_order': 'Mimo provoz',
+    'chg.station.unknown': 'Stav neznámý',
     'chg.plug.Type2': 'Type 2 (zásuvka)',
     'chg.plug.Type2Cable': 'Type 2 (s kabelem)',
     'chg.plug.CCS2': 'CCS Combo 2',
@@ -115,6 +126,11 @@ addStrings({
     'chg.state.reserved': 'Reserved',
     'chg.state.out_of_order': 'Out of order',
     'chg.state.unknown': 'Unknown',
+    'chg.station.available': 'Available',
+    'chg.station.charging': 'In use',
+    'chg.station.reserved': 'Reserved',
+    'chg.station.out_of_order': 'Out of order',
+    'chg.station.unknown': 'Unknown',
     'chg.plug.Type2': 'Type 2 (socket)',
     'chg.plug.Type2Cable': 'Type 2 (tethered cable)',
     'chg.plug.CCS2': 'CCS Combo 2',

@@ -6,7 +6,7 @@ import { addStrings, announce, api, el, fmt, lang, onLangChange, showError, star
 import { createMap } from '/lib/map.js';
 import { reconcile } from './keyed.js';
 import {
-  PLUGS, STATES, badgeClass, connectorState, plugText, powerText, priceText, stateText, stationState, tone,
+  PLUGS, STATES, badgeClass, connectorState, plugText, powerText, priceText, stateText, stationState, stationText, tone,
 } from './state.js';
 
 const instance = location.pathname.split('/')[1];
@@ -17,6 +17,7 @@ let stations = []; // the last answer: stations in service (accepted), sorted by
 let loadedAt = 0;
 let mapView = null; // created when the map is first shown (Leaflet needs its size)
 let selected = null; // the station shown under the map
+let shownMarkers = null; // what the map shows: {ids, all} as JSON, to redraw only on a change
 const filters = { available: false, plug: '', minKw: 0 };
 const $ = (id) => document.getElementById(id);
 
@@ -47,11 +48,13 @@ function summaryText(st) {
 
 function connectorItem(st, k) {
   const state = connectorState(st, k);
+  // name and state on the first line, plug and power under them: the badge
+  // stays in one place at any width
   return el('li', { class: 'connector', 'data-connector': String(k.connector), 'data-state': state },
-    el('span', { class: 'connector-what' },
-      el('span', { class: 'connector-name', text: t('chg.connector', { n: k.connector }) }),
-      el('span', { class: 'connector-spec', text: `${plugText(k.type)}, ${powerText(Number(k.max_kw))}` })),
-    el('span', { class: badgeClass(state), text: stateText(state) }));
+    el('span', { class: 'connector-head' },
+      el('span', { class: 'connector-name', text: t('chg.connector', { n: k.connector }) }), ' ',
+      el('span', { class: badgeClass(state), text: stateText(state) })),
+    el('span', { class: 'connector-spec', text: `${plugText(k.type)}, ${powerText(Number(k.max_kw))}` }));
 }
 
 function stationCard(st, where) {
@@ -62,7 +65,7 @@ function stationCard(st, where) {
     { class: `card station state-${state}`, 'data-station': st.id, 'data-state': state, 'aria-labelledby': headingId },
     el('h3', { id: headingId, text: st.name || st.id }),
     el('p', { class: 'station-summary' },
-      el('span', { class: badgeClass(state), text: stateText(state) }), ' ', summaryText(st)),
+      el('span', { class: badgeClass(state), text: stationText(state) }), ' ', summaryText(st)),
     heard ? el('p', { class: 'heard', text: heard }) : '',
     el('ul', { class: 'connectors', 'aria-label': t('chg.connectors_of', { name: st.name || st.id }) },
       ...st.connectors.map((k) => connectorItem(st, k))),
@@ -94,9 +97,30 @@ function markers(list) {
     // the title is the marker's name for screen readers: it says the state in words
     return {
       id: st.id, lat: st.lat, lon: st.lon, status: tone(state),
-      title: `${st.name || st.id}: ${stateText(state)}. ${summaryText(st)}`,
+      title: `${st.name || st.id}: ${stationText(state)}. ${summaryText(st)}`,
     };
   });
+}
+
+// Redraws the markers only when they changed.  /lib/map.js fits the view to
+// them on every setMarkers: right when the filters change which stations are
+// shown, wrong when a refresh only changed a state (the driver's zoom and
+// pan stay then), and a marker with the focus keeps it.
+function updateMarkers(list) {
+  const next = markers(list);
+  const ids = JSON.stringify(next.map((m) => m.id));
+  const all = JSON.stringify(next);
+  if (shownMarkers && shownMarkers.all === all) return;
+  const map = mapView.map;
+  const keepView = shownMarkers && shownMarkers.ids === ids ? [map.getCenter(), map.getZoom()] : null;
+  const focused = document.activeElement && document.activeElement.dataset.markerId;
+  shownMarkers = { ids, all };
+  mapView.setMarkers(next);
+  if (keepView) map.setView(keepView[0], keepView[1], { animate: false });
+  if (focused) {
+    const again = $('map').querySelector(`[data-marker-id="${CSS.escape(focused)}"]`);
+    if (again) again.focus({ preventScroll: true });
+  }
 }
 
 function renderMap(list) {
@@ -104,7 +128,7 @@ function renderMap(list) {
   $('off-map').hidden = offMap === 0;
   $('off-map').textContent = offMap ? t('chg.off_map', { n: offMap }) : '';
   if (!mapView) return;
-  mapView.setMarkers(markers(list));
+  updateMarkers(list);
   const st = list.find((s) => s.id === selected);
   reconcile($('map-detail'), st ? [st] : [], { key: (s) => s.id, sig: signature, build: (s) => stationCard(s, 'map') });
 }
@@ -113,12 +137,14 @@ function selectOnMap(id) {
   selected = id;
   renderMap(shown());
   const st = stations.find((s) => s.id === id);
-  if (st) announce(t('chg.selected', { name: st.name || st.id, state: stateText(stationState(st)) }));
+  if (st) announce(t('chg.selected', { name: st.name || st.id, state: stationText(stationState(st)) }));
 }
 
 function ensureMap() {
   if (mapView) return;
-  mapView = createMap($('map'), { markers: markers(shown()), onSelect: selectOnMap, label: t('chg.map_label') });
+  const list = markers(shown());
+  mapView = createMap($('map'), { markers: list, onSelect: selectOnMap, label: t('chg.map_label') });
+  shownMarkers = { ids: JSON.stringify(list.map((m) => m.id)), all: JSON.stringify(list) };
 }
 
 function showOnMap(id) {
@@ -181,7 +207,7 @@ function announceChanges(before) {
   const changed = stations.filter((st) => before.has(st.id) && before.get(st.id) !== stationState(st));
   if (changed.length === 0) return;
   announce(t('chg.changed', {
-    list: changed.map((st) => `${st.name || st.id}: ${stateText(stationState(st))}`).join('; '),
+    list: changed.map((st) => `${st.name || st.id}: ${stationText(stationState(st))}`).join('; '),
   }));
 }
 
@@ -308,12 +334,8 @@ async function main() {
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => setView(b.dataset.view));
   onLangChange(() => {
     renderLegend();
-    if (mapView) {
-      mapView.map.remove();
-      mapView = null;
-    }
-    if (!$('map-view').hidden) ensureMap();
-    render();
+    if (mapView) $('map').setAttribute('aria-label', t('chg.map_label'));
+    render(); // the markers' names are in the language too
   });
   await load();
   setView(localStorage.getItem(VIEW_KEY) === 'list' ? 'list' : 'map', false);
