@@ -150,7 +150,7 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
     })();
     return stopped;
   };
-  return { url, port, token: OPERATOR, stateDir, config, dir, stop, logs };
+  return { url, port, token: OPERATOR, stateDir, config, dir, pid: child.pid, stop, logs };
 }
 
 async function healthy(url) {
@@ -235,7 +235,11 @@ export function tileServer() {
   return tiles;
 }
 
-/** The web plugin's config entry with its tile server pointed at the stand-in. */
+/**
+ * The web plugin's config entry (docs/web.md): the town Zkušební Lhota (Test
+ * Town in English), the map's tiles from the stand-in; extra is merged into
+ * its config.
+ */
 export function webPlugin(extra = {}) {
   return {
     use: 'web', name: 'web',
@@ -458,13 +462,21 @@ export async function typeInto(page, text) {
 }
 
 /**
- * Fills the shell's operator token form (a password field in a form; sent
- * with Enter) and waits until the form is gone.
+ * Fills the shell's operator token form (plugins/web/www/lib/app.js:
+ * #mestys-token in #mestys-token-form) with the keyboard and waits until the
+ * shell has accepted the token and removed the form; fails with the form's
+ * own error when it refused it.
  */
 export async function operatorLogin(page, token = OPERATOR) {
-  const field = await page.waitForSelector('form input[type="password"]', { visible: true });
+  const field = await page.waitForSelector('#mestys-token-form #mestys-token', { visible: true });
   await field.focus();
   await page.keyboard.type(token);
   await page.keyboard.press('Enter');
-  await page.waitForSelector('form input[type="password"]', { hidden: true });
+  const outcome = await page.waitForFunction(() => {
+    if (!document.getElementById('mestys-token-form')) return 'ok';
+    const err = document.getElementById('mestys-token-error');
+    return err && !err.hidden && err.textContent ? err.textContent : false;
+  });
+  const what = await outcome.jsonValue();
+  if (what !== 'ok') assert.fail(`the shell refused the operator token: ${what}`);
 }

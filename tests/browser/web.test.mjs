@@ -12,7 +12,8 @@ import {
 } from './harness.mjs';
 
 const DEMO = fileURLToPath(new URL('./web/pagesdemo.lua', import.meta.url));
-const plugins = () => [webPlugin(), { use: DEMO, name: 'pagesdemo' }];
+const LOGO = fileURLToPath(new URL('./web/znak.svg', import.meta.url));
+const plugins = () => [webPlugin({ logo: LOGO }), { use: DEMO, name: 'pagesdemo' }];
 
 let browser;
 let daemon;
@@ -38,6 +39,11 @@ for (const view of views) {
     assert.equal(await text(page, '#site-header .town-name'), town);
     assert.equal(await page.evaluate(() => document.documentElement.lang), view.lang);
     assert.equal(await page.title(), town);
+    // the town's logo beside its name (decorative there: the name says it)
+    const logo = await page.$eval('#site-header img.logo', (img) => ({ alt: img.alt, loaded: img.naturalWidth > 0,
+      src: img.getAttribute('src') }));
+    assert.deepEqual(logo, { alt: '', loaded: true, src: logo.src });
+    assert.match(logo.src, /^\/api\/web\/logo\?v=[0-9a-f]{16}$/);
     // the plugin's citizen page as a card, its clerk page apart
     assert.deepEqual(await texts(page, '#citizen-list .card-link'), [view.lang === 'cs' ? 'Místa v obci' : 'Places in town']);
     assert.equal(await page.$eval('#citizen-list .card-link', (a) => a.getAttribute('href')), '/pagesdemo/');
