@@ -139,7 +139,7 @@ describe('the drivers\' page', () => {
         n.getAttribute('aria-label')]));
       const located = api.filter((st) => st.lat != null);
       assert.deepEqual(markers.map((m) => m[0]).sort(), located.map((st) => st.id).sort());
-      assert.match(await page.$eval('#off-map', (n) => n.textContent), lang === 'cs' ? /bez polohy na mapě: 1/ : /without a location on the map: 1/);
+      assert.match(await page.$eval('#off-map', (n) => n.textContent), lang === 'cs' ? /najdete je v seznamu \(počet: 1\)/ : /not on the map but in the list \(1\)/);
       await page.browserContext().close();
     }
   });

@@ -138,6 +138,12 @@ function selectOnMap(id) {
   renderMap(shown());
   const st = stations.find((s) => s.id === id);
   if (st) announce(t('chg.selected', { name: st.name || st.id, state: stationText(stationState(st)) }));
+  // on a phone the map fills the screen and the card is under it: a tap
+  // that showed nothing would look broken, so its heading is brought into
+  // view (only that much: the marker stays on screen)
+  const card = $('map-detail').firstElementChild;
+  const room = window.innerHeight - 120;
+  if (card && card.getBoundingClientRect().top > room) window.scrollBy(0, card.getBoundingClientRect().top - room);
 }
 
 function ensureMap() {
@@ -260,7 +266,7 @@ addStrings({
     'chg.view.list': 'Seznam',
     'chg.map_title': 'Mapa stanic',
     'chg.map_label': 'Mapa nabíjecích stanic',
-    'chg.map_hint': 'Stanici vyberete kliknutím na značku, nebo klávesou Tab a Enter.',
+    'chg.map_hint': 'Stanici vyberete kliknutím na značku nebo klávesami Tab a Enter.',
     'chg.list_title': 'Seznam stanic',
     'chg.legend': 'Co znamená stav',
     'chg.legend.available': 'Konektor je volný, můžete přijet a nabíjet.',
@@ -278,7 +284,7 @@ addStrings({
     'chg.price': 'Cena:',
     'chg.show_on_map': 'Ukázat na mapě',
     'chg.show_on_map_of': 'Ukázat na mapě: {name}',
-    'chg.off_map': 'Stanice bez polohy na mapě: {n}. Najdete je v seznamu.',
+    'chg.off_map': 'Stanice bez zadané polohy na mapě nejsou, najdete je v seznamu (počet: {n}).',
     'chg.selected': 'Vybraná stanice {name}: {state}. Podrobnosti jsou pod mapou.',
     'chg.updated': 'Aktualizováno {time}. Stav se obnovuje každých 30 sekund.',
     'chg.changed': 'Změna stavu: {list}',
@@ -317,7 +323,7 @@ addStrings({
     'chg.price': 'Price:',
     'chg.show_on_map': 'Show on map',
     'chg.show_on_map_of': 'Show on map: {name}',
-    'chg.off_map': 'Stations without a location on the map: {n}. They are in the list.',
+    'chg.off_map': 'Stations without a location are not on the map but in the list ({n}).',
     'chg.selected': 'Selected {name}: {state}. The details are below the map.',
     'chg.updated': 'Updated {time}. The states refresh every 30 seconds.',
     'chg.changed': 'State changed: {list}',
