@@ -51,7 +51,7 @@ before(async () => {
     plugins: [webPlugin(), {
       use: 'charging',
       // ping_s 2: a station whose network died is closed (and so not online) within seconds
-      config: { heartbeat_interval_s: 10, ping_s: 2, call_timeout_s: 5, password_iterations: 1000,
+      config: { heartbeat_interval_s: 10, ping_s: 2, call_timeout_s: 20, password_iterations: 1000,
         tariff: { per_kwh: '7.90', per_session: 10 } },
     }],
   });
@@ -265,7 +265,7 @@ describe('the clerk\'s page', () => {
     await tabTo(page, '#station-rows tr[data-station="CP-HALA"] button');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => /Stanice Sportovní hala je schválená\. Požádali jsme ji, aby se znovu přihlásila; odpověď: přijato \(Accepted\)\./
-      .test(document.querySelector('#station-result').textContent));
+      .test(document.querySelector('#station-result').textContent), { timeout: 60_000 });
     await eventually(() => assert.equal(fleet.station('CP-HALA').bootStatus, 'Accepted'));
     await eventually(async () => {
       const hala = (await stations()).find((s) => s.id === 'CP-HALA');

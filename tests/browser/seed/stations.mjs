@@ -83,6 +83,8 @@ export class Station {
     this.invalid = 0;
     this.client.on('strictValidationFailure', () => { this.invalid++; });
     this.client.on('badMessage', () => { this.invalid++; });
+    // a connection reset (the daemon stopped, the network cut) is the test's to judge, not a crash
+    this.client.on('error', (err) => { this.lastError = err; });
     this.handle();
     await this.client.connect();
   }
