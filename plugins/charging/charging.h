@@ -91,6 +91,7 @@ struct chg_station {
     int has_verified;
 
     int n_connectors;       /* highest connector id reported, 0 none */
+    int n_registered;       /* connectors its registration describes ("connectors"), 0 none */
     struct chg_connector connectors[CHG_MAX_CONNECTORS + 1]; /* [0] is the charge point itself */
 };
 

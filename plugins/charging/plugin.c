@@ -113,6 +113,8 @@ static const struct mst_config_key config[] = {
      .description = "days meter values are kept (an open session's always; sessions keep their energy and cost); 0: for ever"},
     {.key = "stations", .type = MST_CFG_ARRAY, .fields = station_keys, .default_json = "[]",
      .description = "charge points registered at start (the HTTP API adds more and sets passwords)"},
+    {.key = "pages", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "serve the drivers' map and list of stations and the clerk's page at /<instance>/"},
     {0},
 };
 
@@ -253,6 +255,29 @@ static void checkpoint(void *arg)
         c->checkpointing = 1;
 }
 
+/* The drivers' and the clerk's pages (www/, copied to the daemon's www
+ * folder at build time) at /<instance>/; they read this instance's API. */
+static int mount_pages(struct charging *c)
+{
+    const struct mst_host *h = c->host;
+    int pages = 1;
+    h->config_bool(c->inst, "pages", &pages);
+    if (!pages)
+        return 0;
+    if (!MST_HOST_HAS(h, http_static)) {
+        h->log(c->inst, MST_LOG_WARN, "this daemon cannot serve pages (no http_static): the API works without them");
+        return 0;
+    }
+    int rc = h->http_static(c->inst, h->instance_name(c->inst), "charging", NULL);
+    if (rc != 0)
+        h->log(c->inst, MST_LOG_ERROR, "cannot serve the pages at /%s/: %s (%s)", h->instance_name(c->inst),
+               mst_strerror(rc),
+               rc == MST_ENOENT ? "the www/charging folder is missing: build the charging_www target, or install;"
+                                  " or set \"pages\": false"
+                                : "another mount took that prefix; or set \"pages\": false");
+    return rc;
+}
+
 static void charging_fini(void *state);
 
 static int charging_init(mst_instance *inst, const struct mst_host *host, void **state)
@@ -299,6 +324,8 @@ static int charging_init(mst_instance *inst, const struct mst_host *host, void *
         rc = host->ws_endpoint_limits(inst, "ocpp/*", (size_t)c->max_message, (unsigned)c->ping_s);
     if (rc == 0)
         rc = chg_api_routes(c);
+    if (rc == 0)
+        rc = mount_pages(c);
     if (rc != 0) {
         charging_fini(c);
         *state = NULL;

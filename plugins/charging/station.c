@@ -77,11 +77,14 @@ static int add_string(cJSON *o, const char *key, const char *v)
     return v ? cJSON_AddStringToObject(o, key, v) != NULL : cJSON_AddNullToObject(o, key) != NULL;
 }
 
+/* The connectors reported, and those registered that were not (yet): a
+ * driver sees a station's plugs and power before it was ever heard from. */
 static cJSON *connectors_json(const struct charging *c, const struct chg_station *st)
 {
     cJSON *list = cJSON_CreateArray();
     int live = strcmp(chg_station_liveness(c, st), "online") == 0;
-    for (int i = 1; list && i <= st->n_connectors; i++) {
+    int n = st->n_connectors > st->n_registered ? st->n_connectors : st->n_registered;
+    for (int i = 1; list && i <= n; i++) {
         const struct chg_connector *k = &st->connectors[i];
         cJSON *o = cJSON_CreateObject();
         char when[32];
@@ -275,6 +278,7 @@ int chg_station_apply(struct charging *c, struct chg_station *st, const char *co
         rc = MST_EINVAL;
     if (rc == 0) {
         st->tariff = tf;
+        st->n_registered = cJSON_GetArraySize(k);
         for (int i = 1; i <= CHG_MAX_CONNECTORS; i++) {
             const cJSON *one = cJSON_GetArrayItem(k, i - 1);
             const cJSON *kw = cJSON_GetObjectItemCaseSensitive(one, "max_kw");

@@ -862,6 +862,25 @@ class Registration(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_registered_connectors_show_before_the_station_is_heard(self):
+        cfg = config(free_port(), [charging(stations=[{"id": "CP-NEW", "accepted": True, "connectors": [
+            {"max_kw": 50, "type": "CCS2"}, {"max_kw": 22, "type": "Type2"}]}])])
+        d = Daemon(cfg).start()
+        try:
+            for _ in range(2):  # and after a restart, from the file
+                station = d.json("/api/charging/stations/CP-NEW")[1]
+                self.assertEqual(station["status"], "offline")
+                self.assertEqual([(k["connector"], k["type"], k["max_kw"], k["status"], k["reported_status"])
+                                  for k in station["connectors"]],
+                                 [(1, "CCS2", 50, "Unknown", "Unknown"), (2, "Type2", 22, "Unknown", "Unknown")])
+                d.stop()
+                d.start()
+            # a station without "connectors" shows what it reported only
+            register(d, "CP-BARE")
+            self.assertEqual(d.json("/api/charging/stations/CP-BARE")[1]["connectors"], [])
+        finally:
+            d.stop()
+
     def test_security_fields_are_for_operators_only(self):
         d = Daemon(config(free_port(), [charging()])).start()
         try:
@@ -874,6 +893,34 @@ class Registration(unittest.TestCase):
                 self.assertNotIn("password_set", public)
                 self.assertEqual((mine["security_profile"], mine["password_set"]), (2, True))
                 self.assertEqual(public["name"], mine["name"])
+        finally:
+            d.stop()
+
+
+class Pages(unittest.TestCase):
+    """The drivers' and the clerk's pages, mounted at /<instance>/ unless "pages": false (the browser
+    tests check what they show: tests/browser/charging.test.mjs)."""
+
+    def test_mounted_at_the_instance_and_turned_off_by_config(self):
+        d = Daemon(config(free_port(), [charging()])).start()
+        try:
+            status, headers, body = d.get("/charging/")
+            self.assertEqual(status, 200)
+            self.assertTrue(headers["content-type"].startswith("text/html"), headers)
+            self.assertIn(b'src="./stations.js"', body)
+            self.assertEqual(d.get("/charging/admin.html")[0], 200)
+            pages = json.loads(d.get("/charging/pages.json")[2])["pages"]
+            self.assertEqual([(p["path"], p["audience"]) for p in pages],
+                             [("index.html", "citizen"), ("admin.html", "clerk")])
+            self.assertIn({"prefix": "/charging/", "instance": "charging", "plugin": "charging"},
+                          d.json("/api/pages")[1]["mounts"])
+        finally:
+            d.stop()
+        d = Daemon(config(free_port(), [charging(pages=False)])).start()
+        try:
+            self.assertEqual(d.get("/charging/")[0], 404)
+            self.assertEqual(d.json("/api/pages")[1]["mounts"], [])
+            self.assertEqual(d.json("/api/charging/stations")[0], 200)
         finally:
             d.stop()
 
