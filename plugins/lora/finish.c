@@ -300,6 +300,7 @@ static void finish_one(struct finish_job *j, struct pending *p)
         snprintf(e->decoder, sizeof e->decoder, "%s", p->decoder ? p->decoder->name : "cayenne");
         snprintf(e->message, sizeof e->message, "%s", dec.error);
     }
+    status_find_battery(p, dec.values, dec.n);
     add_uplink(j, p, time, &dec);
     for (int i = 0; i < dec.n; i++)
         add_reading(j, p, time, &dec.values[i]);
@@ -384,6 +385,8 @@ static void job_done(void *arg, int status)
         j->list = p->next;
         h->metric_observe(l->latency, (double)(j->done_ns - p->received_ns) / 1e9);
         struct device *d = status == 0 && published ? registry_by_eui(&l->reg, p->dev_eui) : NULL;
+        if (d)
+            status_heard(d, p);
         if (p->mtype == LW_CONFIRMED_UP && d && d->has_session && d->dev_addr == p->dev_addr)
             lora_send_ack(l, p, d);
         p->next = l->spare;

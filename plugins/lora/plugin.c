@@ -64,6 +64,10 @@ static const struct mst_config_key config[] = {
     {.key = "save_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "100", .min = 10, .max = 10000,
      .description = "how often downlink counters (FCntDown) are written; FCntUp is written before each uplink "
                     "is published"},
+    {.key = "gateway_time_max_age_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "0",
+     .min = 0, .max = 31536000,
+     .description = "0: readings carry the time the server received the frame; N: the gateway's GPS time "
+                    "(rxpk time) when it is at most N seconds old (gateways that forward late frames)"},
     {.key = "devices", .type = MST_CFG_ARRAY, .fields = device_keys, .default_json = "[]",
      .description = "devices to register at start (the HTTP API adds more)"},
     {.key = "gateways", .type = MST_CFG_ARRAY, .fields = gateway_keys, .default_json = "[]",
@@ -378,6 +382,8 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     l->host = host;
     *state = l;
     host->config_int(inst, "dedup_ms", &l->dedup_ms);
+    host->config_int(inst, "gateway_time_max_age_s", &l->gateway_time_max_age_ms);
+    l->gateway_time_max_age_ms *= 1000;
     host->config_int(inst, "rx1_delay_s", &l->rx1_delay_s);
     host->config_int(inst, "max_payload", &l->max_payload);
     host->config_number(inst, "rx2_freq", &l->rx2_freq);

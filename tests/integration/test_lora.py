@@ -536,6 +536,92 @@ class FrameCountersAcrossKill9(unittest.TestCase):
             d.stop()
 
 
+def iso(t):
+    """Unix seconds as the rxpk "time" of a GPS gateway (microseconds, Z)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
+
+
+class DeviceStatus(unittest.TestCase):
+    """last_seen and battery in the device API, kept across a restart; the gateway's time on readings."""
+
+    def test_last_seen_and_battery_survive_a_restart(self):
+        udp = free_port()
+        cfg = lora_config(udp, free_port(), store={"commit_ms": 50}, devices=[ABP, LUA_DEV], save_ms=50)
+        d = Daemon(cfg).start()
+        f = Frames()
+        gw = Gateway(udp, GATEWAYS[0])
+        try:
+            status, dev = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((dev["last_seen"], dev["battery"]), (None, None), "never heard")
+            before = time.time()
+            # 21.50 °C, 45 %RH, battery 2 + 65 * 0.02 = 3.3 V (decoders/temperature-humidity.lua)
+            gw.push([rxpk(f.data(1, "08665A41", dev=LUA_DEV))])
+            gw.push([rxpk(f.data(1, "03670110"))])  # cayenne: no battery reading
+
+            def heard():
+                status, dev = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+                self.assertIsNotNone(dev["last_seen"])
+                return dev
+            dev = eventually(heard)
+            self.assertEqual(dev["battery"], {"value": 3.3, "unit": "V"})
+            seen = time.mktime(time.strptime(dev["last_seen"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+            self.assertLess(abs(seen - before), 5)
+            status, devs = d.json("/api/lora/devices", token=OPERATOR)
+            cay = next(x for x in devs if x["dev_eui"] == ABP["dev_eui"])
+            self.assertIsNotNone(cay["last_seen"])
+            self.assertIsNone(cay["battery"], "the cayenne payload has no battery reading")
+            # registering the device again keeps what was heard
+            status, _, body = d.request("POST", "/api/lora/devices", json.dumps(LUA_DEV).encode(), token=OPERATOR)
+            self.assertEqual(status, 201, body)
+            status, again = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((again["last_seen"], again["battery"]), (dev["last_seen"], dev["battery"]))
+            time.sleep(0.3)  # save_ms
+        finally:
+            f.close()
+            d.stop()
+        d2 = restart(d, cfg)
+        try:
+            status, after = d2.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((after["last_seen"], after["battery"]), (dev["last_seen"], dev["battery"]))
+        finally:
+            d2.stop()
+
+    def test_readings_take_the_gateways_time_when_configured(self):
+        for max_age, expect_backdated in ((0, False), (8 * 86400, True)):
+            udp = free_port()
+            cfg = lora_config(udp, free_port(), store={"commit_ms": 50}, devices=[LUA_DEV],
+                              gateway_time_max_age_s=max_age)
+            cfg["plugins"].append({"use": os.path.join(TEST_LUA, "asker.lua")})
+            d = Daemon(cfg).start()
+            f = Frames()
+            gw = Gateway(udp, GATEWAYS[0])
+            try:
+                now = time.time()
+                two_days = now - 2 * 86400 + 0.25
+                gw.push([dict(rxpk(f.data(1, "08665A41", dev=LUA_DEV)), time=iso(two_days))])
+                gw.push([dict(rxpk(f.data(2, "08665A41", dev=LUA_DEV)), time=iso(now + 3600))])  # future: not believed
+                gw.push([dict(rxpk(f.data(3, "08665A41", dev=LUA_DEV)), time=iso(now - 9 * 86400))])  # too old
+
+                def stored():
+                    status, r = ask(d, "store/query", {"sensors": [LUA_DEV["dev_eui"]], "metrics": ["temperature"],
+                                                       "from": "2000-01-01"})
+                    self.assertEqual(len(r["readings"]), 3, r)
+                    return sorted(r["readings"], key=lambda x: x["time"])
+                rows = eventually(stored)
+                times = [time.mktime(time.strptime(x["time"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone for x in rows]
+                if expect_backdated:
+                    self.assertLess(abs(times[0] - two_days), 2, rows)
+                    self.assertEqual(rows[0]["time"][:23], iso(two_days)[:23], "to the millisecond")
+                    self.assertLess(abs(times[1] - now), 10, "a time in the future is not believed")
+                    self.assertLess(abs(times[2] - now), 10, "older than gateway_time_max_age_s: not believed")
+                else:
+                    for t in times:
+                        self.assertLess(abs(t - now), 10, "by default the server's clock")
+            finally:
+                f.close()
+                d.stop()
+
+
 class BigBatches(unittest.TestCase):
     def test_a_stall_does_not_make_a_batch_too_big_for_the_bus(self):
         """After a stall every uplink falls due at once: the batch goes out in
