@@ -187,21 +187,20 @@ function renderDevices() {
     return;
   }
   const rows = [...devices].sort((a, b) => (a.name || a.dev_eui).localeCompare(b.name || b.dev_eui, lang()));
-  const table = document.createElement('table');
-  table.className = 'data device-list';
-  table.append(
+  const labels = [t('lora.col_device'), t('lora.col_activation'), t('lora.col_seen'), t('lora.col_battery'),
+    t('lora.col_data')];
+  const cell = (i, content, cls) => el('td', { 'data-label': labels[i], class: cls }, content);
+  const table = el('table', { class: 'data device-list' },
     el('caption', {}, t('lora.caption')),
-    el('thead', {}, el('tr', {}, [t('lora.col_device'), t('lora.col_activation'), t('lora.col_seen'),
-      t('lora.col_battery'), t('lora.col_data')].map((label) => el('th', { scope: 'col' }, label)))),
+    el('thead', {}, el('tr', {}, labels.map((label) => el('th', { scope: 'col' }, label)))),
     el('tbody', {}, rows.map((d) => el('tr', { 'data-eui': d.dev_eui },
       el('th', { scope: 'row' }, d.name ? [d.name, el('br'), el('span', { class: 'eui' }, d.dev_eui)]
         : el('span', { class: 'eui' }, d.dev_eui)),
-      el('td', {}, d.activation === 'otaa' ? 'OTAA' : 'ABP'),
-      el('td', {}, seenCell(d.last_seen)),
-      el('td', { class: 'num' }, d.battery ? fmt.unit(d.battery.value, d.battery.unit) : t('lora.no_battery')),
-      el('td', {}, dataCell(d.dev_eui))))));
-  box.replaceChildren(el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('lora.caption') },
-    table));
+      cell(1, d.activation === 'otaa' ? 'OTAA' : 'ABP'),
+      cell(2, seenCell(d.last_seen)),
+      cell(3, d.battery ? fmt.unit(d.battery.value, d.battery.unit) : t('lora.no_battery')),
+      cell(4, dataCell(d.dev_eui))))));
+  box.replaceChildren(table);
 }
 
 async function loadDevices() {

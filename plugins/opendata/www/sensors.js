@@ -43,7 +43,7 @@ addStrings({
     'sensors.sensor': 'Čidlo {sensor}',
     'sensors.state_line': '{state}. Poslední měření {age} ({time}).',
     'sensors.chart_title': '{metric} za posledních 7 dní',
-    'sensors.table_summary': 'Tabulka hodnot (stejná čísla jako v grafu)',
+    'sensors.table_summary': 'Tabulka hodnot (stejná čísla jako v grafech)',
     'sensors.table_caption': 'Hodnoty čidla {sensor} od {from} do {to}',
     'sensors.col_when': 'Čas',
     'sensors.no_rows': 'Za posledních 7 dní čidlo nic nenaměřilo.',
@@ -93,7 +93,7 @@ addStrings({
     'sensors.sensor': 'Sensor {sensor}',
     'sensors.state_line': '{state}. Last reading {age} ({time}).',
     'sensors.chart_title': '{metric} over the last 7 days',
-    'sensors.table_summary': 'Table of values (the same numbers as the chart)',
+    'sensors.table_summary': 'Table of values (the same numbers as the charts)',
     'sensors.table_caption': 'Values of sensor {sensor} from {from} to {to}',
     'sensors.col_when': 'Time',
     'sensors.no_rows': 'The sensor measured nothing in the last 7 days.',
@@ -173,6 +173,17 @@ function valueText(m) {
     return t(m.value ? 'sensors.occupied' : 'sensors.free');
   }
   return fmt.unit(m.value, m.unit);
+}
+
+// a unit as people write it, alone ("°C" for "Cel")
+function unitText(unit) {
+  return unit ? fmt.unit(1, unit).replace(/^[^\u00a0]*\u00a0?/, '') : '';
+}
+
+function swatch(color) {
+  const s = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+  s.style.backgroundColor = color;
+  return s;
 }
 
 function stateText(s) {
@@ -263,11 +274,6 @@ function renderLegend() {
     return;
   }
   const unit = state.sensors.sensors.map((s) => valueOf(s, state.metric)?.unit).find(Boolean);
-  const swatch = (color) => {
-    const s = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    s.style.backgroundColor = color;
-    return s;
-  };
   const items = currentScale().bands.map((b) => el('li', {}, swatch(b.color), bandText(b, unit) || metricName(state.metric)));
   items.push(el('li', {}, swatch(OFFLINE_COLOR),
     t('sensors.offline_legend', { age: durationText(state.sensors.offline_after_ms) })));
@@ -275,8 +281,14 @@ function renderLegend() {
     el('ul', { 'aria-labelledby': 'legend-title' }, items));
 }
 
+// the map's metric first, then the others by name
+function orderedMetrics(s) {
+  return [...s.metrics].sort((a, b) => (a.metric === state.metric ? -1 : b.metric === state.metric ? 1
+    : metricName(a.metric).localeCompare(metricName(b.metric), lang())));
+}
+
 function valuesText(s) {
-  return s.metrics.map((m) => `${metricName(m.metric)} ${valueText(m)}`).join(', ');
+  return orderedMetrics(s).map((m) => `${metricName(m.metric)} ${valueText(m)}`).join(', ');
 }
 
 function markers() {
@@ -306,25 +318,21 @@ function renderMap() {
   $('no-position').textContent = missing ? t('sensors.no_position', { n: missing }) : '';
 }
 
+// The list: one card per sensor, the same facts as its marker (a table
+// would not fit a phone's width without hiding the state).
 function renderList() {
-  const rows = state.sensors.sensors;
-  const table = dataTable($('list-view'), {
-    caption: t('sensors.list_caption'),
-    columns: [
-      { key: 'sensor', label: t('sensors.col_sensor'),
-        format: (v) => el('a', { href: sensorHref(v), class: 'sensor-link', 'data-sensor': v,
-          'aria-label': t('sensors.show_chart', { sensor: v }),
-          on: { click: (e) => { e.preventDefault(); openSensor(v); } } }, v) },
-      { key: 'metrics', label: t('sensors.col_values'),
-        format: (ms) => el('ul', { class: 'values' }, ms.map((m) => el('li', {}, `${metricName(m.metric)}: `,
-          el('strong', {}, valueText(m))))) },
-      { key: 'offline', label: t('sensors.col_state'), format: (v, s) => badge(s) },
-      { key: 'time', label: t('sensors.col_time'),
-        format: (v) => el('time', { datetime: v || '' }, v ? `${ageOf(v)} (${fmt.dateTime(v)})` : '–') },
-    ],
-    rows,
-  });
-  table.classList.add('sensor-list');
+  const scale = currentScale();
+  const items = state.sensors.sensors.map((s) => el('li', { class: ['card', 'sensor-card', s.offline ? 'is-offline' : null] },
+    el('h3', {}, el('a', { href: sensorHref(s.sensor), class: 'sensor-link', 'data-sensor': s.sensor,
+      on: { click: (e) => { e.preventDefault(); openSensor(s.sensor); } } },
+    t('sensors.sensor', { sensor: s.sensor }))),
+    el('p', { class: 'sensor-state' }, badge(s), ' ',
+      el('time', { datetime: s.time || '' }, s.time ? `${ageOf(s.time)} (${fmt.dateTime(s.time)})` : '–')),
+    el('ul', { class: 'values', 'aria-label': t('sensors.col_values') }, orderedMetrics(s).map((m) =>
+      el('li', {}, m.metric === state.metric ? swatch(s.offline ? OFFLINE_COLOR : scale.colorOf(m.value) || OFFLINE_COLOR) : null,
+        `${metricName(m.metric)}: `, el('strong', {}, valueText(m)))))));
+  $('list-view').replaceChildren(el('h3', { class: 'visually-hidden', id: 'list-title' }, t('sensors.list_caption')),
+    el('ul', { class: 'sensor-list', 'aria-labelledby': 'list-title' }, items));
 }
 
 function setView(view, tell) {
@@ -383,7 +391,8 @@ function renderDetail() {
     t('sensors.state_line', { state: stateText(s), age: ageOf(s.time), time: fmt.dateTime(s.time) }));
   for (const c of state.charts) c.destroy();
   state.charts = [];
-  const metrics = [...new Set(d.rows.map((r) => r.metric))];
+  const metrics = [...new Set(d.rows.map((r) => r.metric))].sort((a, b) => (a === state.metric ? -1
+    : b === state.metric ? 1 : metricName(a).localeCompare(metricName(b), lang())));
   const unitOf = (m) => d.rows.find((r) => r.metric === m)?.unit;
   const charts = $('charts');
   charts.replaceChildren();
@@ -402,7 +411,7 @@ function renderDetail() {
       { key: 'time', label: t('sensors.col_when'), format: (v) => el('time', { datetime: v }, fmt.dateTime(v)) },
       ...metrics.map((m) => ({
         key: m, numeric: true,
-        label: unitOf(m) ? `${metricName(m)} (${fmt.unit('', unitOf(m)).trim()})` : metricName(m),
+        label: unitOf(m) ? `${metricName(m)} (${unitText(unitOf(m))})` : metricName(m),
         format: (v) => (v === undefined ? '' : fmt.number(v)),
       })),
     ],
@@ -497,6 +506,7 @@ async function main() {
   $('metric-select').addEventListener('change', (e) => {
     state.metric = e.target.value;
     renderLegend();
+    renderList();
     renderMap();
   });
   $('download-csv').addEventListener('click', downloadCsv);
