@@ -170,8 +170,11 @@ static void refuse_import(struct lora *l, mst_http_request *req, const char *msg
     respond_error(l, req, 400, msg);
 }
 
-/* Every device is checked before any is stored: a bad one stores nothing. */
-static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j)
+/* Every device is checked before any is stored: a bad one stores nothing.
+ * A refusal names the device as the person sees it: its index in a JSON
+ * array, its line in a CSV file (the header is line 1; a quoted field
+ * holding a line break would shift it). */
+static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j, int csv)
 {
     const cJSON *list = cJSON_IsArray(j) ? j : NULL, *one = list ? list->child : j;
     const char *why = NULL;
@@ -179,7 +182,10 @@ static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j
     int count = 0;
     for (const cJSON *d = one; d; d = list ? d->next : NULL, count++) {
         if (registry_check_json(d, &why) != 0) {
-            snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
+            if (csv)
+                snprintf(msg, sizeof msg, "line %d: %s (nothing was stored)", count + 2, why);
+            else
+                snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
             refuse_import(l, req, msg);
             return;
         }
@@ -238,7 +244,7 @@ static void api_devices(void *arg, mst_http_request *req)
         refuse_import(l, req, why ? why : "send a JSON device object, an array of them, or text/csv with a header row");
         return;
     }
-    import_devices(l, req, j);
+    import_devices(l, req, j, csv);
     cJSON_Delete(j);
 }
 

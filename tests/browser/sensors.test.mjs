@@ -86,6 +86,12 @@ async function apiRows(page) {
   return { rows, from: u.searchParams.get('from'), to: u.searchParams.get('to') };
 }
 
+// the metric of each value column, from its English heading ("Temperature (°C)")
+function metricsOf(table) {
+  const names = { Temperature: 'temperature', Humidity: 'humidity', Battery: 'battery' };
+  return table.columns.slice(1).map((c) => names[c.split(' (')[0]]);
+}
+
 // numbers as the page writes them in English ("1,234.5") to numbers
 const num = (text) => (text === '' ? undefined : Number(text.replace(/,/g, '')));
 const round2 = (v) => Math.round(v * 100) / 100;
@@ -178,9 +184,9 @@ test("the chart's table equals the API's data", async () => {
   const table = await tableOf(page);
   const api = await apiRows(page);
   assert.ok(api.rows.length > 3 * 7 * 40, `a week of readings (${api.rows.length} rows)`);
-  const metrics = [...new Set(api.rows.map((r) => r.metric))];
-  assert.deepEqual(table.columns.slice(1).map((c) => c.split(' (')[0]),
-    metrics.map((m) => ({ temperature: 'Temperature', humidity: 'Humidity', battery: 'Battery' })[m]));
+  const metrics = metricsOf(table);
+  assert.deepEqual([...metrics].sort(), [...new Set(api.rows.map((r) => r.metric))].sort());
+  assert.equal(metrics[0], 'temperature', 'the map\'s metric first');
   const byTime = pivot(api.rows);
   assert.equal(table.rows.length, byTime.size, 'one row per time');
   for (const row of table.rows) {
@@ -226,7 +232,7 @@ test('the downloads hold exactly the rows shown', async () => {
     assert.deepEqual(new Set(json.data.map((r) => r.sensor)), new Set([SENSOR]));
     const byTime = pivot(json.data);
     assert.equal(byTime.size, table.rows.length, 'the same times as the table');
-    const metrics = [...new Set(json.data.map((r) => r.metric))];
+    const metrics = metricsOf(table);
     for (const row of table.rows) {
       metrics.forEach((m, i) => assert.equal(num(row.cells[i]), round2(byTime.get(row.time)[m]), `${row.time} ${m}`));
     }
@@ -361,7 +367,7 @@ test('CSV import: accepted, and refused with the server\'s sentence', async () =
     await page.click('#import-form button[type="submit"]');
     await page.waitForFunction(() => /refused/.test(document.querySelector('#import-result').textContent));
     const msg = await page.$eval('#import-result', (r) => r.textContent);
-    assert.ok(msg.includes('device 2: dev_eui: 16 hex digits are required (nothing was stored)'), msg);
+    assert.ok(msg.includes('line 3: dev_eui: 16 hex digits are required (nothing was stored)'), msg);
     await getJSON(daemon, '/api/lora/devices', { token: true }).then((list) =>
       assert.ok(!list.some((d) => d.dev_eui === '00AA00000000D002'), 'all or nothing'));
     await checkPage(page, 'lora-admin-import-refused-1280-en', { allowConsole: [/400 \(Bad Request\)/] });

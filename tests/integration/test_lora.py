@@ -469,9 +469,9 @@ class Lora(unittest.TestCase):
         status, _, body = self.d.request("POST", "/api/lora/devices", b"dev_eui,dev_addr\r\n0004A30B001C0C03,26\r\n",
                                          token=OPERATOR, headers={"Content-Type": "text/csv"})
         self.assertEqual(status, 400, body)
-        self.assertIn("device 0:", json.loads(body)["error"])
+        self.assertIn("line 2: ", json.loads(body)["error"], "a CSV file's line, the header being line 1")
         self.assertEqual(self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}'), before + 1)
-        self.assertIn("device import refused: device 0:", self.d.output())
+        self.assertIn("device import refused: line 2:", self.d.output())
 
 def lora_config(udp, http, store=None, **lora):
     cfg = dict({"listen": "127.0.0.1", "port": udp, "devices": [ABP], "gateways": [{"gateway": GATEWAYS[0]}]}, **lora)
