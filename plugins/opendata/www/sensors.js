@@ -214,11 +214,14 @@ function sensorHref(id) {
 }
 
 // A link the API gives is under its public base_url (maybe another host
-// behind a proxy): the same path under this daemon.
+// behind a proxy): the same path under this daemon.  The public base is
+// what precedes "/datasets/<id>" in a dataset's own link.
 function local(url) {
+  const self = state.datasets[0]?.links?.self || '';
+  const publicBase = self.slice(0, self.lastIndexOf('/datasets/'));
+  if (publicBase && url.startsWith(publicBase + '/')) return base + url.slice(publicBase.length + 1);
   const u = new URL(url, location.href);
-  const at = u.pathname.indexOf('/datasets/');
-  return at < 0 ? u.pathname + u.search : base + u.pathname.slice(at + 1) + u.search;
+  return u.pathname + u.search;
 }
 
 // --- controls ---------------------------------------------------------------
