@@ -19,6 +19,7 @@ let siteAudience = 'citizen';
 let sitePages = [];
 let staleSince = null; // ms of the oldest cached copy shown, or null
 let tokenPrompt = null; // the pending token form's promise
+const authUrls = new Set(); // what was fetched with the token: never offered to the worker's cache
 
 addStrings(shellStrings);
 
@@ -242,7 +243,10 @@ export async function api(path, opts = {}) {
     payload = JSON.stringify(body);
     h.set('Content-Type', 'application/json');
   }
-  if (auth && token()) h.set('Authorization', 'Bearer ' + token());
+  if (auth && token()) {
+    h.set('Authorization', 'Bearer ' + token());
+    authUrls.add(new URL(path, location.href).href);
+  }
   for (const [k, v] of Object.entries(headers)) h.set(k, v);
   let res;
   try {
@@ -334,14 +338,15 @@ function askWorkerAboutPage() {
   sw.controller.postMessage({ type: 'page-source', url: location.href }, [channel.port2]);
 }
 
-// hands the worker what this page loaded, so the page itself is kept after a first visit
+// hands the worker what this page loaded before it controlled the page, so
+// even a first visit comes back offline; what needed the token stays out
 function offerPageToWorker() {
   const sw = navigator.serviceWorker;
-  if (!sw) return;
+  if (!sw || sw.controller) return; // a controlled page is kept as it loads
   sw.ready.then((reg) => {
     const urls = [location.href];
     for (const entry of performance.getEntriesByType('resource')) {
-      if (entry.name.startsWith(location.origin)) urls.push(entry.name);
+      if (entry.name.startsWith(location.origin) && !authUrls.has(entry.name)) urls.push(entry.name);
     }
     if (reg.active) reg.active.postMessage({ type: 'keep', urls });
   }).catch(() => {});
@@ -351,7 +356,11 @@ function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   navigator.serviceWorker.register('/sw.js').then(() => {
     askWorkerAboutPage();
+    // once now, and once more when the visitor leaves: what the page fetched meanwhile
     offerPageToWorker();
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') offerPageToWorker();
+    });
   }).catch(() => {
     /* no worker (private mode, an old browser): the pages work without the cache */
   });
