@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lora from 'lora-packet';
-import { startDaemon, tileServer, launch, openPage, checkPage, views, tabTo, operatorLogin } from './harness.mjs';
+import { startDaemon, webPlugin, launch, openPage, checkPage, views, tabTo, operatorLogin } from './harness.mjs';
 import { sensorPlugins, seedLora, DEVICES, OFFLINE_DEVICE, GATEWAY } from './seed/lora.mjs';
 import { getJSON, eventually } from './seed/common.mjs';
 
@@ -16,14 +16,6 @@ let daemon;
 let browser;
 let udpPort;
 const SENSOR = DEVICES[0].dev_eui;
-
-// the web plugin (the shell at "/") with the map's tiles from the stand-in
-function web() {
-  return { use: 'web', name: 'web', config: {
-    town: { name: { cs: 'Testov', en: 'Testov' } },
-    tiles: { url: tileServer().url, attribution: 'Testovací dlaždice', max_zoom: 18 },
-  } };
-}
 
 async function freeUdpPort() {
   const s = dgram.createSocket('udp4');
@@ -35,7 +27,7 @@ async function freeUdpPort() {
 
 before(async () => {
   udpPort = await freeUdpPort();
-  daemon = await startDaemon({ plugins: [web(), ...sensorPlugins(udpPort)] });
+  daemon = await startDaemon({ plugins: [webPlugin(), ...sensorPlugins(udpPort)] });
   await seedLora(daemon, udpPort);
   browser = await launch();
 });
