@@ -103,7 +103,7 @@ test('the sensor pages in the four views', async () => {
     const page = await openSensors(view);
     await checkPage(page, `sensors-map-${tag}`);
     await page.click('#show-list');
-    await page.waitForSelector('#list-view:not([hidden]) table');
+    await page.waitForSelector('#list-view:not([hidden]) li.sensor-card');
     await checkPage(page, `sensors-list-${tag}`);
     await page.close();
     const chart = await openChart(view);

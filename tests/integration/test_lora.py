@@ -586,6 +586,17 @@ class DeviceStatus(unittest.TestCase):
         finally:
             d2.stop()
 
+    def test_the_clerks_page_is_served_unless_turned_off(self):
+        for pages, want in ((True, 200), (False, 404)):
+            d = Daemon(lora_config(free_port(), free_port(), pages=pages)).start()
+            try:
+                status, headers, body = d.get("/lora/admin.html")
+                self.assertEqual(status, want, body)
+                if want == 200:
+                    self.assertIn(b"admin.js", body)
+            finally:
+                d.stop()
+
     def test_readings_take_the_gateways_time_when_configured(self):
         for max_age, expect_backdated in ((0, False), (8 * 86400, True)):
             udp = free_port()

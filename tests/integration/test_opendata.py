@@ -663,6 +663,20 @@ class SensorList(unittest.TestCase):
             self.assertEqual(status, code, body)
             self.assertIn(words, json.loads(body)["error"])
 
+    def test_pages_are_served_unless_turned_off(self):
+        status, headers, body = self.d.get("/opendata/")
+        self.assertEqual(status, 200, body)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn(b"sensors.js", body)
+        status, _, _ = self.d.get("/opendata/sensors.js")
+        self.assertEqual(status, 200)
+        d = Daemon(config(free_port(), [{"use": "store"}, {"use": "opendata", "config": opendata_config(pages=False)}])).start()
+        try:
+            self.assertEqual(d.get("/opendata/")[0], 404)
+            self.assertEqual(d.json("/api/opendata/datasets")[0], 200, "the API still runs")
+        finally:
+            d.stop()
+
     def test_offline_after_is_checked(self):
         cfg = opendata_config(datasets=[dataset("x", {"metrics": ["t"]}, offline_after_ms=10)])
         d = Daemon(config(free_port(), [{"use": "store"}, {"use": "opendata", "config": cfg}]))
