@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <mestys/cjson.h>
+#include <mestys/pages.h>
 
 #include "csv.h"
 #include "lora.h"
@@ -381,27 +382,6 @@ static int metrics(struct lora *l)
 
 static void lora_fini(void *state);
 
-/* The lora pages (www/, docs/plugins/lora.md#pages) at /<instance>/, unless
- * "pages" is false.  Without their folder (not built, not installed) the
- * API still runs: the pages are said to be missing, not the plugin. */
-static int lora_mount_pages(mst_instance *inst, const struct mst_host *host)
-{
-    int on = 1;
-    host->config_bool(inst, "pages", &on);
-    if (!on || !MST_HOST_HAS(host, http_static))
-        return 0;
-    int rc = host->http_static(inst, host->instance_name(inst), "lora", NULL);
-    if (rc == MST_ENOENT) {
-        host->log(inst, MST_LOG_WARN, "the pages are not served: their folder www/lora is missing (build the "
-                                      "lora_www target, or install)");
-        return 0;
-    }
-    if (rc != 0)
-        host->log(inst, MST_LOG_ERROR, "cannot serve the pages at /%s/: %s", host->instance_name(inst),
-                  mst_strerror(rc));
-    return rc;
-}
-
 static int lora_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
     struct lora *l = calloc(1, sizeof *l);
@@ -460,7 +440,7 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     if (rc == 0)
         rc = host->http_route(inst, "DELETE", "gateways/*", MST_ROLE_OPERATOR, api_gateways, l);
     if (rc == 0)
-        rc = lora_mount_pages(inst, host);
+        rc = mst_pages_mount(host, inst, "lora");
     if (rc != 0) {
         lora_fini(l);
         return rc;

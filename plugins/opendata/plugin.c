@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <mestys/pages.h>
+
 #include "opendata.h"
 
 #define TEXT_FIELDS(what)                                                                                \
@@ -301,28 +303,6 @@ static int routes(struct opendata *od)
     return rc;
 }
 
-
-/* The opendata pages (www/, docs/plugins/opendata.md#pages) at /<instance>/, unless
- * "pages" is false.  Without their folder (not built, not installed) the
- * API still runs: the pages are said to be missing, not the plugin. */
-static int od_mount_pages(mst_instance *inst, const struct mst_host *host)
-{
-    int on = 1;
-    host->config_bool(inst, "pages", &on);
-    if (!on || !MST_HOST_HAS(host, http_static))
-        return 0;
-    int rc = host->http_static(inst, host->instance_name(inst), "opendata", NULL);
-    if (rc == MST_ENOENT) {
-        host->log(inst, MST_LOG_WARN, "the pages are not served: their folder www/opendata is missing (build the "
-                                      "opendata_www target, or install)");
-        return 0;
-    }
-    if (rc != 0)
-        host->log(inst, MST_LOG_ERROR, "cannot serve the pages at /%s/: %s", host->instance_name(inst),
-                  mst_strerror(rc));
-    return rc;
-}
-
 static void od_fini(void *state);
 
 static int read_numbers(struct opendata *od)
@@ -372,7 +352,7 @@ static int od_init(mst_instance *inst, const struct mst_host *host, void **state
     if (rc == 0)
         rc = routes(od);
     if (rc == 0)
-        rc = od_mount_pages(inst, host);
+        rc = mst_pages_mount(host, inst, "opendata");
     if (rc != 0) {
         od_fini(od);
         return rc;
