@@ -41,7 +41,7 @@ addStrings({
     'sensors.show_chart': 'Graf čidla {sensor}',
     'sensors.marker': 'Čidlo {sensor}: {values}; {state}; naposledy {age}',
     'sensors.sensor': 'Čidlo {sensor}',
-    'sensors.state_line': '{state}. Poslední měření {age} ({time}).',
+    'sensors.state_line': 'Poslední měření {age} ({time}).',
     'sensors.chart_title': '{metric} za posledních 7 dní',
     'sensors.table_summary': 'Tabulka hodnot (stejná čísla jako v grafech)',
     'sensors.table_caption': 'Hodnoty čidla {sensor} od {from} do {to}',
@@ -91,7 +91,7 @@ addStrings({
     'sensors.show_chart': 'Chart of sensor {sensor}',
     'sensors.marker': 'Sensor {sensor}: {values}; {state}; last {age}',
     'sensors.sensor': 'Sensor {sensor}',
-    'sensors.state_line': '{state}. Last reading {age} ({time}).',
+    'sensors.state_line': 'Last reading {age} ({time}).',
     'sensors.chart_title': '{metric} over the last 7 days',
     'sensors.table_summary': 'Table of values (the same numbers as the charts)',
     'sensors.table_caption': 'Values of sensor {sensor} from {from} to {to}',
@@ -391,7 +391,7 @@ function renderDetail() {
   const s = state.sensors.sensors.find((x) => x.sensor === d.sensor) || { sensor: d.sensor, metrics: [], offline: true };
   $('detail-title').textContent = t('sensors.sensor', { sensor: d.sensor });
   $('detail-state').replaceChildren(badge(s), ' ',
-    t('sensors.state_line', { state: stateText(s), age: ageOf(s.time), time: fmt.dateTime(s.time) }));
+    t('sensors.state_line', { age: ageOf(s.time), time: fmt.dateTime(s.time) }));
   for (const c of state.charts) c.destroy();
   state.charts = [];
   const metrics = [...new Set(d.rows.map((r) => r.metric))].sort((a, b) => (a === state.metric ? -1
