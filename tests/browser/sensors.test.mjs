@@ -352,7 +352,7 @@ test('CSV import: accepted, and refused with the server\'s sentence', async () =
     const input = await page.$('#csv-file');
     await input.uploadFile(good);
     await page.click('#import-form button[type="submit"]');
-    await page.waitForFunction(() => /1 devices imported/.test(document.querySelector('#import-result').textContent));
+    await page.waitForFunction(() => /Devices imported: 1\./.test(document.querySelector('#import-result').textContent));
     await page.waitForSelector('tr[data-eui="00AA00000000D001"]');
     assert.equal((await getJSON(daemon, '/api/lora/devices/00AA00000000D001', { token: true })).name, 'Sokolovna, vchod');
     await (await page.$('#csv-file')).uploadFile(bad);

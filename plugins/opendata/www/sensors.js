@@ -22,8 +22,8 @@ addStrings({
     'sensors.loading': 'Načítám čidla…',
     'sensors.none': 'Zatím tu nejsou žádná čidla.',
     'sensors.no_datasets': 'Obec zatím nezveřejňuje data z čidel.',
-    'sensors.count': '{n} čidel, z toho {off} mimo provoz. Stav k {time}.',
-    'sensors.no_position': '{n} čidel nemá zveřejněnou polohu; jsou jen v seznamu.',
+    'sensors.count': '{sensors}, z toho {off} mimo provoz. Stav k {time}.',
+    'sensors.no_position': 'Bez zveřejněné polohy: {sensors}; najdete je jen v seznamu.',
     'sensors.legend': 'Legenda: {metric}',
     'sensors.below': 'pod {to}',
     'sensors.between': '{from} až {to}',
@@ -54,7 +54,7 @@ addStrings({
     'sensors.api_link': 'Stejná data z API (CSV)',
     'sensors.record_link': 'Záznam v katalogu otevřených dat',
     'sensors.back': 'Zpět na všechna čidla',
-    'sensors.loaded': 'Načteno {n} řádků hodnot čidla {sensor}.',
+    'sensors.loaded': 'Načteno hodnot čidla {sensor}: {rows}.',
     'sensors.more_rows': 'Zobrazeno prvních {n} řádků.',
     'sensors.view_map': 'Zobrazena mapa.',
     'sensors.view_list': 'Zobrazen seznam.',
@@ -72,8 +72,8 @@ addStrings({
     'sensors.loading': 'Loading the sensors…',
     'sensors.none': 'There are no sensors here yet.',
     'sensors.no_datasets': 'The town does not publish sensor data yet.',
-    'sensors.count': '{n} sensors, {off} of them offline. As of {time}.',
-    'sensors.no_position': '{n} sensors have no published position; they are only in the list.',
+    'sensors.count': '{sensors}, {off} of them offline. As of {time}.',
+    'sensors.no_position': 'Without a published position: {sensors}; they are only in the list.',
     'sensors.legend': 'Legend: {metric}',
     'sensors.below': 'below {to}',
     'sensors.between': '{from} to {to}',
@@ -104,7 +104,7 @@ addStrings({
     'sensors.api_link': 'The same data from the API (CSV)',
     'sensors.record_link': 'Record in the open data catalogue',
     'sensors.back': 'Back to all sensors',
-    'sensors.loaded': 'Loaded {n} rows of values of sensor {sensor}.',
+    'sensors.loaded': 'Loaded values of sensor {sensor}: {rows}.',
     'sensors.more_rows': 'Showing the first {n} rows.',
     'sensors.view_map': 'Showing the map.',
     'sensors.view_list': 'Showing the list.',
@@ -135,6 +135,19 @@ const state = {
 };
 
 // --- words ----------------------------------------------------------------
+
+// "3 čidla", "5 čidel", "1 sensor": the noun agrees with the number
+const NOUNS = {
+  cs: { sensor: { one: 'čidlo', few: 'čidla', many: 'čidla', other: 'čidel' },
+    row: { one: 'řádek', few: 'řádky', many: 'řádku', other: 'řádků' } },
+  en: { sensor: { one: 'sensor', other: 'sensors' }, row: { one: 'row', other: 'rows' } },
+};
+
+function count(n, noun) {
+  const forms = NOUNS[lang()][noun];
+  const form = forms[new Intl.PluralRules(lang()).select(n)] || forms.other;
+  return `${fmt.number(n)} ${form}`;
+}
 
 function metricName(metric) {
   const b = baseMetric(metric);
@@ -318,7 +331,7 @@ function renderMap() {
   }
   const missing = state.sensors.sensors.filter((s) => !Number.isFinite(s.lat) || !Number.isFinite(s.lon)).length;
   $('no-position').hidden = missing === 0;
-  $('no-position').textContent = missing ? t('sensors.no_position', { n: missing }) : '';
+  $('no-position').textContent = missing ? t('sensors.no_position', { sensors: count(missing, 'sensor') }) : '';
 }
 
 // The list: one card per sensor, the same facts as its marker (a table
@@ -352,7 +365,7 @@ function renderOverview() {
   const s = state.sensors;
   const off = s.sensors.filter((x) => x.offline).length;
   $('status').replaceChildren(el('p', {}, s.sensors.length
-    ? t('sensors.count', { n: s.sensors.length, off, time: fmt.dateTime(s.time) })
+    ? t('sensors.count', { sensors: count(s.sensors.length, 'sensor'), off, time: fmt.dateTime(s.time) })
     : t('sensors.none')));
   $('overview').hidden = s.sensors.length === 0;
   if (!s.sensors.length) return;
@@ -454,7 +467,7 @@ async function openSensor(id) {
     renderDetail();
     writeUrl(id);
     section.focus();
-    announce(t('sensors.loaded', { n: rows.length, sensor: id }));
+    announce(t('sensors.loaded', { rows: count(rows.length, 'row'), sensor: id }));
   } catch (err) {
     section.hidden = false;
     showError(section, err);
