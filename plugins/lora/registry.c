@@ -495,14 +495,10 @@ static void flush_one(uint64_t key, void *v, void *arg)
     struct device *d = v;
     struct flush *f = arg;
     struct registry *r = f->r;
-    if (!d->dirty && !d->status_dirty)
+    if (!d->dirty)
         return;
     char eui[17];
     eui_text(d->dev_eui, eui);
-    if (d->status_dirty)
-        status_save(r, d, eui);
-    if (!d->dirty)
-        return;
     sqlite3_bind_text(r->save_counters, 1, eui, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(r->save_counters, 2, d->fcnt_up);
     sqlite3_bind_int64(r->save_counters, 3, d->fcnt_down);
@@ -528,7 +524,8 @@ int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db)
      * batch of uplinks, so the cost is one sync per batch, off the loop */
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "UPDATE device SET fcnt_up = ?3 WHERE dev_eui = ?1 AND dev_addr = ?2", -1, &w->update,
-                           NULL) != SQLITE_OK)
+                           NULL) != SQLITE_OK ||
+        status_writer_open(w) != 0)
         return MST_EDB;
     return 0;
 }
@@ -536,7 +533,8 @@ int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db)
 void fcnt_writer_close(struct fcnt_writer *w)
 {
     sqlite3_finalize(w->update);
-    w->update = NULL;
+    sqlite3_finalize(w->status);
+    w->update = w->status = NULL;
 }
 
 int fcnt_writer_begin(struct fcnt_writer *w)

@@ -4,9 +4,10 @@
  * network server does not send DevStatusReq, so it never gets a
  * DevStatusAns battery byte.
  *
- * Kept in memory on the device and written with the downlink counters
- * (every save_ms, on the loop) to a table of its own, so registering a
- * device again (an upsert of the device row) leaves it alone. */
+ * Written by the finishing worker in the transaction that makes a batch's
+ * frame counters durable (no write of its own, no lock taken on the loop),
+ * to a table of its own, so registering a device again (an upsert of the
+ * device row) leaves it alone; kept in memory on the device for the API. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,10 +25,6 @@ static const char *const schema =
 int status_open(struct registry *r)
 {
     if (sqlite3_exec(r->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->db,
-                           "INSERT INTO device_status VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dev_eui) DO UPDATE"
-                           " SET last_seen = ?2, battery = ?3, battery_unit = ?4",
-                           -1, &r->status_save, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db, "DELETE FROM device_status WHERE dev_eui = ?1", -1, &r->status_remove, NULL) !=
             SQLITE_OK)
         return MST_EDB;
@@ -55,27 +52,40 @@ int status_open(struct registry *r)
 
 void status_close(struct registry *r)
 {
-    sqlite3_finalize(r->status_save);
     sqlite3_finalize(r->status_remove);
-    r->status_save = r->status_remove = NULL;
+    r->status_remove = NULL;
 }
 
-void status_save(struct registry *r, struct device *d, const char *eui)
+int status_writer_open(struct fcnt_writer *w)
 {
-    sqlite3_stmt *st = r->status_save;
+    /* a frame without a battery reading keeps the last one; an older frame
+     * (a gateway's late one) does not move last_seen back */
+    return sqlite3_prepare_v2(w->db,
+                              "INSERT INTO device_status VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dev_eui) DO UPDATE"
+                              " SET last_seen = max(last_seen, excluded.last_seen),"
+                              " battery = coalesce(excluded.battery, battery),"
+                              " battery_unit = coalesce(excluded.battery_unit, battery_unit)",
+                              -1, &w->status, NULL) == SQLITE_OK
+               ? 0
+               : MST_EDB;
+}
+
+int status_write(struct fcnt_writer *w, const char *eui, int64_t seen_ms, const double *battery, const char *unit)
+{
+    sqlite3_stmt *st = w->status;
     sqlite3_bind_text(st, 1, eui, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, d->last_seen_ms);
-    if (d->has_battery) {
-        sqlite3_bind_double(st, 3, d->battery);
-        sqlite3_bind_text(st, 4, d->battery_unit, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, seen_ms);
+    if (battery) {
+        sqlite3_bind_double(st, 3, *battery);
+        sqlite3_bind_text(st, 4, unit, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(st, 3);
         sqlite3_bind_null(st, 4);
     }
-    sqlite3_step(st);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : MST_EDB;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    d->status_dirty = 0;
+    return rc;
 }
 
 void status_remove(struct registry *r, const char *eui)
@@ -93,7 +103,6 @@ void status_keep(struct device *to, const struct device *from)
     to->battery = from->battery;
     to->has_battery = from->has_battery;
     memcpy(to->battery_unit, from->battery_unit, sizeof to->battery_unit);
-    to->status_dirty |= from->status_dirty;
 }
 
 void status_heard(struct device *d, const struct pending *p)
@@ -106,7 +115,6 @@ void status_heard(struct device *d, const struct pending *p)
         d->has_battery = 1;
         memcpy(d->battery_unit, p->battery_unit, sizeof d->battery_unit);
     }
-    d->status_dirty = 1;
 }
 
 void status_find_battery(struct pending *p, const struct lpp_value *v, int n)
