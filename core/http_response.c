@@ -8,6 +8,9 @@
 #include "metrics.h"
 
 #define WRITE_CHUNK 65536
+/* lws's per-thread serving buffer (pt_serv_buf_size, 4096 by default): the
+ * most one HTTP/2 DATA frame write may carry */
+#define H2_CHUNK 4096
 
 void mst__response_count(struct mst__http *h, int status, uint64_t start_ns)
 {
@@ -59,6 +62,13 @@ static int write_headers(mst_http_request *req)
         if (lws_write(req->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
             goto out;
         req->out_sent = req->out.len;
+    } else if (!req->out.len && !req->head_only) {
+        /* No body follows (a 304, an empty answer): on HTTP/2 the headers
+         * must end the stream, or the client waits for a DATA frame that
+         * never comes (5 s, until lws gives up).  HTTP/1 ignores the flag. */
+        if (lws_finalize_http_header(req->wsi, &p, end) ||
+            lws_write(req->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END) < 0)
+            goto out;
     } else if (lws_finalize_write_http_header(req->wsi, start, &p, end)) {
         goto out;
     }
@@ -84,6 +94,20 @@ int mst__response_write(struct session *s)
         size_t n = req->out.len - req->out_sent;
         if (n > WRITE_CHUNK)
             n = WRITE_CHUNK;
+        /* HTTP/2 (lws says -1 on HTTP/1): lws sends a DATA frame of at most
+         * its buffer (H2_CHUNK) and drops the rest of a larger write, and
+         * no more than the peer's flow-control window allows */
+        lws_fileofs_t allow = lws_get_peer_write_allowance(req->wsi);
+        if (allow >= 0) {
+            if (allow == 0) {
+                lws_callback_on_writable(req->wsi);
+                return 0;
+            }
+            if (n > H2_CHUNK)
+                n = H2_CHUNK;
+            if ((lws_fileofs_t)n > allow)
+                n = (size_t)allow;
+        }
         unsigned char *chunk = mst__xmalloc(LWS_PRE + n);
         memcpy(chunk + LWS_PRE, req->out.data + req->out_sent, n);
         int last = req->out_sent + n == req->out.len;

@@ -58,9 +58,13 @@ static void refuse(struct mst__http *h, mst_http_request *req, struct mst__stati
 {
     if (!(m->logged & MST__STATIC_LOGGED_ESCAPE)) {
         m->logged |= MST__STATIC_LOGGED_ESCAPE;
-        mst__log_info("http: refused GET %s from %s: %s of %s; further refusals on %s are only counted "
+        /* quoted and escaped: the path may hold the line breaks it was refused for */
+        struct mst__buf path = {0};
+        mst__buf_json_string(&path, req->path);
+        mst__log_info("http: refused %s %s from %s: %s of %s; further refusals on %s are only counted "
                       "(mestys_http_static_total{result=\"refused\"})",
-                      req->path, req->peer, why, m->dir, m->prefix);
+                      req->method, path.data, req->peer, why, m->dir, m->prefix);
+        mst__buf_free(&path);
     }
     count(h, "refused");
     mst__http_set_header(req, "X-Content-Type-Options", "nosniff");

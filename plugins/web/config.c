@@ -16,20 +16,13 @@
 #define TEXT_CONTRAST 4.5 /* WCAG 2.1 SC 1.4.3, normal text */
 #define UI_CONTRAST 3.0   /* WCAG 2.1 SC 1.4.11, bars and borders on white */
 
-struct problem {
-    char *path;
-    size_t path_len;
-    char *msg;
-    size_t msg_len;
-};
-
-static int fail(struct problem *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct problem *p, const char *path, const char *fmt, ...)
+static int fail(struct web_problem *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct web_problem *p, const char *path, const char *fmt, ...)
 {
     va_list ap;
-    snprintf(p->path, p->path_len, "%s", path);
+    snprintf(p->path, sizeof p->path, "%s", path);
     va_start(ap, fmt);
-    vsnprintf(p->msg, p->msg_len, fmt, ap);
+    vsnprintf(p->msg, sizeof p->msg, fmt, ap);
     va_end(ap);
     return MST_EINVAL;
 }
@@ -45,7 +38,7 @@ static const char *str_at(const cJSON *o, const char *a, const char *b, const ch
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-static int color(struct problem *p, const cJSON *json, const char *key, struct web_color *out)
+static int color(struct web_problem *p, const cJSON *json, const char *key, struct web_color *out)
 {
     char path[32];
     snprintf(path, sizeof path, "colors.%s", key);
@@ -63,7 +56,7 @@ static double shown(double v, double limit)
     return r >= limit ? floor(v * 100) / 100 : r;
 }
 
-static int colors(struct problem *p, const cJSON *json, struct web_conf *c)
+static int colors(struct web_problem *p, const cJSON *json, struct web_conf *c)
 {
     int rc = color(p, json, "brand", &c->brand);
     if (rc == 0)
@@ -92,7 +85,7 @@ static int colors(struct problem *p, const cJSON *json, struct web_conf *c)
     return 0;
 }
 
-static int tiles(struct problem *p, const cJSON *json, struct web_conf *c)
+static int tiles(struct web_problem *p, const cJSON *json, struct web_conf *c)
 {
     c->tiles_url = str_at(json, "tiles", "url", NULL);
     c->tiles_attribution = str_at(json, "tiles", "attribution", NULL);
@@ -118,7 +111,7 @@ static int tiles(struct problem *p, const cJSON *json, struct web_conf *c)
     return 0;
 }
 
-static int logo(struct problem *p, struct web_conf *c)
+static int logo(struct web_problem *p, struct web_conf *c)
 {
     if (!c->logo)
         return 0;
@@ -130,9 +123,8 @@ static int logo(struct problem *p, struct web_conf *c)
     return fail(p, "logo", "\"%.200s\" is not a logo file the pages can show: .png, .svg, .jpg or .webp", c->logo);
 }
 
-int web_config_read(const cJSON *json, struct web_conf *c, char *path, size_t path_len, char *msg, size_t msg_len)
+int web_config_read(const cJSON *json, struct web_conf *c, struct web_problem *p)
 {
-    struct problem p = {path, path_len, msg, msg_len};
     memset(c, 0, sizeof *c);
     c->town_cs = str_at(json, "town", "name", "cs");
     c->town_en = str_at(json, "town", "name", "en");
@@ -143,12 +135,12 @@ int web_config_read(const cJSON *json, struct web_conf *c, char *path, size_t pa
     if (!c->default_lang)
         c->default_lang = "cs";
     if (!c->town_cs)
-        return fail(&p, "town.name.cs", "the town's name in Czech is required: the pages' header shows it");
-    int rc = colors(&p, json, c);
+        return fail(p, "town.name.cs", "the town's name in Czech is required: the pages' header shows it");
+    int rc = colors(p, json, c);
     if (rc == 0)
-        rc = tiles(&p, json, c);
+        rc = tiles(p, json, c);
     if (rc == 0)
-        rc = logo(&p, c);
+        rc = logo(p, c);
     return rc;
 }
 
@@ -156,7 +148,12 @@ int web_plugin_check(const char *config, char *path, size_t path_len, char *msg,
 {
     cJSON *json = cJSON_Parse(config);
     struct web_conf c;
-    int rc = json ? web_config_read(json, &c, path, path_len, msg, msg_len) : MST_ENOMEM;
+    struct web_problem p;
+    int rc = json ? web_config_read(json, &c, &p) : MST_ENOMEM;
+    if (rc == MST_EINVAL) {
+        snprintf(path, path_len, "%s", p.path);
+        snprintf(msg, msg_len, "%s", p.msg);
+    }
     cJSON_Delete(json);
     return rc;
 }

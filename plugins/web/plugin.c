@@ -103,14 +103,20 @@ static void on_session(void *arg, mst_http_request *req)
 
 static int routes(struct web *w)
 {
+    static const struct {
+        const char *path;
+        enum mst_role role;
+        mst_http_cb cb;
+    } table[] = {
+        {"config", MST_ROLE_PUBLIC, on_config},
+        {"theme.css", MST_ROLE_PUBLIC, on_theme},
+        {"logo", MST_ROLE_PUBLIC, on_logo},
+        {"session", MST_ROLE_OPERATOR, on_session},
+    };
     const struct mst_host *h = w->host;
-    int rc = h->http_route(w->inst, "GET", "config", MST_ROLE_PUBLIC, on_config, w);
-    if (rc == 0)
-        rc = h->http_route(w->inst, "GET", "theme.css", MST_ROLE_PUBLIC, on_theme, w);
-    if (rc == 0)
-        rc = h->http_route(w->inst, "GET", "logo", MST_ROLE_PUBLIC, on_logo, w);
-    if (rc == 0)
-        rc = h->http_route(w->inst, "GET", "session", MST_ROLE_OPERATOR, on_session, w);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof table / sizeof table[0]; i++)
+        rc = h->http_route(w->inst, "GET", table[i].path, table[i].role, table[i].cb, w);
     if (rc == 0) {
         struct mst_http_static_opts opts = {.struct_size = sizeof opts, .img_src = w->conf.img_src};
         rc = h->http_static(w->inst, "", "web", &opts);
@@ -131,14 +137,14 @@ static int read_config(struct web *w)
     w->host->free(text);
     if (!w->json)
         return MST_ENOMEM;
-    char path[64], msg[512];
-    int rc = web_config_read(w->json, &w->conf, path, sizeof path, msg, sizeof msg);
+    struct web_problem p;
+    int rc = web_config_read(w->json, &w->conf, &p);
     if (rc != 0) {
-        w->host->log(w->inst, MST_LOG_ERROR, "%s: %s", path, msg);
+        w->host->log(w->inst, MST_LOG_ERROR, "%s: %s", p.path, p.msg);
         return rc;
     }
-    if (w->conf.logo && (rc = web_logo_load(w->conf.logo, &w->logo, msg, sizeof msg)) != 0)
-        w->host->log(w->inst, MST_LOG_ERROR, "logo: %s", msg);
+    if (w->conf.logo && (rc = web_logo_load(w->conf.logo, &w->logo, p.msg, sizeof p.msg)) != 0)
+        w->host->log(w->inst, MST_LOG_ERROR, "logo: %s", p.msg);
     return rc;
 }
 

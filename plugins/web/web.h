@@ -53,10 +53,15 @@ struct web {
     mst_metric *m_requests, *m_not_modified;
 };
 
+/* What is wrong with a config: the key's path ("colors.brand_text") and a sentence. */
+struct web_problem {
+    char path[64];
+    char msg[512];
+};
+
 /* config.c: reads `json` (the instance's config with defaults filled in)
- * into conf; on a problem writes the key's path and a sentence and returns
- * MST_EINVAL. */
-int web_config_read(const cJSON *json, struct web_conf *conf, char *path, size_t path_len, char *msg, size_t msg_len);
+ * into conf; on a problem fills *p and returns MST_EINVAL. */
+int web_config_read(const cJSON *json, struct web_conf *conf, struct web_problem *p);
 int web_plugin_check(const char *config, char *path, size_t path_len, char *msg, size_t msg_len);
 
 /* color.c */

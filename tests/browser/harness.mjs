@@ -76,15 +76,37 @@ function merge(base, extra) {
   return out;
 }
 
+// Resolves with what promise gives, or with `late` after ms; the timer is
+// cleared either way, so it never keeps the test process alive.
+function within(promise, ms, late = null) {
+  let timer;
+  const timeout = new Promise((ok) => { timer = setTimeout(ok, ms, late); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Starts mestysd on a config of its own (the shape of tests/integration/harness.py's).
- * plugins: the config's plugin entries; node: keys merged into its node block.
- * Resolves once /health answers 200.
+ * plugins: the config's plugin entries; node: keys merged into its node
+ * block; config: keys merged into the whole config.  Resolves once /health
+ * answers 200 with {url, port, token (the operator's), stateDir, config,
+ * dir, pid, stop(), logs()}.
  */
-export async function startDaemon({ plugins = [], node = {}, config: extra = {} } = {}) {
+export async function startDaemon({ plugins = [], node = {}, config = {} } = {}) {
+  // The free port is found by binding and closing it: another process may
+  // take it before mestysd binds it.  Then mestysd says so and exits, and
+  // the start is tried again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(await freePort(), plugins, node, config);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startOnce(port, plugins, node, extra) {
   const dir = mkdtempSync(join(tmpdir(), 'mestys-br-'));
   const stateDir = join(dir, 'state');
-  const port = await freePort();
   const config = merge({
     node: merge({
       name: 'testtown', state_dir: stateDir, log_level: 'info',
@@ -109,14 +131,17 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   running.add(child);
   child.stdout.on('data', (b) => log.push(b));
   child.stderr.on('data', (b) => log.push(b));
-  const exited = new Promise((ok) => child.once('exit', (code, signal) => {
+  // 'close', not 'exit': LeakSanitizer writes its report as the process
+  // ends, and 'close' comes once its output has been read to the end.
+  let exit = null;
+  const closed = new Promise((ok) => child.once('close', (code, signal) => {
     running.delete(child);
-    ok({ code, signal });
+    exit = { code, signal };
+    ok(exit);
   }));
+  child.once('error', (err) => log.push(Buffer.from(`cannot run ${MESTYSD}: ${err.message}\n`)));
   const logs = () => Buffer.concat(log).toString('utf8');
   const url = `http://127.0.0.1:${port}`;
-  let exit = null;
-  exited.then((s) => { exit = s; });
 
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
@@ -132,10 +157,11 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   let stopped = null;
   // Stops the daemon (SIGTERM) and asserts exit status 0 and no sanitizer
   // report; resolves with its log.  Calling it again returns the same result.
+  // A failing daemon's folder (config, state, mestysd.log) is kept.
   const stop = () => {
     stopped ||= (async () => {
       if (!exit) child.kill('SIGTERM');
-      const how = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+      const how = await within(closed, STOP_TIMEOUT_MS);
       const out = logs();
       writeFileSync(logPath, out);
       if (!how) {
@@ -320,7 +346,8 @@ function originOf(url) {
 
 /**
  * Opens url in a browser context of its own (storage, service workers and
- * cache are not shared with other pages) at width x 900 in lang.  Only the
+ * cache are not shared with other pages; closed with the page), or in
+ * options.context, at width x height (900) in lang.  Only the
  * daemon's origin (options.daemon.url, else url's), the tile stand-in and
  * options.allow origins may be requested; anything else is aborted and
  * recorded, as are console errors, page errors and failed requests.
@@ -330,6 +357,8 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
   context, wait = 'networkidle0' } = {}) {
   const ctx = context || await browser.createBrowserContext();
   const page = await ctx.newPage();
+  // a context made for this page goes with it (options.context: the test's own)
+  if (!context) page.once('close', () => ctx.close().catch(() => {}));
   const allowed = new Set([originOf(daemon ? daemon.url : url), tiles.origin, ...allow.map(originOf)]);
   const record = { blocked: [], console: [], errors: [], failed: [], allowed,
     foreign: browser.mestysForeign, foreignFrom: browser.mestysForeign?.length ?? 0 };
@@ -385,6 +414,31 @@ function safeOrigin(url) {
   }
 }
 
+// In the page: null when nothing sticks out on the right, else the
+// document's and the view's widths and the first elements that stick out
+// (the outermost ones: their children would only repeat them).
+function sideways() {
+  const root = document.documentElement;
+  const view = root.clientWidth;
+  if (root.scrollWidth <= view) return null;
+  const culprits = [];
+  const walk = (el) => {
+    for (const child of el.children) {
+      if (culprits.length >= 5) return;
+      const r = child.getBoundingClientRect();
+      if (r.width > 0 && r.right > view + 1) {
+        const cls = typeof child.className === 'string' && child.className.trim()
+          ? `.${child.className.trim().split(/\s+/).join('.')}` : '';
+        culprits.push(`${child.tagName.toLowerCase()}${child.id ? `#${child.id}` : ''}${cls} (to ${Math.round(r.right)} px)`);
+      } else {
+        walk(child);
+      }
+    }
+  };
+  walk(document.body);
+  return { scroll: root.scrollWidth, view, culprits };
+}
+
 function axeSource() {
   return readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 }
@@ -396,8 +450,11 @@ function axeSource() {
  * allowConsole: regular expressions for console errors a test expects
  * (e.g. the browser's own line for a refused request the page handles);
  * allowFailed: the same for failed requests (the network cut on purpose).
+ * It also fails when the page scrolls sideways (wider than the view: at
+ * 320 px that is text cut off or a table pushing the layout), naming the
+ * elements that stick out; allowOverflow: true turns that off.
  */
-export async function checkPage(page, name, { allowConsole = [], allowFailed = [] } = {}) {
+export async function checkPage(page, name, { allowConsole = [], allowFailed = [], allowOverflow = false } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -416,6 +473,7 @@ export async function checkPage(page, name, { allowConsole = [], allowFailed = [
       summary: v.nodes[0]?.failureSummary || '',
     }));
   });
+  const overflow = allowOverflow ? null : await page.evaluate(sideways);
   const r = page.mestys;
   const consoleErrors = r.console.filter((line) => !allowConsole.some((re) => re.test(line)));
   const problems = [
@@ -427,6 +485,8 @@ export async function checkPage(page, name, { allowConsole = [], allowFailed = [
     ...r.failed.filter((x) => !allowFailed.some((re) => re.test(x))).map((x) => `failed request: ${x}`),
     ...violations.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n      at ${v.targets.join('\n      at ')}`
       + (v.summary ? `\n      ${v.summary.replace(/\n/g, '\n      ')}` : '')),
+    ...(overflow ? [`the page scrolls sideways: ${overflow.scroll} px wide in a ${overflow.view} px view, `
+      + `past its right edge: ${overflow.culprits.join(', ')}`] : []),
   ];
   if (problems.length) assert.fail(`page ${name} (${page.url()}), screenshot ${file}:\n  ${problems.join('\n  ')}`);
   return { screenshot: file };

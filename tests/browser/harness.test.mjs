@@ -7,8 +7,9 @@ import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  ARTIFACTS, checkPage, launch, openPage, startDaemon, tabTo, tileServer, typeInto, views,
+  ADMIN, ARTIFACTS, checkPage, launch, openPage, startDaemon, tabTo, tileServer, typeInto, views,
 } from './harness.mjs';
+import { call, eventually, getJSON } from './seed/common.mjs';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript' };
@@ -115,6 +116,14 @@ test("a page is checked under the daemon's CSP: an inline style it refuses is re
   await page.close();
 });
 
+test('a page wider than the view is reported with what sticks out', async () => {
+  const page = await open('wide.html', { width: 320 });
+  await assert.rejects(checkPage(page, 'harness-wide-320'),
+    /the page scrolls sideways: \d+ px wide in a 320 px view, past its right edge: table#prices\.wide \(to \d+ px\)/);
+  await checkPage(page, 'harness-wide-320', { allowOverflow: true });
+  await page.close();
+});
+
 test('tabTo reaches the button by keyboard, typeInto types into the focused field', async () => {
   const page = await open('good.html');
   await tabTo(page, '#jmeno');
@@ -147,4 +156,22 @@ test('stop() fails when the daemon did not exit cleanly', async () => {
   const d = await startDaemon();
   process.kill(d.pid, 'SIGKILL');
   await assert.rejects(d.stop(), /mestysd exited SIGKILL, expected 0/);
+});
+
+test('seed/common: calls on the daemon with a token, failing with its answer', async () => {
+  const plugins = await getJSON(daemon, '/api/admin/plugins', { token: ADMIN });
+  assert.ok(JSON.stringify(plugins).includes('fixtures'));
+  await assert.rejects(call(daemon, 'GET', '/api/admin/plugins'), /GET \/api\/admin\/plugins answered 401: /);
+  const refused = await call(daemon, 'GET', '/api/admin/plugins', { expect: 401 });
+  assert.equal(refused.status, 401);
+});
+
+test('seed/common: eventually retries until the check holds, and gives up with its last error', async () => {
+  let n = 0;
+  assert.equal(await eventually(() => {
+    n += 1;
+    assert.ok(n >= 3, `only ${n}`);
+    return n;
+  }, { every: 1 }), 3);
+  await assert.rejects(eventually(() => assert.fail('never'), { timeout: 50, every: 10 }), /never/);
 });

@@ -2,6 +2,7 @@
 daemon serving folders mounted by a Lua plugin (tests/lua/pages.lua) and a
 C one (testplug's `pages` key), asked by a raw HTTP client so that no path
 is cleaned up on the way."""
+import base64
 import gzip
 import hashlib
 import http.client
@@ -10,13 +11,16 @@ import os
 import shutil
 import socket
 import sys
+import subprocess
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import Daemon, config, free_port, TEST_LUA  # noqa: E402
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = b"SECRET-7f3a-never-served"
 TILES = "https://tile.openstreetmap.org"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: %s; "
@@ -396,6 +400,56 @@ class Reload(unittest.TestCase):
                 status, h, body = d.get("/")  # no mount at "/" any more: the core's page
                 self.assertIn(b"A m\xc4\x9bstys node", body)
                 self.assertEqual(d.get("/index.html")[0], 404)
+            finally:
+                d.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class OverHttp2(unittest.TestCase):
+    """Browsers speak HTTP/2 over TLS: a file larger than lws's 4-KiB
+    buffer, gzip'ed or not, and a 304 (no body) each arrive whole and end."""
+
+    def h2(self, port, path, *headers):
+        p = subprocess.run(["node", os.path.join(HERE, "h2_get.js"), "https://127.0.0.1:%d%s" % (port, path),
+                            *headers], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        return out["status"], out["headers"], base64.b64decode(out["body_base64"])
+
+    def test_files_and_304_over_http2(self):
+        root = tempfile.mkdtemp(prefix="mestys-static-")
+        try:
+            www = make_site(root)
+            write(os.path.join(www, "big.bin"), bytes(range(256)) * 400)  # 100 KiB, not text
+            key, cert = os.path.join(root, "key.pem"), os.path.join(root, "cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                            cert, "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+            cfg = config(free_port(), [{"use": os.path.join(root, "pages.lua"), "name": "site",
+                                        "config": {"prefix": ""}}])
+            cfg["node"]["http"].update({"tls_cert": cert, "tls_key": key})
+            d = Daemon(cfg).start(wait=False)  # HTTPS only: ready once /health answers over HTTP/2
+            try:
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        status, _, _ = self.h2(d.port, "/health")
+                        break
+                    except AssertionError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+                for name in ("lib/app.js", "big.bin"):
+                    status, h, body = self.h2(d.port, "/" + name)
+                    with open(os.path.join(www, name), "rb") as f:
+                        self.assertEqual((status, body), (200, f.read()), name)
+                status, h, body = self.h2(d.port, "/lib/app.js", "accept-encoding:gzip")
+                self.assertEqual(h["content-encoding"], "gzip")
+                with open(os.path.join(www, "lib/app.js"), "rb") as f:
+                    self.assertEqual(gzip.decompress(body), f.read())
+                status, h, body = self.h2(d.port, "/lib/app.js", "if-none-match:" + h["etag"],
+                                          "accept-encoding:gzip")
+                self.assertEqual((status, body), (304, b""))
             finally:
                 d.stop()
         finally:

@@ -6,11 +6,12 @@ mounted at / with the tile server in every page's CSP."""
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import unittest
 
-from harness import ADMIN, MESTYS, OPERATOR, PUBLIC, Daemon, config, free_port, main
+from harness import ADMIN, MESTYS, OPERATOR, PUBLIC, Daemon, config, eventually, free_port, main
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -214,6 +215,25 @@ class StartUp(unittest.TestCase):
             self.assertNotEqual(rc, 0, out)
             self.assertIn("[web:web] logo: ", out)
             self.assertIn(words, out)
+
+    def test_a_reload_brings_new_colours(self):
+        port = free_port()
+        d = Daemon(config(port, [web()])).start()
+        try:
+            self.assertIn(b"--brand: #1f4e79;", d.get("/api/web/theme.css")[2])
+            d.write(config(port, [web(colors={"brand": "#5a0b2e"})]))
+            d.send(signal.SIGHUP)
+            eventually(lambda: self.assertIn(b"--brand: #5a0b2e;", d.get("/api/web/theme.css")[2]))
+            # and the pages are still served at /
+            self.assertEqual(d.get("/")[0], 200)
+            # a pair that cannot be read is refused; the running colours stay
+            d.write(config(port, [web(colors={"brand": "#5a0b2e", "brand_text": "#222222"})]))
+            d.send(signal.SIGHUP)
+            d.wait_log("colors.brand #5a0b2e and colors.brand_text #222222 have a contrast of")
+            self.assertIn(b"--brand: #5a0b2e;", d.get("/api/web/theme.css")[2])
+            self.assertEqual(d.get("/")[0], 200)
+        finally:
+            d.stop()
 
     def test_the_instance_must_be_named_web(self):
         entry = web()

@@ -18,6 +18,7 @@ let siteConfig = defaultConfig();
 let siteAudience = 'citizen';
 let sitePages = [];
 let staleSince = null; // ms of the oldest cached copy shown, or null
+let backOnline = false; // the browser said "online" after the page was shown
 let tokenPrompt = null; // the pending token form's promise
 const authUrls = new Set(); // what was fetched with the token: never offered to the worker's cache
 
@@ -143,6 +144,15 @@ export function el(tag, attrs, ...children) {
   }
   append(node, children);
   return node;
+}
+
+/** Adds a stylesheet once, before the page's own (site.css wins over a library's). */
+export function addStylesheet(href) {
+  if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return;
+  const link = el('link', { rel: 'stylesheet', href });
+  const first = document.querySelector('link[rel="stylesheet"]');
+  if (first) first.before(link);
+  else document.head.appendChild(link);
 }
 
 function append(node, children) {
@@ -314,7 +324,11 @@ function renderStale() {
   const text = Number.isFinite(staleSince)
     ? t('shell.stale', { time: staleTime(staleSince) })
     : t('shell.stale_unknown');
-  banner.replaceChildren(el('p', {}, text));
+  // back online: the fresh page is one press away
+  const reload = navigator.onLine && backOnline
+    ? el('button', { type: 'button', class: 'link', on: { click: () => location.reload() } }, t('shell.reload'))
+    : null;
+  banner.replaceChildren(el('p', {}, text, reload ? ' ' : null, reload));
 }
 
 // today: the time; an older copy: date and time
@@ -364,8 +378,15 @@ function registerWorker() {
   }).catch(() => {
     /* no worker (private mode, an old browser): the pages work without the cache */
   });
-  window.addEventListener('offline', () => announce(t('shell.offline_now')));
-  window.addEventListener('online', () => announce(t('shell.online_again')));
+  window.addEventListener('offline', () => {
+    backOnline = false;
+    announce(t('shell.offline_now'));
+  });
+  window.addEventListener('online', () => {
+    backOnline = true;
+    renderStale();
+    announce(t('shell.online_again'));
+  });
 }
 
 // --- clerk token ---------------------------------------------------------
@@ -436,6 +457,8 @@ function tokenForm(message) {
       for (const c of hidden) c.hidden = false;
       renderNav();
       announce(t('shell.token_ok'));
+      // on to the page the form stood in front of
+      if (main.id === 'main') main.focus();
       resolve(candidate);
     });
     const heading = main.querySelector(':scope > h1');

@@ -2,21 +2,11 @@
 // /vendor/uplot/) and the real HTML table that carries the same numbers for
 // everyone who does not read a canvas.
 import uPlot from '/vendor/uplot/uPlot.esm.js';
-import { el, fmt, lang, onLangChange, t } from '/lib/app.js';
+import { addStylesheet, el, fmt, lang, onLangChange, t } from '/lib/app.js';
 
 // distinguishable lines, each at least 3:1 against white
 const PALETTE = ['#1f5f99', '#b3470b', '#2e7d32', '#7b1fa2', '#8d6e00', '#c2185b'];
 const DAY = 86400000;
-
-let cssAdded = false;
-function addCss() {
-  if (cssAdded || document.querySelector('link[href="/vendor/uplot/uPlot.min.css"]')) return;
-  cssAdded = true;
-  const link = el('link', { rel: 'stylesheet', href: '/vendor/uplot/uPlot.min.css' });
-  const first = document.querySelector('link[rel="stylesheet"]');
-  if (first) first.before(link);
-  else document.head.appendChild(link);
-}
 
 function dayLabel(ms) {
   return new Intl.DateTimeFormat(lang(), { day: 'numeric', month: 'numeric' }).format(ms);
@@ -54,7 +44,7 @@ function align(series) {
  * dataTable() next to it.
  */
 export function createChart(container, { series = [], title = '', height = 280 } = {}) {
-  addCss();
+  addStylesheet('/vendor/uplot/uPlot.min.css');
   container.classList.add('chart');
   container.setAttribute('role', 'img');
   if (title) container.setAttribute('aria-label', title);

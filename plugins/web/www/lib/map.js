@@ -3,7 +3,7 @@
 // them, Enter selects them, and each has a name that says what it is and its
 // state in words, not only a colour.
 import * as L from '/vendor/leaflet/leaflet-src.esm.js';
-import { config, el, lang, onLangChange } from '/lib/app.js';
+import { addStylesheet, config, el, lang, onLangChange } from '/lib/app.js';
 
 const ZOOM = {
   cs: { in: 'Přiblížit', out: 'Oddálit' },
@@ -11,17 +11,6 @@ const ZOOM = {
 };
 // the Czech Republic, for a map with nothing on it yet
 const EMPTY_VIEW = { center: [49.8, 15.5], zoom: 7 };
-
-let cssAdded = false;
-function addCss() {
-  if (cssAdded || document.querySelector('link[href="/vendor/leaflet/leaflet.css"]')) return;
-  cssAdded = true;
-  // before site.css, so the site's rules win
-  const link = el('link', { rel: 'stylesheet', href: '/vendor/leaflet/leaflet.css' });
-  const first = document.querySelector('link[rel="stylesheet"]');
-  if (first) first.before(link);
-  else document.head.appendChild(link);
-}
 
 // the attribution is the operator's plain text (and a link), never HTML
 function attributionHtml(tiles) {
@@ -45,7 +34,7 @@ function markerIcon(m) {
  * Enter; a marker with href opens it instead.
  */
 export function createMap(container, { markers = [], onSelect, label } = {}) {
-  addCss();
+  addStylesheet('/vendor/leaflet/leaflet.css');
   container.classList.add('map');
   if (label) {
     container.setAttribute('role', 'region');
