@@ -161,7 +161,7 @@ test('keyboard only: the list, a sensor, its chart and table', async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), 'detail', 'focus moves to the sensor');
   await tabTo(page, '#detail-table .table-wrap');
   await page.keyboard.press('PageDown'); // the table's box scrolls by keyboard
-  assert.ok(await page.$eval('#detail-table .table-wrap', (w) => w.scrollTop > 0), 'scrolled');
+  await page.waitForFunction(() => document.querySelector('#detail-table .table-wrap').scrollTop > 0);
   await tabTo(page, '#download-csv');
   await tabTo(page, '#back-link');
   await page.keyboard.press('Enter');

@@ -618,7 +618,7 @@ class DeviceStatus(unittest.TestCase):
                 def stored():
                     status, r = ask(d, "store/query", {"sensors": [LUA_DEV["dev_eui"]], "metrics": ["temperature"],
                                                        "from": "2000-01-01"})
-                    self.assertEqual(len(r["readings"]), 3, r)
+                    self.assertEqual(len(r["readings"]), 3, (max_age, r))
                     return sorted(r["readings"], key=lambda x: x["time"])
                 rows = eventually(stored, timeout=30)
                 after = time.time()
