@@ -611,8 +611,12 @@ class DeviceStatus(unittest.TestCase):
             try:
                 now = time.time()
                 two_days = now - 2 * 86400 + 0.25
+                # apart by more than a millisecond: the store keys a reading by (sensor, metric, time), so two
+                # frames received in the same millisecond would be one reading
                 gw.push([dict(rxpk(f.data(1, "08665A41", dev=LUA_DEV)), time=iso(two_days))])
+                time.sleep(0.01)
                 gw.push([dict(rxpk(f.data(2, "08665A41", dev=LUA_DEV)), time=iso(now + 3600))])  # future: not believed
+                time.sleep(0.01)
                 gw.push([dict(rxpk(f.data(3, "08665A41", dev=LUA_DEV)), time=iso(now - 9 * 86400))])  # too old
 
                 def stored():
