@@ -300,19 +300,27 @@ static void finish_one(struct finish_job *j, struct pending *p)
         snprintf(e->decoder, sizeof e->decoder, "%s", p->decoder ? p->decoder->name : "cayenne");
         snprintf(e->message, sizeof e->message, "%s", dec.error);
     }
+    status_find_battery(p, dec.values, dec.n);
     add_uplink(j, p, time, &dec);
     for (int i = 0; i < dec.n; i++)
         add_reading(j, p, time, &dec.values[i]);
     free(dec.object);
 }
 
-/* Before anything of a batch is published, its frame counters are durable. */
+/* Before anything of a batch is published, its frame counters are durable
+ * (and, in the same transaction, when each device was heard and its battery:
+ * the batch is decoded by then). */
 static int save_counters(struct finish_job *j)
 {
     struct fcnt_writer *w = &j->l->fcnt;
     int rc = fcnt_writer_begin(w);
-    for (struct pending *p = j->list; rc == 0 && p; p = p->next)
+    for (struct pending *p = j->list; rc == 0 && p; p = p->next) {
+        char eui[17];
+        snprintf(eui, sizeof eui, "%016" PRIX64, p->dev_eui);
         rc = fcnt_writer_put(w, p->dev_eui, p->dev_addr, p->fcnt);
+        if (rc == 0)
+            rc = status_write(w, eui, p->received_at_ms, p->has_battery ? &p->battery : NULL, p->battery_unit);
+    }
     if (rc != 0)
         snprintf(j->counters_error, sizeof j->counters_error, "%s", sqlite3_errmsg(w->db));
     return fcnt_writer_end(w, rc);
@@ -321,12 +329,11 @@ static int save_counters(struct finish_job *j)
 static void job_work(void *arg)
 {
     struct finish_job *j = arg;
-    if (save_counters(j) == 0) {
-        for (struct pending *p = j->list; p; p = p->next)
-            finish_one(j, p);
-        json_arrays_end(&j->uplinks);
-        json_arrays_end(&j->readings);
-    }
+    for (struct pending *p = j->list; p; p = p->next)
+        finish_one(j, p);
+    json_arrays_end(&j->uplinks);
+    json_arrays_end(&j->readings);
+    save_counters(j); /* nothing is published if it fails (publish_batch) */
     j->done_ns = lora_mono_ns();
 }
 
@@ -384,6 +391,8 @@ static void job_done(void *arg, int status)
         j->list = p->next;
         h->metric_observe(l->latency, (double)(j->done_ns - p->received_ns) / 1e9);
         struct device *d = status == 0 && published ? registry_by_eui(&l->reg, p->dev_eui) : NULL;
+        if (d)
+            status_heard(d, p);
         if (p->mtype == LW_CONFIRMED_UP && d && d->has_session && d->dev_addr == p->dev_addr)
             lora_send_ack(l, p, d);
         p->next = l->spare;

@@ -85,7 +85,10 @@ struct pending {
     uint8_t fport;
     uint8_t payload[256];
     size_t payload_len;
-    int64_t received_at_ms; /* wall clock */
+    int64_t received_at_ms; /* wall clock (or the gateway's, gateway_time_max_age_s) */
+    double battery;         /* the decoded "battery" reading, if has_battery (status.c) */
+    int has_battery;
+    char battery_unit[16];
     uint64_t received_ns;   /* monotonic, for latency */
     int n_gw;
     struct rx_gateway gw[MAX_RX_GATEWAYS];
@@ -135,6 +138,7 @@ struct lora {
     double rx2_freq;
     const char *rx2_datr;
     int64_t max_payload;
+    int64_t gateway_time_max_age_ms; /* 0: readings carry the server's time */
     unsigned logged; /* one bit per reject reason already logged */
     uint64_t strangers[LORA_STRANGERS_LOGGED]; /* unregistered gateways named in the log */
     unsigned n_strangers; /* at most LORA_STRANGERS_LOGGED */
@@ -167,6 +171,13 @@ int64_t lora_wall_ms(void);
 uint64_t lora_mono_ns(void);
 /* "2026-11-22T10:00:00.123Z"; safe on any thread. */
 void lora_iso_time(int64_t ms, char out[32]);
+
+/* status.c */
+struct lpp_value;
+/* An uplink of the device was published: its last seen and battery. */
+void status_heard(struct device *d, const struct pending *p);
+/* Finds the "battery" among a frame's decoded values (worker thread). */
+void status_find_battery(struct pending *p, const struct lpp_value *v, int n);
 
 /* gateways.c */
 int gateways_open(struct lora *l, char **err);

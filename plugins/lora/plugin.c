@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <mestys/cjson.h>
+#include <mestys/pages.h>
 
 #include "csv.h"
 #include "lora.h"
@@ -64,10 +65,16 @@ static const struct mst_config_key config[] = {
     {.key = "save_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "100", .min = 10, .max = 10000,
      .description = "how often downlink counters (FCntDown) are written; FCntUp is written before each uplink "
                     "is published"},
+    {.key = "gateway_time_max_age_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "0",
+     .min = 0, .max = 31536000,
+     .description = "0: readings carry the time the server received the frame; N: the gateway's GPS time "
+                    "(rxpk time) when it is at most N seconds old (gateways that forward late frames)"},
     {.key = "devices", .type = MST_CFG_ARRAY, .fields = device_keys, .default_json = "[]",
      .description = "devices to register at start (the HTTP API adds more)"},
     {.key = "gateways", .type = MST_CFG_ARRAY, .fields = gateway_keys, .default_json = "[]",
      .description = "gateways to register at start (the HTTP API adds more); packets from others are dropped"},
+    {.key = "pages", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "serve the clerk's device page at /<instance>/admin.html"},
     {0},
 };
 
@@ -164,8 +171,11 @@ static void refuse_import(struct lora *l, mst_http_request *req, const char *msg
     respond_error(l, req, 400, msg);
 }
 
-/* Every device is checked before any is stored: a bad one stores nothing. */
-static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j)
+/* Every device is checked before any is stored: a bad one stores nothing.
+ * A refusal names the device as the person sees it: its index in a JSON
+ * array, its line in a CSV file (the header is line 1; a quoted field
+ * holding a line break would shift it). */
+static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j, int csv)
 {
     const cJSON *list = cJSON_IsArray(j) ? j : NULL, *one = list ? list->child : j;
     const char *why = NULL;
@@ -173,7 +183,10 @@ static void import_devices(struct lora *l, mst_http_request *req, const cJSON *j
     int count = 0;
     for (const cJSON *d = one; d; d = list ? d->next : NULL, count++) {
         if (registry_check_json(d, &why) != 0) {
-            snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
+            if (csv)
+                snprintf(msg, sizeof msg, "line %d: %s (nothing was stored)", count + 2, why);
+            else
+                snprintf(msg, sizeof msg, "device %d: %s (nothing was stored)", count, why);
             refuse_import(l, req, msg);
             return;
         }
@@ -232,7 +245,7 @@ static void api_devices(void *arg, mst_http_request *req)
         refuse_import(l, req, why ? why : "send a JSON device object, an array of them, or text/csv with a header row");
         return;
     }
-    import_devices(l, req, j);
+    import_devices(l, req, j, csv);
     cJSON_Delete(j);
 }
 
@@ -378,6 +391,8 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
     l->host = host;
     *state = l;
     host->config_int(inst, "dedup_ms", &l->dedup_ms);
+    host->config_int(inst, "gateway_time_max_age_s", &l->gateway_time_max_age_ms);
+    l->gateway_time_max_age_ms *= 1000;
     host->config_int(inst, "rx1_delay_s", &l->rx1_delay_s);
     host->config_int(inst, "max_payload", &l->max_payload);
     host->config_number(inst, "rx2_freq", &l->rx2_freq);
@@ -424,6 +439,8 @@ static int lora_init(mst_instance *inst, const struct mst_host *host, void **sta
         rc = host->http_route(inst, "POST", "gateways", MST_ROLE_OPERATOR, api_gateways, l);
     if (rc == 0)
         rc = host->http_route(inst, "DELETE", "gateways/*", MST_ROLE_OPERATOR, api_gateways, l);
+    if (rc == 0)
+        rc = mst_pages_mount(host, inst, "lora");
     if (rc != 0) {
         lora_fini(l);
         return rc;

@@ -160,7 +160,7 @@ int registry_open(struct registry *r, sqlite3 *db, char **err)
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO dev_nonce VALUES (?1, ?2)", -1, &r->nonce_add, NULL) !=
             SQLITE_OK ||
-        load(r) != 0) {
+        load(r) != 0 || status_open(r) != 0) {
         *err = strdup(msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return MST_EDB;
@@ -184,6 +184,7 @@ static void registry_free(struct registry *r)
     sqlite3_finalize(r->remove);
     sqlite3_finalize(r->nonce_seen);
     sqlite3_finalize(r->nonce_add);
+    status_close(r);
 }
 
 void registry_close(struct registry *r)
@@ -204,6 +205,8 @@ static void keep_counters(uint64_t key, void *v, void *arg)
         fresh->fcnt_down = old->fcnt_down;
         fresh->dirty = old->dirty;
     }
+    if (old)
+        status_keep(fresh, old);
 }
 
 int registry_reload(struct registry *r, char **err)
@@ -410,6 +413,8 @@ int registry_upsert_json(struct registry *r, const cJSON *j, const char **why, s
         free(n.name), free(n.decoder), free(n.tags), free(added);
         return rc;
     }
+    if (d)
+        status_keep(&n, d); /* registered again: still the same device, heard when it was */
     if (added) {
         d = added;
     } else {
@@ -440,6 +445,7 @@ int registry_remove(struct registry *r, uint64_t dev_eui)
     sqlite3_bind_text(r->remove, 1, eui, -1, SQLITE_TRANSIENT);
     sqlite3_step(r->remove);
     sqlite3_reset(r->remove);
+    status_remove(r, eui);
     device_free(d);
     return 0;
 }
@@ -518,7 +524,8 @@ int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db)
      * batch of uplinks, so the cost is one sync per batch, off the loop */
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "UPDATE device SET fcnt_up = ?3 WHERE dev_eui = ?1 AND dev_addr = ?2", -1, &w->update,
-                           NULL) != SQLITE_OK)
+                           NULL) != SQLITE_OK ||
+        status_writer_open(w) != 0)
         return MST_EDB;
     return 0;
 }
@@ -526,7 +533,8 @@ int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db)
 void fcnt_writer_close(struct fcnt_writer *w)
 {
     sqlite3_finalize(w->update);
-    w->update = NULL;
+    sqlite3_finalize(w->status);
+    w->update = w->status = NULL;
 }
 
 int fcnt_writer_begin(struct fcnt_writer *w)
@@ -580,5 +588,6 @@ cJSON *registry_device_json(const struct device *d)
     }
     if (d->tags)
         cJSON_AddItemToObject(o, "tags", cJSON_Parse(d->tags));
+    status_json(d, o);
     return o;
 }

@@ -31,12 +31,18 @@ struct device {
     int has_location;
     char *tags;           /* JSON object text, shorter than LORA_TAGS_MAX */
     int dirty;            /* FCntDown changed: written every save_ms (FCntUp: see fcnt_writer) */
+    /* status.c: last heard and battery (written by the fcnt_writer) */
+    int64_t last_seen_ms; /* wall clock of its newest uplink, 0: never */
+    double battery;
+    int has_battery;
+    char battery_unit[16];
     struct device *next_same_addr;
 };
 
 struct registry {
     sqlite3 *db;
     sqlite3_stmt *upsert, *save_counters, *remove, *nonce_seen, *nonce_add;
+    sqlite3_stmt *status_remove; /* status.c */
     struct u64map by_eui;  /* dev_eui -> device */
     struct u64map by_addr; /* dev_addr -> first device with it */
 };
@@ -69,6 +75,7 @@ int registry_flush(struct registry *r);
 struct fcnt_writer {
     sqlite3 *db;
     sqlite3_stmt *update;
+    sqlite3_stmt *status; /* status.c: last seen and battery, in the same transaction */
 };
 
 int fcnt_writer_open(struct fcnt_writer *w, sqlite3 *db);
@@ -81,6 +88,19 @@ int fcnt_writer_end(struct fcnt_writer *w, int rc);
 
 /* The device as the API shows it: no keys. */
 cJSON *registry_device_json(const struct device *d);
+
+/* status.c: the device_status table (last seen, battery) */
+int status_open(struct registry *r); /* after the devices are loaded: fills in their status */
+void status_close(struct registry *r);
+/* In the fcnt_writer's transaction (the finishing worker): the uplink's
+ * time and, if it had one, its battery reading. */
+int status_writer_open(struct fcnt_writer *w);
+int status_write(struct fcnt_writer *w, const char *eui, int64_t seen_ms, const double *battery, const char *unit);
+void status_remove(struct registry *r, const char *eui);
+/* A device of a rebuilt cache takes the in-memory status if it is newer. */
+void status_keep(struct device *to, const struct device *from);
+/* Adds "last_seen" and "battery" to the device's JSON. */
+void status_json(const struct device *d, cJSON *o);
 
 int hex_to_bytes(const char *hex, uint8_t *out, size_t n);
 int hex_to_u64(const char *hex, uint64_t *out);

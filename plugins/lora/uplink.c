@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <mestys/time.h>
+
 #include "cayenne.h"
 #include "gwmp.h"
 #include "lora.h"
@@ -102,6 +104,19 @@ static void add_gateway(struct pending *p, uint64_t eui, const struct gwmp_rxpk 
     g->tmst = r->tmst;
     g->freq = r->freq;
     memcpy(g->datr, r->datr, sizeof g->datr);
+}
+
+/* The time a frame's readings carry: the server's clock, or, when the town
+ * trusts its gateways' GPS (gateway_time_max_age_s), the rxpk "time" the
+ * gateway stamped: the frame's time on the air, also for a frame a gateway
+ * held back while its backhaul was down.  A time in the future (more than
+ * a few seconds) or older than the limit is not believed. */
+static int64_t reading_time(const struct lora *l, const struct gwmp_rxpk *r)
+{
+    int64_t now = lora_wall_ms(), t;
+    if (l->gateway_time_max_age_ms <= 0 || !r->time[0] || mst_time_parse(r->time, &t) != 0)
+        return now;
+    return t <= now + 5000 && t >= now - l->gateway_time_max_age_ms ? t : now;
 }
 
 static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *r)
@@ -205,7 +220,7 @@ static void data_frame(struct lora *l, uint64_t gw_eui, const struct gwmp_rxpk *
     p->fport = f.fport;
     p->payload_len = f.payload_len;
     memcpy(p->payload, f.payload, f.payload_len);
-    p->received_at_ms = lora_wall_ms();
+    p->received_at_ms = reading_time(l, r);
     p->received_ns = lora_mono_ns();
     p->deadline_ms = l->host->now_ms(l->inst) + (uint64_t)l->dedup_ms;
     add_gateway(p, gw_eui, r);

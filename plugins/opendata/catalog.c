@@ -220,12 +220,16 @@ static cJSON *metadata(const struct opendata *od, const struct od_dataset *ds)
                                                   : cJSON_CreateStringArray((const char *[]){"from", "to", "sensor",
                                                                                              "metric", "bbox"},
                                                                             5));
+    if (!ds->topic)
+        cJSON_AddNumberToObject(m, "offline_after_ms", (double)ds->offline_after_ms);
     cJSON *links = cJSON_AddObjectToObject(m, "links");
     add_url(links, "self", od_url(od, "/datasets/%s", ds->id));
     add_url(links, "json", od_url(od, "/datasets/%s/data.json", ds->id));
     add_url(links, "csv", od_url(od, "/datasets/%s/data.csv", ds->id));
     if (!ds->topic)
         add_url(links, "geojson", od_url(od, "/datasets/%s/data.geojson", ds->id));
+    if (!ds->topic && (ds->fields & OD_SENSOR))
+        add_url(links, "sensors", od_url(od, "/datasets/%s/sensors", ds->id));
     add_url(links, "bulk", od_url(od, "/datasets/%s/bulk", ds->id));
     add_url(links, "latest", od_url(od, "/datasets/%s/bulk/latest.csv", ds->id));
     add_url(links, "record", od_url(od, "/catalog/datasets/%s", ds->id));

@@ -204,6 +204,8 @@ static int read_dataset(struct opendata *od, struct problem *p, const cJSON *c, 
 #define SUB(key) (key_path(sub, sizeof sub, base, key), sub)
     ds->conf = cJSON_Duplicate(c, 1);
     ds->latest_day = -1;
+    const cJSON *offline = od_get(c, "offline_after_ms");
+    ds->offline_after_ms = cJSON_IsNumber(offline) ? (int64_t)offline->valuedouble : OD_OFFLINE_AFTER_MS;
     const char *id = str(c, "id");
     if (!id || !valid_id(id))
         return fail(p, SUB("id"), "\"%s\" cannot be a dataset id: use 1-64 of a-z, 0-9, '-' and '_' (it is part "

@@ -8,7 +8,8 @@
  *   respond.c    ETag / Last-Modified / 304, Cache-Control, JSON errors
  *   lru.c        a string-keyed map with LRU order (response cache, rate buckets)
  *   ratelimit.c  token bucket per client
- *   bulk.c       one CSV per dataset and day, written off the loop */
+ *   bulk.c       one CSV per dataset and day, written off the loop
+ *   sensors.c    each sensor of a dataset with its newest values, for the map */
 #ifndef OPENDATA_OPENDATA_H
 #define OPENDATA_OPENDATA_H
 
@@ -20,6 +21,10 @@
 #include <mestys/mestys.h>
 #include <mestys/number.h>
 #include <mestys/time.h>
+
+/* datasets[].offline_after_ms when the config leaves it out: two hours,
+ * several missed reports of a sensor that reports every 10-30 minutes. */
+#define OD_OFFLINE_AFTER_MS 7200000
 
 /* The public fields a reading may have, in CSV column order. */
 enum od_field {
@@ -52,6 +57,7 @@ struct od_dataset {
     unsigned fields;   /* readings: the public ones (enum od_field) */
     char **body_fields;/* topic source: the public keys of a message body */
     size_t n_body_fields;
+    int64_t offline_after_ms; /* a sensor with nothing newer is shown offline */
     /* rendered once at init */
     char *meta_json, *record_jsonld;
     char meta_etag[24], record_etag[24];
@@ -100,6 +106,7 @@ struct opendata {
     mst_timer *bulk_timer, *sweep_timer;
     struct od_bulk_job *bulk_job;
     struct od_pending *pending; /* data requests waiting for the store */
+    struct od_sensors_query *sensors_pending; /* sensors.c: the same, for sensor lists */
     int stopping;
     mst_metric *m_requests, *m_hits, *m_misses, *m_not_modified, *m_limited, *m_bad, *m_store_errors,
         *m_bulk_files, *m_bulk_errors, *m_cache_bytes;
@@ -123,6 +130,10 @@ char *od_url(const struct opendata *od, const char *fmt, ...) __attribute__((for
 void od_data_get(struct opendata *od, mst_http_request *req, struct od_dataset *ds, const char *ext);
 void od_data_cancel_all(struct opendata *od);
 void od_answer_free(void *answer); /* an od_lru free callback */
+
+/* sensors.c: GET datasets/<id>/sensors */
+void od_sensors_get(struct opendata *od, mst_http_request *req, struct od_dataset *ds);
+void od_sensors_cancel_all(struct opendata *od);
 
 /* render.c: a store/query reply as the format asked for.  Returns a
  * malloc'd body and its length. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <mestys/pages.h>
+
 #include "opendata.h"
 
 #define TEXT_FIELDS(what)                                                                                \
@@ -106,6 +108,9 @@ static const struct mst_config_key dataset_keys[] = {
      .description = "where the rows come from: a store selection or a topic"},
     {.key = "fields", .type = MST_CFG_STRING_LIST,
      .description = "the public fields; readings default to all seven, a topic must list them"},
+    {.key = "offline_after_ms", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "7200000",
+     .min = 1000, .max = 31536000000.0,
+     .description = "a sensor with no reading newer than this is shown offline on the pages (default 2 hours)"},
     {0},
 };
 
@@ -124,6 +129,8 @@ static const struct mst_config_key config[] = {
      .description = "the local catalogue (LKOD) record"},
     {.key = "datasets", .type = MST_CFG_ARRAY, .flags = MST_CFG_REQUIRED, .fields = dataset_keys,
      .description = "the datasets"},
+    {.key = "pages", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "serve the citizens' sensor pages (map, list, charts) at /<instance>/"},
     {.key = "page_size", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "100", .min = 1,
      .max = 100000, .description = "rows per page when the request names no limit"},
     {.key = "max_page", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "1000", .min = 1,
@@ -237,10 +244,12 @@ static void on_dataset(void *arg, mst_http_request *req)
         return od_data_get(od, req, ds, rest + 4);
     if (strcmp(rest, "bulk") == 0)
         return od_bulk_index(od, req, ds);
+    if (strcmp(rest, "sensors") == 0)
+        return od_sensors_get(od, req, ds);
     if (strncmp(rest, "bulk/", 5) == 0)
         return od_bulk_get(od, req, ds, rest + 5);
-    od_respond_error(od, req, 404, "dataset \"%s\" has data, data.csv, data.json, data.geojson, bulk and "
-                                   "bulk/<YYYY-MM-DD>.csv; not \"%.80s\"", ds->id, rest);
+    od_respond_error(od, req, 404, "dataset \"%s\" has data, data.csv, data.json, data.geojson, sensors, "
+                                   "bulk and bulk/<YYYY-MM-DD>.csv; not \"%.80s\"", ds->id, rest);
 }
 
 static void on_rebuild(void *arg, mst_http_request *req)
@@ -342,6 +351,8 @@ static int od_init(mst_instance *inst, const struct mst_host *host, void **state
     }
     if (rc == 0)
         rc = routes(od);
+    if (rc == 0)
+        rc = mst_pages_mount(host, inst, "opendata");
     if (rc != 0) {
         od_fini(od);
         return rc;
@@ -370,6 +381,7 @@ static void od_fini(void *state)
 {
     struct opendata *od = state;
     od_data_cancel_all(od);
+    od_sensors_cancel_all(od);
     od_lru_free(od->cache);
     od_lru_free(od->buckets);
     od_config_free(od);

@@ -1,6 +1,7 @@
 """The lora plugin against frames built by the npm package lora-packet,
 sent in real PUSH_DATA datagrams over UDP from several gateways."""
 import base64
+import calendar
 import json
 import os
 import random
@@ -469,9 +470,9 @@ class Lora(unittest.TestCase):
         status, _, body = self.d.request("POST", "/api/lora/devices", b"dev_eui,dev_addr\r\n0004A30B001C0C03,26\r\n",
                                          token=OPERATOR, headers={"Content-Type": "text/csv"})
         self.assertEqual(status, 400, body)
-        self.assertIn("device 0:", json.loads(body)["error"])
+        self.assertIn("line 2: ", json.loads(body)["error"], "a CSV file's line, the header being line 1")
         self.assertEqual(self.metric('mestys_lora_imports_refused_total{plugin="lora",instance="lora"}'), before + 1)
-        self.assertIn("device import refused: device 0:", self.d.output())
+        self.assertIn("device import refused: line 2:", self.d.output())
 
 def lora_config(udp, http, store=None, **lora):
     cfg = dict({"listen": "127.0.0.1", "port": udp, "devices": [ABP], "gateways": [{"gateway": GATEWAYS[0]}]}, **lora)
@@ -534,6 +535,110 @@ class FrameCountersAcrossKill9(unittest.TestCase):
         finally:
             f.close()
             d.stop()
+
+
+def iso(t):
+    """Unix seconds as the rxpk "time" of a GPS gateway (microseconds, Z)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
+
+
+class DeviceStatus(unittest.TestCase):
+    """last_seen and battery in the device API, kept across a restart; the gateway's time on readings."""
+
+    def test_last_seen_and_battery_survive_a_restart(self):
+        udp = free_port()
+        cfg = lora_config(udp, free_port(), store={"commit_ms": 50}, devices=[ABP, LUA_DEV], save_ms=50)
+        d = Daemon(cfg).start()
+        f = Frames()
+        gw = Gateway(udp, GATEWAYS[0])
+        try:
+            status, dev = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((dev["last_seen"], dev["battery"]), (None, None), "never heard")
+            before = time.time()
+            # 21.50 °C, 45 %RH, battery 2 + 65 * 0.02 = 3.3 V (decoders/temperature-humidity.lua)
+            gw.push([rxpk(f.data(1, "08665A41", dev=LUA_DEV))])
+            gw.push([rxpk(f.data(1, "03670110"))])  # cayenne: no battery reading
+
+            def heard():
+                status, dev = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+                self.assertIsNotNone(dev["last_seen"])
+                return dev
+            dev = eventually(heard, timeout=30)
+            after = time.time()
+            self.assertEqual(dev["battery"], {"value": 3.3, "unit": "V"})
+            seen = calendar.timegm(time.strptime(dev["last_seen"][:19], "%Y-%m-%dT%H:%M:%S"))
+            self.assertTrue(before - 1 <= seen <= after, (before, dev["last_seen"], after))
+            status, devs = d.json("/api/lora/devices", token=OPERATOR)
+            cay = next(x for x in devs if x["dev_eui"] == ABP["dev_eui"])
+            self.assertIsNotNone(cay["last_seen"])
+            self.assertIsNone(cay["battery"], "the cayenne payload has no battery reading")
+            # registering the device again keeps what was heard
+            status, _, body = d.request("POST", "/api/lora/devices", json.dumps(LUA_DEV).encode(), token=OPERATOR)
+            self.assertEqual(status, 201, body)
+            status, again = d.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((again["last_seen"], again["battery"]), (dev["last_seen"], dev["battery"]))
+            time.sleep(0.3)  # save_ms
+        finally:
+            f.close()
+            d.stop()
+        d2 = restart(d, cfg)
+        try:
+            status, after = d2.json("/api/lora/devices/" + LUA_DEV["dev_eui"], token=OPERATOR)
+            self.assertEqual((after["last_seen"], after["battery"]), (dev["last_seen"], dev["battery"]))
+        finally:
+            d2.stop()
+
+    def test_the_clerks_page_is_served_unless_turned_off(self):
+        for pages, want in ((True, 200), (False, 404)):
+            d = Daemon(lora_config(free_port(), free_port(), pages=pages)).start()
+            try:
+                status, headers, body = d.get("/lora/admin.html")
+                self.assertEqual(status, want, body)
+                if want == 200:
+                    self.assertIn(b"admin.js", body)
+            finally:
+                d.stop()
+
+    def test_readings_take_the_gateways_time_when_configured(self):
+        for max_age, expect_backdated in ((0, False), (8 * 86400, True)):
+            udp = free_port()
+            cfg = lora_config(udp, free_port(), store={"commit_ms": 50}, devices=[LUA_DEV],
+                              gateway_time_max_age_s=max_age)
+            cfg["plugins"].append({"use": os.path.join(TEST_LUA, "asker.lua")})
+            d = Daemon(cfg).start()
+            f = Frames()
+            gw = Gateway(udp, GATEWAYS[0])
+            try:
+                now = time.time()
+                two_days = now - 2 * 86400 + 0.25
+                # apart by more than a millisecond: the store keys a reading by (sensor, metric, time), so two
+                # frames received in the same millisecond would be one reading
+                gw.push([dict(rxpk(f.data(1, "08665A41", dev=LUA_DEV)), time=iso(two_days))])
+                time.sleep(0.01)
+                gw.push([dict(rxpk(f.data(2, "08665A41", dev=LUA_DEV)), time=iso(now + 3600))])  # future: not believed
+                time.sleep(0.01)
+                gw.push([dict(rxpk(f.data(3, "08665A41", dev=LUA_DEV)), time=iso(now - 9 * 86400))])  # too old
+
+                def stored():
+                    status, r = ask(d, "store/query", {"sensors": [LUA_DEV["dev_eui"]], "metrics": ["temperature"],
+                                                       "from": "2000-01-01"})
+                    self.assertEqual(len(r["readings"]), 3, (max_age, r))
+                    return sorted(r["readings"], key=lambda x: x["time"])
+                rows = eventually(stored, timeout=30)
+                after = time.time()
+                by_server = lambda t: now - 1 <= t <= after + 1  # noqa: E731 (received between the two)
+                times = [calendar.timegm(time.strptime(x["time"][:19], "%Y-%m-%dT%H:%M:%S")) for x in rows]
+                if expect_backdated:
+                    self.assertLess(abs(times[0] - two_days), 2, rows)
+                    self.assertEqual(rows[0]["time"][:23], iso(two_days)[:23], "to the millisecond")
+                    self.assertTrue(by_server(times[1]), "a time in the future is not believed")
+                    self.assertTrue(by_server(times[2]), "older than gateway_time_max_age_s: not believed")
+                else:
+                    for t in times:
+                        self.assertTrue(by_server(t), "by default the server's clock")
+            finally:
+                f.close()
+                d.stop()
 
 
 class BigBatches(unittest.TestCase):

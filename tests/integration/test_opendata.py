@@ -577,5 +577,113 @@ class Check(unittest.TestCase):
             self.assertIn(words, out, change)
 
 
+def iso_ago(seconds):
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+
+
+class SensorList(unittest.TestCase):
+    """GET datasets/<id>/sensors: each sensor's newest values, public fields only, offline by the server's clock."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(config(free_port(), [
+            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+            {"use": INJECT},
+            {"use": "opendata", "config": opendata_config(datasets=[
+                dataset("ovzdusi", {"metrics": ["temperature", "humidity"]}, offline_after_ms=3600000),
+                dataset("bez-mist", {"sensors": ["s-1", "s-2"]}, fields=["time", "sensor", "metric", "value"]),
+                dataset("anonymni", {"sensors": ["s-1"]}, fields=["time", "value"]),
+                dataset("nabijeni", {"topic": "charging/session"}, fields=["kwh"]),
+            ])},
+        ])).start()
+        tags = {"street": "Husova"}
+        publish(cls.d, [
+            {"sensor": "s-1", "metric": "temperature", "value": 20.5, "unit": "Cel", "time": iso_ago(7200),
+             "lat": 49.59, "lon": 17.25, "tags": tags},
+            {"sensor": "s-1", "metric": "temperature", "value": 21.25, "unit": "Cel", "time": iso_ago(60),
+             "lat": 49.59, "lon": 17.25, "tags": tags},
+            {"sensor": "s-1", "metric": "humidity", "value": 40, "unit": "%RH", "time": iso_ago(120),
+             "lat": 49.59, "lon": 17.25, "tags": tags},
+            {"sensor": "s-2", "metric": "temperature", "value": -4, "unit": "Cel", "time": iso_ago(3 * 3600),
+             "lat": 50.08, "lon": 14.42},
+            {"sensor": "s-3", "metric": "noise", "value": 50, "unit": "dB", "time": iso_ago(30)},
+        ])
+
+        def arrived():
+            status, body = cls.d.json("/api/opendata/datasets/ovzdusi/data.json?limit=500")
+            assert status == 200 and len(body["data"]) == 4, body
+        eventually(arrived, timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def test_newest_values_and_offline(self):
+        status, body = self.d.json("/api/opendata/datasets/ovzdusi/sensors")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["dataset"], "ovzdusi")
+        self.assertEqual(body["offline_after_ms"], 3600000)
+        now = datetime.datetime.fromisoformat(body["time"].replace("Z", "+00:00"))
+        self.assertLess(abs((now - datetime.datetime.now(datetime.timezone.utc)).total_seconds()), 60)
+        by_id = {s["sensor"]: s for s in body["sensors"]}
+        self.assertEqual(set(by_id), {"s-1", "s-2"}, "s-3 has no metric of the dataset")
+        s1, s2 = by_id["s-1"], by_id["s-2"]
+        self.assertEqual(set(s1), {"sensor", "lat", "lon", "time", "metrics", "offline"}, "no tags, nothing else")
+        self.assertEqual((s1["lat"], s1["lon"], s1["offline"]), (49.59, 17.25, False))
+        self.assertEqual(sorted((m["metric"], m["value"], m["unit"]) for m in s1["metrics"]),
+                         [("humidity", 40, "%RH"), ("temperature", 21.25, "Cel")], "the newest value per metric")
+        newest = max(m["time"] for m in s1["metrics"])
+        self.assertEqual(s1["time"], newest)
+        self.assertTrue(s2["offline"], "3 hours without a reading, offline after 1 hour")
+        self.assertEqual([(m["metric"], m["value"]) for m in s2["metrics"]], [("temperature", -4)])
+
+    def test_the_datasets_own_threshold_and_fields(self):
+        status, body = self.d.json("/api/opendata/datasets/bez-mist/sensors")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["offline_after_ms"], 7200000, "the default: two hours")
+        by_id = {s["sensor"]: s for s in body["sensors"]}
+        self.assertEqual(set(by_id["s-1"]), {"sensor", "time", "metrics", "offline"}, "lat and lon are not public")
+        self.assertEqual(set(by_id["s-1"]["metrics"][0]), {"metric", "value", "time"}, "unit is not public")
+        self.assertFalse(by_id["s-1"]["offline"])
+        self.assertTrue(by_id["s-2"]["offline"], "3 hours, over the default 2")
+
+    def test_metadata_links_it(self):
+        status, meta = self.d.json("/api/opendata/datasets/ovzdusi")
+        self.assertEqual(meta["links"]["sensors"], BASE + "/datasets/ovzdusi/sensors")
+        self.assertEqual(meta["offline_after_ms"], 3600000)
+        status, meta = self.d.json("/api/opendata/datasets/anonymni")
+        self.assertNotIn("sensors", meta["links"])
+
+    def test_refusals(self):
+        for path, code, words in (("anonymni/sensors", 404, "does not publish which sensor"),
+                                  ("nabijeni/sensors", 404, "comes from messages"),
+                                  ("ovzdusi/sensors?metric=x", 400, "takes no parameters")):
+            status, _, body = self.d.get("/api/opendata/datasets/" + path)
+            self.assertEqual(status, code, body)
+            self.assertIn(words, json.loads(body)["error"])
+
+    def test_pages_are_served_unless_turned_off(self):
+        status, headers, body = self.d.get("/opendata/")
+        self.assertEqual(status, 200, body)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn(b"sensors.js", body)
+        status, _, _ = self.d.get("/opendata/sensors.js")
+        self.assertEqual(status, 200)
+        d = Daemon(config(free_port(), [{"use": "store"}, {"use": "opendata", "config": opendata_config(pages=False)}])).start()
+        try:
+            self.assertEqual(d.get("/opendata/")[0], 404)
+            self.assertEqual(d.json("/api/opendata/datasets")[0], 200, "the API still runs")
+        finally:
+            d.stop()
+
+    def test_offline_after_is_checked(self):
+        cfg = opendata_config(datasets=[dataset("x", {"metrics": ["t"]}, offline_after_ms=10)])
+        d = Daemon(config(free_port(), [{"use": "store"}, {"use": "opendata", "config": cfg}]))
+        p = subprocess.run([MESTYS, "check", d.path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("offline_after_ms", p.stdout + p.stderr)
+
+
 if __name__ == "__main__":
     main()
