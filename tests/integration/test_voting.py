@@ -610,6 +610,12 @@ class TestDatesAndRestart(unittest.TestCase):
             t = Town(d)
             eventually(lambda: self.assertEqual(t.call("GET", "budgets/dated")[1]["phase"], "review"))
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "proposals")
+            # the dates are public, so a page can say what comes next (null: the operator decides)
+            self.assertEqual(t.call("GET", "budgets/dated")[1]["dates"],
+                             {"review": "2020-01-01T00:00:00.000Z", "voting": "2099-01-01T00:00:00.000Z",
+                              "counting": None})
+            self.assertEqual(t.call("GET", "budgets")[1]["budgets"][1]["dates"],
+                             {"review": None, "voting": None, "counting": None})
             t.phase("manual", "review")
             d.stop()
             d.start()
