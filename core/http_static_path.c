@@ -43,7 +43,7 @@ int mst__static_path_clean(const char *path, char *out, int *folder)
 {
     size_t o = 0;
     *folder = 0;
-    while (*path == '/')
+    if (*path == '/')
         path++; /* the prefix's own slash; "//x" is refused below as an empty segment */
     for (const char *p = path; *p; p++) {
         unsigned char c = (unsigned char)*p;

@@ -41,12 +41,21 @@ export const views = Object.freeze([
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Daemons still running when the test file's process ends (a test that threw
-// before its stop()) are killed, so no mestysd outlives its test.
+// What a test started and did not stop (a test that threw before its
+// stop(), or forgot it) is killed when the test file's process ends, and
+// the file fails: no mestysd or chromium outlives its test.
 const running = new Set();
+const browsers = new Set();
 process.on('exit', () => {
+  if (!running.size && !browsers.size) return;
+  console.error(`harness: ${running.size} mestysd and ${browsers.size} chromium still running at exit: `
+    + 'every startDaemon() needs its stop() and every launch() its close()');
   for (const child of running) child.kill('SIGKILL');
+  for (const b of browsers) b.process()?.kill('SIGKILL');
+  process.exitCode = 1;
 });
+// ... and when the test process is told to stop (ctest's timeout, ^C).
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) process.once(sig, () => process.exit(128 + n));
 
 async function freePort() {
   const srv = createServer();
@@ -246,16 +255,59 @@ export const CHROMIUM_ARGS = Object.freeze([
   '--disable-dev-shm-usage',
 ]);
 
-/** Debian's chromium with a fresh profile; close it with browser.close(). */
+// Every request that is not for a loopback address goes through this proxy
+// (chromium sends loopback ones direct): it answers none and records each.
+// A service worker's requests are not seen by a page's interception; they
+// are here.  So is chromium's own chatter that no flag turns off (its
+// component updater, its account check): that goes to Google's hosts only,
+// is refused like the rest, and is not held against the page.
+const BROWSER_OWN = /(^|\.)(google\.com|googleapis\.com|gstatic\.com)$/;
+
+async function blackhole() {
+  const seen = [];
+  const note = (line, host) => seen.push({ line, own: BROWSER_OWN.test(host) });
+  const srv = createServer((req, res) => {
+    note(`${req.method} ${req.url}`, safeHost(req.url));
+    res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+    res.end('the browser tests are offline\n');
+  });
+  srv.on('connect', (req, socket) => {
+    note(`CONNECT ${req.url}`, req.url.replace(/:\d+$/, ''));
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  srv.unref();
+  return { seen, url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() };
+}
+
+function safeHost(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Debian's chromium with a fresh profile (puppeteer makes a temp
+ * --user-data-dir and removes it once the browser has exited); one per test
+ * file: starting it costs seconds.  Close it with browser.close().
+ */
 export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'mestys-chromium-'));
+  const proxy = await blackhole();
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+    // (puppeteer merges --disable-features with its own list)
+    args: [...CHROMIUM_ARGS, `--proxy-server=${proxy.url}`, '--disable-features=NetworkTimeServiceQuerying'],
     protocolTimeout: 120_000,
   });
-  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  browser.mestysForeign = proxy.seen;
+  browsers.add(browser);
+  browser.once('disconnected', () => {
+    browsers.delete(browser);
+    proxy.close();
+  });
   return browser;
 }
 
@@ -276,7 +328,8 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
   const ctx = context || await browser.createBrowserContext();
   const page = await ctx.newPage();
   const allowed = new Set([originOf(daemon ? daemon.url : url), tiles.origin, ...allow.map(originOf)]);
-  const record = { blocked: [], console: [], errors: [], failed: [], allowed };
+  const record = { blocked: [], console: [], errors: [], failed: [], allowed,
+    foreign: browser.mestysForeign, foreignFrom: browser.mestysForeign?.length ?? 0 };
   page.mestys = record;
   page.setDefaultTimeout(30_000);
   page.setDefaultNavigationTimeout(60_000);
@@ -302,7 +355,7 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
     const reason = req.failure()?.errorText || 'failed';
     // a request we blocked is reported once, as blocked; a cancelled one
     // (a navigation, a map tile scrolled away) is not an error
-    if (reason === 'net::ERR_BLOCKED_BY_CLIENT' || reason === 'net::ERR_ABORTED') return;
+    if (reason.startsWith('net::ERR_BLOCKED_BY_CLIENT') || reason === 'net::ERR_ABORTED') return;
     record.failed.push(`${req.method()} ${req.url()}: ${reason}`);
   });
   // The language is set for the first document only: the page's own switch
@@ -338,9 +391,10 @@ function axeSource() {
  * fails listing every blocked request, console error, page error, failed
  * request and axe-core violation (WCAG 2.0/2.1 A and AA) of the page.
  * allowConsole: regular expressions for console errors a test expects
- * (e.g. the browser's own line for a refused request the page handles).
+ * (e.g. the browser's own line for a refused request the page handles);
+ * allowFailed: the same for failed requests (the network cut on purpose).
  */
-export async function checkPage(page, name, { allowConsole = [] } = {}) {
+export async function checkPage(page, name, { allowConsole = [], allowFailed = [] } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -363,9 +417,11 @@ export async function checkPage(page, name, { allowConsole = [] } = {}) {
   const consoleErrors = r.console.filter((line) => !allowConsole.some((re) => re.test(line)));
   const problems = [
     ...r.blocked.map((x) => `blocked request (only ${[...r.allowed].join(', ')} allowed): ${x}`),
+    ...(r.foreign || []).slice(r.foreignFrom).filter((x) => !x.own)
+      .map((x) => `request to another host (a service worker's?), refused by the offline proxy: ${x.line}`),
     ...consoleErrors.map((x) => `console error: ${x}`),
     ...r.errors.map((x) => `page error: ${x}`),
-    ...r.failed.map((x) => `failed request: ${x}`),
+    ...r.failed.filter((x) => !allowFailed.some((re) => re.test(x))).map((x) => `failed request: ${x}`),
     ...violations.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n      at ${v.targets.join('\n      at ')}`
       + (v.summary ? `\n      ${v.summary.replace(/\n/g, '\n      ')}` : '')),
   ];

@@ -29,8 +29,10 @@ async function fixtureServer() {
       res.end('not found\n');
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(name)] || 'application/octet-stream',
-      'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
+    const headers = { 'Content-Type': TYPES[extname(name)] || 'application/octet-stream', 'Cache-Control': 'no-cache' };
+    // a worker's own script has its own CSP: these are served without one
+    if (!name.endsWith('-nocsp.js')) headers['Content-Security-Policy'] = CSP;
+    res.writeHead(200, headers);
     res.end(readFileSync(file));
   });
   await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
@@ -81,6 +83,16 @@ test('a request to a foreign origin is blocked and reported', async () => {
   assert.deepEqual(page.mestys.blocked, ['GET https://tile.openstreetmap.org/0/0/0.png']);
   await assert.rejects(checkPage(page, 'harness-foreign'),
     /blocked request \(only .*\): GET https:\/\/tile\.openstreetmap\.org\/0\/0\/0\.png/);
+  await page.close();
+});
+
+test("a service worker's request to a foreign host is refused by the offline proxy and reported", async () => {
+  const page = await open('sw.html');
+  await page.waitForFunction(() => document.getElementById('out').textContent.startsWith('Service worker:'));
+  assert.equal(await page.$eval('#out', (e) => e.textContent), 'Service worker: failed: Failed to fetch');
+  assert.deepEqual(page.mestys.blocked, [], 'the page itself asked for nothing foreign');
+  await assert.rejects(checkPage(page, 'harness-sw'),
+    /refused by the offline proxy: GET http:\/\/sw-foreign\.example\/ping/);
   await page.close();
 });
 
