@@ -240,9 +240,8 @@ export function webPlugin(extra = {}) {
   return {
     use: 'web', name: 'web',
     config: merge({
-      tile_url: tiles.url,
-      tile_attribution: 'Test tiles',
-      tile_max_zoom: 18,
+      town: { name: { cs: 'Zkušební Lhota', en: 'Test Town' } },
+      tiles: { url: tiles.url, attribution: 'Test tiles', max_zoom: 18 },
     }, extra),
   };
 }

@@ -182,6 +182,19 @@ class TestVoting(unittest.TestCase):
         for word in ('"votes"', '"selected"', '"effective_support"', '"ballots"', '"rank"', '"voted"'):
             self.assertNotIn(word, text, "%s shows %s before counting" % (where, word))
 
+    def test_the_pages_are_served_at_the_instance(self):
+        status, headers, body = self.d.request("GET", "/voting/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn('src="./index.js"', body.decode())
+        status, headers, body = self.d.request("GET", "/voting/pages.json")
+        self.assertEqual(status, 200)
+        self.assertEqual([p["path"] for p in json.loads(body)["pages"]][:2], ["index.html", "receipt.html"])
+        for page in ("budget.html", "vote.html", "receipt.html", "results.html", "vote.js", "voting.css"):
+            self.assertEqual(self.d.request("GET", "/voting/" + page)[0], 200, page)
+        # routes win over files: the API is still the API
+        self.assertEqual(self.d.request("GET", "/api/voting/budgets")[0], 200)
+
     def test_a_whole_budget_from_proposals_to_results(self):
         t = self.t
         status, resp = t.vote("park", "ABCDE-FGHJK-MNPQR-STVWX-YZ012", [1])
@@ -620,6 +633,16 @@ class TestDatesAndRestart(unittest.TestCase):
             d.stop()
             d.start()
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "review")
+        finally:
+            d.stop()
+        # a town may turn the pages off: the API stays
+        cfg = daemon_config(free_port(), [budget("manual")])
+        next(p for p in cfg["plugins"] if p["use"] == "voting")["config"]["pages"] = False
+        d = Daemon(cfg)
+        d.start()
+        try:
+            self.assertEqual(d.request("GET", "/voting/")[0], 404)
+            self.assertEqual(d.request("GET", "/api/voting/budgets")[0], 200)
         finally:
             d.stop()
         # what the schema cannot say, `mestys check` says at the key's line (and mestysd refuses to start)

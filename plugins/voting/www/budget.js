@@ -33,6 +33,13 @@ function item(p) {
       on: { click: () => showOnMap(p.id) } }, t('proposals.show_on_map')))] : []));
 }
 
+// A project chosen on the map: its entry in the list, focused.
+function select(id) {
+  setView('list');
+  const target = document.getElementById(`p-${id}`);
+  if (target) target.focus();
+}
+
 function showOnMap(id) {
   setView('map');
   map.focus(String(id));
@@ -86,11 +93,16 @@ function render() {
     markers: placed.map((p) => ({ id: String(p.id), lat: p.location.lat, lon: p.location.lon,
       title: `${p.title}, ${money(p.cost, budget)}, ${stateText(p)}`,
       status: p.feasible === true ? 'ok' : p.feasible === false ? 'off' : 'unknown' })),
-    onSelect: (id) => {
-      setView('list');
-      const target = document.getElementById(`p-${id}`);
-      if (target) target.focus();
-    },
+    onSelect: select,
+  });
+  // Enter on a focused marker selects it too (Leaflet 1.9 opens a popup on
+  // Enter and fires no click; the shell's map says Enter selects)
+  mapBox.addEventListener('keydown', (e) => {
+    const id = e.target.dataset && e.target.dataset.markerId;
+    if (e.key === 'Enter' && id) {
+      e.preventDefault();
+      select(id);
+    }
   });
   // the map and its markers are built now; re-render the list's "show on the map" buttons with it
   listPanel.replaceChildren(...lists());

@@ -118,7 +118,9 @@ export async function seedElection(d) {
   const ids = await propose(d, 'lhota-2027', order.map((p, i) => ({
     title: NAMES[p.project_id], cost: Number(p.cost),
     description: `Návrh občanů č. ${p.project_id}. Odhad nákladů připravil odbor investic.`,
-    location: i % 3 === 2 ? undefined : { lat: CENTRE.lat + ((i % 5) - 2) * 0.003, lon: CENTRE.lon + (Math.floor(i / 5) - 1.5) * 0.005 } })));
+    // every third one without a place; the others scattered over the town (fixed, not random)
+    location: i % 3 === 2 ? undefined
+      : { lat: CENTRE.lat + (((i * 37) % 17) / 17 - 0.5) * 0.012, lon: CENTRE.lon + (((i * 53) % 19) / 19 - 0.5) * 0.02 } })));
   const idOf = Object.fromEntries(order.map((p, i) => [p.project_id, ids[i]]));
   const pabulibOf = Object.fromEntries(order.map((p, i) => [ids[i], p.project_id]));
   await review(d, 'lhota-2027', ids);
