@@ -76,15 +76,37 @@ function merge(base, extra) {
   return out;
 }
 
+// Resolves with what promise gives, or with `late` after ms; the timer is
+// cleared either way, so it never keeps the test process alive.
+function within(promise, ms, late = null) {
+  let timer;
+  const timeout = new Promise((ok) => { timer = setTimeout(ok, ms, late); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Starts mestysd on a config of its own (the shape of tests/integration/harness.py's).
- * plugins: the config's plugin entries; node: keys merged into its node block.
- * Resolves once /health answers 200.
+ * plugins: the config's plugin entries; node: keys merged into its node
+ * block; config: keys merged into the whole config.  Resolves once /health
+ * answers 200 with {url, port, token (the operator's), stateDir, config,
+ * dir, pid, stop(), logs()}.
  */
-export async function startDaemon({ plugins = [], node = {}, config: extra = {} } = {}) {
+export async function startDaemon({ plugins = [], node = {}, config = {} } = {}) {
+  // The free port is found by binding and closing it: another process may
+  // take it before mestysd binds it.  Then mestysd says so and exits, and
+  // the start is tried again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(await freePort(), plugins, node, config);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startOnce(port, plugins, node, extra) {
   const dir = mkdtempSync(join(tmpdir(), 'mestys-br-'));
   const stateDir = join(dir, 'state');
-  const port = await freePort();
   const config = merge({
     node: merge({
       name: 'testtown', state_dir: stateDir, log_level: 'info',
@@ -109,14 +131,17 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   running.add(child);
   child.stdout.on('data', (b) => log.push(b));
   child.stderr.on('data', (b) => log.push(b));
-  const exited = new Promise((ok) => child.once('exit', (code, signal) => {
+  // 'close', not 'exit': LeakSanitizer writes its report as the process
+  // ends, and 'close' comes once its output has been read to the end.
+  let exit = null;
+  const closed = new Promise((ok) => child.once('close', (code, signal) => {
     running.delete(child);
-    ok({ code, signal });
+    exit = { code, signal };
+    ok(exit);
   }));
+  child.once('error', (err) => log.push(Buffer.from(`cannot run ${MESTYSD}: ${err.message}\n`)));
   const logs = () => Buffer.concat(log).toString('utf8');
   const url = `http://127.0.0.1:${port}`;
-  let exit = null;
-  exited.then((s) => { exit = s; });
 
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
@@ -132,10 +157,11 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   let stopped = null;
   // Stops the daemon (SIGTERM) and asserts exit status 0 and no sanitizer
   // report; resolves with its log.  Calling it again returns the same result.
+  // A failing daemon's folder (config, state, mestysd.log) is kept.
   const stop = () => {
     stopped ||= (async () => {
       if (!exit) child.kill('SIGTERM');
-      const how = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+      const how = await within(closed, STOP_TIMEOUT_MS);
       const out = logs();
       writeFileSync(logPath, out);
       if (!how) {
@@ -150,7 +176,7 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
     })();
     return stopped;
   };
-  return { url, port, token: OPERATOR, stateDir, config, dir, stop, logs };
+  return { url, port, token: OPERATOR, stateDir, config, dir, pid: child.pid, stop, logs };
 }
 
 async function healthy(url) {
@@ -235,7 +261,11 @@ export function tileServer() {
   return tiles;
 }
 
-/** The web plugin's config entry with its tile server pointed at the stand-in. */
+/**
+ * The web plugin's config entry (docs/web.md): the town Zkušební Lhota (Test
+ * Town in English), the map's tiles from the stand-in; extra is merged into
+ * its config.
+ */
 export function webPlugin(extra = {}) {
   return {
     use: 'web', name: 'web',
@@ -316,7 +346,8 @@ function originOf(url) {
 
 /**
  * Opens url in a browser context of its own (storage, service workers and
- * cache are not shared with other pages) at width x 900 in lang.  Only the
+ * cache are not shared with other pages; closed with the page), or in
+ * options.context, at width x height (900) in lang.  Only the
  * daemon's origin (options.daemon.url, else url's), the tile stand-in and
  * options.allow origins may be requested; anything else is aborted and
  * recorded, as are console errors, page errors and failed requests.
@@ -326,6 +357,8 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
   context, wait = 'networkidle0' } = {}) {
   const ctx = context || await browser.createBrowserContext();
   const page = await ctx.newPage();
+  // a context made for this page goes with it (options.context: the test's own)
+  if (!context) page.once('close', () => ctx.close().catch(() => {}));
   const allowed = new Set([originOf(daemon ? daemon.url : url), tiles.origin, ...allow.map(originOf)]);
   const record = { blocked: [], console: [], errors: [], failed: [], allowed,
     foreign: browser.mestysForeign, foreignFrom: browser.mestysForeign?.length ?? 0 };
@@ -458,13 +491,21 @@ export async function typeInto(page, text) {
 }
 
 /**
- * Fills the shell's operator token form (a password field in a form; sent
- * with Enter) and waits until the form is gone.
+ * Fills the shell's operator token form (plugins/web/www/lib/app.js:
+ * #mestys-token in #mestys-token-form) with the keyboard and waits until the
+ * shell has accepted the token and removed the form; fails with the form's
+ * own error when it refused it.
  */
 export async function operatorLogin(page, token = OPERATOR) {
-  const field = await page.waitForSelector('form input[type="password"]', { visible: true });
+  const field = await page.waitForSelector('#mestys-token-form #mestys-token', { visible: true });
   await field.focus();
   await page.keyboard.type(token);
   await page.keyboard.press('Enter');
-  await page.waitForSelector('form input[type="password"]', { hidden: true });
+  const outcome = await page.waitForFunction(() => {
+    if (!document.getElementById('mestys-token-form')) return 'ok';
+    const err = document.getElementById('mestys-token-error');
+    return err && !err.hidden && err.textContent ? err.textContent : false;
+  });
+  const what = await outcome.jsonValue();
+  if (what !== 'ok') assert.fail(`the shell refused the operator token: ${what}`);
 }

@@ -237,6 +237,18 @@ class StaticFiles(unittest.TestCase):
                 self.assertNotIn(b"app.js", body)
         self.assertEqual(self.get("/empty/")[0], 404)
 
+    def test_files_over_the_limit_are_404_logged_once(self):
+        big = os.path.join(self.www, "huge.bin")
+        with open(big, "wb") as f:
+            f.truncate((64 << 20) + 1)  # sparse: costs no disk
+        try:
+            for _ in range(3):
+                status, _, body = self.get("/huge.bin")
+                self.assertEqual(status, 404)
+            self.assertEqual(self.d.output().count("huge.bin is not served: 67108865 bytes"), 1)
+        finally:
+            os.remove(big)
+
     def test_symlink_inside_is_served(self):
         status, _, body = self.get("/link-in.js")
         self.assertEqual((status, body), (200, self.file("lib/app.js")))
@@ -351,6 +363,39 @@ class FrontPage(unittest.TestCase):
                 status, _, body = d.get("/town/")
                 self.assertIn("Vítejte".encode(), body)
                 self.assertEqual(d.get("/index.html")[0], 404)  # nothing at /
+            finally:
+                d.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class Reload(unittest.TestCase):
+    """A reload restarts the instances: their mounts go with them and come
+    back with the new config (the CSP follows)."""
+
+    def test_mounts_follow_a_reload(self):
+        root = tempfile.mkdtemp(prefix="mestys-static-")
+        try:
+            make_site(root)
+            lua = os.path.join(root, "pages.lua")
+            port = free_port()
+            cfg = config(port, [{"use": lua, "name": "site", "config": {"prefix": "", "img_src": TILES}}])
+            d = Daemon(cfg).start()
+            try:
+                self.assertIn(TILES, d.get("/")[1]["content-security-policy"])
+                other = "https://tiles.example.cz"
+                cfg["plugins"] = [{"use": lua, "name": "town", "config": {"prefix": "town", "img_src": other}}]
+                d.write(cfg)
+                status, _, body = d.request("POST", "/api/admin/reload", token=harness.ADMIN)
+                self.assertEqual(status, 200, body)
+                _, pages = d.json("/api/pages")
+                self.assertEqual(pages, {"mounts": [{"prefix": "/town/", "instance": "town", "plugin": "pages"}]})
+                status, h, body = d.get("/town/")
+                self.assertEqual(status, 200)
+                self.assertEqual(h["content-security-policy"], CSP % other)
+                status, h, body = d.get("/")  # no mount at "/" any more: the core's page
+                self.assertIn(b"A m\xc4\x9bstys node", body)
+                self.assertEqual(d.get("/index.html")[0], 404)
             finally:
                 d.stop()
         finally:
