@@ -5,6 +5,7 @@
 #include <mestys/mestys.h>
 
 #include "daemon.h"
+#include "http_static.h"
 #include "log.h"
 #include "util.h"
 
@@ -51,12 +52,15 @@ static void health(void *arg, mst_http_request *req)
     mst__buf_free(&b);
 }
 
-/* GET /: a page a person can read, until the web issue brings pages.  No
- * external resources.  Node and instance names are [A-Za-z0-9_-] (checked
- * with the config), so they go into the HTML as they are. */
+/* GET /: the index.html of the folder mounted at "/" (the web plugin's
+ * pages) if there is one; else a page a person can read.  No external
+ * resources.  Node and instance names are [A-Za-z0-9_-] (checked with the
+ * config), so they go into the HTML as they are. */
 static void front_page(void *arg, mst_http_request *req)
 {
     struct mst__daemon *d = arg;
+    if (mst__static_serve(&d->http, req))
+        return;
     struct mst__buf b = {0}, datasets = {0};
     size_t n = 0;
     int degraded = 0;
@@ -86,6 +90,7 @@ static void front_page(void *arg, mst_http_request *req)
                       "<code>plugins/</code>, installed with m\xc4\x9bstys in <code>" MESTYS_DOC_DIR
                       "</code> (<code>docs/</code> of the sources).</p>\n</body>\n</html>\n");
     mst__http_set_header(req, "Cache-Control", "no-store");
+    mst__static_page_headers(&d->http, req);
     mst__http_respond(req, 200, "text/html; charset=utf-8", b.data, b.len);
     mst__buf_free(&datasets);
     mst__buf_free(&b);
@@ -188,6 +193,7 @@ void mst__admin_register(struct mst__daemon *d)
     mst__http_route(&d->http, d, "GET", "/", MST_ROLE_PUBLIC, front_page, d);
     mst__http_route(&d->http, d, "GET", "/health", MST_ROLE_PUBLIC, health, d);
     mst__http_route(&d->http, d, "GET", "/metrics", MST_ROLE_PUBLIC, metrics, d);
+    mst__http_route(&d->http, d, "GET", "/api/pages", MST_ROLE_PUBLIC, mst__static_pages_route, &d->http);
     mst__http_route(&d->http, d, "GET", "/api/admin/plugins", MST_ROLE_ADMIN, plugins, d);
     mst__http_route(&d->http, d, "POST", "/api/admin/reload", MST_ROLE_ADMIN, reload, d);
 }

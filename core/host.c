@@ -173,6 +173,18 @@ static int h_http_route(mst_instance *inst, const char *method, const char *path
     return rc;
 }
 
+static int h_http_static(mst_instance *inst, const char *prefix, const char *dir,
+                         const struct mst_http_static_opts *opts)
+{
+    struct mst__buf why = {0};
+    int rc = mst__http_static(&inst->d->http, inst, inst->name, inst->plugin->name, prefix, dir,
+                              inst->d->loader.www_dir, opts, &why);
+    if (rc != 0)
+        mst__log(MST_LOG_ERROR, inst->source, "cannot serve files: %s", why.data ? why.data : mst_strerror(rc));
+    mst__buf_free(&why);
+    return rc;
+}
+
 static int h_ws_endpoint(mst_instance *inst, const char *path, const char *subprotocol,
                          enum mst_role role, const struct mst_ws_handlers *handlers, void *arg)
 {
@@ -305,4 +317,5 @@ const struct mst_host mst__host = {
     .ws_set_data = mst__ws_set_data,
     .ws_endpoint_limits = h_ws_endpoint_limits,
     .http_role = mst__http_role,
+    .http_static = h_http_static,
 };

@@ -14,6 +14,7 @@
 
 #include "http_internal.h"
 #include "http_listen.h"
+#include "http_static.h"
 #include "log.h"
 
 static void dispatch(struct mst__http *h, mst_http_request *req)
@@ -44,6 +45,10 @@ static int handle_http(struct mst__http *h, struct session *s)
     }
     struct mst__route_match m;
     mst__routes_match(&h->routes, req->method, req->path, &m);
+    if (!m.route && m.status == 404 && mst__static_serve(h, req)) {
+        mst__route_match_free(&m);
+        return 0;
+    }
     if (!m.route) {
         if (m.status == 405)
             mst__http_set_header(req, "Allow", m.allow.data);
@@ -206,6 +211,8 @@ int mst__http_init(struct mst__http *h, uv_loop_t *loop, struct mst__metrics *me
     mst__list_init(&h->ws_endpoints);
     mst__list_init(&h->pending);
     mst__list_init(&h->ws_conns);
+    mst__static_mounts_init(&h->statics);
+    mst__static_cache_init(&h->static_cache, metrics);
     mst__metrics_get(metrics, MST_METRIC_COUNTER, "mestys_http_refused_total",
                      "HTTP requests refused before a handler saw them, per reason",
                      "reason=\"body_too_large\"", &h->too_large);
@@ -389,6 +396,8 @@ void mst__http_close(struct mst__http *h)
     if (h->ctx)
         lws_context_destroy(h->ctx);
     mst__routes_clear(&h->routes);
+    mst__static_mounts_clear(&h->statics);
+    mst__static_cache_free(&h->static_cache);
 }
 
 void mst__http_free(struct mst__http *h)
@@ -400,6 +409,7 @@ void mst__http_free(struct mst__http *h)
     free(h->tls_client_ca);
     h->tls_client_ca = NULL;
     h->n_protocols = 0;
+    mst__static_mounts_free(&h->statics);
 }
 
 int mst__http_finish(struct mst__http *h)
@@ -416,6 +426,13 @@ int mst__http_route(struct mst__http *h, void *owner, const char *method, const 
     return mst__routes_add(&h->routes, owner, method, path, role, cb, arg);
 }
 
+int mst__http_static(struct mst__http *h, void *owner, const char *instance, const char *plugin,
+                     const char *prefix, const char *dir, const char *www_dir,
+                     const struct mst_http_static_opts *opts, struct mst__buf *why)
+{
+    return mst__static_mounts_add(&h->statics, owner, instance, plugin, prefix, dir, www_dir, opts, why);
+}
+
 int mst__http_has_route(struct mst__http *h, const char *method, const char *path)
 {
     struct mst__route_match m;
@@ -428,6 +445,7 @@ void mst__http_drop_owner(struct mst__http *h, void *owner)
 {
     mst__routes_drop_owner(&h->routes, owner);
     mst__ws_drop_owner(h, owner);
+    mst__static_mounts_drop_owner(&h->statics, owner);
     struct mst__list *pos, *tmp;
     mst__list_foreach_safe(pos, tmp, &h->pending)
     {

@@ -9,6 +9,8 @@
 #include <mestys/host.h>
 
 #include "http_route.h"
+#include "http_static_cache.h"
+#include "http_static_mount.h"
 #include "list.h"
 #include "metrics.h"
 #include "util.h"
@@ -52,6 +54,8 @@ struct mst__http {
     uv_timer_t ping_timer; /* http_ws_ping.c: ticks while a connection is pinged */
     int ping_timer_init;
     size_t ping_joined;    /* connections on the endpoints' ping_due lists */
+    struct mst__static_mounts statics;    /* folders plugins mounted (http_static.c) */
+    struct mst__static_cache static_cache; /* their files' bytes, gzip and ETags */
 };
 
 /* Creates the libwebsockets context on loop (no listening yet). */
@@ -76,7 +80,11 @@ int mst__http_has_route(struct mst__http *h, const char *method, const char *pat
 int mst__http_ws_endpoint(struct mst__http *h, void *owner, const char *path,
                           const char *subprotocol, enum mst_role role,
                           const struct mst_ws_handlers *handlers, void *arg);
-/* Removes owner's routes and endpoints; its unanswered requests get 503,
+/* Mounts a folder for owner (host->http_static); see mst__static_mounts_add. */
+int mst__http_static(struct mst__http *h, void *owner, const char *instance, const char *plugin,
+                     const char *prefix, const char *dir, const char *www_dir,
+                     const struct mst_http_static_opts *opts, struct mst__buf *why);
+/* Removes owner's routes, endpoints and mounts; its unanswered requests get 503,
  * its WebSocket connections are closed. */
 void mst__http_drop_owner(struct mst__http *h, void *owner);
 

@@ -38,6 +38,7 @@ struct mst_http_request {
     int responded;
     int headers_sent;
     int head_only;
+    size_t head_length;       /* HEAD: the Content-Length a GET would have */
     int close_after;
     int body_too_large;
     int chunked;              /* the body comes in chunks, decoded here */

@@ -165,18 +165,6 @@ const void *mst__http_body(mst_http_request *req, size_t *len)
     return req->body.data ? req->body.data : "";
 }
 
-static void percent_encode(struct mst__buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p))
-            mst__buf_append(b, p, 1);
-        else
-            mst__buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-    }
-}
-
 /* lws hands the query over as decoded name=value fragments (joined with
  * ',' by lws_hdr_copy, which loses information).  Keep the pairs, and
  * rebuild a canonical, percent-encoded query string from them. */
@@ -199,10 +187,10 @@ static void read_query(mst_http_request *req, struct lws *wsi)
         p->value = mst__xstrdup(eq ? eq + 1 : "");
         if (raw.len)
             mst__buf_puts(&raw, "&");
-        percent_encode(&raw, p->name);
+        mst__buf_percent_encode(&raw, p->name, NULL);
         if (eq) {
             mst__buf_puts(&raw, "=");
-            percent_encode(&raw, p->value);
+            mst__buf_percent_encode(&raw, p->value, NULL);
         }
         free(frag);
     }

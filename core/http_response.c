@@ -35,7 +35,7 @@ static int write_headers(mst_http_request *req)
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + 8192 - 1;
     int rc = -1;
     if (lws_add_http_common_headers(req->wsi, (unsigned)req->status, req->content_type,
-                                    req->head_only ? 0 : req->out.len, &p, end))
+                                    req->head_only ? req->head_length : req->out.len, &p, end))
         goto out;
     for (size_t off = 0; off < req->out_headers.len;) {
         const char *name = req->out_headers.data + off;

@@ -23,6 +23,12 @@
 #ifndef MESTYS_LUA_RELDIR
 #define MESTYS_LUA_RELDIR "share/mestys/lua"
 #endif
+#ifndef MESTYS_WWW_DIR
+#define MESTYS_WWW_DIR "/usr/local/share/mestys/www"
+#endif
+#ifndef MESTYS_WWW_RELDIR
+#define MESTYS_WWW_RELDIR "share/mestys/www"
+#endif
 
 /* The smallest struct mst_plugin of ABI 1: what it first had, up to
  * reload (fields appended since are read only when struct_size has them). */
@@ -75,6 +81,21 @@ static int is_dir(const char *p)
     return access(p, X_OK) == 0;
 }
 
+/* The www folder, found as lua/ is: build/www next to build/mestysd, or
+ * <prefix>/share/mestys/www of an installed tree; NULL if neither is there. */
+static char *find_www(const char *exe_dir_path, const char *prefix)
+{
+    char *build = mst__path_join(exe_dir_path, "www");
+    if (is_dir(build))
+        return build;
+    free(build);
+    char *installed = mst__path_join(prefix, MESTYS_WWW_RELDIR);
+    if (is_dir(installed))
+        return installed;
+    free(installed);
+    return NULL;
+}
+
 void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const char *const *extra,
                           size_t n_extra)
 {
@@ -82,9 +103,11 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
         free(l->dirs[i]);
     free(l->dirs);
     free(l->lua_dir);
+    free(l->www_dir);
     l->dirs = NULL;
     l->n_dirs = 0;
     l->lua_dir = NULL;
+    l->www_dir = NULL;
 
     for (size_t i = 0; i < n_extra; i++)
         add_dir(l, mst__path_join(base_dir, extra[i]));
@@ -110,12 +133,15 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
             l->lua_dir = installed_lua, installed_lua = NULL;
         free(lua);
         free(installed_lua);
+        l->www_dir = find_www(ed, prefix);
         free(prefix);
         free(ed);
     }
     add_dir_if_there(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
     if (!l->lua_dir)
         l->lua_dir = mst__xstrdup(MESTYS_LUA_DIR);
+    if (!l->www_dir)
+        l->www_dir = mst__xstrdup(MESTYS_WWW_DIR);
 }
 
 void mst__loader_close(struct mst__loader *l)
@@ -131,6 +157,7 @@ void mst__loader_close(struct mst__loader *l)
         free(l->dirs[i]);
     free(l->dirs);
     free(l->lua_dir);
+    free(l->www_dir);
     memset(l, 0, sizeof *l);
     mst__list_init(&l->modules);
 }

@@ -25,6 +25,7 @@ struct mst__loader {
     char **dirs; /* search path, in order */
     size_t n_dirs;
     char *lua_dir; /* the SDK's Lua modules (lua/) */
+    char *www_dir; /* the plugins' pages: a relative http_static folder is looked up here */
 };
 
 void mst__loader_init(struct mst__loader *l);

@@ -8,6 +8,7 @@
 #include <mestys/utf8.h>
 
 #include "http.h"
+#include "http_static_path.h"
 #include "instance.h"
 #include "log.h"
 #include "lua_vm.h"
@@ -524,6 +525,34 @@ static int l_route(lua_State *L)
     return return_rc(L, rc);
 }
 
+/* mestys.http.pages(prefix, dir [, {img_src = "..."}]): dir is a folder
+ * below the script's own, never absolute nor "..", and it must stay there
+ * with symbolic links resolved: a sandboxed script publishes only files
+ * it ships. */
+static int l_pages(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *prefix = luaL_checkstring(L, 1);
+    const char *dir = luaL_checkstring(L, 2);
+    struct mst_http_static_opts opts = {.struct_size = sizeof opts};
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_getfield(L, 3, "img_src");
+        opts.img_src = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+    }
+    if (!*dir || dir[0] == '/' || !mst__static_segments_ok(dir) || !vm->plugin_dir)
+        return luaL_error(L, "mestys.http.pages: folder \"%s\" must be a folder below the script's own, "
+                             "without \".\" or \"..\" segments", dir);
+    char *path = mst__path_join(vm->plugin_dir, dir);
+    int inside = mst__lua_path_inside(vm->plugin_dir, path);
+    int rc = inside ? mst__host.http_static(vm->inst, prefix, path, &opts) : MST_ENOENT;
+    free(path);
+    if (!inside)
+        mst__log(MST_LOG_ERROR, vm->source, "mestys.http.pages: folder %s is not below %s (missing, or a "
+                 "symbolic link leading out)", dir, vm->plugin_dir);
+    return return_rc(L, rc);
+}
+
 int mst__lua_open_api(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -535,6 +564,7 @@ int mst__lua_open_api(lua_State *L)
     };
     static const luaL_Reg kv[] = {
         {"get", l_kv_get}, {"set", l_kv_set}, {"delete", l_kv_delete}, {NULL, NULL}};
+    static const luaL_Reg http[] = {{"pages", l_pages}, {NULL, NULL}};
     static const luaL_Reg timer_methods[] = {{"stop", l_timer_stop}, {NULL, NULL}};
     if (luaL_newmetatable(L, TIMER_MT)) {
         luaL_newlib(L, timer_methods);
@@ -544,6 +574,8 @@ int mst__lua_open_api(lua_State *L)
     luaL_newlib(L, fns);
     luaL_newlib(L, kv);
     lua_setfield(L, -2, "kv");
+    luaL_newlib(L, http);
+    lua_setfield(L, -2, "http");
     mst__lua_open_json(L);
     lua_setfield(L, -2, "json");
     struct mst__lua_vm *vm = mst__lua_vm_of(L);

@@ -31,6 +31,9 @@ void mst__buf_json_string(struct mst__buf *b, const char *s);
 /* The same for len bytes that may hold NUL (written as \u0000). */
 void mst__buf_json_stringn(struct mst__buf *b, const char *s, size_t len);
 void mst__buf_free(struct mst__buf *b);
+/* Appends s percent-encoded: every byte but [A-Za-z0-9-._~] and those in
+ * `keep` (e.g. "/" for a path) as %XX. */
+void mst__buf_percent_encode(struct mst__buf *b, const char *s, const char *keep);
 
 /* The MST_E* code for an errno value (EACCES is MST_EPERM: the system's
  * refusal, not the bus ACL's MST_EACCES). */

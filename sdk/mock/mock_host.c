@@ -5,7 +5,10 @@
  * sections included, then the plugin's own check) and read by path as host.c reads it (json_path.c); topics are validated and
  * matched, and calls checked against the plugin's declared topics, by
  * topic.c; routes answer through the daemon's routing table (http_route.c):
- * 404, 405 with Allow, the trailing-slash rule, the JSON error body. */
+ * 404, 405 with Allow, the trailing-slash rule, the JSON error body;
+ * folders mounted with http_static are accepted or refused by the daemon's
+ * mount table (http_static_mount.c), a relative folder only checked for its
+ * form (the mock has no www folder), and no file is served. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -24,6 +27,7 @@
 
 #include "diag.h"
 #include "http_route.h"
+#include "http_static_mount.h"
 #include "json_path.h"
 #include "jsonpos.h"
 #include "schema.h"
@@ -64,6 +68,7 @@ struct mst_mock {
     struct mock_serve serves[MAX_ITEMS];
     struct mock_server servers[MAX_ITEMS];
     struct mst__routes routes;
+    struct mst__static_mounts mounts;
     struct mst__buf last_headers; /* of the last mst_mock_http answer */
     struct mock_pub pubs[MAX_ITEMS];
     struct mst_timer timers[MAX_ITEMS];
@@ -284,6 +289,18 @@ static int h_http_route(mst_instance *inst, const char *method, const char *path
     return rc;
 }
 
+static int h_http_static(mst_instance *inst, const char *prefix, const char *dir,
+                         const struct mst_http_static_opts *opts)
+{
+    struct mst__buf why = {0};
+    int rc = mst__static_mounts_add(&M(inst)->mounts, M(inst), h_instance_name(inst), M(inst)->plugin->name,
+                                    prefix, dir, NULL, opts, &why);
+    if (rc != 0)
+        h_log(inst, MST_LOG_ERROR, "cannot serve files: %s", why.data);
+    mst__buf_free(&why);
+    return rc;
+}
+
 static const char *h_http_method(mst_http_request *r) { return r->method; }
 static const char *h_http_path(mst_http_request *r) { return r->path; }
 static const char *h_http_subpath(mst_http_request *r) { return r->subpath; }
@@ -395,6 +412,7 @@ static const struct mst_host mock_host = {
     .http_peer = h_http_peer,
     .ws_data = h_ws_data, .ws_set_data = h_ws_set_data, .ws_endpoint_limits = h_ws_endpoint_limits,
     .http_role = h_http_role,
+    .http_static = h_http_static,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */
@@ -439,6 +457,7 @@ struct mst_mock *mst_mock_new(const struct mst_plugin *plugin, const char *confi
     struct mst_mock *m = calloc(1, sizeof *m);
     m->inst.m = m;
     mst__routes_init(&m->routes);
+    mst__static_mounts_init(&m->mounts);
     m->plugin = plugin;
     m->config = cfg;
     snprintf(m->state_dir, sizeof m->state_dir, "/tmp/mestys-mock-XXXXXX");
@@ -656,6 +675,7 @@ void mst_mock_free(struct mst_mock *m)
         free(m->metrics[i].name);
     }
     mst__routes_clear(&m->routes);
+    mst__static_mounts_free(&m->mounts);
     mst__buf_free(&m->last_headers);
     cJSON_Delete(m->config);
     remove_tree(m->state_dir);

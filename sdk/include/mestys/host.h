@@ -113,6 +113,17 @@ struct mst_ws_handlers {
     void *reserved[3];
 };
 
+/* Options of http_static; NULL for the defaults. */
+struct mst_http_static_opts {
+    uint32_t struct_size; /* sizeof(struct mst_http_static_opts) */
+    /* Extra origins allowed in the CSP's img-src of EVERY page the daemon
+     * serves (the map's tile server), space-separated, e.g.
+     * "https://tile.openstreetmap.org"; NULL for none.  Each is a scheme
+     * ("https:") or an origin ("https://a.tile.example.org:8443", "*." for
+     * subdomains allowed); anything else is MST_EINVAL. */
+    const char *img_src;
+};
+
 struct mst_host {
     uint32_t abi_version;
     uint32_t struct_size;
@@ -271,7 +282,25 @@ struct mst_host {
      * MST_ROLE_PUBLIC). */
     enum mst_role (*http_role)(mst_http_request *req);
 
-    void *reserved[11];
+    /* Serves the files under folder `dir` at "/<prefix>/..." ("" or "/": at
+     * "/"; only one instance may take "/").  `prefix` is one or more
+     * segments of [A-Za-z0-9._-] not starting with '.', and not "api".  A
+     * relative `dir` is looked up in the daemon's www folder (build tree:
+     * build/www/<dir>; installed: <prefix>/share/mestys/www/<dir>); an
+     * absolute one is used as is.  GET and HEAD only; every file is public.
+     * Routes registered with http_route win over files.  The core answers
+     * with the content type from the extension, a strong ETag (304 on
+     * If-None-Match), gzip for text when the client takes it,
+     * Cache-Control: no-cache and the daemon's Content-Security-Policy
+     * (docs/http.md).  "/p/" answers "/p/index.html", a folder without its
+     * slash is 301; no listing, dotfiles, ".." or symbolic links leading
+     * out of the folder: 404.  The mount ends with the instance.  Returns
+     * 0, MST_EEXIST (prefix taken), MST_EINVAL (prefix, dir or img_src
+     * malformed), MST_ENOENT (no such folder). */
+    int (*http_static)(mst_instance *inst, const char *prefix, const char *dir,
+                       const struct mst_http_static_opts *opts);
+
+    void *reserved[10];
 };
 
 #define MST_HOST_HAS(host, field)                                                                  \
