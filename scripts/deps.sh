@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what městys needs to build and test, from Debian 12's packages
-# (and the npm registry for the integration tests' independent clients).
+# (and the npm registry for the integration tests' independent clients and
+# the browser tests' puppeteer-core and axe-core).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libcmocka-dev python3 curl sqlite3 openssl wrk
   groff-base man-db
   clang libclang-rt-14-dev   # tests/fuzz: clang with libFuzzer and its sanitizer runtimes
+  chromium fonts-dejavu-core # tests/browser: the pages in Debian's browser, with Czech glyphs
 )
 # The integration tests' independent clients run on Node.js; any node and
 # npm on PATH will do, else Debian's.
@@ -31,4 +33,7 @@ fi
 if [ "${1:-}" = "--test" ]; then
   here=$(cd "$(dirname "$0")/.." && pwd)
   (cd "$here/tests/integration" && npm ci --no-audit --no-fund --loglevel=error)
+  # puppeteer-core drives the chromium above; nothing may fetch a browser of
+  # its own (tests/browser/.npmrc also turns install scripts off)
+  (cd "$here/tests/browser" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

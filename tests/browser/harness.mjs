@@ -1,0 +1,415 @@
+// The browser tests' harness: the real mestysd on a temp state dir, Debian's
+// chromium driven by puppeteer-core, axe-core injected into each page, and an
+// allow list that keeps every test offline.  See README.md beside this file.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+export const SOURCE = process.env.MESTYS_SOURCE_DIR || resolve(here, '../..');
+export const BUILD = process.env.MESTYS_BUILD || process.env.MESTYS_BUILD_DIR || join(SOURCE, 'build');
+export const MESTYSD = process.env.MESTYSD || join(BUILD, 'mestysd');
+export const ARTIFACTS = process.env.MESTYS_ARTIFACTS || join(BUILD, 'browser-artifacts');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TEST_PLUGINS = process.env.MESTYS_TEST_PLUGIN_DIR || join(BUILD, 'tests/plugins');
+
+// The same tokens as tests/integration/harness.py.
+export const ADMIN = 'admin-token-0123456789';
+export const OPERATOR = 'operator-token-0123456789';
+export const PUBLIC = 'public-token-0123456789';
+
+// Under ASan the daemon starts and answers several times slower: waits are
+// generous, and they are deadlines, never expectations.
+const HEALTH_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 60_000;
+const SANITIZER_MARKS = ['AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'UndefinedBehaviorSanitizer'];
+
+export const views = Object.freeze([
+  Object.freeze({ width: 320, lang: 'cs' }),
+  Object.freeze({ width: 320, lang: 'en' }),
+  Object.freeze({ width: 1280, lang: 'cs' }),
+  Object.freeze({ width: 1280, lang: 'en' }),
+]);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Daemons still running when the test file's process ends (a test that threw
+// before its stop()) are killed, so no mestysd outlives its test.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  const { port } = srv.address();
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+function isObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+// Objects merged key by key (node.http stays whole when a test adds one key).
+function merge(base, extra) {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(extra || {})) out[k] = isObject(v) && isObject(out[k]) ? merge(out[k], v) : v;
+  return out;
+}
+
+/**
+ * Starts mestysd on a config of its own (the shape of tests/integration/harness.py's).
+ * plugins: the config's plugin entries; node: keys merged into its node block.
+ * Resolves once /health answers 200.
+ */
+export async function startDaemon({ plugins = [], node = {}, config: extra = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mestys-br-'));
+  const stateDir = join(dir, 'state');
+  const port = await freePort();
+  const config = merge({
+    node: merge({
+      name: 'testtown', state_dir: stateDir, log_level: 'info',
+      http: { listen: `127.0.0.1:${port}`, body_limit: 65536 },
+    }, node),
+    plugins,
+    tokens: [{ name: 'it', token: ADMIN, role: 'admin' },
+      { name: 'clerk', token: OPERATOR, role: 'operator' },
+      { name: 'kiosk', token: PUBLIC, role: 'public' }],
+  }, extra);
+  const path = join(dir, 'mestys.json');
+  const logPath = join(dir, 'mestysd.log');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  const env = {
+    ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
+    UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+    ...process.env,
+    MESTYS_PLUGIN_PATH: TEST_PLUGINS,
+  };
+  const log = [];
+  const child = spawn(MESTYSD, ['-c', path], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.stdout.on('data', (b) => log.push(b));
+  child.stderr.on('data', (b) => log.push(b));
+  const exited = new Promise((ok) => child.once('exit', (code, signal) => {
+    running.delete(child);
+    ok({ code, signal });
+  }));
+  const logs = () => Buffer.concat(log).toString('utf8');
+  const url = `http://127.0.0.1:${port}`;
+  let exit = null;
+  exited.then((s) => { exit = s; });
+
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  for (;;) {
+    if (exit) assert.fail(`mestysd exited with ${exit.code ?? exit.signal} before answering /health:\n${logs()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      assert.fail(`mestysd did not answer /health in ${HEALTH_TIMEOUT_MS / 1000} s:\n${logs()}`);
+    }
+    if (await healthy(url)) break;
+    await sleep(50);
+  }
+
+  let stopped = null;
+  // Stops the daemon (SIGTERM) and asserts exit status 0 and no sanitizer
+  // report; resolves with its log.  Calling it again returns the same result.
+  const stop = () => {
+    stopped ||= (async () => {
+      if (!exit) child.kill('SIGTERM');
+      const how = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+      const out = logs();
+      writeFileSync(logPath, out);
+      if (!how) {
+        child.kill('SIGKILL');
+        assert.fail(`mestysd did not stop in ${STOP_TIMEOUT_MS / 1000} s (log: ${logPath}):\n${out}`);
+      }
+      const mark = SANITIZER_MARKS.find((m) => out.includes(m));
+      if (mark) assert.fail(`sanitizer report (${mark}) from mestysd (log: ${logPath}):\n${out}`);
+      if (how.code !== 0) assert.fail(`mestysd exited ${how.code ?? how.signal}, expected 0 (log: ${logPath}):\n${out}`);
+      rmSync(dir, { recursive: true, force: true });
+      return out;
+    })();
+    return stopped;
+  };
+  return { url, port, token: OPERATOR, stateDir, config, dir, stop, logs };
+}
+
+async function healthy(url) {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+// --- the map tile stand-in --------------------------------------------------
+
+// A 256x256 PNG of one light grey, made here (zlib from Node) rather than
+// kept as a binary file.
+function tilePng() {
+  const { deflateSync } = require('node:zlib');
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const size = 256;
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  const row = Buffer.alloc(size + 1, 0xe8);
+  row[0] = 0; // filter: none
+  const raw = Buffer.concat(Array.from({ length: size }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+// One stand-in per test file, started when the harness is imported so that
+// webPlugin() can name its URL synchronously; unref'd: it never keeps the
+// test process alive.
+const tiles = await (async () => {
+  const png = tilePng();
+  const requests = [];
+  const srv = createServer((req, res) => {
+    requests.push(req.url);
+    if (req.method === 'GET' && /^\/\d+\/\d+\/\d+\.png$/.test(req.url)) {
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': png.length,
+        'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' });
+      res.end(png);
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not a tile\n');
+  });
+  await new Promise((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  srv.unref();
+  const origin = `http://127.0.0.1:${srv.address().port}`;
+  return Object.freeze({
+    origin,
+    url: `${origin}/{z}/{x}/{y}.png`,
+    requests: () => requests.slice(),
+    server: srv,
+  });
+})();
+
+/** The tile stand-in: {origin, url (a Leaflet template), requests()}. */
+export function tileServer() {
+  return tiles;
+}
+
+/** The web plugin's config entry with its tile server pointed at the stand-in. */
+export function webPlugin(extra = {}) {
+  return {
+    use: 'web', name: 'web',
+    config: merge({
+      tile_url: tiles.url,
+      tile_attribution: 'Test tiles',
+      tile_max_zoom: 18,
+    }, extra),
+  };
+}
+
+// --- the browser ------------------------------------------------------------
+
+export const CHROMIUM_ARGS = Object.freeze([
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage',
+]);
+
+/** Debian's chromium with a fresh profile; close it with browser.close(). */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'mestys-chromium-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+    protocolTimeout: 120_000,
+  });
+  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  return browser;
+}
+
+function originOf(url) {
+  return new URL(url).origin;
+}
+
+/**
+ * Opens url in a browser context of its own (storage, service workers and
+ * cache are not shared with other pages) at width x 900 in lang.  Only the
+ * daemon's origin (options.daemon.url, else url's), the tile stand-in and
+ * options.allow origins may be requested; anything else is aborted and
+ * recorded, as are console errors, page errors and failed requests.
+ * page.mestys holds what was recorded; checkPage fails on it.
+ */
+export async function openPage(browser, url, { width = 1280, height = 900, lang = 'cs', daemon, allow = [],
+  context, wait = 'networkidle0' } = {}) {
+  const ctx = context || await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  const allowed = new Set([originOf(daemon ? daemon.url : url), tiles.origin, ...allow.map(originOf)]);
+  const record = { blocked: [], console: [], errors: [], failed: [], allowed };
+  page.mestys = record;
+  page.setDefaultTimeout(30_000);
+  page.setDefaultNavigationTimeout(60_000);
+  await page.setViewport({ width, height });
+  await page.setRequestInterception(true);
+  page.on('request', (req) => {
+    if (req.isInterceptResolutionHandled()) return;
+    const u = req.url();
+    if (u.startsWith('data:') || u.startsWith('blob:') || allowed.has(safeOrigin(u))) {
+      req.continue();
+      return;
+    }
+    record.blocked.push(`${req.method()} ${u}`);
+    req.abort('blockedbyclient');
+  });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const where = msg.location()?.url;
+    record.console.push(where ? `${msg.text()} (${where})` : msg.text());
+  });
+  page.on('pageerror', (err) => record.errors.push(err?.stack || String(err)));
+  page.on('requestfailed', (req) => {
+    const reason = req.failure()?.errorText || 'failed';
+    // a request we blocked is reported once, as blocked; a cancelled one
+    // (a navigation, a map tile scrolled away) is not an error
+    if (reason === 'net::ERR_BLOCKED_BY_CLIENT' || reason === 'net::ERR_ABORTED') return;
+    record.failed.push(`${req.method()} ${req.url()}: ${reason}`);
+  });
+  // The language is set for the first document only: the page's own switch
+  // must still win after it.
+  await page.evaluateOnNewDocument((l) => {
+    try {
+      if (!sessionStorage.getItem('mestys.test.lang')) {
+        localStorage.setItem('mestys.lang', l);
+        sessionStorage.setItem('mestys.test.lang', l);
+      }
+    } catch {
+      // about:blank and opaque origins have no storage
+    }
+  }, lang);
+  await page.goto(url, { waitUntil: wait });
+  return page;
+}
+
+function safeOrigin(url) {
+  try {
+    return originOf(url);
+  } catch {
+    return url;
+  }
+}
+
+function axeSource() {
+  return readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+}
+
+/**
+ * Saves a full-page screenshot <name>.png to the artifacts folder, then
+ * fails listing every blocked request, console error, page error, failed
+ * request and axe-core violation (WCAG 2.0/2.1 A and AA) of the page.
+ * allowConsole: regular expressions for console errors a test expects
+ * (e.g. the browser's own line for a refused request the page handles).
+ */
+export async function checkPage(page, name, { allowConsole = [] } = {}) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  // The pages' CSP forbids inline scripts (page.addScriptTag would add one):
+  // axe-core is evaluated through the DevTools protocol, which the CSP does
+  // not govern, so the pages are checked under their real CSP.
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource());
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+      summary: v.nodes[0]?.failureSummary || '',
+    }));
+  });
+  const r = page.mestys;
+  const consoleErrors = r.console.filter((line) => !allowConsole.some((re) => re.test(line)));
+  const problems = [
+    ...r.blocked.map((x) => `blocked request (only ${[...r.allowed].join(', ')} allowed): ${x}`),
+    ...consoleErrors.map((x) => `console error: ${x}`),
+    ...r.errors.map((x) => `page error: ${x}`),
+    ...r.failed.map((x) => `failed request: ${x}`),
+    ...violations.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n      at ${v.targets.join('\n      at ')}`
+      + (v.summary ? `\n      ${v.summary.replace(/\n/g, '\n      ')}` : '')),
+  ];
+  if (problems.length) assert.fail(`page ${name} (${page.url()}), screenshot ${file}:\n  ${problems.join('\n  ')}`);
+  return { screenshot: file };
+}
+
+// --- the keyboard -----------------------------------------------------------
+
+/** Presses Tab until document.activeElement matches selector; fails after max presses. */
+export async function tabTo(page, selector, { max = 60, shift = false } = {}) {
+  const seen = [];
+  for (let i = 0; i <= max; i++) {
+    const where = await page.evaluate((sel) => {
+      const a = document.activeElement;
+      if (!a || a === document.body) return { match: false, what: 'body' };
+      const text = (a.getAttribute('aria-label') || a.textContent || a.value || '').trim().slice(0, 30);
+      const what = `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${text ? ` "${text}"` : ''}`;
+      return { match: a.matches(sel), what };
+    }, selector);
+    if (where.match) return page.evaluateHandle(() => document.activeElement);
+    seen.push(where.what);
+    if (i < max) {
+      if (shift) await page.keyboard.down('Shift');
+      await page.keyboard.press('Tab');
+      if (shift) await page.keyboard.up('Shift');
+    }
+  }
+  assert.fail(`${max} presses of Tab never reached ${selector}; focus went through:\n  ${seen.join('\n  ')}`);
+}
+
+/** Types text into the focused element, key by key. */
+export async function typeInto(page, text) {
+  await page.keyboard.type(String(text));
+}
+
+/**
+ * Fills the shell's operator token form (a password field in a form; sent
+ * with Enter) and waits until the form is gone.
+ */
+export async function operatorLogin(page, token = OPERATOR) {
+  const field = await page.waitForSelector('form input[type="password"]', { visible: true });
+  await field.focus();
+  await page.keyboard.type(token);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('form input[type="password"]', { hidden: true });
+}
