@@ -34,7 +34,7 @@ function input(id, value, extra = {}) {
 
 function editForm(p) {
   const f = `edit-${p.id}`;
-  const form = el('form', { class: 'proposal-form', 'aria-labelledby': `${f}-title`, novalidate: true },
+  const form = el('form', { class: 'proposal-form', id: f, 'aria-labelledby': `${f}-title`, novalidate: true },
     el('h4', { id: `${f}-title` }, t('adm.proj.edit_title', { id: p.id })),
     field(`${f}-t`, t('adm.proj.f.title'), input(`${f}-t`, p.title, { required: true, maxlength: 200 })),
     field(`${f}-d`, t('adm.proj.f.description'),
@@ -72,7 +72,7 @@ function reviewForm(p) {
     el('label', { for: `${f}-${value}` }, label));
   const reasonError = el('p', { class: 'error', id: `${f}-err`, hidden: true });
   const reason = el('textarea', { id: `${f}-r`, rows: 3, maxlength: 2000 }, p.reason);
-  const form = el('form', { class: 'proposal-form', 'aria-labelledby': `${f}-title`, novalidate: true },
+  const form = el('form', { class: 'proposal-form', id: f, 'aria-labelledby': `${f}-title`, novalidate: true },
     el('h4', { id: `${f}-title` }, t('adm.proj.review_title', { id: p.id })),
     el('fieldset', {}, el('legend', {}, t('adm.proj.f.verdict')),
       radio('yes', t('adm.proj.f.yes'), p.feasible !== false),
@@ -128,7 +128,7 @@ function card(p) {
   const [cls, text] = verdict(p);
   const isOpen = (mode) => open && open.id === p.id && open.mode === mode;
   const toggle = (mode, label) => el('button', {
-    type: 'button', 'aria-expanded': String(isOpen(mode)), 'aria-describedby': `proposal-${p.id}`,
+    type: 'button', id: `${mode}-${p.id}-open`, 'aria-expanded': String(isOpen(mode)), 'aria-describedby': `proposal-${p.id}`,
     on: { click: () => show(isOpen(mode) ? null : { id: p.id, mode }) },
   }, label);
   return el('li', { class: 'card proposal' },
