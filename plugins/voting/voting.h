@@ -8,6 +8,7 @@
  *   budget.c         budgets from the config, phases, the frozen ballot rules
  *   db.c             the SQLite schema and the few queries every part shares
  *   http.c           answers (JSON, errors) and the routing of a budget's paths
+ *   status.c         one budget as the clerk's pages need it (GET manage/<id>)
  *   proposals.c      proposals and their review
  *   code.c           one-time codes and receipts: format, check symbol, hash
  *   register.c       the register of eligible voters, the codes' letters
@@ -179,6 +180,11 @@ void vote_refuse(struct vote *v, enum vote_refusal reason, const char *fmt, ...)
 cJSON *vote_body_json(struct vote *v, mst_http_request *req);
 int vote_routes(struct vote *v);
 int vote_refusal_metrics(struct vote *v);
+
+/* --- status.c ----------------------------------------------------------------- */
+/* Answers GET manage/<id>: `entry` (the public entry, taken) with the dates,
+ * the rules' lock and config key, the register's and paper entries' figures. */
+void vote_status_get(struct vote *v, struct vote_budget *b, cJSON *entry, mst_http_request *req);
 
 /* --- proposals.c ------------------------------------------------------------ */
 void vote_proposals_get(struct vote *v, struct vote_budget *b, mst_http_request *req, int private_view);

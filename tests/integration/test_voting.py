@@ -40,6 +40,7 @@ BUDGETS = [
     budget("frozen"),
     budget("points", rule="greedy", ballot={"type": "cumulative", "points": 5, "max_points": 3}),
     budget("empty"),
+    budget("desk", dates={"counting": "2099-01-01T00:00:00+00:00"}),
 ]
 
 IDENTITY_LUA = """
@@ -559,6 +560,37 @@ class TestVoting(unittest.TestCase):
         rc, out = verify("--audit", paths["audit"], "--pb", paths["pb"], "--result", paths["result"])
         self.assertEqual(rc, 0, out)
         self.assertIn("audit: 0 entries", out)
+
+    def test_the_clerks_status_of_a_budget(self):
+        """GET manage/<id>: the clerk's pages see the dates, the rules' lock,
+        the register and the paper entries waiting, and never a count."""
+        t = self.t
+        self.assertEqual(t.call("GET", "manage/desk")[0], 401)
+        self.assertEqual(t.call("GET", "manage/nothere", token=OPERATOR)[0], 404)
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual(status, 200, resp)
+        self.assertEqual((resp["id"], resp["phase"], resp["config_key"], resp["rules_locked"]),
+                         ("desk", "proposals", "budgets[8]", False))
+        self.assertEqual(resp["dates"], {"review": None, "voting": None, "counting": 4070908800000})
+        self.assertEqual(resp["ballot"]["max_projects"], 2)
+        self.assertEqual((resp["register"], resp["paper"]), ({"voters": 0, "with_code": 0},
+                                                            {"waiting": 0, "disagreements": 0}))
+        rows = "voter,name\r\nd1,A\r\nd2,B\r\nd3,C\r\n".encode()
+        self.assertEqual(t.call("POST", "manage/desk/register", raw=rows, token=OPERATOR)[0], 200)
+        self.assertEqual(t.call("GET", "manage/desk", token=OPERATOR)[1]["register"], {"voters": 3, "with_code": 0})
+        ids = t.open_voting("desk", [100, 200])
+        status, headers, body = self.d.request("POST", "/api/voting/manage/desk/codes", b"", token=OPERATOR)
+        codes = [r["code"] for r in csv.DictReader(io.StringIO(body.decode()))]
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual((resp["rules_locked"], resp["register"]), (True, {"voters": 3, "with_code": 3}))
+        t.call("POST", "manage/desk/paper", {"code": codes[0], "projects": [ids[0]]}, OPERATOR)
+        t.call("POST", "manage/desk/paper", {"code": codes[1], "projects": [ids[0]]}, OPERATOR)
+        t.call("POST", "manage/desk/paper", {"code": codes[1], "projects": [ids[1]]}, CLERK2)
+        self.assertEqual(t.vote("desk", codes[2], [ids[1]])[0], 201)
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual(resp["paper"], {"waiting": 1, "disagreements": 1})
+        self.assertEqual(resp["register"], {"voters": 3, "with_code": 3})  # who voted is not told
+        self.no_counts(resp, "manage status")
 
     def test_rules_cannot_change_once_voting_started(self):
         t = self.t
