@@ -17,17 +17,6 @@ enum {
     DONE,
 };
 
-static int hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int mst__chunked_feed(struct mst__chunked *c, const void *in, size_t len, struct mst__buf *body,
                       size_t limit)
 {
@@ -36,10 +25,10 @@ int mst__chunked_feed(struct mst__chunked *c, const void *in, size_t len, struct
         unsigned char ch = *p;
         switch (c->state) {
         case SIZE:
-            if (hex(ch) >= 0) {
+            if (mst__hex_value(ch) >= 0) {
                 if (++c->digits > 15) /* 16^15 bytes: no body is that large */
                     return MST_EINVAL;
-                c->left = c->left * 16 + (uint64_t)hex(ch);
+                c->left = c->left * 16 + (uint64_t)mst__hex_value(ch);
             } else if (c->digits && (ch == ';' || ch == ' ' || ch == '\t')) {
                 c->state = EXTENSION;
             } else if (c->digits && ch == '\r') {

@@ -56,11 +56,15 @@ static void not_found(struct mst__http *h, mst_http_request *req)
  * any missing file (nothing learnt from the answer), logged once per mount. */
 static void refuse(struct mst__http *h, mst_http_request *req, struct mst__static_mount *m, const char *why)
 {
-    if (!m->logged) {
-        m->logged = 1;
-        mst__log_info("http: refused GET %s from %s: %s of %s; further refusals on %s are only counted "
+    if (!(m->logged & MST__STATIC_LOGGED_ESCAPE)) {
+        m->logged |= MST__STATIC_LOGGED_ESCAPE;
+        /* quoted and escaped: the path may hold the line breaks it was refused for */
+        struct mst__buf path = {0};
+        mst__buf_json_string(&path, req->path);
+        mst__log_info("http: refused %s %s from %s: %s of %s; further refusals on %s are only counted "
                       "(mestys_http_static_total{result=\"refused\"})",
-                      req->path, req->peer, why, m->dir, m->prefix);
+                      req->method, path.data, req->peer, why, m->dir, m->prefix);
+        mst__buf_free(&path);
     }
     count(h, "refused");
     mst__http_set_header(req, "X-Content-Type-Options", "nosniff");
@@ -125,14 +129,23 @@ static int none_match(const char *inm, const char *tag)
     return 0;
 }
 
-static void send_file(struct mst__http *h, mst_http_request *req, const char *real, const char *name,
-                      const struct stat *st)
+static void send_file(struct mst__http *h, mst_http_request *req, struct mst__static_mount *m, const char *real,
+                      const char *name, const struct stat *st)
 {
-    if ((size_t)st->st_size > MST__STATIC_FILE_MAX)
+    if ((size_t)st->st_size > MST__STATIC_FILE_MAX) {
+        if (!(m->logged & MST__STATIC_LOGGED_LARGE))
+            mst__log_warn("http: %s is not served: %lld bytes, more than %zu; further ones on %s are only "
+                          "counted (mestys_http_static_total{result=\"not_found\"})",
+                          real, (long long)st->st_size, MST__STATIC_FILE_MAX, m->prefix);
+        m->logged |= MST__STATIC_LOGGED_LARGE;
         return not_found(h, req);
+    }
     struct mst__static_entry *e = mst__static_cache_get(&h->static_cache, real, st);
     if (!e) {
-        mst__log_warn("http: cannot read %s: %s", real, strerror(errno));
+        if (!(m->logged & MST__STATIC_LOGGED_READ))
+            mst__log_warn("http: cannot read %s: %s; further failures on %s are only counted "
+                          "(mestys_http_static_total{result=\"not_found\"})", real, strerror(errno), m->prefix);
+        m->logged |= MST__STATIC_LOGGED_READ;
         return not_found(h, req);
     }
     const struct mst__mime *mime = mst__mime_of(name);
@@ -178,7 +191,7 @@ static void answer(struct mst__http *h, mst_http_request *req, struct mst__stati
         if (stat(real, &st) != 0)
             return not_found(h, req);
         if (S_ISREG(st.st_mode) && !folder)
-            return send_file(h, req, real, rel, &st);
+            return send_file(h, req, m, real, rel, &st);
         if (!S_ISDIR(st.st_mode) || index == 1)
             return not_found(h, req); /* a folder's index.html that is a folder, a fifo, ... */
         if (!folder)

@@ -19,8 +19,12 @@ struct mst__static_mount {
     char *prefix;   /* "/" or "/name/" (with both slashes) */
     char *dir;      /* the folder, symbolic links resolved; as given if unchecked */
     char *img_src;  /* the origins it adds to img-src, space-separated; NULL if none */
-    int logged;     /* an escape attempt was logged already */
+    unsigned logged; /* MST__STATIC_LOGGED_*: what was logged already, once per mount */
 };
+
+#define MST__STATIC_LOGGED_ESCAPE 1u /* a path leading out or to a hidden file */
+#define MST__STATIC_LOGGED_READ 2u   /* a file that could not be read */
+#define MST__STATIC_LOGGED_LARGE 4u  /* a file over MST__STATIC_FILE_MAX */
 
 struct mst__static_mounts {
     struct mst__list list; /* in the order they were mounted */

@@ -7,16 +7,7 @@
 
 #include <string.h>
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util.h"
 
 /* A segment as it stands between two '/', decoded already. */
 static int segment_ok(const char *s, size_t n)
@@ -43,12 +34,12 @@ int mst__static_path_clean(const char *path, char *out, int *folder)
 {
     size_t o = 0;
     *folder = 0;
-    while (*path == '/')
+    if (*path == '/')
         path++; /* the prefix's own slash; "//x" is refused below as an empty segment */
     for (const char *p = path; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+            int hi = mst__hex_value((unsigned char)p[1]), lo = hi < 0 ? -1 : mst__hex_value((unsigned char)p[2]);
             if (lo < 0)
                 return -1;
             c = (unsigned char)(hi * 16 + lo);

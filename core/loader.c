@@ -85,15 +85,14 @@ static int is_dir(const char *p)
  * <prefix>/share/mestys/www of an installed tree; NULL if neither is there. */
 static char *find_www(const char *exe_dir_path, const char *prefix)
 {
-    char *build = mst__path_join(exe_dir_path, "www");
-    if (is_dir(build))
-        return build;
-    free(build);
-    char *installed = mst__path_join(prefix, MESTYS_WWW_RELDIR);
-    if (is_dir(installed))
-        return installed;
-    free(installed);
-    return NULL;
+    char *dirs[2] = {mst__path_join(exe_dir_path, "www"), mst__path_join(prefix, MESTYS_WWW_RELDIR)};
+    char real[PATH_MAX], *found = NULL;
+    for (int i = 0; i < 2; i++)
+        if (!found && is_dir(dirs[i]))
+            found = mst__xstrdup(realpath(dirs[i], real) ? real : dirs[i]); /* "bin/../share" said plainly */
+    free(dirs[0]);
+    free(dirs[1]);
+    return found;
 }
 
 void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const char *const *extra,

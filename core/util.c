@@ -249,6 +249,17 @@ void mst__buf_percent_encode(struct mst__buf *b, const char *s, const char *keep
     }
 }
 
+int mst__hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int mst__valid_name(const char *s)
 {
     size_t n = 0;

@@ -34,6 +34,8 @@ void mst__buf_free(struct mst__buf *b);
 /* Appends s percent-encoded: every byte but [A-Za-z0-9-._~] and those in
  * `keep` (e.g. "/" for a path) as %XX. */
 void mst__buf_percent_encode(struct mst__buf *b, const char *s, const char *keep);
+/* The value of a hexadecimal digit (either case), -1 if c is none. */
+int mst__hex_value(int c);
 
 /* The MST_E* code for an errno value (EACCES is MST_EPERM: the system's
  * refusal, not the bus ACL's MST_EACCES). */

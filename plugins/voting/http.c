@@ -96,6 +96,7 @@ static void budget_entry(struct vote *v, const struct vote_budget *b, cJSON *out
     cJSON_AddNumberToObject(out, "amount", b->rules.amount);
     cJSON_AddStringToObject(out, "currency", b->currency);
     cJSON_AddStringToObject(out, "phase", vote_phase_name(b->phase));
+    vote_dates_json(b, out);
     char *rules = vote_rules_json(b);
     cJSON *r = rules ? cJSON_Parse(rules) : NULL;
     free(rules);

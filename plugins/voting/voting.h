@@ -20,6 +20,7 @@
  *   identity.c       the Lua identity hook; a hook's voter registered
  *   identity_http.c  the HTTP identity service, asked from a worker
  *   identity_answer.c its answer read
+ *   dates.c          when each phase begins, in the public budget answer
  *   count.c          counting with the rules library on a worker
  *   options.c        a rule's name as the rules library's options
  *   results.c        what is published once counting ends (HTTP, bus, open data)
@@ -147,6 +148,11 @@ int vote_phase_set(struct vote *v, struct vote_budget *b, enum vote_phase to, ch
 void vote_clock(void *arg);
 /* Publishes voting/phase for b's current phase. */
 void vote_phase_published(struct vote *v, const struct vote_budget *b);
+
+/* --- dates.c --------------------------------------------------------------- */
+/* Adds "dates": {"review", "voting", "counting"}: ISO 8601 UTC, or null when
+ * the operator moves that phase. */
+void vote_dates_json(const struct vote_budget *b, cJSON *out);
 
 /* --- check.c ------------------------------------------------------------------ */
 /* The plugin's check (struct mst_plugin.check): ids, amount, limits, dates, hook. */

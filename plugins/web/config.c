@@ -2,6 +2,7 @@
  * cannot say: colours that are colours, text on the brand colour that can
  * be read (WCAG 2.1 AA: 4.5:1), a tile URL Leaflet and the CSP can use, and
  * the attribution its terms ask for. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,10 +55,12 @@ static int color(struct problem *p, const cJSON *json, const char *key, struct w
     return 0;
 }
 
-/* A ratio shown rounded down, so 4.499 never reads as "4.50". */
-static double floor2(double v)
+/* A ratio to two decimals, rounded down where rounding would reach the
+ * limit it failed: 4.499 never reads as "4.50". */
+static double shown(double v, double limit)
 {
-    return (double)(long long)(v * 100) / 100;
+    double r = round(v * 100) / 100;
+    return r >= limit ? floor(v * 100) / 100 : r;
 }
 
 static int colors(struct problem *p, const cJSON *json, struct web_conf *c)
@@ -76,7 +79,7 @@ static int colors(struct problem *p, const cJSON *json, struct web_conf *c)
         return fail(p, "colors.brand_text",
                     "colors.brand %s and colors.brand_text %s have a contrast of %.2f:1; the header's text on the "
                     "brand colour needs at least 4.5:1 (WCAG 2.1 AA): darken one or lighten the other",
-                    a, b, floor2(ratio));
+                    a, b, shown(ratio, TEXT_CONTRAST));
     }
     static const struct web_color white = {255, 255, 255};
     ratio = web_contrast(c->accent, white);
@@ -84,7 +87,7 @@ static int colors(struct problem *p, const cJSON *json, struct web_conf *c)
         web_color_format(c->accent, a);
         return fail(p, "colors.accent",
                     "colors.accent %s has a contrast of %.2f:1 on the white page; bars and borders drawn in it "
-                    "need at least 3:1 (WCAG 2.1 AA, non-text contrast)", a, floor2(ratio));
+                    "need at least 3:1 (WCAG 2.1 AA, non-text contrast)", a, shown(ratio, UI_CONTRAST));
     }
     return 0;
 }

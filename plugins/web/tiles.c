@@ -32,8 +32,8 @@ static int placeholders_ok(const char *url, char *why, size_t why_len)
 
 static int loopback(const char *host, size_t n)
 {
-    return (n == 9 && !strncmp(host, "localhost", 9)) || (n >= 9 && !strncmp(host, "127.0.0.1", 9)) ||
-           (n >= 5 && !strncmp(host, "[::1]", 5));
+    return (n == 9 && !strncmp(host, "localhost", 9)) || (n == 9 && !strncmp(host, "127.0.0.1", 9)) ||
+           (n == 5 && !strncmp(host, "[::1]", 5));
 }
 
 int web_tiles_origin(const char *url, char *origin, size_t origin_len, char *why, size_t why_len)
@@ -48,6 +48,10 @@ int web_tiles_origin(const char *url, char *origin, size_t origin_len, char *why
     size_t name_len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
     if (name_len == 0 || host[host_len] != '/')
         return fail(why, why_len, "the tile URL needs a host and a path, e.g. https://tile.example.org/{z}/{x}/{y}.png");
+    /* after the name: nothing, or ":" and a port */
+    if (name_len < host_len && (host[name_len] != ':' || name_len + 1 == host_len ||
+                                strspn(host + name_len + 1, "0123456789") != host_len - name_len - 1))
+        return fail(why, why_len, "the tile URL's host is a name, or an address, and a port (:8443) at most");
     if (scheme[4] == ':' && !loopback(host, name_len))
         return fail(why, why_len, "the tile URL must use https:// (http:// only for a tile server on this machine: "
                                   "localhost, 127.0.0.1, [::1])");

@@ -41,12 +41,21 @@ export const views = Object.freeze([
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Daemons still running when the test file's process ends (a test that threw
-// before its stop()) are killed, so no mestysd outlives its test.
+// What a test started and did not stop (a test that threw before its
+// stop(), or forgot it) is killed when the test file's process ends, and
+// the file fails: no mestysd or chromium outlives its test.
 const running = new Set();
+const browsers = new Set();
 process.on('exit', () => {
+  if (!running.size && !browsers.size) return;
+  console.error(`harness: ${running.size} mestysd and ${browsers.size} chromium still running at exit: `
+    + 'every startDaemon() needs its stop() and every launch() its close()');
   for (const child of running) child.kill('SIGKILL');
+  for (const b of browsers) b.process()?.kill('SIGKILL');
+  process.exitCode = 1;
 });
+// ... and when the test process is told to stop (ctest's timeout, ^C).
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) process.once(sig, () => process.exit(128 + n));
 
 async function freePort() {
   const srv = createServer();
@@ -67,15 +76,37 @@ function merge(base, extra) {
   return out;
 }
 
+// Resolves with what promise gives, or with `late` after ms; the timer is
+// cleared either way, so it never keeps the test process alive.
+function within(promise, ms, late = null) {
+  let timer;
+  const timeout = new Promise((ok) => { timer = setTimeout(ok, ms, late); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Starts mestysd on a config of its own (the shape of tests/integration/harness.py's).
- * plugins: the config's plugin entries; node: keys merged into its node block.
- * Resolves once /health answers 200.
+ * plugins: the config's plugin entries; node: keys merged into its node
+ * block; config: keys merged into the whole config.  Resolves once /health
+ * answers 200 with {url, port, token (the operator's), stateDir, config,
+ * dir, pid, stop(), logs()}.
  */
-export async function startDaemon({ plugins = [], node = {}, config: extra = {} } = {}) {
+export async function startDaemon({ plugins = [], node = {}, config = {} } = {}) {
+  // The free port is found by binding and closing it: another process may
+  // take it before mestysd binds it.  Then mestysd says so and exits, and
+  // the start is tried again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(await freePort(), plugins, node, config);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startOnce(port, plugins, node, extra) {
   const dir = mkdtempSync(join(tmpdir(), 'mestys-br-'));
   const stateDir = join(dir, 'state');
-  const port = await freePort();
   const config = merge({
     node: merge({
       name: 'testtown', state_dir: stateDir, log_level: 'info',
@@ -100,14 +131,17 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   running.add(child);
   child.stdout.on('data', (b) => log.push(b));
   child.stderr.on('data', (b) => log.push(b));
-  const exited = new Promise((ok) => child.once('exit', (code, signal) => {
+  // 'close', not 'exit': LeakSanitizer writes its report as the process
+  // ends, and 'close' comes once its output has been read to the end.
+  let exit = null;
+  const closed = new Promise((ok) => child.once('close', (code, signal) => {
     running.delete(child);
-    ok({ code, signal });
+    exit = { code, signal };
+    ok(exit);
   }));
+  child.once('error', (err) => log.push(Buffer.from(`cannot run ${MESTYSD}: ${err.message}\n`)));
   const logs = () => Buffer.concat(log).toString('utf8');
   const url = `http://127.0.0.1:${port}`;
-  let exit = null;
-  exited.then((s) => { exit = s; });
 
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
@@ -123,10 +157,11 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
   let stopped = null;
   // Stops the daemon (SIGTERM) and asserts exit status 0 and no sanitizer
   // report; resolves with its log.  Calling it again returns the same result.
+  // A failing daemon's folder (config, state, mestysd.log) is kept.
   const stop = () => {
     stopped ||= (async () => {
       if (!exit) child.kill('SIGTERM');
-      const how = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => null)]);
+      const how = await within(closed, STOP_TIMEOUT_MS);
       const out = logs();
       writeFileSync(logPath, out);
       if (!how) {
@@ -141,7 +176,7 @@ export async function startDaemon({ plugins = [], node = {}, config: extra = {} 
     })();
     return stopped;
   };
-  return { url, port, token: OPERATOR, stateDir, config, dir, stop, logs };
+  return { url, port, token: OPERATOR, stateDir, config, dir, pid: child.pid, stop, logs };
 }
 
 async function healthy(url) {
@@ -226,14 +261,17 @@ export function tileServer() {
   return tiles;
 }
 
-/** The web plugin's config entry with its tile server pointed at the stand-in. */
+/**
+ * The web plugin's config entry (docs/web.md): the town Zkušební Lhota (Test
+ * Town in English), the map's tiles from the stand-in; extra is merged into
+ * its config.
+ */
 export function webPlugin(extra = {}) {
   return {
     use: 'web', name: 'web',
     config: merge({
-      tile_url: tiles.url,
-      tile_attribution: 'Test tiles',
-      tile_max_zoom: 18,
+      town: { name: { cs: 'Zkušební Lhota', en: 'Test Town' } },
+      tiles: { url: tiles.url, attribution: 'Test tiles', max_zoom: 18 },
     }, extra),
   };
 }
@@ -246,16 +284,59 @@ export const CHROMIUM_ARGS = Object.freeze([
   '--disable-dev-shm-usage',
 ]);
 
-/** Debian's chromium with a fresh profile; close it with browser.close(). */
+// Every request that is not for a loopback address goes through this proxy
+// (chromium sends loopback ones direct): it answers none and records each.
+// A service worker's requests are not seen by a page's interception; they
+// are here.  So is chromium's own chatter that no flag turns off (its
+// component updater, its account check): that goes to Google's hosts only,
+// is refused like the rest, and is not held against the page.
+const BROWSER_OWN = /(^|\.)(google\.com|googleapis\.com|gstatic\.com)$/;
+
+async function blackhole() {
+  const seen = [];
+  const note = (line, host) => seen.push({ line, own: BROWSER_OWN.test(host) });
+  const srv = createServer((req, res) => {
+    note(`${req.method} ${req.url}`, safeHost(req.url));
+    res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+    res.end('the browser tests are offline\n');
+  });
+  srv.on('connect', (req, socket) => {
+    note(`CONNECT ${req.url}`, req.url.replace(/:\d+$/, ''));
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  srv.unref();
+  return { seen, url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() };
+}
+
+function safeHost(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Debian's chromium with a fresh profile (puppeteer makes a temp
+ * --user-data-dir and removes it once the browser has exited); one per test
+ * file: starting it costs seconds.  Close it with browser.close().
+ */
 export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'mestys-chromium-'));
+  const proxy = await blackhole();
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+    // (puppeteer merges --disable-features with its own list)
+    args: [...CHROMIUM_ARGS, `--proxy-server=${proxy.url}`, '--disable-features=NetworkTimeServiceQuerying'],
     protocolTimeout: 120_000,
   });
-  browser.once('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  browser.mestysForeign = proxy.seen;
+  browsers.add(browser);
+  browser.once('disconnected', () => {
+    browsers.delete(browser);
+    proxy.close();
+  });
   return browser;
 }
 
@@ -265,7 +346,8 @@ function originOf(url) {
 
 /**
  * Opens url in a browser context of its own (storage, service workers and
- * cache are not shared with other pages) at width x 900 in lang.  Only the
+ * cache are not shared with other pages; closed with the page), or in
+ * options.context, at width x height (900) in lang.  Only the
  * daemon's origin (options.daemon.url, else url's), the tile stand-in and
  * options.allow origins may be requested; anything else is aborted and
  * recorded, as are console errors, page errors and failed requests.
@@ -275,8 +357,11 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
   context, wait = 'networkidle0' } = {}) {
   const ctx = context || await browser.createBrowserContext();
   const page = await ctx.newPage();
+  // a context made for this page goes with it (options.context: the test's own)
+  if (!context) page.once('close', () => ctx.close().catch(() => {}));
   const allowed = new Set([originOf(daemon ? daemon.url : url), tiles.origin, ...allow.map(originOf)]);
-  const record = { blocked: [], console: [], errors: [], failed: [], allowed };
+  const record = { blocked: [], console: [], errors: [], failed: [], allowed,
+    foreign: browser.mestysForeign, foreignFrom: browser.mestysForeign?.length ?? 0 };
   page.mestys = record;
   page.setDefaultTimeout(30_000);
   page.setDefaultNavigationTimeout(60_000);
@@ -302,7 +387,7 @@ export async function openPage(browser, url, { width = 1280, height = 900, lang 
     const reason = req.failure()?.errorText || 'failed';
     // a request we blocked is reported once, as blocked; a cancelled one
     // (a navigation, a map tile scrolled away) is not an error
-    if (reason === 'net::ERR_BLOCKED_BY_CLIENT' || reason === 'net::ERR_ABORTED') return;
+    if (reason.startsWith('net::ERR_BLOCKED_BY_CLIENT') || reason === 'net::ERR_ABORTED') return;
     record.failed.push(`${req.method()} ${req.url()}: ${reason}`);
   });
   // The language is set for the first document only: the page's own switch
@@ -338,9 +423,10 @@ function axeSource() {
  * fails listing every blocked request, console error, page error, failed
  * request and axe-core violation (WCAG 2.0/2.1 A and AA) of the page.
  * allowConsole: regular expressions for console errors a test expects
- * (e.g. the browser's own line for a refused request the page handles).
+ * (e.g. the browser's own line for a refused request the page handles);
+ * allowFailed: the same for failed requests (the network cut on purpose).
  */
-export async function checkPage(page, name, { allowConsole = [] } = {}) {
+export async function checkPage(page, name, { allowConsole = [], allowFailed = [] } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -363,9 +449,11 @@ export async function checkPage(page, name, { allowConsole = [] } = {}) {
   const consoleErrors = r.console.filter((line) => !allowConsole.some((re) => re.test(line)));
   const problems = [
     ...r.blocked.map((x) => `blocked request (only ${[...r.allowed].join(', ')} allowed): ${x}`),
+    ...(r.foreign || []).slice(r.foreignFrom).filter((x) => !x.own)
+      .map((x) => `request to another host (a service worker's?), refused by the offline proxy: ${x.line}`),
     ...consoleErrors.map((x) => `console error: ${x}`),
     ...r.errors.map((x) => `page error: ${x}`),
-    ...r.failed.map((x) => `failed request: ${x}`),
+    ...r.failed.filter((x) => !allowFailed.some((re) => re.test(x))).map((x) => `failed request: ${x}`),
     ...violations.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n      at ${v.targets.join('\n      at ')}`
       + (v.summary ? `\n      ${v.summary.replace(/\n/g, '\n      ')}` : '')),
   ];
@@ -403,13 +491,21 @@ export async function typeInto(page, text) {
 }
 
 /**
- * Fills the shell's operator token form (a password field in a form; sent
- * with Enter) and waits until the form is gone.
+ * Fills the shell's operator token form (plugins/web/www/lib/app.js:
+ * #mestys-token in #mestys-token-form) with the keyboard and waits until the
+ * shell has accepted the token and removed the form; fails with the form's
+ * own error when it refused it.
  */
 export async function operatorLogin(page, token = OPERATOR) {
-  const field = await page.waitForSelector('form input[type="password"]', { visible: true });
+  const field = await page.waitForSelector('#mestys-token-form #mestys-token', { visible: true });
   await field.focus();
   await page.keyboard.type(token);
   await page.keyboard.press('Enter');
-  await page.waitForSelector('form input[type="password"]', { hidden: true });
+  const outcome = await page.waitForFunction(() => {
+    if (!document.getElementById('mestys-token-form')) return 'ok';
+    const err = document.getElementById('mestys-token-error');
+    return err && !err.hidden && err.textContent ? err.textContent : false;
+  });
+  const what = await outcome.jsonValue();
+  if (what !== 'ok') assert.fail(`the shell refused the operator token: ${what}`);
 }

@@ -7,30 +7,27 @@ import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  ARTIFACTS, checkPage, launch, openPage, startDaemon, tabTo, tileServer, typeInto, views,
+  ADMIN, ARTIFACTS, checkPage, launch, openPage, startDaemon, tabTo, tileServer, typeInto, views,
 } from './harness.mjs';
+import { call, eventually, getJSON } from './seed/common.mjs';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-// The CSP every daemon page gets (docs/http.md), with the img-src origin a
-// mount asking for the real tile server would add.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; "
-  + "img-src 'self' data: blob: https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; "
-  + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; worker-src 'self'";
-const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript' };
 
-// The fixtures on a server of their own: allowed by openPage's `allow` for
-// this self-test only.
-async function fixtureServer() {
+// fixtures/nocsp/ is served here, with no CSP at all, for the one page the
+// daemon could never serve: a service worker whose own script lets it ask
+// a foreign host (the daemon's CSP says connect-src 'self').  Allowed by
+// openPage's `allow` for that test only.
+async function noCspServer() {
   const srv = createServer((req, res) => {
     const name = new URL(req.url, 'http://x').pathname.slice(1);
-    const file = join(FIXTURES, name);
+    const file = join(FIXTURES, 'nocsp', name);
     if (!/^[\w-]+\.\w+$/.test(name) || !existsSync(file)) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('not found\n');
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(name)] || 'application/octet-stream',
-      'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
+    res.writeHead(200, { 'Content-Type': TYPES[extname(name)], 'Cache-Control': 'no-cache' });
     res.end(readFileSync(file));
   });
   await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
@@ -40,16 +37,20 @@ async function fixtureServer() {
 
 let browser;
 let daemon;
-let fixtures;
-const open = (name, opts = {}) => openPage(browser, `${fixtures.url}/${name}`, { allow: [fixtures.url], ...opts });
+let nocsp;
+const open = (name, opts = {}) => openPage(browser, `${daemon.url}/fixtures/${name}`, { daemon, ...opts });
 
 before(async () => {
-  [browser, daemon, fixtures] = await Promise.all([launch(), startDaemon(), fixtureServer()]);
+  [browser, daemon, nocsp] = await Promise.all([
+    launch(),
+    startDaemon({ plugins: [{ use: join(FIXTURES, 'fixtures.lua'), name: 'fixtures' }] }),
+    noCspServer(),
+  ]);
 });
 
 after(async () => {
   await browser?.close();
-  await fixtures?.close();
+  await nocsp?.close();
   await daemon?.stop();
 });
 
@@ -84,6 +85,16 @@ test('a request to a foreign origin is blocked and reported', async () => {
   await page.close();
 });
 
+test("a service worker's request to a foreign host is refused by the offline proxy and reported", async () => {
+  const page = await openPage(browser, `${nocsp.url}/sw.html`, { allow: [nocsp.url] });
+  await page.waitForFunction(() => document.getElementById('out').textContent.startsWith('Service worker:'));
+  assert.equal(await page.$eval('#out', (e) => e.textContent), 'Service worker: failed: Failed to fetch');
+  assert.deepEqual(page.mestys.blocked, [], 'the page itself asked for nothing foreign');
+  await assert.rejects(checkPage(page, 'harness-sw'),
+    /refused by the offline proxy: GET http:\/\/sw-foreign\.example\/ping/);
+  await page.close();
+});
+
 test('console errors and uncaught errors are reported', async () => {
   const page = await open('console.html');
   await page.waitForFunction(() => document.getElementById('out').textContent === 'Script ran.');
@@ -95,6 +106,13 @@ test('console errors and uncaught errors are reported', async () => {
   // ... unless the test says it expects that console line
   await assert.rejects(checkPage(page, 'harness-console', { allowConsole: [/something went wrong/] }),
     (err) => !/console error/.test(err.message) && /page error/.test(err.message));
+  await page.close();
+});
+
+test("a page is checked under the daemon's CSP: an inline style it refuses is reported", async () => {
+  const page = await open('csp.html');
+  await assert.rejects(checkPage(page, 'harness-csp'),
+    /console error: Applying inline style violates the following Content Security Policy directive .style-src .self../);
   await page.close();
 });
 
@@ -119,4 +137,33 @@ test('the tile stand-in answers tiles from the allowed origin, and the daemon ru
   const health = await fetch(`${daemon.url}/health`);
   assert.equal(health.status, 200);
   assert.equal(views.length, 4);
+});
+
+test('startDaemon fails with the daemon\'s own words when it refuses its config', async () => {
+  await assert.rejects(startDaemon({ plugins: [{ use: 'no-such-plugin', name: 'x' }] }),
+    /mestysd exited with 2 before answering \/health:[^]*cannot load plugin "no-such-plugin"/);
+});
+
+test('stop() fails when the daemon did not exit cleanly', async () => {
+  const d = await startDaemon();
+  process.kill(d.pid, 'SIGKILL');
+  await assert.rejects(d.stop(), /mestysd exited SIGKILL, expected 0/);
+});
+
+test('seed/common: calls on the daemon with a token, failing with its answer', async () => {
+  const plugins = await getJSON(daemon, '/api/admin/plugins', { token: ADMIN });
+  assert.ok(JSON.stringify(plugins).includes('fixtures'));
+  await assert.rejects(call(daemon, 'GET', '/api/admin/plugins'), /GET \/api\/admin\/plugins answered 401: /);
+  const refused = await call(daemon, 'GET', '/api/admin/plugins', { expect: 401 });
+  assert.equal(refused.status, 401);
+});
+
+test('seed/common: eventually retries until the check holds, and gives up with its last error', async () => {
+  let n = 0;
+  assert.equal(await eventually(() => {
+    n += 1;
+    assert.ok(n >= 3, `only ${n}`);
+    return n;
+  }, { every: 1 }), 3);
+  await assert.rejects(eventually(() => assert.fail('never'), { timeout: 50, every: 10 }), /never/);
 });

@@ -226,6 +226,12 @@ write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
 write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
 write("ws_subprotocol", "unknown", "mqtt,  ,chat\nhttp\nocpp1.6")
 write("ws_subprotocol", "prefix", "ocpp1.6x ocpp1\nocpp1.6")
+
+# http_static_path: a request path as lws hands it over, a newline, a mount's img_src
+write("http_static_path", "page", "/charging/admin.html\nhttps://tile.openstreetmap.org")
+write("http_static_path", "folder", "/lib/\nhttps://*.tiles.example.org:8443/z/ https:")
+write("http_static_path", "escapes", "/%2e%2e/%252e%252e%252fetc/.env\nhttps://a.org; script-src *")
+write("http_static_path", "utf8", "/voting/%C4%8Desky%20text.html\n")
 # charging_rpc: OCPP-J 1.6 messages as charge points send them (the specification's examples and
 # what ocpp-rpc writes), and a few that are refused
 BOOT = {"chargePointVendor": "VendorX", "chargePointModel": "SingleSocketCharger", "firmwareVersion": "1.0"}

@@ -290,7 +290,12 @@ class Packaging(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         for rel in ("share/man/man1/mestys.1", "share/man/man5/mestys.json.5", "share/man/man8/mestysd.8",
                     "lib/systemd/system/mestysd.service", "lib/sysusers.d/mestys.conf",
-                    "share/mestys/mestys.json.example"):
+                    "share/mestys/mestys.json.example",
+                    # the pages, and the libraries copied from npm with their licences
+                    "share/mestys/www/web/index.html", "share/mestys/www/web/lib/app.js",
+                    "share/mestys/www/web/vendor/leaflet/leaflet-src.esm.js",
+                    "share/mestys/www/web/vendor/leaflet/LICENSE.txt",
+                    "share/mestys/www/web/vendor/uplot/uPlot.esm.js", "share/mestys/www/web/vendor/uplot/LICENSE.txt"):
             self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
         # the example, checked by the installed mestys against the installed plugins:
         # only the tokens the operator must fill in are wrong
@@ -311,7 +316,7 @@ class Packaging(unittest.TestCase):
                     .replace('"token": ""', '"token": "%s"' % os.urandom(12).hex(), 1))
         p = subprocess.run([installed, "check", filled], capture_output=True, text=True, env=env)
         self.assertEqual((p.returncode, but_a_busy_port(p.stderr)), (0, ""))
-        self.assertIn("OK (3 plugin instance(s)" + (", with warnings)" if p.stderr else ")"), p.stdout)
+        self.assertIn("OK (4 plugin instance(s)" + (", with warnings)" if p.stderr else ")"), p.stdout)
         # the unit as systemd reads it, pointed at this prefix's binaries
         with open(os.path.join(prefix, "lib", "systemd", "system", "mestysd.service")) as f:
             unit = f.read()

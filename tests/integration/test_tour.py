@@ -58,6 +58,16 @@ class Tour(unittest.TestCase):
                            capture_output=True, text=True, cwd=self.work, timeout=120)
         return p.stdout + p.stderr
 
+    def test_0_pages(self):
+        # "Open http://127.0.0.1:8080/": the town's pages, branded with its name
+        self.assertIn("Open <http://127.0.0.1:8080/> in a browser", open(README, encoding="utf-8").read())
+        status, headers, body = self.d.get("/")
+        self.assertEqual(status, 200, body)
+        self.assertIn(b'<script type="module" src="/home.js"></script>', body)
+        self.assertIn("https://tile.openstreetmap.org", headers["content-security-policy"])
+        status, cfg = self.d.json("/api/web/config")
+        self.assertEqual(cfg["town"]["name"]["cs"], "Dolní Lhota")
+
     def test_1_charging(self):
         out = self.bash(tour_commands("EV charging: the town's central system", "(The status shows"))
         # the new station's first boot waits for the operator, the second charges

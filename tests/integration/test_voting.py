@@ -183,6 +183,19 @@ class TestVoting(unittest.TestCase):
         for word in ('"votes"', '"selected"', '"effective_support"', '"ballots"', '"rank"', '"voted"'):
             self.assertNotIn(word, text, "%s shows %s before counting" % (where, word))
 
+    def test_the_pages_are_served_at_the_instance(self):
+        status, headers, body = self.d.request("GET", "/voting/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn('src="./index.js"', body.decode())
+        status, headers, body = self.d.request("GET", "/voting/pages.json")
+        self.assertEqual(status, 200)
+        self.assertEqual([p["path"] for p in json.loads(body)["pages"]][:2], ["index.html", "receipt.html"])
+        for page in ("budget.html", "vote.html", "receipt.html", "results.html", "vote.js", "voting.css"):
+            self.assertEqual(self.d.request("GET", "/voting/" + page)[0], 200, page)
+        # routes win over files: the API is still the API
+        self.assertEqual(self.d.request("GET", "/api/voting/budgets")[0], 200)
+
     def test_a_whole_budget_from_proposals_to_results(self):
         t = self.t
         status, resp = t.vote("park", "ABCDE-FGHJK-MNPQR-STVWX-YZ012", [1])
@@ -642,10 +655,26 @@ class TestDatesAndRestart(unittest.TestCase):
             t = Town(d)
             eventually(lambda: self.assertEqual(t.call("GET", "budgets/dated")[1]["phase"], "review"))
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "proposals")
+            # the dates are public, so a page can say what comes next (null: the operator decides)
+            self.assertEqual(t.call("GET", "budgets/dated")[1]["dates"],
+                             {"review": "2020-01-01T00:00:00.000Z", "voting": "2099-01-01T00:00:00.000Z",
+                              "counting": None})
+            self.assertEqual(t.call("GET", "budgets")[1]["budgets"][1]["dates"],
+                             {"review": None, "voting": None, "counting": None})
             t.phase("manual", "review")
             d.stop()
             d.start()
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "review")
+        finally:
+            d.stop()
+        # a town may turn the pages off: the API stays
+        cfg = daemon_config(free_port(), [budget("manual")])
+        next(p for p in cfg["plugins"] if p["use"] == "voting")["config"]["pages"] = False
+        d = Daemon(cfg)
+        d.start()
+        try:
+            self.assertEqual(d.request("GET", "/voting/")[0], 404)
+            self.assertEqual(d.request("GET", "/api/voting/budgets")[0], 200)
         finally:
             d.stop()
         # what the schema cannot say, `mestys check` says at the key's line (and mestysd refuses to start)

@@ -44,6 +44,10 @@ static const struct mst_config_key config[] = {
      .min = 0, .max = 1 << 30, .description = "largest message on cp/... (0: the core's default)"},
     {.key = "ws_ping_s", .type = MST_CFG_INT, .flags = MST_CFG_HAS_RANGE, .default_json = "0",
      .min = 0, .max = 3600, .description = "ping interval on cp/... (0: none)"},
+    {.key = "pages", .type = MST_CFG_STRING, .default_json = "\"\"",
+     .description = "a folder to serve at /<instance>/ with http_static (\"\": none)"},
+    {.key = "pages_img_src", .type = MST_CFG_STRING, .default_json = "\"\"",
+     .description = "img_src of that mount"},
     {0},
 };
 
@@ -270,6 +274,11 @@ static int tp_init(mst_instance *inst, const struct mst_host *host, void **state
     host->config_int(inst, "ws_max_message", &max_message);
     host->config_int(inst, "ws_ping_s", &ping_s);
     failed |= host->ws_endpoint_limits(inst, "cp/*", (size_t)max_message, (unsigned)ping_s) != 0;
+    const char *pages = host->config_string(inst, "pages");
+    const char *img_src = host->config_string(inst, "pages_img_src");
+    struct mst_http_static_opts opts = {.struct_size = sizeof opts, .img_src = img_src && *img_src ? img_src : NULL};
+    if (pages && *pages && MST_HOST_HAS(host, http_static))
+        failed |= host->http_static(inst, host->instance_name(inst), pages, &opts) != 0;
     /* limits of an endpoint never registered */
     failed |= host->ws_endpoint_limits(inst, "nowhere/*", 1, 1) != MST_ENOENT;
     if (failed) {

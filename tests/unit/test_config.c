@@ -158,7 +158,7 @@ static void plugin_schema_errors(void **state)
     expect_error("{\"plugins\": [{\"use\": \"testplug\", \"config\": {\"label\": \"x\",\n"
                  "   \"interval\": 5}}]}",
                  "2:4: error: plugins[0].config.interval: unknown key \"interval\"; valid keys: label, "
-                 "interval_ms, mode, password, nested, serve_echo, ws_max_message, ws_ping_s");
+                 "interval_ms, mode, password, nested, serve_echo, ws_max_message, ws_ping_s, pages, pages_img_src");
     expect_error("{\"plugins\": [{\"use\": \"testplug\", \"config\": {\"label\": \"x\", \"interval_ms\": 5}}]}",
                  "1:74: error: plugins[0].config.interval_ms: value 5 is out of range [10, 60000]");
     expect_error("{\"plugins\": [{\"use\": \"testplug\", \"config\": {\"label\": \"x\", \"mode\": \"turbo\"}}]}",

@@ -320,12 +320,46 @@ static void plugins_return_the_first_metric_error(void **state)
     }
 }
 
+/* http_static under the mock: the daemon's mount table says yes and no */
+static int pages_init(mst_instance *inst, const struct mst_host *host, void **state)
+{
+    *state = NULL;
+    struct mst_http_static_opts o = {.struct_size = sizeof o, .img_src = "https://tile.openstreetmap.org"};
+    if (!MST_HOST_HAS(host, http_static) || host->http_static(inst, "", "web", &o) != 0)
+        return -1;
+    if (host->http_static(inst, "/", "other", NULL) != MST_EEXIST)
+        return -2;
+    if (host->http_static(inst, "api", "x", NULL) != MST_EINVAL)
+        return -3;
+    if (host->http_static(inst, "mock", "../x", NULL) != MST_EINVAL)
+        return -4;
+    if (host->http_static(inst, "mock", "/nonexistent-mestys-folder", NULL) != MST_ENOENT)
+        return -5;
+    o.img_src = "https://a.org; script-src *";
+    if (host->http_static(inst, "mock", "web", &o) != MST_EINVAL)
+        return -6;
+    return host->http_static(inst, "mock", "web", NULL);
+}
+
+static void http_static_mounts_as_in_the_daemon(void **state)
+{
+    (void)state;
+    static const struct mst_plugin pages = {
+        .abi_version = 1, .struct_size = sizeof(struct mst_plugin), .name = "pages", .version = "0.0.1",
+        .init = pages_init};
+    struct mst_mock *m = mst_mock_new(&pages, NULL);
+    assert_non_null(m);
+    assert_int_equal(mst_mock_init(m), 0);
+    mst_mock_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(heartbeat_publishes_on_its_interval),
         cmocka_unit_test(defaults_come_from_the_schema),
         cmocka_unit_test(http_routes_answer_as_the_daemon),
+        cmocka_unit_test(http_static_mounts_as_in_the_daemon),
         cmocka_unit_test(nested_default_is_seen_as_under_the_daemon),
         cmocka_unit_test(plugin_check_runs_as_in_the_daemon),
         cmocka_unit_test(config_is_completed_as_by_the_daemon),

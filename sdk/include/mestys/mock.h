@@ -6,7 +6,11 @@
  * delivers at once, timers fire when the test advances the clock, queued
  * work runs synchronously, db_open opens a real SQLite file in a fresh
  * temporary state directory.  Config, topics and the declared-topic checks
- * are the daemon's own code, so they answer as mestysd does.
+ * are the daemon's own code, so they answer as mestysd does; so is
+ * http_static's mount table (a bad prefix, folder or img_src is
+ * MST_EINVAL, a prefix mounted twice MST_EEXIST, a missing absolute folder
+ * MST_ENOENT), but a relative folder is only checked for its form (the
+ * mock has no www folder) and no file is served.
  *
  *     struct mst_mock *m = mst_mock_new(&mestys_plugin, "{\"interval_ms\": 100}");
  *     assert(mst_mock_init(m) == 0 && mst_mock_start(m) == 0);

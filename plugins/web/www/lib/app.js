@@ -18,7 +18,9 @@ let siteConfig = defaultConfig();
 let siteAudience = 'citizen';
 let sitePages = [];
 let staleSince = null; // ms of the oldest cached copy shown, or null
+let backOnline = false; // the browser said "online" after the page was shown
 let tokenPrompt = null; // the pending token form's promise
+const authUrls = new Set(); // what was fetched with the token: never offered to the worker's cache
 
 addStrings(shellStrings);
 
@@ -242,7 +244,10 @@ export async function api(path, opts = {}) {
     payload = JSON.stringify(body);
     h.set('Content-Type', 'application/json');
   }
-  if (auth && token()) h.set('Authorization', 'Bearer ' + token());
+  if (auth && token()) {
+    h.set('Authorization', 'Bearer ' + token());
+    authUrls.add(new URL(path, location.href).href);
+  }
   for (const [k, v] of Object.entries(headers)) h.set(k, v);
   let res;
   try {
@@ -310,7 +315,11 @@ function renderStale() {
   const text = Number.isFinite(staleSince)
     ? t('shell.stale', { time: staleTime(staleSince) })
     : t('shell.stale_unknown');
-  banner.replaceChildren(el('p', {}, text));
+  // back online: the fresh page is one press away
+  const reload = navigator.onLine && backOnline
+    ? el('button', { type: 'button', class: 'link', on: { click: () => location.reload() } }, t('shell.reload'))
+    : null;
+  banner.replaceChildren(el('p', {}, text, reload ? ' ' : null, reload));
 }
 
 // today: the time; an older copy: date and time
@@ -334,14 +343,15 @@ function askWorkerAboutPage() {
   sw.controller.postMessage({ type: 'page-source', url: location.href }, [channel.port2]);
 }
 
-// hands the worker what this page loaded, so the page itself is kept after a first visit
+// hands the worker what this page loaded before it controlled the page, so
+// even a first visit comes back offline; what needed the token stays out
 function offerPageToWorker() {
   const sw = navigator.serviceWorker;
-  if (!sw) return;
+  if (!sw || sw.controller) return; // a controlled page is kept as it loads
   sw.ready.then((reg) => {
     const urls = [location.href];
     for (const entry of performance.getEntriesByType('resource')) {
-      if (entry.name.startsWith(location.origin)) urls.push(entry.name);
+      if (entry.name.startsWith(location.origin) && !authUrls.has(entry.name)) urls.push(entry.name);
     }
     if (reg.active) reg.active.postMessage({ type: 'keep', urls });
   }).catch(() => {});
@@ -351,12 +361,23 @@ function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   navigator.serviceWorker.register('/sw.js').then(() => {
     askWorkerAboutPage();
+    // once now, and once more when the visitor leaves: what the page fetched meanwhile
     offerPageToWorker();
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') offerPageToWorker();
+    });
   }).catch(() => {
     /* no worker (private mode, an old browser): the pages work without the cache */
   });
-  window.addEventListener('offline', () => announce(t('shell.offline_now')));
-  window.addEventListener('online', () => announce(t('shell.online_again')));
+  window.addEventListener('offline', () => {
+    backOnline = false;
+    announce(t('shell.offline_now'));
+  });
+  window.addEventListener('online', () => {
+    backOnline = true;
+    renderStale();
+    announce(t('shell.online_again'));
+  });
 }
 
 // --- clerk token ---------------------------------------------------------
@@ -427,6 +448,8 @@ function tokenForm(message) {
       for (const c of hidden) c.hidden = false;
       renderNav();
       announce(t('shell.token_ok'));
+      // on to the page the form stood in front of
+      if (main.id === 'main') main.focus();
       resolve(candidate);
     });
     const heading = main.querySelector(':scope > h1');

@@ -79,7 +79,8 @@ export function createChart(container, { series = [], title = '', height = 280 }
       { values: (u, splits) => splits.map((v) => (v == null ? null : fmt.number(v))), stroke: '#1b1b1b',
         grid: { stroke: '#e3e6ea' }, size: 56 },
     ],
-    legend: { live: true },
+    // the legend names the lines; the numbers are in the table beside the chart
+    legend: { live: false },
     cursor: { drag: { x: false, y: false } },
   };
   const chart = new uPlot(opts, align(series), container);

@@ -78,9 +78,19 @@ export function createMap(container, { markers = [], onSelect, label } = {}) {
       const marker = L.marker([m.lat, m.lon], {
         icon: markerIcon(m), keyboard: true, title: m.title, alt: m.title, riseOnHover: true,
       });
-      marker.on('click', () => {
+      const select = () => {
         if (m.href) location.href = m.href;
         else if (onSelect) onSelect(m.id, m);
+      };
+      marker.on('click', select);
+      // Leaflet makes the marker a focusable role=button but only clicks it
+      // with the mouse: Enter and Space select it too, as on any button
+      marker.on('keydown', (e) => {
+        const key = e.originalEvent.key;
+        if (key === 'Enter' || key === ' ') {
+          e.originalEvent.preventDefault();
+          select();
+        }
       });
       marker.on('add', () => {
         const node = marker.getElement();
