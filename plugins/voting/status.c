@@ -1,7 +1,7 @@
 /*
  * status.c - one budget as the clerk's pages need it (GET manage/<id>):
- * the public entry, the dates its phases begin by themselves, where its
- * ballot rules are set and whether they are locked, how far the register
+ * the public entry (with the dates its phases begin by themselves), where
+ * its ballot rules are set and whether they are locked, how far the register
  * and its letters are, and how many paper ballots wait for a second clerk.
  *
  * Nothing here says how a project stands or how many ballots were cast in
@@ -27,17 +27,6 @@ static int counts(sqlite3 *db, const char *sql, const char *budget, cJSON *out, 
     return rc;
 }
 
-static void dates(const struct vote_budget *b, cJSON *out)
-{
-    cJSON *d = cJSON_AddObjectToObject(out, "dates");
-    for (int p = VOTE_REVIEW; p <= VOTE_COUNTING; p++) {
-        if (b->dates[p])
-            cJSON_AddNumberToObject(d, vote_phase_name((enum vote_phase)p), (double)b->dates[p]);
-        else
-            cJSON_AddNullToObject(d, vote_phase_name((enum vote_phase)p));
-    }
-}
-
 void vote_status_get(struct vote *v, struct vote_budget *b, cJSON *entry, mst_http_request *req)
 {
     static const char *const register_keys[] = {"voters", "with_code"};
@@ -47,7 +36,6 @@ void vote_status_get(struct vote *v, struct vote_budget *b, cJSON *entry, mst_ht
     cJSON_AddStringToObject(entry, "config_key", where);
     /* frozen when voting opens (budget.c); a config that differs is refused then */
     cJSON_AddBoolToObject(entry, "rules_locked", b->phase >= VOTE_VOTING);
-    dates(b, entry);
     cJSON *reg = cJSON_AddObjectToObject(entry, "register"), *paper = cJSON_AddObjectToObject(entry, "paper");
     int rc = counts(v->db, "SELECT count(*), count(code_hash) FROM voter WHERE budget = ?", b->id, reg,
                     register_keys, 2);

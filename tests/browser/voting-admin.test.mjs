@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ADMIN, ARTIFACTS, OPERATOR, PUBLIC, checkPage, launch, openPage, operatorLogin, startDaemon, tabTo, tileServer, typeInto, views,
+  ADMIN, ARTIFACTS, OPERATOR, PUBLIC, checkPage, launch, openPage, operatorLogin, startDaemon, tabTo, typeInto, views, webPlugin,
 } from './harness.mjs';
 import { call, eventually, getJSON, postJSON } from './seed/common.mjs';
 import { BUDGET, VOTERS, propose, registerFiles, votingPlugin } from './seed/budget-admin.mjs';
@@ -25,9 +25,7 @@ let files;
 
 before(async () => {
   [browser, daemon] = await Promise.all([launch(), startDaemon({
-    plugins: [{ use: 'web', name: 'web', config: {
-      town: { name: { cs: 'Dolní Lhota', en: 'Dolní Lhota' } },
-      tiles: { url: tileServer().url, attribution: 'Test tiles', max_zoom: 18 } } }, votingPlugin()],
+    plugins: [webPlugin({ town: { name: { cs: 'Dolní Lhota', en: 'Dolní Lhota' } } }), votingPlugin()],
     config: {
       tokens: [{ name: 'it', token: ADMIN, role: 'admin' }, { name: 'clerk', token: OPERATOR, role: 'operator' },
         { name: 'clerk2', token: CLERK2, role: 'operator' }, { name: 'kiosk', token: PUBLIC, role: 'public' }],

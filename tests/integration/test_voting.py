@@ -571,7 +571,7 @@ class TestVoting(unittest.TestCase):
         self.assertEqual(status, 200, resp)
         self.assertEqual((resp["id"], resp["phase"], resp["config_key"], resp["rules_locked"]),
                          ("desk", "proposals", "budgets[8]", False))
-        self.assertEqual(resp["dates"], {"review": None, "voting": None, "counting": 4070908800000})
+        self.assertEqual(resp["dates"], {"review": None, "voting": None, "counting": "2099-01-01T00:00:00.000Z"})
         self.assertEqual(resp["ballot"]["max_projects"], 2)
         self.assertEqual((resp["register"], resp["paper"]), ({"voters": 0, "with_code": 0},
                                                             {"waiting": 0, "disagreements": 0}))
