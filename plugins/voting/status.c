@@ -1,7 +1,7 @@
 /*
  * status.c - one budget as the clerk's pages need it (GET manage/<id>):
- * the public entry (with the dates its phases begin by themselves), where its
- * ballot rules are set and whether they are locked, how far the register
+ * the public entry (with the dates its phases begin by themselves), where
+ * its ballot rules are set and whether they are locked, how far the register
  * and its letters are, and how many paper ballots wait for a second clerk.
  *
  * Nothing here says how a project stands or how many ballots were cast in

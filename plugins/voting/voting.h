@@ -182,8 +182,7 @@ int vote_routes(struct vote *v);
 int vote_refusal_metrics(struct vote *v);
 
 /* --- status.c ----------------------------------------------------------------- */
-/* Answers GET manage/<id>: `entry` (the public entry, taken) with the dates,
- * the rules' lock and config key, the register's and paper entries' figures. */
+/* Answers GET manage/<id>: `entry` (the public entry, taken) with the rules' lock and config key, the register's and paper entries' figures. */
 void vote_status_get(struct vote *v, struct vote_budget *b, cJSON *entry, mst_http_request *req);
 
 /* --- proposals.c ------------------------------------------------------------ */

@@ -71,7 +71,8 @@ function phaseSection() {
     section.append(el('p', { class: 'notice' }, t('adm.phase.none_feasible')),
       el('p', {}, el('a', { href: pageUrl('projects.html', b.id) }, t('adm.nav.projects'))));
   } else if (next) {
-    section.append(el('p', {}, t(`adm.phase.what.${next}`)),
+    section.append(el('p', {}, el('strong', {}, t('adm.phase.after', { phase: t(`voting.ph.${next}`) })), ' ',
+      t(`adm.phase.what.${next}`)),
       el('div', { class: 'actions' }, el('button', {
         type: 'button', class: 'primary', id: 'phase-next', on: { click: () => moveTo(next) },
       }, t('adm.phase.next', { phase: t(`voting.ph.${next}`) }))));

@@ -120,13 +120,13 @@ function show(next) {
   const back = open && `proposal-${open.id}`;
   open = next;
   render();
-  if (next) document.querySelector(`#proposal-${next.id} form input, #proposal-${next.id} form textarea`).focus();
+  if (next) document.querySelector(`#${next.mode}-${next.id} :is(input, textarea)`).focus();
   else if (back) document.getElementById(back).focus();
 }
 
 function card(p) {
   const [cls, text] = verdict(p);
-  const isOpen = (mode) => open && open.id === p.id && open.mode === mode;
+  const isOpen = (mode) => Boolean(open && open.id === p.id && open.mode === mode);
   const toggle = (mode, label) => el('button', {
     type: 'button', id: `${mode}-${p.id}-open`, 'aria-expanded': String(isOpen(mode)), 'aria-describedby': `proposal-${p.id}`,
     on: { click: () => show(isOpen(mode) ? null : { id: p.id, mode }) },

@@ -18,7 +18,8 @@ addStrings({
     'adm.server': 'Server odmítl: {message}',
 
     'adm.phase.title': 'Fáze rozpočtu',
-    'adm.phase.now': 'Teď: {phase}',
+    'adm.phase.now': 'Teď: {phase}.',
+    'adm.phase.after': 'Další fáze: {phase}.',
     'adm.phase.date': '{phase} začne samo {date}.',
     'adm.phase.next': 'Přejít do další fáze: {phase}',
     'adm.phase.confirm': 'Přejít do fáze „{phase}“?',
@@ -168,7 +169,8 @@ addStrings({
     'adm.server': 'The server refused: {message}',
 
     'adm.phase.title': 'Phase of the budget',
-    'adm.phase.now': 'Now: {phase}',
+    'adm.phase.now': 'Now: {phase}.',
+    'adm.phase.after': 'Next phase: {phase}.',
     'adm.phase.date': '{phase} begins by itself on {date}.',
     'adm.phase.next': 'Move to the next phase: {phase}',
     'adm.phase.confirm': 'Move to the phase "{phase}"?',

@@ -3,13 +3,12 @@
 // without a code one, once, as letters to print (one A4 page per voter,
 // admin.css's print rules), and a new code for a lost letter.  The codes
 // live only in this page's memory: the server keeps their hashes.
-import { start, api, el, t, fmt, localized, announce, onLangChange, showError } from '/lib/app.js';
+import { start, api, el, t, fmt, townName, announce, onLangChange, showError } from '/lib/app.js';
 import { downloadText } from '/lib/download.js';
 import { API, clear, manage, loadStatus, budgetOf, adminHeader, confirmAction, statusLine, say } from './admin.js';
 
 const page = document.getElementById('page');
 let b = null;
-let town = '';
 let letters = null; // {rows: [{voter, name, address, code}], csv} once codes are made
 const said = {}; // the last sentence of each status line, kept across a re-render
 
@@ -43,7 +42,7 @@ function tell(id, text, kind, ...after) {
 
 function line(id) {
   const l = statusLine(id);
-  if (said[id]) say(l, said[id][0], said[id][1], ...said[id][2]);
+  if (said[id]) say(l, said[id][0], said[id][1], ...(said[id][2] || []));
   return l;
 }
 
@@ -150,11 +149,18 @@ function lostSection() {
     el('h2', { id: 'lost-title' }, t('adm.vot.lost')), form);
 }
 
+// Registers list people as "Surname, Given names"; a letter is addressed
+// "Given names Surname".
+function personName(name) {
+  const m = /^([^,]+),\s*([^,]+)$/.exec(name || '');
+  return m ? `${m[2]} ${m[1]}` : name || '';
+}
+
 function letter(r) {
   const url = `${location.origin}${API.replace(/^\/api/, '')}vote.html?b=${encodeURIComponent(b.id)}`;
   return el('article', { class: 'letter', 'aria-label': t('adm.letter.label', { voter: r.voter }) },
-    el('p', { class: 'letter-town' }, town),
-    el('p', { class: 'letter-to' }, r.name, r.name && r.address ? el('br') : null, r.address),
+    el('p', { class: 'letter-town' }, townName()),
+    el('p', { class: 'letter-to' }, [personName(r.name), ...r.address.split(/,\s*/)].filter(Boolean).join('\n')),
     el('h3', { class: 'letter-title' }, t('adm.letter.title')),
     el('p', {}, t('adm.letter.about', { name: b.name || b.id })),
     el('p', { class: 'letter-code-label' }, t('adm.letter.code')),
@@ -196,9 +202,8 @@ function render() {
   page.append(importSection(), codesSection(), lostSection());
 }
 
-start({ audience: 'clerk' }).then(async ({ config }) => {
+start({ audience: 'clerk' }).then(async () => {
   try {
-    town = localized(config.town) || '';
     b = await budgetOf(page, 'voters.html');
     if (!b) return;
     render();
