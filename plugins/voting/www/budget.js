@@ -2,10 +2,9 @@
 // of them (the list says everything the map does), with the review's verdict.
 import { start, el, t, onLangChange, showError } from '/lib/app.js';
 import { createMap } from '/lib/map.js';
-import { loadBudget, loadProposals, phaseBox, budgetLinks, money, pickBudget, clear } from './common.js';
+import { loadBudget, loadProposals, phaseBox, budgetLinks, money, pickBudget, clear, setHeading } from './common.js';
 
 const page = document.getElementById('page');
-const title = document.getElementById('title');
 let budget = null;
 let proposals = [];
 let view = 'list';
@@ -70,9 +69,7 @@ function render() {
   if (map) map.map.remove(); // a re-render (language switch) builds a new one
   map = null;
   clear(page);
-  const heading = t('proposals.title', { name: budget.name || budget.id });
-  title.textContent = heading;
-  document.title = heading;
+  setHeading(t('proposals.title', { name: budget.name || budget.id }));
   page.append(phaseBox(budget), budgetLinks(budget, 'budget.html'));
   const placed = proposals.filter((p) => p.location);
   const listPanel = el('div', { id: 'list-panel' }, ...lists());

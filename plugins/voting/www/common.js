@@ -115,6 +115,12 @@ export async function pickBudget(container, page, filter = () => true) {
   return null;
 }
 
+// The page's <h1> and the window's title, which say the same.
+export function setHeading(text) {
+  document.getElementById('title').textContent = text;
+  document.title = text;
+}
+
 export function clear(node) {
   while (node.firstChild) node.firstChild.remove();
 }

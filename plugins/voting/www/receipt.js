@@ -4,11 +4,10 @@
 // which ballot is the voter's; elsewhere (or for a receipt not found, to
 // tell a typing mistake) it asks GET budgets/<id>/receipt.
 import { start, api, el, t, onLangChange, showError, announce } from '/lib/app.js';
-import { API, loadBudget, loadProposals, phaseBox, budgetLinks, pickBudget, clear } from './common.js';
+import { API, loadBudget, loadProposals, phaseBox, budgetLinks, pickBudget, clear, setHeading } from './common.js';
 import { normaliseCode, groupCode } from './ballot-rules.js';
 
 const page = document.getElementById('page');
-const title = document.getElementById('title');
 const state = { budget: null, proposals: [], typed: '', verdict: null, busy: false };
 
 async function sha256hex(text) {
@@ -100,9 +99,7 @@ function verdictView() {
 function render(focusVerdict = false) {
   clear(page);
   const b = state.budget;
-  const heading = `${t('check.title')}: ${b.name || b.id}`;
-  title.textContent = heading;
-  document.title = heading;
+  setHeading(`${t('check.title')}: ${b.name || b.id}`);
   page.append(el('p', { class: 'lead' }, t('check.intro')));
   if (b.phase !== 'results') {
     page.append(phaseBox(b), el('p', { class: 'notice' }, t('check.not_yet')), budgetLinks(b, 'receipt.html'));

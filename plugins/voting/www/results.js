@@ -3,10 +3,9 @@
 // what greedy by votes would have chosen instead, and the files to recount.
 import { start, api, el, t, fmt, onLangChange, showError } from '/lib/app.js';
 import { downloadText, toCSV } from '/lib/download.js';
-import { API, loadBudget, phaseBox, budgetLinks, money, pickBudget, clear } from './common.js';
+import { API, loadBudget, phaseBox, budgetLinks, money, pickBudget, clear, setHeading } from './common.js';
 
 const page = document.getElementById('page');
-const title = document.getElementById('title');
 const state = { budget: null, result: null };
 
 const fmtMoney = (v) => money(v, state.budget);
@@ -95,9 +94,7 @@ function downloads() {
 function render() {
   clear(page);
   const b = state.budget;
-  const heading = t('results.title', { name: b.name || b.id });
-  title.textContent = heading;
-  document.title = heading;
+  setHeading(t('results.title', { name: b.name || b.id }));
   if (!state.result) {
     page.append(phaseBox(b), el('p', { class: 'notice' }, t('results.not_yet')), budgetLinks(b, 'results.html'));
     return;

@@ -4,11 +4,10 @@
 // again and its refusal is shown in words a voter can act on.
 import { start, api, el, t, onLangChange, showError, announce } from '/lib/app.js';
 import { downloadText } from '/lib/download.js';
-import { API, loadBudget, loadProposals, phaseBox, budgetLinks, money, pickBudget, clear, tp, pageUrl } from './common.js';
+import { API, loadBudget, loadProposals, phaseBox, budgetLinks, money, pickBudget, clear, setHeading, tp, pageUrl } from './common.js';
 import { refusal, spentOn, pointsGiven, count, missing, ballotBody, normaliseCode, codeChecks, groupCode } from './ballot-rules.js';
 
 const page = document.getElementById('page');
-const title = document.getElementById('title');
 
 const state = {
   budget: null,
@@ -255,9 +254,7 @@ function receiptView() {
 function render() {
   clear(page);
   const b = state.budget;
-  const heading = t('vote.title', { name: b.name || b.id });
-  title.textContent = heading;
-  document.title = heading;
+  setHeading(t('vote.title', { name: b.name || b.id }));
   if (state.receipt) {
     page.append(receiptView());
     return;
