@@ -4,7 +4,7 @@
  * Public:   GET budgets, GET budgets/<id>[/proposals|/results|/ballots.pb|/audit|/receipt],
  *           POST budgets/<id>/proposals, POST budgets/<id>/ballots
  * Operator: POST manage/<id>/phase|register|codes|paper|review/<n>,
- *           PUT manage/<id>/proposals/<n>, GET manage/<id>/proposals
+ *           PUT manage/<id>/proposals/<n>, GET manage/<id>[/proposals]
  * The core checks the role of each prefix; a budget's own path is split here.
  */
 #include <stdarg.h>
@@ -96,6 +96,7 @@ static void budget_entry(struct vote *v, const struct vote_budget *b, cJSON *out
     cJSON_AddNumberToObject(out, "amount", b->rules.amount);
     cJSON_AddStringToObject(out, "currency", b->currency);
     cJSON_AddStringToObject(out, "phase", vote_phase_name(b->phase));
+    vote_dates_json(b, out);
     char *rules = vote_rules_json(b);
     cJSON *r = rules ? cJSON_Parse(rules) : NULL;
     free(rules);
@@ -198,23 +199,28 @@ static void on_manage(void *arg, mst_http_request *req)
     if (!b)
         return;
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (get && strcmp(rest, "proposals") == 0)
+    if (get && !*rest) {
+        cJSON *entry = cJSON_CreateObject();
+        budget_entry(v, b, entry);
+        vote_status_get(v, b, entry, req);
+    } else if (get && strcmp(rest, "proposals") == 0) {
         vote_proposals_get(v, b, req, 1);
-    else if (post && strcmp(rest, "phase") == 0)
+    } else if (post && strcmp(rest, "phase") == 0) {
         phase_post(v, b, req);
-    else if (post && strcmp(rest, "register") == 0)
+    } else if (post && strcmp(rest, "register") == 0) {
         vote_register_post(v, b, req);
-    else if (post && strcmp(rest, "codes") == 0)
+    } else if (post && strcmp(rest, "codes") == 0) {
         vote_codes_post(v, b, req);
-    else if (post && strcmp(rest, "paper") == 0)
+    } else if (post && strcmp(rest, "paper") == 0) {
         vote_paper_post(v, b, req);
-    else if (post && strncmp(rest, "review/", 7) == 0)
+    } else if (post && strncmp(rest, "review/", 7) == 0) {
         vote_proposal_review(v, b, rest + 7, req);
-    else if (!get && !post && strncmp(rest, "proposals/", 10) == 0)
+    } else if (!get && !post && strncmp(rest, "proposals/", 10) == 0) {
         vote_proposal_put(v, b, rest + 10, req);
-    else
+    } else {
         vote_respond_error(v, req, 404, "%s manage/%s/%s: no such operation (see docs/plugins/voting.md)", method,
                            b->id, rest);
+    }
 }
 
 int vote_routes(struct vote *v)

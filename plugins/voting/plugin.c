@@ -78,12 +78,36 @@ static const struct mst_config_key config[] = {
      .description = "the database, in the instance's state directory"},
     {.key = "budgets", .type = MST_CFG_ARRAY, .fields = budget_keys, .default_json = "[]",
      .description = "the budgets this town runs"},
+    {.key = "pages", .type = MST_CFG_BOOL, .default_json = "true",
+     .description = "serve the citizen pages (and the clerk's, under admin/) at /<instance>/"},
     {0},
 };
 
 static const char *const publishes[] = {"voting/phase", "voting/result", NULL};
 
 static void vote_fini(void *state);
+
+/* The pages (www/, copied to the daemon's www folder as "voting") at
+ * /<instance>/, so that they find their API at /api/<instance>/. */
+static int vote_pages(struct vote *v, char *why, size_t whylen)
+{
+    const struct mst_host *h = v->host;
+    int on = 1;
+    if (h->config_bool(v->inst, "pages", &on) != 0 || !on)
+        return 0;
+    if (!MST_HOST_HAS(h, http_static)) {
+        h->log(v->inst, MST_LOG_WARN, "this daemon cannot serve a plugin's pages: the budget's pages are off");
+        return 0;
+    }
+    const char *name = h->instance_name(v->inst);
+    int rc = h->http_static(v->inst, name, "voting", NULL);
+    if (rc != 0)
+        snprintf(why, whylen, "cannot serve the pages at /%s/: %s (%s)", name, mst_strerror(rc),
+                 rc == MST_ENOENT ? "the www/voting folder is missing: build the voting_www target, or install; "
+                                    "or set \"pages\": false"
+                                  : "another instance has that prefix");
+    return rc;
+}
 
 static int vote_init(mst_instance *inst, const struct mst_host *host, void **state)
 {
@@ -127,6 +151,8 @@ static int vote_init(mst_instance *inst, const struct mst_host *host, void **sta
         rc = vote_refusal_metrics(v);
     if (rc == 0)
         rc = vote_routes(v);
+    if (rc == 0)
+        rc = vote_pages(v, why, sizeof why);
     if (rc != 0) {
         host->log(inst, MST_LOG_ERROR, "%s", why[0] ? why : mst_strerror(rc));
         vote_fini(v);

@@ -8,6 +8,7 @@
  *   budget.c         budgets from the config, phases, the frozen ballot rules
  *   db.c             the SQLite schema and the few queries every part shares
  *   http.c           answers (JSON, errors) and the routing of a budget's paths
+ *   status.c         one budget as the clerk's pages need it (GET manage/<id>)
  *   proposals.c      proposals and their review
  *   code.c           one-time codes and receipts: format, check symbol, hash
  *   register.c       the register of eligible voters, the codes' letters
@@ -19,6 +20,7 @@
  *   identity.c       the Lua identity hook; a hook's voter registered
  *   identity_http.c  the HTTP identity service, asked from a worker
  *   identity_answer.c its answer read
+ *   dates.c          when each phase begins, in the public budget answer
  *   count.c          counting with the rules library on a worker
  *   options.c        a rule's name as the rules library's options
  *   results.c        what is published once counting ends (HTTP, bus, open data)
@@ -147,6 +149,11 @@ void vote_clock(void *arg);
 /* Publishes voting/phase for b's current phase. */
 void vote_phase_published(struct vote *v, const struct vote_budget *b);
 
+/* --- dates.c --------------------------------------------------------------- */
+/* Adds "dates": {"review", "voting", "counting"}: ISO 8601 UTC, or null when
+ * the operator moves that phase. */
+void vote_dates_json(const struct vote_budget *b, cJSON *out);
+
 /* --- check.c ------------------------------------------------------------------ */
 /* The plugin's check (struct mst_plugin.check): ids, amount, limits, dates, hook. */
 int vote_config_check(const char *config, char *path, size_t path_len, char *msg, size_t msg_len);
@@ -173,6 +180,10 @@ void vote_refuse(struct vote *v, enum vote_refusal reason, const char *fmt, ...)
 cJSON *vote_body_json(struct vote *v, mst_http_request *req);
 int vote_routes(struct vote *v);
 int vote_refusal_metrics(struct vote *v);
+
+/* --- status.c ----------------------------------------------------------------- */
+/* Answers GET manage/<id>: `entry` (the public entry, taken) with the rules' lock and config key, the register's and paper entries' figures. */
+void vote_status_get(struct vote *v, struct vote_budget *b, cJSON *entry, mst_http_request *req);
 
 /* --- proposals.c ------------------------------------------------------------ */
 void vote_proposals_get(struct vote *v, struct vote_budget *b, mst_http_request *req, int private_view);

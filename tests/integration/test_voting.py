@@ -40,6 +40,7 @@ BUDGETS = [
     budget("frozen"),
     budget("points", rule="greedy", ballot={"type": "cumulative", "points": 5, "max_points": 3}),
     budget("empty"),
+    budget("desk", dates={"counting": "2099-01-01T00:00:00+00:00"}),
 ]
 
 IDENTITY_LUA = """
@@ -181,6 +182,19 @@ class TestVoting(unittest.TestCase):
         text = json.dumps(obj)
         for word in ('"votes"', '"selected"', '"effective_support"', '"ballots"', '"rank"', '"voted"'):
             self.assertNotIn(word, text, "%s shows %s before counting" % (where, word))
+
+    def test_the_pages_are_served_at_the_instance(self):
+        status, headers, body = self.d.request("GET", "/voting/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn('src="./index.js"', body.decode())
+        status, headers, body = self.d.request("GET", "/voting/pages.json")
+        self.assertEqual(status, 200)
+        self.assertEqual([p["path"] for p in json.loads(body)["pages"]][:2], ["index.html", "receipt.html"])
+        for page in ("budget.html", "vote.html", "receipt.html", "results.html", "vote.js", "voting.css"):
+            self.assertEqual(self.d.request("GET", "/voting/" + page)[0], 200, page)
+        # routes win over files: the API is still the API
+        self.assertEqual(self.d.request("GET", "/api/voting/budgets")[0], 200)
 
     def test_a_whole_budget_from_proposals_to_results(self):
         t = self.t
@@ -547,6 +561,37 @@ class TestVoting(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("audit: 0 entries", out)
 
+    def test_the_clerks_status_of_a_budget(self):
+        """GET manage/<id>: the clerk's pages see the dates, the rules' lock,
+        the register and the paper entries waiting, and never a count."""
+        t = self.t
+        self.assertEqual(t.call("GET", "manage/desk")[0], 401)
+        self.assertEqual(t.call("GET", "manage/nothere", token=OPERATOR)[0], 404)
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual(status, 200, resp)
+        self.assertEqual((resp["id"], resp["phase"], resp["config_key"], resp["rules_locked"]),
+                         ("desk", "proposals", "budgets[8]", False))
+        self.assertEqual(resp["dates"], {"review": None, "voting": None, "counting": "2099-01-01T00:00:00.000Z"})
+        self.assertEqual(resp["ballot"]["max_projects"], 2)
+        self.assertEqual((resp["register"], resp["paper"]), ({"voters": 0, "with_code": 0},
+                                                            {"waiting": 0, "disagreements": 0}))
+        rows = "voter,name\r\nd1,A\r\nd2,B\r\nd3,C\r\n".encode()
+        self.assertEqual(t.call("POST", "manage/desk/register", raw=rows, token=OPERATOR)[0], 200)
+        self.assertEqual(t.call("GET", "manage/desk", token=OPERATOR)[1]["register"], {"voters": 3, "with_code": 0})
+        ids = t.open_voting("desk", [100, 200])
+        status, headers, body = self.d.request("POST", "/api/voting/manage/desk/codes", b"", token=OPERATOR)
+        codes = [r["code"] for r in csv.DictReader(io.StringIO(body.decode()))]
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual((resp["rules_locked"], resp["register"]), (True, {"voters": 3, "with_code": 3}))
+        t.call("POST", "manage/desk/paper", {"code": codes[0], "projects": [ids[0]]}, OPERATOR)
+        t.call("POST", "manage/desk/paper", {"code": codes[1], "projects": [ids[0]]}, OPERATOR)
+        t.call("POST", "manage/desk/paper", {"code": codes[1], "projects": [ids[1]]}, CLERK2)
+        self.assertEqual(t.vote("desk", codes[2], [ids[1]])[0], 201)
+        status, resp = t.call("GET", "manage/desk", token=OPERATOR)
+        self.assertEqual(resp["paper"], {"waiting": 1, "disagreements": 1})
+        self.assertEqual(resp["register"], {"voters": 3, "with_code": 3})  # who voted is not told
+        self.no_counts(resp, "manage status")
+
     def test_rules_cannot_change_once_voting_started(self):
         t = self.t
         t.open_voting("frozen", [100, 200])
@@ -610,10 +655,26 @@ class TestDatesAndRestart(unittest.TestCase):
             t = Town(d)
             eventually(lambda: self.assertEqual(t.call("GET", "budgets/dated")[1]["phase"], "review"))
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "proposals")
+            # the dates are public, so a page can say what comes next (null: the operator decides)
+            self.assertEqual(t.call("GET", "budgets/dated")[1]["dates"],
+                             {"review": "2020-01-01T00:00:00.000Z", "voting": "2099-01-01T00:00:00.000Z",
+                              "counting": None})
+            self.assertEqual(t.call("GET", "budgets")[1]["budgets"][1]["dates"],
+                             {"review": None, "voting": None, "counting": None})
             t.phase("manual", "review")
             d.stop()
             d.start()
             self.assertEqual(t.call("GET", "budgets/manual")[1]["phase"], "review")
+        finally:
+            d.stop()
+        # a town may turn the pages off: the API stays
+        cfg = daemon_config(free_port(), [budget("manual")])
+        next(p for p in cfg["plugins"] if p["use"] == "voting")["config"]["pages"] = False
+        d = Daemon(cfg)
+        d.start()
+        try:
+            self.assertEqual(d.request("GET", "/voting/")[0], 404)
+            self.assertEqual(d.request("GET", "/api/voting/budgets")[0], 200)
         finally:
             d.stop()
         # what the schema cannot say, `mestys check` says at the key's line (and mestysd refuses to start)
