@@ -414,6 +414,31 @@ function safeOrigin(url) {
   }
 }
 
+// In the page: null when nothing sticks out on the right, else the
+// document's and the view's widths and the first elements that stick out
+// (the outermost ones: their children would only repeat them).
+function sideways() {
+  const root = document.documentElement;
+  const view = root.clientWidth;
+  if (root.scrollWidth <= view) return null;
+  const culprits = [];
+  const walk = (el) => {
+    for (const child of el.children) {
+      if (culprits.length >= 5) return;
+      const r = child.getBoundingClientRect();
+      if (r.width > 0 && r.right > view + 1) {
+        const cls = typeof child.className === 'string' && child.className.trim()
+          ? `.${child.className.trim().split(/\s+/).join('.')}` : '';
+        culprits.push(`${child.tagName.toLowerCase()}${child.id ? `#${child.id}` : ''}${cls} (to ${Math.round(r.right)} px)`);
+      } else {
+        walk(child);
+      }
+    }
+  };
+  walk(document.body);
+  return { scroll: root.scrollWidth, view, culprits };
+}
+
 function axeSource() {
   return readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 }
@@ -425,8 +450,11 @@ function axeSource() {
  * allowConsole: regular expressions for console errors a test expects
  * (e.g. the browser's own line for a refused request the page handles);
  * allowFailed: the same for failed requests (the network cut on purpose).
+ * It also fails when the page scrolls sideways (wider than the view: at
+ * 320 px that is text cut off or a table pushing the layout), naming the
+ * elements that stick out; allowOverflow: true turns that off.
  */
-export async function checkPage(page, name, { allowConsole = [], allowFailed = [] } = {}) {
+export async function checkPage(page, name, { allowConsole = [], allowFailed = [], allowOverflow = false } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -445,6 +473,7 @@ export async function checkPage(page, name, { allowConsole = [], allowFailed = [
       summary: v.nodes[0]?.failureSummary || '',
     }));
   });
+  const overflow = allowOverflow ? null : await page.evaluate(sideways);
   const r = page.mestys;
   const consoleErrors = r.console.filter((line) => !allowConsole.some((re) => re.test(line)));
   const problems = [
@@ -456,6 +485,8 @@ export async function checkPage(page, name, { allowConsole = [], allowFailed = [
     ...r.failed.filter((x) => !allowFailed.some((re) => re.test(x))).map((x) => `failed request: ${x}`),
     ...violations.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n      at ${v.targets.join('\n      at ')}`
       + (v.summary ? `\n      ${v.summary.replace(/\n/g, '\n      ')}` : '')),
+    ...(overflow ? [`the page scrolls sideways: ${overflow.scroll} px wide in a ${overflow.view} px view, `
+      + `past its right edge: ${overflow.culprits.join(', ')}`] : []),
   ];
   if (problems.length) assert.fail(`page ${name} (${page.url()}), screenshot ${file}:\n  ${problems.join('\n  ')}`);
   return { screenshot: file };

@@ -116,6 +116,14 @@ test("a page is checked under the daemon's CSP: an inline style it refuses is re
   await page.close();
 });
 
+test('a page wider than the view is reported with what sticks out', async () => {
+  const page = await open('wide.html', { width: 320 });
+  await assert.rejects(checkPage(page, 'harness-wide-320'),
+    /the page scrolls sideways: \d+ px wide in a 320 px view, past its right edge: table#prices\.wide \(to \d+ px\)/);
+  await checkPage(page, 'harness-wide-320', { allowOverflow: true });
+  await page.close();
+});
+
 test('tabTo reaches the button by keyboard, typeInto types into the focused field', async () => {
   const page = await open('good.html');
   await tabTo(page, '#jmeno');
