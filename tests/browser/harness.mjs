@@ -294,9 +294,11 @@ export const CHROMIUM_ARGS = Object.freeze([
 // (chromium sends loopback ones direct): it answers none and records each.
 // A service worker's requests are not seen by a page's interception; they
 // are here.  So is chromium's own chatter that no flag turns off (its
-// component updater, its account check): that goes to Google's hosts only,
-// is refused like the rest, and is not held against the page.
-const BROWSER_OWN = /(^|\.)(google\.com|googleapis\.com|gstatic\.com)$/;
+// component updater, its account check, the spelling dictionary it fetches
+// from redirector.gvt1.com once a page's text field is typed in): that goes
+// to Google's hosts only, is refused like the rest, and is not held against
+// the page.
+const BROWSER_OWN = /(^|\.)(google\.com|googleapis\.com|gstatic\.com|gvt1\.com)$/;
 
 async function blackhole() {
   const seen = [];

@@ -21,9 +21,11 @@ async function refresh() {
   b = await loadStatus(b.id);
 }
 
-function range(r) {
-  return r.max_projects ? t('adm.rules.range', { min: r.min_projects, max: r.max_projects })
-    : t('adm.rules.from', { min: r.min_projects });
+// What makes the paper valid, said without declining a number.
+function validity(r) {
+  if (r.type === 'cumulative') return t('adm.pap.rules.points', { points: r.points });
+  return r.max_projects ? t('adm.pap.rules.range', { min: r.min_projects, max: r.max_projects })
+    : t('adm.pap.rules.min', { min: r.min_projects });
 }
 
 function choice(p) {
@@ -84,25 +86,27 @@ function entryForm() {
         id: 'paper-code', type: 'text', class: 'code-input', autocomplete: 'off', spellcheck: 'false', required: true,
         'aria-describedby': 'paper-code-hint',
       })),
-    el('fieldset', { class: 'choices' }, el('legend', {}, t('adm.pap.choices')),
-      r.type === 'cumulative' ? null : el('p', { class: 'hint' }, t('adm.pap.rules.approval', { range: range(r) })),
+    el('fieldset', { class: 'paper-choices' }, el('legend', {}, t('adm.pap.choices')),
+      el('p', { class: 'hint' }, validity(r)),
       ...projects.map(choice)),
     el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', id: 'paper-enter' }, t('adm.pap.enter'))));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const ballot = ballotOf(form);
+    // the form is emptied for the next paper: the answer names the one it was about
+    const which = t('adm.pap.which', { code: ballot.code.toUpperCase() });
     if (!ballot.code) {
       form.querySelector('#paper-code').focus();
       return;
     }
     try {
       const answer = await post(ballot);
-      said = answer.receipt ? [t('adm.pap.counted', { receipt: answer.receipt }), 'ok'] : [t('adm.pap.waiting'), 'ok'];
+      said = [`${which} ${answer.receipt ? t('adm.pap.counted', { receipt: answer.receipt }) : t('adm.pap.waiting')}`, 'ok'];
     } catch (err) {
       const state = err.body && err.body.paper;
-      if (state === 'disagreement') said = [t('adm.pap.disagree'), 'error', ballot.code];
-      else if (state === 'waiting') said = [t('adm.pap.mine'), 'error'];
-      else said = [t('adm.server', { message: err.message }), 'error'];
+      if (state === 'disagreement') said = [`${which} ${t('adm.pap.disagree')}`, 'error', ballot.code];
+      else if (state === 'waiting') said = [`${which} ${t('adm.pap.mine')}`, 'error'];
+      else said = [`${which} ${t('adm.server', { message: err.message })}`, 'error'];
     }
     await done();
   });
@@ -114,7 +118,7 @@ function discardForm() {
     el('p', { class: 'hint' }, t('adm.pap.discard_hint')),
     el('div', { class: 'field' }, el('label', { for: 'discard-code' }, t('adm.pap.code')),
       el('input', { id: 'discard-code', type: 'text', class: 'code-input', autocomplete: 'off', spellcheck: 'false' })),
-    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'danger' }, t('adm.pap.discard'))));
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'danger' }, t('adm.pap.discard_by_code'))));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const code = form.querySelector('#discard-code').value.trim();
