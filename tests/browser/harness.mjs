@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 
@@ -326,15 +327,18 @@ function safeHost(url) {
 }
 
 /**
- * Debian's chromium with a fresh profile (puppeteer makes a temp
- * --user-data-dir and removes it once the browser has exited); one per test
- * file: starting it costs seconds.  Close it with browser.close().
+ * Debian's chromium with a fresh profile folder of our own, removed once the
+ * browser's process has exited (puppeteer's own removal raced chromium's last writes:
+ * ENOTEMPTY, seen on a loaded machine); one per test file: starting it costs
+ * seconds.  Close it with browser.close().
  */
 export async function launch() {
   const proxy = await blackhole();
+  const profile = mkdtempSync(join(tmpdir(), 'mestys-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    userDataDir: profile,
     // (puppeteer merges --disable-features with its own list)
     args: [...CHROMIUM_ARGS, `--proxy-server=${proxy.url}`, '--disable-features=NetworkTimeServiceQuerying'],
     protocolTimeout: 120_000,
@@ -344,6 +348,11 @@ export async function launch() {
   browser.once('disconnected', () => {
     browsers.delete(browser);
     proxy.close();
+  });
+  // chromium writes to its profile until its process exits, after the
+  // disconnect; a folder left behind in /tmp harms nothing, so no error here
+  browser.process().once('exit', () => {
+    rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
   });
   return browser;
 }
