@@ -13,7 +13,6 @@ import datetime
 import glob
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import wrkrun
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -127,32 +128,14 @@ def bulk_seconds(d):
     return "%.0f ms" % ((stamps["written"] - stamps["running"]).total_seconds() * 1000 - 1000)
 
 
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def wrk(port, path, headers=(), script=None):
-    cmd = ["wrk", "-t2", "-c64", "-d" + DURATION + "s", "--latency"]
-    for h in headers:
-        cmd += ["-H", h]
-    if script:
-        cmd += ["-s", script]
-    out = subprocess.run(cmd + ["http://127.0.0.1:%d%s" % (port, path)], capture_output=True, text=True,
-                         check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = {}
-    for pct in ("50", "99"):
-        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % pct, out)
-        lat[pct] = float(m.group(1)) * UNITS[m.group(2)]
-    codes = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    transfer = re.search(r"Transfer/sec:\s+(\S+)", out).group(1)
-    return rps, lat["50"], lat["99"], int(codes.group(1)) if codes else 0, transfer
+    return wrkrun.wrk(port, path, DURATION, headers, script)
 
 
 def report(name, result, limit=None):
-    rps, p50, p99, bad, transfer = result
-    share = " (%3.0f%% of static)" % (100 * rps / limit) if limit else ""
-    print("  %-44s %9.0f req/s%s  p50 %6.2f ms  p99 %6.2f ms  %s/s%s" % (
-        name, rps, share, p50, p99, transfer, "  NON-2xx/3xx: %d" % bad if bad else ""))
+    wrkrun.report(name, result, limit, of='static', width=44)
 
 
 def main():
