@@ -263,3 +263,13 @@ write("voting_pb", "cumulative_quoted", 'META\nkey;value\nbudget;10\nvote_type;c
       'PROJECTS\nproject_id;cost;name\n1;4;"x;y"\n2;6.00;\nVOTES\nvoter_id;vote;points\na;1,2;3,7\nb;;\n')
 write("voting_pb", "ties_crlf", "META\r\nkey;value\r\nbudget;8\r\nPROJECTS\r\nproject_id;cost\r\n9;4\r\n10;4\r\n5;0\r\n"
       "VOTES\r\nvoter_id;vote\r\n1;9,10\r\n2;10,9,5\r\n3;\r\n")
+
+# web_config: the web plugin's config block, a colour, a tile URL, a logo's first bytes
+write("web_config", "town", json.dumps({"town": {"name": {"cs": "Dolní Lhota", "en": "Dolni Lhota"}},
+      "colors": {"brand": "#1f4e79", "brand_text": "#ffffff", "accent": "#b34700"},
+      "tiles": {"url": "https://{s}.tile.example.org/{z}/{x}/{y}.png", "attribution": "© OpenStreetMap",
+                "max_zoom": 18}, "logo": "/etc/mestys/logo.svg", "default_lang": "en"}))
+write("web_config", "low-contrast", '{"town":{"name":{"cs":"A"}},"colors":{"brand":"#777","brand_text":"#fff"}}')
+write("web_config", "colour", "#1F4E79")
+write("web_config", "tiles", "http://127.0.0.1:8081/{z}/{x}/{y}.png?key={r}")
+write("web_config", "png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
