@@ -128,8 +128,6 @@ def bulk_seconds(d):
     return "%.0f ms" % ((stamps["written"] - stamps["running"]).total_seconds() * 1000 - 1000)
 
 
-
-
 def wrk(port, path, headers=(), script=None):
     return wrkrun.wrk(port, path, DURATION, headers, script)
 
