@@ -13,6 +13,8 @@ packages=(
   groff-base man-db
   clang libclang-rt-14-dev   # tests/fuzz: clang with libFuzzer and its sanitizer runtimes
   chromium fonts-dejavu-core # tests/browser: the pages in Debian's browser, with Czech glyphs
+  minisign reprepro gnupg dpkg-dev # signed bundles and the region's apt channel (and its tests)
+  postgresql-15 libpq-dev libcurl4-openssl-dev # the regional node (pgstore) and a town's uplink
 )
 # The integration tests' independent clients run on Node.js; any node and
 # npm on PATH will do, else Debian's.
