@@ -205,7 +205,7 @@ static void add_hour(cJSON *list, const PGresult *res, int row)
     add_text(o, "metric", PQgetvalue(res, row, 1));
     if (!PQgetisnull(res, row, 2))
         add_text(o, "unit", PQgetvalue(res, row, 2));
-    mst_time_format(col_int(res, row, 3) * 3600000, t);
+    mst_time_format(col_time_ms(res, row, 3), t);
     add_text(o, "hour", t);
     add_number(o, "min", col_double(res, row, 4));
     add_number(o, "max", col_double(res, row, 5));
@@ -291,6 +291,14 @@ static void filters_sql(const struct pgq_req *rq, struct sql *q, struct params *
         sqlf(q, " AND false");
 }
 
+/* An hour number (a cursor's) in ms; beyond the years 0..9999 it stays
+ * beyond them (param_time makes it infinite) instead of overflowing. */
+static int64_t hour_ms(long long hour)
+{
+    const long long edge = MST_TIME_MAX_MS / 3600000 + 1;
+    return hour > edge ? INT64_MAX / 2 : hour < -edge ? INT64_MIN / 2 : (int64_t)hour * 3600000;
+}
+
 /* The SQL of one part: a day of readings, or the latest or hourly table. */
 static void part_sql(const struct pgq_req *rq, int64_t day, int64_t want, struct sql *q, struct params *ps)
 {
@@ -303,8 +311,8 @@ static void part_sql(const struct pgq_req *rq, int64_t day, int64_t want, struct
                 " r.t FROM %s r", rq->shape == PGQ_LATEST ? "latest" : "readings");
     sqlf(q, " JOIN sensors s ON s.id = r.sensor_id JOIN metrics m ON m.id = r.metric_id WHERE true");
     filters_sql(rq, q, ps);
-    if (rq->shape == PGQ_HOURLY) {
-        int a = param_int8(ps, rq->t0 / 3600000), b = param_int8(ps, rq->t1 / 3600000);
+    if (rq->shape == PGQ_HOURLY) { /* store's hours are time_ms / 3600000, as C divides */
+        int a = param_time(ps, rq->t0 / 3600000 * 3600000), b = param_time(ps, rq->t1 / 3600000 * 3600000);
         sqlf(q, " AND r.hour BETWEEN $%d AND $%d", a, b);
     } else if (rq->shape == PGQ_RAW) {
         int64_t lo = day * 86400000, hi = (day + 1) * 86400000;
@@ -313,7 +321,7 @@ static void part_sql(const struct pgq_req *rq, int64_t day, int64_t want, struct
     }
     if (rq->has_cursor && day == rq->c[0]) {
         int a = param_int8(ps, rq->c[1]), b = param_int8(ps, rq->c[2]);
-        int c = rq->shape == PGQ_HOURLY ? param_int8(ps, rq->c[3]) : param_time(ps, rq->c[3]);
+        int c = param_time(ps, rq->shape == PGQ_HOURLY ? hour_ms(rq->c[3]) : rq->c[3]);
         sqlf(q, " AND (r.sensor_id, r.metric_id, %s) > ($%d, $%d, $%d)", key, a, b, c);
     }
     sqlf(q, " ORDER BY r.sensor_id, r.metric_id, %s LIMIT $%d", key, param_int8(ps, want));
@@ -348,7 +356,7 @@ static int read_part(struct run *r, int64_t day)
         r->last[0] = (long long)day;
         r->last[1] = col_int(res, i, key);
         r->last[2] = col_int(res, i, key + 1);
-        r->last[3] = rq->shape == PGQ_HOURLY ? col_int(res, i, key + 2) : col_time_ms(res, i, key + 2);
+        r->last[3] = col_time_ms(res, i, key + 2) / (rq->shape == PGQ_HOURLY ? 3600000 : 1);
         r->sent++;
     }
     PQclear(res);
@@ -413,7 +421,7 @@ static void read_events(struct run *r)
     struct sql q = {0};
     int topic = param_text(&ps, rq->topic), a = param_time(&ps, rq->t0), b = param_time(&ps, rq->t1),
         after = param_int8(&ps, rq->c[0]), limit = param_int8(&ps, rq->limit + 1);
-    sqlf(&q, "SELECT id, topic, t, body FROM events WHERE %s AND t >= $%d AND t < $%d AND id > $%d%s"
+    sqlf(&q, "SELECT id, topic, at, body FROM events WHERE %s AND at >= $%d AND at < $%d AND id > $%d%s"
              " ORDER BY id LIMIT $%d",
          rq->topic_prefix ? "starts_with(topic, $1) AND topic <> $1" : "topic = $1", a, b, after,
          rq->no_match ? " AND false" : "", limit);

@@ -152,6 +152,18 @@ write("store_query", "hourly", json.dumps({"aggregate": "hour", "limit": 1, "fro
 write("store_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
 write("store_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
 
+# pgstore_query: the same bodies, with the region's "<town>/<name>" sensors and its "town" tag
+write("pgstore_query", "readings", json.dumps({"sensors": ["lhota/s1", "lhota/x/y"], "metrics": ["temperature"],
+                                               "from": "2026-11-21T00:00:00Z", "to": "2026-11-23T00:00:00Z",
+                                               "bbox": [14.0, 49.0, 18.0, 51.0], "limit": 1}))
+write("pgstore_query", "cursor", json.dumps({"limit": 2, "cursor": "20413.1.1.1795255200000",
+                                             "fields": ["time", "sensor", "value", "lat"]}))
+write("pgstore_query", "tags", json.dumps({"tags": {"town": "lhota", "street": "Husova", "n": 1, "ok": True}}))
+write("pgstore_query", "hourly", json.dumps({"aggregate": "hour", "latest": False, "cursor": "0.1.1.-17259976"}))
+write("pgstore_query", "events", json.dumps({"events": "charging/#", "limit": 1, "cursor": "e1"}))
+write("pgstore_query", "not_utf8", b'{"sensors": ["\xc3\x28"], "tags": {"a": "\xed\xa0\x80"}}')
+write("pgstore_query", "out_of_range", '{"limit": 1e300, "cursor": "99999999999999999999.1.1.1", "bbox": [1e999, 0, 0, 0]}')
+
 # charging_tariff: a tariff and a StopTransaction's meter readings, as docs/plugins/charging-site.md gives them
 TX_DATA = [
     {"timestamp": "2026-11-27T10:00:00Z",
