@@ -63,6 +63,7 @@ static const struct mst_config_key config[] = {
 
 /* "#": the config may name any local topic to keep (`topics`). */
 static const char *const subscribes[] = {"#", NULL};
+static const char *const serves[] = {"store/query", NULL};
 
 static uint64_t mono_ns(void)
 {
@@ -460,6 +461,8 @@ static int pgs_init(mst_instance *inst, const struct mst_host *host, void **stat
     }
     if (rc == 0)
         rc = pgs_ingest_routes(p);
+    if (rc == 0)
+        rc = pgq_start(p);
     if (rc != 0) {
         pgs_fini(p);
         return rc;
@@ -492,6 +495,7 @@ static void pgs_stop(void *state)
 static void pgs_fini(void *state)
 {
     struct pgstore *p = state;
+    pgq_stop(p);
     /* every worker job is back; local messages not yet committed are lost
      * as store's are (at most commit_ms of them) */
     if (p->local && p->local->len)
@@ -518,6 +522,7 @@ MST_PLUGIN_EXPORT const struct mst_plugin mestys_plugin = {
     .description = "a region's readings in PostgreSQL: towns' batches (uplink) and local readings",
     .config = config,
     .subscribes = subscribes,
+    .serves = serves,
     .init = pgs_init,
     .start = pgs_start,
     .stop = pgs_stop,
