@@ -62,29 +62,38 @@ static PGconn *usable(struct pgq *q, int slot, char *why, size_t why_len)
     return q->conns[slot] = connect_db(q->conninfo, why, why_len);
 }
 
+/* A refusal needs no database: the request is checked first. */
 static void job_work(void *arg)
 {
     struct pgq_job *j = arg;
     struct pgq *q = j->q;
+    struct pgq_req rq;
+    const char *why = NULL;
+    int rc = pgq_parse(j->body, j->len, q->max_page, &rq, &why);
+    if (rc != 0) {
+        j->status = rc == 503 ? MST_ENOMEM : MST_EINVAL;
+        j->reply = pgq_error_reply(why);
+        return;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
-        char why[256] = "";
-        PGconn *c = usable(q, j->conn, why, sizeof why);
+        char reason[256] = "";
+        PGconn *c = usable(q, j->conn, reason, sizeof reason);
         free(j->reply);
         free(j->db_error);
-        j->reply = NULL;
         j->db_error = NULL;
         if (!c) {
-            j->db_error = strdup(why);
+            j->db_error = strdup(reason);
             j->status = MST_EDB;
-            j->reply = strdup("{\"error\":\"the region's database is not answering; try again later\"}");
-            return;
+            j->reply = pgq_error_reply("the region's database is not answering; try again later");
+            break;
         }
-        j->reply = pgq_run(c, j->body, j->len, q->max_page, &j->status, &j->db_error);
+        j->reply = pgq_run(c, &rq, &j->status, &j->db_error);
         /* a connection that died while idle (a PostgreSQL restart) fails its
          * first query: once more on a fresh one */
         if (j->status != MST_EDB || PQstatus(c) == CONNECTION_OK)
-            return;
+            break;
     }
+    pgq_req_free(&rq);
 }
 
 static void start_next(struct pgq *q);
@@ -127,8 +136,12 @@ static void job_done(void *arg, int status)
     q->busy[j->conn] = 0;
     /* MST_ECLOSED: the instance is stopping and the core has answered */
     if (status == 0) {
+        static const char no_memory[] = "{\"error\":\"the store is out of memory; try again later\"}";
+        if (!j->reply)
+            j->status = MST_ENOMEM;
         log_outcome(q, j);
-        q->host->respond(j->req, j->status, j->reply, strlen(j->reply));
+        q->host->respond(j->req, j->status, j->reply ? j->reply : no_memory,
+                         j->reply ? strlen(j->reply) : sizeof no_memory - 1);
         q->host->metric_add(q->answered, 1);
     }
     job_free(j);

@@ -262,6 +262,10 @@ static PGresult *checked(struct run *r, PGresult *res)
  * "town" besides its own. */
 static void filters_sql(const struct pgq_req *rq, struct sql *q, struct params *ps)
 {
+    if (rq->no_match) { /* and its text unbound: PostgreSQL would refuse it */
+        sqlf(q, " AND false");
+        return;
+    }
     if (rq->sensors)
         sqlf(q, " AND r.sensor_id IN (SELECT n.id FROM sensors n JOIN jsonb_array_elements_text($%d::jsonb) v(name)"
                 " ON strpos(v.name, '/') > 0 AND n.town = left(v.name, strpos(v.name, '/') - 1)"
@@ -287,8 +291,6 @@ static void filters_sql(const struct pgq_req *rq, struct sql *q, struct params *
                 " WHEN 'number' THEN (x.have #>> '{}')::numeric = x.want"
                 " WHEN 'boolean' THEN (x.have #>> '{}')::boolean::int::numeric = x.want END, false))",
              param_text(ps, rq->tags));
-    if (rq->no_match)
-        sqlf(q, " AND false");
 }
 
 /* An hour number (a cursor's) in ms; beyond the years 0..9999 it stays
@@ -419,7 +421,7 @@ static void read_events(struct run *r)
     const struct pgq_req *rq = r->rq;
     struct params ps = {0};
     struct sql q = {0};
-    int topic = param_text(&ps, rq->topic), a = param_time(&ps, rq->t0), b = param_time(&ps, rq->t1),
+    int topic = param_text(&ps, rq->no_match ? "" : rq->topic), a = param_time(&ps, rq->t0), b = param_time(&ps, rq->t1),
         after = param_int8(&ps, rq->c[0]), limit = param_int8(&ps, rq->limit + 1);
     sqlf(&q, "SELECT id, topic, at, body FROM events WHERE %s AND at >= $%d AND at < $%d AND id > $%d%s"
              " ORDER BY id LIMIT $%d",
@@ -466,44 +468,31 @@ static void fill_page(struct run *r, cJSON *out)
     add_next(out, r->more ? next : NULL);
 }
 
-static char *error_reply(const char *msg)
+char *pgq_error_reply(const char *why)
 {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "error", msg);
+    cJSON_AddStringToObject(e, "error", why);
     char *t = cJSON_PrintUnformatted(e);
     cJSON_Delete(e);
     return t;
 }
 
-char *pgq_run(PGconn *db, const char *body, size_t len, int64_t max_page, int *status, char **db_error)
+char *pgq_run(PGconn *db, const struct pgq_req *rq, int *status, char **db_error)
 {
-    struct pgq_req rq;
-    const char *why = NULL;
+    struct run r = {.db = db, .rq = rq};
+    cJSON *out = cJSON_CreateObject();
     char *reply = NULL;
-    *db_error = NULL;
-    int rc = pgq_parse(body, len, max_page, &rq, &why);
-    if (rc == 0) {
-        struct run r = {.db = db, .rq = &rq};
-        cJSON *out = cJSON_CreateObject();
+    if (out)
         fill_page(&r, out);
-        if (r.db_error) {
-            *db_error = r.db_error;
-            why = "the region's database is not answering; try again later";
-            rc = 503;
-            *status = MST_EDB;
-        } else if (r.failed || !(reply = cJSON_PrintUnformatted(out))) {
-            why = "the store is out of memory; try again later";
-            rc = 503;
-            *status = MST_ENOMEM;
-        }
-        cJSON_Delete(out);
-        pgq_req_free(&rq);
-    } else {
-        *status = rc == 503 ? MST_ENOMEM : MST_EINVAL;
+    *db_error = r.db_error;
+    *status = 0;
+    if (r.db_error) {
+        *status = MST_EDB;
+        reply = pgq_error_reply("the region's database is not answering; try again later");
+    } else if (!out || r.failed || !(reply = cJSON_PrintUnformatted(out))) {
+        *status = MST_ENOMEM;
+        reply = pgq_error_reply("the store is out of memory; try again later");
     }
-    if (rc == 0)
-        *status = 0;
-    else
-        reply = error_reply(why);
+    cJSON_Delete(out);
     return reply;
 }

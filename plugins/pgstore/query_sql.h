@@ -7,10 +7,14 @@
 
 #include <libpq-fe.h>
 
-/* Runs a request body on db (a worker thread; db is this call's alone).
- * Returns the reply JSON (free it) and sets *status: 0, MST_EINVAL (the
- * request was refused: {"error": ...} as store words it), MST_ENOMEM, or
- * MST_EDB with *db_error set to PostgreSQL's message (free it). */
-char *pgq_run(PGconn *db, const char *body, size_t len, int64_t max_page, int *status, char **db_error);
+#include "query.h"
+
+/* Runs a checked request on db (a worker thread; db is this call's
+ * alone).  Returns the reply JSON (free it) and sets *status: 0,
+ * MST_ENOMEM, or MST_EDB with *db_error set to PostgreSQL's message (free
+ * it); the reply is then {"error": ...}. */
+char *pgq_run(PGconn *db, const struct pgq_req *rq, int *status, char **db_error);
+/* {"error": why} */
+char *pgq_error_reply(const char *why);
 
 #endif
