@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/utf8.h>
+
 #include "query.h"
 
 const char *const pgq_field_names[PGQ_N_FIELDS] = {"sensor", "metric", "unit", "time", "value", "lat", "lon"};
@@ -25,26 +27,11 @@ static const char *limit_refused(int64_t max_page)
     return text;
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past
- * U+10FFFF): PostgreSQL refuses anything else as text, where SQLite would
- * only find no match.  A name that is not cannot be a stored one. */
-static int utf8_valid(const unsigned char *s)
+/* PostgreSQL refuses text that is not UTF-8, where SQLite would only find
+ * no match: a name that is not cannot be a stored one. */
+static int utf8_valid(const char *s)
 {
-    while (*s) {
-        unsigned c = *s++;
-        int more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
-        if (more < 0 || (more == 1 && c < 0xc2) || c > 0xf4)
-            return 0;
-        unsigned cp = c & (0x3f >> more);
-        for (int i = 0; i < more; i++, s++) {
-            if ((*s & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (*s & 0x3f);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-    }
-    return 1;
+    return mst_utf8_valid(s, strlen(s));
 }
 
 /* The whole of text as n integers joined by '.', each within lo..hi.
@@ -117,7 +104,7 @@ static int read_events(const cJSON *q, const cJSON *events, int64_t max_page, st
     size_t tl = strlen(topic);
     rq->topic_prefix = tl >= 2 && !strcmp(topic + tl - 2, "/#");
     rq->topic = rq->topic_prefix ? strndup(topic, tl - 1) : strdup(topic);
-    rq->no_match |= !utf8_valid((const unsigned char *)topic);
+    rq->no_match |= !utf8_valid(topic);
     if (!rq->topic) {
         *why = no_memory;
         return 503;
@@ -186,7 +173,7 @@ static int read_names(const cJSON *names, char **out, int *no_memory_hit)
     const cJSON *n;
     cJSON_ArrayForEach(n, names) if (!cJSON_IsString(n)) return -1;
     cJSON *kept = cJSON_CreateArray();
-    cJSON_ArrayForEach(n, names) if (kept && utf8_valid((const unsigned char *)n->valuestring))
+    cJSON_ArrayForEach(n, names) if (kept && utf8_valid(n->valuestring))
         cJSON_AddItemToArray(kept, cJSON_CreateString(n->valuestring));
     *out = kept ? cJSON_PrintUnformatted(kept) : NULL;
     cJSON_Delete(kept);
@@ -236,7 +223,7 @@ static int read_tags(const cJSON *tags, struct pgq_req *rq, int *no_memory_hit)
         cJSON_AddItemToArray(pair, cJSON_CreateString(t->string));
         cJSON_AddItemToArray(pair, cJSON_Duplicate(t, 0));
         cJSON_AddItemToArray(pairs, pair);
-        if (cJSON_IsString(t) && !utf8_valid((const unsigned char *)t->valuestring))
+        if (cJSON_IsString(t) && !utf8_valid(t->valuestring))
             rq->no_match = 1;
     }
     rq->tags = pairs ? cJSON_PrintUnformatted(pairs) : NULL;
