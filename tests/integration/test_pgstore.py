@@ -214,6 +214,38 @@ class PgStore(unittest.TestCase):
                          "lhota|charging/session|3.25|%d" % at)
 
 
+class NoDatabaseYet(unittest.TestCase):
+    def test_server_up_database_missing_logged_once(self):
+        """PQping says the server is there, the writer cannot use it: one log line, not one per probe."""
+        with Cluster() as pg:
+            info = pg.conninfo.replace("dbname=postgres", "dbname=region")
+            d = Daemon(pgstore_config(free_port(), info)).start()
+            try:
+                def refused():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, _ = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                             headers={"Content-Encoding": "gzip"})
+                    assert status == 503, status
+                eventually(refused, timeout=10)
+                time.sleep(3)  # several probes and writer tries meanwhile
+                self.assertEqual(d.output().count('database "region" does not exist'), 1, d.output())
+                _, h = d.json("/health")
+                self.assertIn('database "region" does not exist', h["instances"][0]["problem"])
+                pg.sql("CREATE DATABASE region")
+
+                def accepted():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, body = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                                headers={"Content-Encoding": "gzip"})
+                    assert status == 200, (status, body)
+                eventually(accepted, timeout=40, every=0.3)
+                self.assertEqual(d.output().count("PostgreSQL is reachable again"), 1)
+                self.assertEqual(d.output().count("PostgreSQL unreachable"), 1)
+                self.assertEqual(pg.sql("SELECT count(*) FROM readings", db="region"), "1")
+            finally:
+                d.stop()
+
+
 class Retention(unittest.TestCase):
     def test_old_partition_dropped_at_start(self):
         with Cluster() as pg:
