@@ -9,6 +9,7 @@
  * towns keep them), a probe with backoff finds it back; both logged once
  * and shown in /health.  Local `reading` messages are stored under `town`.
  */
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,13 +101,18 @@ void pgs_refuse(struct pgstore *p, int reason, const char *fmt, ...)
                  "logged once)", line, reason_names[reason]);
 }
 
-void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
+static void append(struct pgstore *p, struct pgs_job *job)
 {
     if (p->queue_tail)
         p->queue_tail->next = job;
     else
         p->queue = job;
     p->queue_tail = job;
+}
+
+void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
+{
+    append(p, job);
     p->pending_bytes += (int64_t)job->len;
     p->host->metric_set(p->m_pending, (double)p->pending_bytes);
 }
@@ -196,19 +202,29 @@ static void probe_later(struct pgstore *p)
 
 static void flush(struct pgstore *p);
 
+/* PostgreSQL went away during the run: the local messages wait for the
+ * next one, older first, before those that came meanwhile. */
 static void requeue_local(struct pgstore *p, struct pgs_job *j)
 {
     pgs_batch_free(&j->b);
     j->refused = 0;
     j->status = 0;
     j->next = NULL;
-    if (p->local) { /* newer messages came meanwhile: drop the older ones, counted */
-        p->host->metric_add(p->m_local_dropped, 1);
-        pgs_job_free(j);
-        return;
+    p->pending_bytes += (int64_t)j->len;
+    if (p->local) {
+        char *body = realloc(j->body, j->len + p->local->len);
+        if (!body) {
+            p->host->metric_add(p->m_local_dropped, 1);
+            p->pending_bytes -= (int64_t)j->len;
+            pgs_job_free(j);
+            return;
+        }
+        memcpy(body + j->len, p->local->body, p->local->len);
+        j->body = body;
+        j->len += p->local->len;
+        pgs_job_free(p->local);
     }
     p->local = j;
-    p->pending_bytes += (int64_t)j->len;
 }
 
 static void finished(void *arg, int status)
@@ -273,7 +289,7 @@ static void flush(struct pgstore *p)
     if (!p->db_up && !p->queue)
         return; /* the local readings wait for the probe */
     if (p->local && p->db_up) {
-        pgs_enqueue(p, p->local);
+        append(p, p->local); /* its bytes are counted since they came */
         p->local = NULL;
     }
     p->group = p->queue;
@@ -501,8 +517,20 @@ static void pgs_fini(void *state)
 {
     struct pgstore *p = state;
     pgq_stop(p);
-    /* every worker job is back; local messages not yet committed are lost
-     * as store's are (at most commit_ms of them) */
+    /* every worker job is back: the last local messages are committed
+     * here, as store does, if PostgreSQL is there */
+    if (p->local && p->conn && p->db_up) {
+        p->group = p->local;
+        p->local = NULL;
+        pgs_writer_work(p);
+        if (p->group->status == 200)
+            p->host->log(p->inst, MST_LOG_INFO, "committed the last %" PRId64 " local reading(s)", p->group->stored);
+        else
+            p->host->log(p->inst, MST_LOG_ERROR, "the last local messages could not be committed: %s",
+                         p->writer_why[0] ? p->writer_why : p->group->why);
+        pgs_job_free(p->group);
+        p->group = NULL;
+    }
     if (p->local && p->local->len)
         p->host->log(p->inst, MST_LOG_WARN, "%zu bytes of local messages were not committed", p->local->len);
     pgs_job_free(p->local);

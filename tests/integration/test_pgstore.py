@@ -198,6 +198,7 @@ class PgStore(unittest.TestCase):
         self.assertEqual(status, 202, body)
         eventually(lambda: self.assertEqual(self.count("region"), 1), timeout=10)
         eventually(lambda: self.assertEqual(metric(self.d, "local_dropped_total"), 1))
+        eventually(lambda: self.assertEqual(metric(self.d, "pending_bytes"), 0))
 
 
     def test_7_events_kept_once(self):
@@ -249,12 +250,18 @@ class NoDatabaseYet(unittest.TestCase):
 class Retention(unittest.TestCase):
     def test_old_partition_dropped_at_start(self):
         with Cluster() as pg:
-            d = Daemon(pgstore_config(free_port(), pg.conninfo, retention_days=3)).start()
+            # commit_ms a minute: the local reading is still waiting when the daemon stops
+            d = Daemon(pgstore_config(free_port(), pg.conninfo, retention_days=3, commit_ms=60000)).start()
             try:
                 eventually(lambda: self.assertIn("r_%d" % (now_ms() // DAY + 2), pg.sql(
                     "SELECT string_agg(relname, ' ') FROM pg_class WHERE relname LIKE 'r\\_%'")), timeout=10)
+                status, _, _ = d.request("POST", "/api/inject/publish/reading",
+                                         json.dumps(reading("last", now_ms(), 1)).encode(), token=OPERATOR)
+                self.assertEqual(status, 202)
             finally:
-                d.stop()
+                out = d.stop()
+            self.assertIn("committed the last 1 local reading(s)", out)
+            self.assertEqual(pg.sql("SELECT count(*) FROM readings"), "1")
             old = now_ms() // DAY - 10
             pg.sql("CREATE TABLE \"r_%d\" PARTITION OF readings FOR VALUES FROM ('%s') TO ('%s')" % (
                 old, time.strftime("%Y-%m-%d", time.gmtime(old * 86400)),
