@@ -47,7 +47,7 @@ char *rc_served(const char *body, const char *url)
 
 int rc_source_stale(const struct rc_source *s)
 {
-    return s->last_try_s > s->last_ok_s;
+    return s->stale;
 }
 
 /* A source's records are in the Katalog: harvested once at least, not a

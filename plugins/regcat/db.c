@@ -12,7 +12,7 @@
 static const char *const migrations[] = {
     "CREATE TABLE sources (name TEXT PRIMARY KEY, cat_etag TEXT, cat_lm TEXT, cat_body TEXT,"
     "  last_ok INTEGER NOT NULL DEFAULT 0, last_try INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
-    "  changed INTEGER NOT NULL DEFAULT 0);"
+    "  changed INTEGER NOT NULL DEFAULT 0, stale INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE records (source TEXT NOT NULL, pos INTEGER NOT NULL, iri TEXT NOT NULL, id TEXT NOT NULL,"
     "  body TEXT NOT NULL, etag TEXT, last_modified TEXT, changed INTEGER NOT NULL,"
     "  PRIMARY KEY (source, iri));"
@@ -62,7 +62,7 @@ static int load_records(struct regcat *rc, struct rc_source *s)
 int rc_db_load(struct regcat *rc)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(rc->db, "SELECT cat_etag, cat_lm, cat_body, last_ok, last_try, last_error, changed "
+    if (sqlite3_prepare_v2(rc->db, "SELECT cat_etag, cat_lm, cat_body, last_ok, last_try, last_error, changed, stale "
                                    "FROM sources WHERE name = ?1", -1, &q, NULL) != SQLITE_OK)
         return MST_EIO;
     int rc_ = 0;
@@ -77,6 +77,7 @@ int rc_db_load(struct regcat *rc)
         s->last_try_s = sqlite3_column_int64(q, 4);
         s->last_error = col(q, 5);
         s->changed_s = sqlite3_column_int64(q, 6);
+        s->stale = sqlite3_column_int(q, 7);
         rc_ = load_records(rc, s);
     }
     sqlite3_finalize(q);
@@ -136,12 +137,12 @@ int rc_db_save(sqlite3 *db, const char *name, const struct rc_job *j)
     sqlite3_stmt *q = NULL;
     int rc = MST_EIO;
     const char *sql = j->ok
-        ? "INSERT INTO sources (name, cat_etag, cat_lm, cat_body, last_ok, last_try, last_error, changed) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET cat_etag = excluded.cat_etag, "
+        ? "INSERT INTO sources (name, cat_etag, cat_lm, cat_body, last_ok, last_try, last_error, changed, stale) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 0) ON CONFLICT (name) DO UPDATE SET cat_etag = excluded.cat_etag, "
           "cat_lm = excluded.cat_lm, cat_body = excluded.cat_body, last_ok = excluded.last_ok, "
-          "last_try = excluded.last_try, last_error = excluded.last_error, changed = excluded.changed"
-        : "INSERT INTO sources (name, last_try, last_error) VALUES (?1, ?5, ?6) ON CONFLICT (name) DO UPDATE SET "
-          "last_try = excluded.last_try, last_error = excluded.last_error";
+          "last_try = excluded.last_try, last_error = excluded.last_error, changed = excluded.changed, stale = 0"
+        : "INSERT INTO sources (name, last_try, last_error, stale) VALUES (?1, ?5, ?6, 1) ON CONFLICT (name) DO "
+          "UPDATE SET last_try = excluded.last_try, last_error = excluded.last_error, stale = 1";
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return MST_EIO;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)

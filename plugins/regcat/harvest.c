@@ -371,6 +371,7 @@ static void take(struct regcat *rc, struct rc_source *s, struct rc_job *j)
     const struct mst_host *h = rc->host;
     const char *who = s->kind == RC_OWN_KIND ? "the region's own catalogue" : s->name;
     s->last_try_s = j->now_s;
+    s->stale = !j->ok;
     free(s->last_error);
     s->last_error = j->error[0] ? strdup(j->error) : NULL;
     if (j->ok) {
@@ -395,6 +396,15 @@ static void take(struct regcat *rc, struct rc_source *s, struct rc_job *j)
     count_refusals(rc, s, j);
 }
 
+/* towns_stale, and the /health problem once the host has health_set */
+void rc_stale_update(struct regcat *rc)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rc->n_src; i++)
+        n += rc->src[i].stale != 0;
+    rc->host->metric_set(rc->m_stale, (double)n);
+}
+
 static void job_done(void *arg, int status)
 {
     struct rc_job *j = arg;
@@ -405,6 +415,7 @@ static void job_done(void *arg, int status)
     rc->host->metric_add(rc->m_fetch_error, j->nerr);
     if (status == 0 && !rc->stopping) {
         take(rc, j->src, j);
+        rc_stale_update(rc);
         rc_catalog_render(rc);
     }
     job_free(j);

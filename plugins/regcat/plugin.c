@@ -267,6 +267,8 @@ static int rc_init(mst_instance *inst, const struct mst_host *host, void **state
         r = metrics(rc);
     }
     if (r == 0)
+        rc_stale_update(rc);
+    if (r == 0)
         r = routes(rc);
     if (r != 0) {
         rc_fini(rc);

@@ -63,7 +63,8 @@ struct rc_source {
     struct rc_record *recs;
     size_t n_recs;
     int64_t last_ok_s, last_try_s, changed_s;
-    char *last_error;     /* NULL when the last harvest went well */
+    char *last_error;     /* what went wrong in the last harvest, or NULL */
+    int stale;            /* the last harvest failed: the records are the last ones it had */
     unsigned refused[RC_R_N]; /* records refused by the last harvest, by reason */
     mst_metric *m_refused[RC_R_N];
     int logged_down, logged_refused;
@@ -143,6 +144,7 @@ int rc_harvest_init(struct regcat *rc);
 void rc_harvest_fini(struct regcat *rc);
 /* Starts a round over every source unless one runs (then one more follows). */
 void rc_harvest_round(struct regcat *rc);
+void rc_stale_update(struct regcat *rc);
 void rc_record_free(struct rc_record *r);
 void rc_records_free(struct rc_record *r, size_t n);
 
