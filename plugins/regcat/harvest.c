@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <mestys/time.h>
 
 #include "regcat.h"
 
@@ -396,13 +397,28 @@ static void take(struct regcat *rc, struct rc_source *s, struct rc_job *j)
     count_refusals(rc, s, j);
 }
 
-/* towns_stale, and the /health problem once the host has health_set */
+/* towns_stale, and /health's problem for the instance: which towns are
+ * stale since when (a state, set when it changes, not per harvest). */
 void rc_stale_update(struct regcat *rc)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < rc->n_src; i++)
-        n += rc->src[i].stale != 0;
+    char problem[1024] = "", when[32];
+    size_t n = 0, len = 0;
+    for (size_t i = 0; i < rc->n_src; i++) {
+        const struct rc_source *s = &rc->src[i];
+        if (!s->stale)
+            continue;
+        n++;
+        if (s->last_ok_s > 0)
+            mst_time_format(s->last_ok_s * 1000, when);
+        if (len < sizeof problem)
+            len += (size_t)snprintf(problem + len, sizeof problem - len, "%s%s (last harvested %s)",
+                                    len ? ", " : "cannot be harvested, records kept and marked stale: ",
+                                    s->kind == RC_OWN_KIND ? "the region's own catalogue" : s->name,
+                                    s->last_ok_s > 0 ? when : "never");
+    }
     rc->host->metric_set(rc->m_stale, (double)n);
+    if (MST_HOST_HAS(rc->host, health_set))
+        rc->host->health_set(rc->inst, n ? problem : NULL);
 }
 
 static void job_done(void *arg, int status)

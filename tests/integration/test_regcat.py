@@ -186,6 +186,13 @@ class RegionalCatalogue(unittest.TestCase):
         self.assertEqual(h["content-type"], "application/ld+json")
         return json.loads(body), h
 
+    def health_problem(self):
+        """/health's problem for the regcat instance (the node is degraded while there is one)."""
+        st, h = self.r.json("/health")
+        inst = [i for i in h["instances"] if i["name"] == "regcat"][0]
+        self.assertEqual(h["status"], "degraded" if "problem" in inst else "ok", h)
+        return inst.get("problem")
+
     def local(self, iri):
         """(daemon, path) serving a public IRI."""
         for name, d in ((NAMES[3], self.r), (NAMES[0], self.a), (NAMES[1], self.b)):
@@ -315,6 +322,7 @@ class RegionalCatalogue(unittest.TestCase):
         after, _ = self.katalog()
         self.assertEqual(before["datová_sada"], after["datová_sada"])
         self.assertEqual(metric(self.r, r"mestys_regcat_towns_stale"), 1)
+        self.assertIn("a (last harvested %s)" % a_before["last_ok"], self.health_problem())
         self.assertEqual(self.r.output().count("a cannot be harvested"), 1)
         self.harvest()  # still down: logged once
         self.assertEqual(self.r.output().count("a cannot be harvested"), 1)
@@ -325,6 +333,7 @@ class RegionalCatalogue(unittest.TestCase):
         a = [t for t in towns["towns"] if t["town"] == "a"][0]
         self.assertTrue(a["stale"])
         self.assertEqual(a["datasets"], 3)
+        self.assertIn("a (last harvested", self.health_problem())
         kat, _ = self.katalog()
         self.assertEqual(kat["datová_sada"], before["datová_sada"])
         self.wait_round(self.r, 0)
@@ -334,6 +343,7 @@ class RegionalCatalogue(unittest.TestCase):
         a = self.town_state("a")
         self.assertFalse(a["stale"], a)
         self.assertEqual(metric(self.r, r"mestys_regcat_towns_stale"), 0)
+        self.assertIsNone(self.health_problem())
         self.assertIn("a is harvested again", self.r.output())
 
 
