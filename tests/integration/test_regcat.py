@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import OPERATOR, SOURCE, TEST_LUA, Daemon, config, eventually, free_port, main
+from harness import MESTYS, OPERATOR, SOURCE, TEST_LUA, Daemon, config, eventually, free_port, main
 from test_opendata import dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -98,6 +98,32 @@ class OtherLkod(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def region_config(ports, cert=None, key=None):
+    """The region: its own opendata and regcat (TLS and the CA when cert is given)."""
+    cfg = config(ports[3], [
+        {"use": "opendata", "config": town_opendata(NAMES[3], ["kraj-ovzdusi"])},
+        {"use": "regcat", "config": {
+            "base_url": REGION,
+            "catalog": {"title": {"cs": "Otevřená data regionu", "en": "Regional open data"},
+                        "description": {"cs": "Data obcí regionu."}, "publisher": PUBLISHER,
+                        "homepage": "https://www.region.example/",
+                        "contact": {"name": {"cs": "Svazek obcí"}, "email": "data@region.example"}},
+            "own_catalog": "https://data.region.example/api/opendata/catalog",
+            "towns": [{"town": "a", "catalog": "https://data.town-a.example/api/opendata/catalog"},
+                      {"town": "b", "catalog": "https://data.town-b.example/api/opendata/catalog",
+                       "nkod": "direct"},
+                      {"town": "c", "catalog": "https://data.town-c.example/lkod/catalog"}],
+            "connect_to": ["%s:443:127.0.0.1:%d" % (n, p) for n, p in zip(NAMES, ports)],
+            "timeout_ms": 3000,
+        }},
+    ])
+    if cert:
+        cfg["plugins"][1]["config"]["ca_file"] = cert
+        cfg["node"]["http"].update({"tls_cert": cert, "tls_key": key})
+    cfg["node"]["name"] = "region"
+    return cfg
+
+
 def metric(d, pattern):
     _, _, body = d.get("/metrics")
     total = 0.0
@@ -121,7 +147,7 @@ class RegionalCatalogue(unittest.TestCase):
         threading.Thread(target=cls.c.serve_forever, daemon=True).start()
         cls.r = tls_daemon(cls.cert, cls.key, [])
         ports = [cls.a.port, cls.b.port, cls.c.server_address[1], cls.r.port]
-        cls.r.write(cls.region_config(ports))
+        cls.r.write(region_config(ports, cls.cert, cls.key))
         cls.r.cfg_ports = ports
         cls.r.start()
         batch = [{"sensor": "a-%d" % i, "metric": "temperature", "value": 3 + i, "unit": "Cel",
@@ -129,30 +155,6 @@ class RegionalCatalogue(unittest.TestCase):
         st, _, _ = cls.a.request("POST", "/api/inject/publish/reading", json.dumps(batch).encode(), token=OPERATOR)
         assert st == 202
         cls.wait_round(cls.r, 0)
-
-    @classmethod
-    def region_config(cls, ports):
-        cfg = config(ports[3], [
-            {"use": "opendata", "config": town_opendata(NAMES[3], ["kraj-ovzdusi"])},
-            {"use": "regcat", "config": {
-                "base_url": REGION,
-                "catalog": {"title": {"cs": "Otevřená data regionu", "en": "Regional open data"},
-                            "description": {"cs": "Data obcí regionu."}, "publisher": PUBLISHER,
-                            "homepage": "https://www.region.example/",
-                            "contact": {"name": {"cs": "Svazek obcí"}, "email": "data@region.example"}},
-                "own_catalog": "https://data.region.example/api/opendata/catalog",
-                "towns": [{"town": "a", "catalog": "https://data.town-a.example/api/opendata/catalog"},
-                          {"town": "b", "catalog": "https://data.town-b.example/api/opendata/catalog",
-                           "nkod": "direct"},
-                          {"town": "c", "catalog": "https://data.town-c.example/lkod/catalog"}],
-                "ca_file": cls.cert,
-                "connect_to": ["%s:443:127.0.0.1:%d" % (n, p) for n, p in zip(NAMES, ports)],
-                "timeout_ms": 3000,
-            }},
-        ])
-        cfg["node"]["http"].update({"tls_cert": cls.cert, "tls_key": cls.key})
-        cfg["node"]["name"] = "region"
-        return cfg
 
     @classmethod
     def tearDownClass(cls):
@@ -345,6 +347,36 @@ class RegionalCatalogue(unittest.TestCase):
         self.assertEqual(metric(self.r, r"mestys_regcat_towns_stale"), 0)
         self.assertIsNone(self.health_problem())
         self.assertIn("a is harvested again", self.r.output())
+
+
+class Check(unittest.TestCase):
+    """`mestys check` refuses what NKOD or the URLs could not take, naming the key."""
+
+    def check(self, **change):
+        cfg = region_config([1, 2, 3, free_port()])
+        cfg["plugins"][1]["config"].update(change)
+        d = tempfile.mkdtemp(prefix="mestys-regcat-check-")
+        path = os.path.join(d, "mestys.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f, ensure_ascii=False, indent=2)
+        p = subprocess.run([MESTYS, "check", path], capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stdout + p.stderr
+
+    def test_refusals_name_the_key(self):
+        rc, out = self.check()
+        self.assertEqual(rc, 0, out)
+        rc, out = self.check(base_url="http://data.region.example/api/regcat")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("base_url: is not an https:// URL", out)
+        towns = [{"town": "a", "catalog": "https://a.example/catalog"},
+                 {"town": "a", "catalog": "https://b.example/catalog"}]
+        rc, out = self.check(towns=towns)
+        self.assertIn("towns[1].town: names a town listed before", out)
+        rc, out = self.check(towns=[{"town": "Dolní Lhota", "catalog": "https://a.example/catalog"}])
+        self.assertIn("towns[0].town: is not a name for URLs", out)
+        rc, out = self.check(towns=[{"town": "a", "catalog": "https://a.example/catalog", "nkod": "both"}])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("towns[0].nkod", out)
 
 
 if __name__ == "__main__":
