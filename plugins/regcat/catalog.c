@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <mestys/cjson.h>
+#include <mestys/dcat.h>
 #include <mestys/http_cache.h>
 #include <mestys/time.h>
 
@@ -62,26 +63,9 @@ int rc_source_listed(const struct regcat *rc, const struct rc_source *s, int64_t
 
 static void add_copy(cJSON *to, const char *name, const cJSON *from, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
-    if (v && !(cJSON_IsObject(v) && !v->child))
+    const cJSON *v = mst_dcat_get(from, key);
+    if (v)
         cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
-}
-
-static cJSON *contact_point(const cJSON *c)
-{
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-    const char *email = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "email"));
-    if (!(cJSON_IsObject(name) && name->child) && !email)
-        return NULL;
-    cJSON *k = cJSON_CreateObject();
-    cJSON_AddStringToObject(k, "typ", "Organizace");
-    add_copy(k, "jméno", c, "name");
-    if (email) {
-        char buf[320];
-        snprintf(buf, sizeof buf, "%s%s", strncmp(email, "mailto:", 7) ? "mailto:" : "", email);
-        cJSON_AddStringToObject(k, "e-mail", buf);
-    }
-    return k;
 }
 
 static cJSON *katalog_head(const struct regcat *rc)
@@ -89,14 +73,14 @@ static cJSON *katalog_head(const struct regcat *rc)
     const cJSON *cat = cJSON_GetObjectItemCaseSensitive(rc->conf, "catalog");
     cJSON *r = cJSON_CreateObject();
     char url[1024];
-    cJSON_AddStringToObject(r, "@context", RC_CONTEXT);
+    cJSON_AddStringToObject(r, "@context", MST_DCAT_CONTEXT);
     snprintf(url, sizeof url, "%s/catalog", rc->base_url);
     cJSON_AddStringToObject(r, "iri", url);
     cJSON_AddStringToObject(r, "typ", "Katalog");
     add_copy(r, "název", cat, "title");
     add_copy(r, "popis", cat, "description");
     add_copy(r, "poskytovatel", cat, "publisher");
-    cJSON *contact = contact_point(cJSON_GetObjectItemCaseSensitive(cat, "contact"));
+    cJSON *contact = mst_dcat_contact_point(mst_dcat_get(cat, "contact"));
     if (contact)
         cJSON_AddItemToObject(r, "kontaktní_bod", contact);
     add_copy(r, "domovská_stránka", cat, "homepage");

@@ -13,38 +13,9 @@
 #include <curl/curl.h>
 
 #include <mestys/cjson.h>
+#include <mestys/dcat.h>
 
 #include "regcat.h"
-
-#define TEXT_FIELDS(what)                                                                                \
-    {.key = "cs", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED, .description = what " in Czech"},    \
-        {.key = "en", .type = MST_CFG_STRING, .description = what " in English"}, { 0 }
-
-static const struct mst_config_key title_keys[] = {TEXT_FIELDS("the title")};
-static const struct mst_config_key description_keys[] = {TEXT_FIELDS("the description")};
-static const struct mst_config_key name_keys[] = {
-    {.key = "cs", .type = MST_CFG_STRING, .description = "the name in Czech"},
-    {.key = "en", .type = MST_CFG_STRING, .description = "the name in English"},
-    {0},
-};
-
-static const struct mst_config_key contact_keys[] = {
-    {.key = "name", .type = MST_CFG_OBJECT, .fields = name_keys, .description = "who answers ({\"cs\", \"en\"})"},
-    {.key = "email", .type = MST_CFG_STRING, .description = "their e-mail address"},
-    {0},
-};
-
-static const struct mst_config_key catalog_keys[] = {
-    {.key = "title", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = title_keys,
-     .description = "the regional catalogue's title ({\"cs\", \"en\"})"},
-    {.key = "description", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = description_keys,
-     .description = "what it holds ({\"cs\", \"en\"})"},
-    {.key = "publisher", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
-     .description = "the region's IRI in the register of public authorities (rpp-opendata.egon.gov.cz)"},
-    {.key = "homepage", .type = MST_CFG_STRING, .description = "the region's web site (https://)"},
-    {.key = "contact", .type = MST_CFG_OBJECT, .fields = contact_keys, .description = "who answers questions"},
-    {0},
-};
 
 static const struct mst_config_key town_keys[] = {
     {.key = "town", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
@@ -60,7 +31,7 @@ static const struct mst_config_key town_keys[] = {
 static const struct mst_config_key config[] = {
     {.key = "base_url", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
      .description = "the public https:// URL of /api/<instance>/ (the Katalog's and the served records' IRIs)"},
-    {.key = "catalog", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = catalog_keys,
+    {.key = "catalog", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = mst_dcat_catalog_keys,
      .description = "the regional Katalog's own record"},
     {.key = "own_catalog", .type = MST_CFG_STRING,
      .description = "the URL of the region's own opendata catalogue, harvested like a town's and listed as is"},

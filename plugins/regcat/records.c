@@ -99,8 +99,8 @@ static int check_common(const char *text, size_t len, const char *typ, const cha
     }
     *out = doc;
     const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "@context"));
-    if (!ctx || strcmp(ctx, RC_CONTEXT) != 0)
-        return refuse(RC_R_CONTEXT, why, wl, "@context is not the DCAT-AP-CZ 2021-01-11 context %s", RC_CONTEXT);
+    if (!ctx || strcmp(ctx, MST_DCAT_CONTEXT) != 0)
+        return refuse(RC_R_CONTEXT, why, wl, "@context is not the DCAT-AP-CZ 2021-01-11 context %s", MST_DCAT_CONTEXT);
     if (!has_typ(cJSON_GetObjectItemCaseSensitive(doc, "typ"), typ))
         return refuse(RC_R_TYP, why, wl, "typ is not \"%s\"", typ);
     for (size_t i = 0; i < n_req; i++)

@@ -16,12 +16,11 @@
 #include <sqlite3.h>
 
 #include <cjson/cJSON.h>
+#include <mestys/dcat.h>
 #include <mestys/mestys.h>
 
 struct curl_slist;
 
-#define RC_CONTEXT                                                                                                \
-    "https://ofn.gov.cz/rozhraní-katalogů-otevřených-dat/2021-01-11/kontexty/rozhraní-katalogů-otevřených-dat.jsonld"
 #define RC_BODY_MAX (4u << 20)  /* a catalogue or a record larger than this is refused */
 #define RC_DATASETS_MAX 10000   /* dataset IRIs read from one catalogue */
 #define RC_ETAG_LEN 24

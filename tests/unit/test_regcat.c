@@ -19,7 +19,7 @@
 static char *record(const char *key, const char *json)
 {
     cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "@context", RC_CONTEXT);
+    cJSON_AddStringToObject(r, "@context", MST_DCAT_CONTEXT);
     cJSON_AddStringToObject(r, "iri", IRI);
     cJSON_AddStringToObject(r, "typ", "Datová sada");
     cJSON_AddItemToObject(r, "název", cJSON_Parse("{\"cs\": \"Teplota\", \"en\": \"Temperature\"}"));
@@ -116,14 +116,14 @@ static void a_katalog(void **state)
     const char *fmt = "{\"@context\": \"%s\", \"iri\": \"https://data.dolni-lhota.cz/api/opendata/catalog\", "
                       "\"typ\": \"Katalog\", \"název\": {\"cs\": \"Data\"}, \"popis\": {\"en\": \"Data\"}, "
                       "\"poskytovatel\": \"%s\", \"datová_sada\": %s}";
-    snprintf(text, sizeof text, fmt, RC_CONTEXT, PUBLISHER, "[\"" IRI "\"]");
+    snprintf(text, sizeof text, fmt, MST_DCAT_CONTEXT, PUBLISHER, "[\"" IRI "\"]");
     assert_int_equal(rc_catalog_check(text, strlen(text), &doc, why, sizeof why), -1);
     assert_non_null(doc);
     cJSON_Delete(doc);
-    snprintf(text, sizeof text, fmt, RC_CONTEXT, PUBLISHER, "[\"http://data.dolni-lhota.cz/x\"]");
+    snprintf(text, sizeof text, fmt, MST_DCAT_CONTEXT, PUBLISHER, "[\"http://data.dolni-lhota.cz/x\"]");
     assert_int_equal(rc_catalog_check(text, strlen(text), &doc, why, sizeof why), RC_R_IRI);
     assert_non_null(strstr(why, "datová_sada"));
-    snprintf(text, sizeof text, fmt, RC_CONTEXT, PUBLISHER, "{}");
+    snprintf(text, sizeof text, fmt, MST_DCAT_CONTEXT, PUBLISHER, "{}");
     assert_int_equal(rc_catalog_check(text, strlen(text), &doc, why, sizeof why), RC_R_IRI);
     /* a dataset record is not a Katalog */
     char *rec = record(NULL, NULL);
