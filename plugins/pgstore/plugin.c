@@ -114,15 +114,18 @@ void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
 
 static void probe_later(struct pgstore *p);
 
+/* Logged once per outage, in both directions: a probe that finds the
+ * server while the writer still cannot use it (a wrong password, a missing
+ * database) only lets the next group try, it reports nothing. */
 static void went_down(struct pgstore *p, const char *why)
 {
-    if (p->db_up || !p->ever_up) {
+    if (!p->reported_down) {
         char problem[400];
         snprintf(problem, sizeof problem, "PostgreSQL unreachable: %s", why);
         p->host->log(p->inst, MST_LOG_ERROR, "%s; batches are answered 503 until it is back", problem);
         if (MST_HOST_HAS(p->host, health_set))
             p->host->health_set(p->inst, problem);
-        p->ever_up = 1; /* logged once: the next message is "back" */
+        p->reported_down = 1;
     }
     p->db_up = 0;
     p->host->metric_set(p->m_db_up, 0);
@@ -130,15 +133,16 @@ static void went_down(struct pgstore *p, const char *why)
     probe_later(p);
 }
 
+/* The writer used PostgreSQL: the outage, if any, is over. */
 static void came_back(struct pgstore *p)
 {
-    if (!p->db_up) {
+    if (p->reported_down) {
         p->host->log(p->inst, MST_LOG_INFO, "PostgreSQL is reachable again");
         if (MST_HOST_HAS(p->host, health_set))
             p->host->health_set(p->inst, NULL);
+        p->reported_down = 0;
     }
     p->db_up = 1;
-    p->ever_up = 1;
     p->backoff_ms = 0;
     p->host->metric_set(p->m_db_up, 1);
 }
@@ -155,9 +159,10 @@ static void probe_done(void *arg, int status)
     p->probe_busy = 0;
     if (status != 0 || p->stopping)
         return;
-    if (p->probe_ok)
-        came_back(p); /* the writer reconnects on its next run */
-    else
+    if (p->probe_ok) {
+        p->db_up = 1;    /* admit batches again; the writer's next run says whether it is back */
+        p->maintain = 1; /* that run comes even with no batch */
+    } else
         probe_later(p);
 }
 

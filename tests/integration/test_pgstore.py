@@ -200,6 +200,52 @@ class PgStore(unittest.TestCase):
         eventually(lambda: self.assertEqual(metric(self.d, "local_dropped_total"), 1))
 
 
+    def test_7_events_kept_once(self):
+        at = self.t0 + 5
+        lines = [json.dumps({"epoch": 55, "first": 1, "last": 2}),
+                 json.dumps({"o": 1, "t": "charging/session", "at": at, "b": {"kwh": 3.25, "station": "CP-1"}}),
+                 json.dumps({"o": 2, "t": "reading", "b": reading("ev", at, 1)})]
+        body = ("\n".join(lines) + "\n").encode()
+        for stored, dup in ((2, 0), (0, 2)):
+            status, _, r = self.post("lhota", body, LHOTA)
+            self.assertEqual((status, r["stored"], r["duplicate"]), (200, stored, dup), r)
+        self.assertEqual(self.pg.sql("SELECT town, topic, body->>'kwh', (extract(epoch FROM at) * 1000)::bigint "
+                                     "FROM events WHERE topic = 'charging/session'"),
+                         "lhota|charging/session|3.25|%d" % at)
+
+
+class NoDatabaseYet(unittest.TestCase):
+    def test_server_up_database_missing_logged_once(self):
+        """PQping says the server is there, the writer cannot use it: one log line, not one per probe."""
+        with Cluster() as pg:
+            info = pg.conninfo.replace("dbname=postgres", "dbname=region")
+            d = Daemon(pgstore_config(free_port(), info)).start()
+            try:
+                def refused():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, _ = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                             headers={"Content-Encoding": "gzip"})
+                    assert status == 503, status
+                eventually(refused, timeout=10)
+                time.sleep(3)  # several probes and writer tries meanwhile
+                self.assertEqual(d.output().count('database "region" does not exist'), 1, d.output())
+                _, h = d.json("/health")
+                self.assertIn('database "region" does not exist', h["instances"][0]["problem"])
+                pg.sql("CREATE DATABASE region")
+
+                def accepted():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, body = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                                headers={"Content-Encoding": "gzip"})
+                    assert status == 200, (status, body)
+                eventually(accepted, timeout=40, every=0.3)
+                self.assertEqual(d.output().count("PostgreSQL is reachable again"), 1)
+                self.assertEqual(d.output().count("PostgreSQL unreachable"), 1)
+                self.assertEqual(pg.sql("SELECT count(*) FROM readings", db="region"), "1")
+            finally:
+                d.stop()
+
+
 class Retention(unittest.TestCase):
     def test_old_partition_dropped_at_start(self):
         with Cluster() as pg:
