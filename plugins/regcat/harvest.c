@@ -447,10 +447,15 @@ static void on_timer(void *arg)
 }
 
 /* harvest_s plus up to a tenth of it, so towns sharing a region's schedule
- * are not all asked in the same second. */
+ * are not all asked in the same second; while a source is stale, at most
+ * RC_RETRY_S, so a town back after a short outage is not stale for an hour. */
 static void schedule(struct regcat *rc)
 {
-    uint64_t ms = (uint64_t)rc->harvest_s * 1000;
+    int64_t s = rc->harvest_s;
+    for (size_t i = 0; i < rc->n_src; i++)
+        if (rc->src[i].stale && s > RC_RETRY_S)
+            s = RC_RETRY_S;
+    uint64_t ms = (uint64_t)s * 1000;
     ms += (uint64_t)rand() % (ms / 10 + 1);
     if (rc->host->timer_start(rc->inst, ms, 0, on_timer, rc, &rc->timer) != 0)
         rc->host->log(rc->inst, MST_LOG_ERROR, "cannot start the harvest timer: harvests only on POST harvest");

@@ -91,9 +91,11 @@ static int rc_check(const char *json, char *path, size_t pl, char *msg, size_t m
         snprintf(p, sizeof p, "towns[%d].town", i);
         if (name && !town_name_ok(name))
             rc = fail(path, pl, msg, ml, p, "is not a name for URLs: 1 to 64 of a-z, 0-9, '-', '_'");
-        for (const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "towns")->child; !rc && name && u != t; u = u->next)
-            if (strcmp(name, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(u, "town"))) == 0)
+        for (const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "towns")->child; !rc && name && u != t; u = u->next) {
+            const char *before = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(u, "town"));
+            if (before && strcmp(name, before) == 0)
                 rc = fail(path, pl, msg, ml, p, "names a town listed before");
+        }
         snprintf(p, sizeof p, "towns[%d].catalog", i++);
         if (!rc && url && !rc_is_iri(url, 0))
             rc = fail(path, pl, msg, ml, p, "is not an http(s):// URL");

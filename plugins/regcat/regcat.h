@@ -24,6 +24,7 @@ struct curl_slist;
 #define RC_BODY_MAX (4u << 20)  /* a catalogue or a record larger than this is refused */
 #define RC_DATASETS_MAX 10000   /* dataset IRIs read from one catalogue */
 #define RC_ETAG_LEN 24
+#define RC_RETRY_S 300         /* the next harvest while a town is stale (unless harvest_s is shorter) */
 #define RC_OWN "@own"           /* the region's own catalogue in the database (no town name has '@') */
 
 /* Why a harvested document was refused (metric label `reason`). */
