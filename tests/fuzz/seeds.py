@@ -288,3 +288,26 @@ PGS_BATCH = "\n".join([
 write("pgstore_batch", "batch", PGS_BATCH)
 write("pgstore_batch", "batch_gzip", gzip.compress(PGS_BATCH.encode(), mtime=0))
 write("pgstore_batch", "bad_line", '{"epoch": 1, "first": 1, "last": 2}\n{"o": 2, "t": "reading", "b": {"sensor": "x"}}\n')
+
+# regcat_record: what a town's LKOD answers the region with (docs/plugins/regcat.md)
+RC_CONTEXT = ("https://ofn.gov.cz/rozhraní-katalogů-otevřených-dat/2021-01-11/kontexty/"
+              "rozhraní-katalogů-otevřených-dat.jsonld")
+RC_RECORD = {"@context": RC_CONTEXT, "iri": "https://data.dolni-lhota.cz/api/opendata/catalog/datasets/teplota",
+             "typ": "Datová sada", "název": {"cs": "Teplota", "en": "Temperature"}, "popis": {"cs": "Čidla."},
+             "poskytovatel": "https://rpp-opendata.egon.gov.cz/odrpp/zdroj/orgán-veřejné-moci/00299308",
+             "téma": ["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
+             "periodicita_aktualizace": "http://publications.europa.eu/resource/authority/frequency/CONT",
+             "klíčové_slovo": {"cs": ["teplota"], "en": "temperature"},
+             "prvek_rúian": ["https://linked.cuzk.cz/resource/ruian/obec/500496"],
+             "distribuce": [{"iri": "https://data.dolni-lhota.cz/api/opendata/catalog/datasets/teplota/distributions/csv",
+                             "typ": "Distribuce"}]}
+write("regcat_record", "record", json.dumps(RC_RECORD, ensure_ascii=False))
+write("regcat_record", "record_typ_list", json.dumps(dict(RC_RECORD, typ=["Datová sada", "Dataset"]),
+                                                     ensure_ascii=False))
+write("regcat_record", "no_theme", json.dumps({k: v for k, v in RC_RECORD.items() if k != "téma"},
+                                              ensure_ascii=False))
+write("regcat_record", "katalog", json.dumps({
+    "@context": RC_CONTEXT, "iri": "https://data.dolni-lhota.cz/api/opendata/catalog", "typ": "Katalog",
+    "název": {"cs": "Otevřená data"}, "popis": {"cs": "Data obce."},
+    "poskytovatel": "https://rpp-opendata.egon.gov.cz/odrpp/zdroj/orgán-veřejné-moci/00299308",
+    "datová_sada": [RC_RECORD["iri"]]}, ensure_ascii=False))
