@@ -9,7 +9,9 @@
  *
  * Triggers keep the count and the bytes in `meta`, inside every
  * transaction: the bound is checked against exact figures even while the
- * sender deletes at the same time on its own connection.
+ * sender deletes at the same time on its own connection.  `seq` counts
+ * every change, so the loop can tell which of two jobs' totals is newer
+ * (their after-work callbacks may come back in either order).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,14 +25,15 @@
 
 const char *const up_migrations[] = {
     "CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-    "INSERT INTO meta VALUES ('messages', 0), ('bytes', 0);"
+    "INSERT INTO meta VALUES ('messages', 0), ('bytes', 0), ('seq', 0);"
     "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, body BLOB NOT NULL,"
     " at INTEGER NOT NULL, replay INTEGER NOT NULL DEFAULT 0);"
     "CREATE TRIGGER outbox_in AFTER INSERT ON outbox BEGIN"
-    " UPDATE meta SET v = v + 1 WHERE k = 'messages';"
+    " UPDATE meta SET v = v + 1 WHERE k IN ('messages', 'seq');"
     " UPDATE meta SET v = v + length(NEW.body) WHERE k = 'bytes'; END;"
     "CREATE TRIGGER outbox_out AFTER DELETE ON outbox BEGIN"
     " UPDATE meta SET v = v - 1 WHERE k = 'messages';"
+    " UPDATE meta SET v = v + 1 WHERE k = 'seq';"
     " UPDATE meta SET v = v - length(OLD.body) WHERE k = 'bytes'; END;",
     NULL,
 };
@@ -82,6 +85,7 @@ void up_outbox_totals(sqlite3 *db, struct up_delta *d)
     d->messages = one_int(db, "SELECT v FROM meta WHERE k = 'messages'", 0);
     d->bytes = one_int(db, "SELECT v FROM meta WHERE k = 'bytes'", 0);
     d->oldest_at_ms = one_int(db, "SELECT at FROM outbox ORDER BY id LIMIT 1", 0);
+    d->seq = one_int(db, "SELECT v FROM meta WHERE k = 'seq'", 0);
 }
 
 static void failed(sqlite3 *db, struct up_delta *d, const char *what)
@@ -117,6 +121,7 @@ int up_outbox_open(struct uplink *u, char *why, size_t why_len)
     u->messages = d.messages;
     u->bytes = d.bytes;
     u->oldest_at_ms = d.oldest_at_ms;
+    u->seq = d.seq;
     return 0;
 }
 

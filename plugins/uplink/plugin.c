@@ -64,6 +64,9 @@ int64_t up_wall_ms(void)
 
 static void set_totals(struct uplink *u, const struct up_delta *d)
 {
+    if (d->seq < u->seq)
+        return; /* another job's newer totals came back first */
+    u->seq = d->seq;
     u->messages = d->messages;
     u->bytes = d->bytes;
     u->oldest_at_ms = d->oldest_at_ms;
@@ -431,7 +434,7 @@ static int uplink_init(mst_instance *inst, const struct mst_host *host, void **s
         return rc;
     }
     u->rng = (uint64_t)up_wall_ms() ^ ((uint64_t)u->epoch << 11);
-    struct up_delta d = {.messages = u->messages, .bytes = u->bytes, .oldest_at_ms = u->oldest_at_ms};
+    struct up_delta d = {.messages = u->messages, .bytes = u->bytes, .oldest_at_ms = u->oldest_at_ms, .seq = u->seq};
     set_totals(u, &d);
     host->log(inst, MST_LOG_INFO, "outbox epoch %lld holds %lld message(s) for %s", (long long)u->epoch,
               (long long)u->messages, u->batches_url);

@@ -47,6 +47,7 @@ struct up_pending {
 struct up_delta {
     int64_t messages, bytes;   /* in the outbox after the job */
     int64_t oldest_at_ms;      /* `at` of the first row left, 0 if empty */
+    int64_t seq;               /* changes ever made: the larger, the newer these totals */
     int64_t deleted;           /* rows the job deleted */
     int64_t dropped;           /* of those, unsent: the bound (append job) */
     int64_t bad;               /* messages that were not JSON (never appended) */
@@ -120,7 +121,7 @@ struct uplink {
     int retry_logged, auth_logged, refused_logged;
     uint64_t rng;
     /* totals (the loop's) */
-    int64_t messages, bytes, oldest_at_ms;
+    int64_t messages, bytes, oldest_at_ms, seq;
     int stopping;
     struct up_backfill *backfill;
     mst_metric *m_messages, *m_bytes, *m_oldest, *m_sent, *m_retried, *m_refused[4], *m_dropped,
