@@ -44,6 +44,11 @@ static void health(void *arg, mst_http_request *req)
             mst__buf_puts(&b, ",\"error\":");
             mst__buf_json_string(&b, inst->error);
         }
+        if (inst->problem && inst->state_kind == MST__INST_RUNNING) {
+            degraded = 1;
+            mst__buf_puts(&b, ",\"problem\":");
+            mst__buf_json_string(&b, inst->problem);
+        }
         mst__buf_puts(&b, "}");
     }
     mst__buf_printf(&b, "],\"status\":\"%s\"}\n", degraded ? "degraded" : "ok");

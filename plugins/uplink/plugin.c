@@ -150,10 +150,12 @@ static void refused(struct uplink *u, int slot, int64_t dropped)
     }
 }
 
+/* /health shows it (node degraded): a token the region refuses is a
+ * configuration error that only the town's IT can fix. */
 static void problem(struct uplink *u, const char *text)
 {
-    (void)u;
-    (void)text; /* host->health_set lands with pgstore's core part */
+    if (MST_HOST_HAS(u->host, health_set))
+        u->host->health_set(u->inst, text);
 }
 
 static void after_send(void *arg, int status)
