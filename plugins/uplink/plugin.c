@@ -81,12 +81,14 @@ static void set_totals(struct uplink *u, const struct up_delta *d)
 void up_keep(struct uplink *u, const char *topic, const char *body, size_t len, int replay)
 {
     struct up_pending *p = &u->filling;
-    if ((int64_t)(p->bytes + u->appending.bytes + len) > u->max_outbox_bytes) {
+    /* the bound is the outbox file's (oldest dropped there); this one only
+     * keeps memory in check while the file is far behind */
+    if (p->bytes + u->appending.bytes + len > UP_MAX_PENDING) {
         u->host->metric_add(u->m_dropped, 1);
-        if (!u->drop_logged) {
-            u->drop_logged = 1;
-            u->host->log(u->inst, MST_LOG_WARN, "messages dropped: %zu bytes wait for the outbox file "
-                         "(max_outbox_mb)", p->bytes + u->appending.bytes);
+        if (!u->behind_logged) {
+            u->behind_logged = 1;
+            u->host->log(u->inst, MST_LOG_WARN, "new messages dropped: %zu bytes wait for the outbox file "
+                         "(counted, logged once)", p->bytes + u->appending.bytes);
         }
         return;
     }

@@ -28,6 +28,9 @@ struct up_buf {
 int up_buf_append(struct up_buf *b, const void *data, size_t len);
 int up_buf_printf(struct up_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Bytes the loop holds for the next append job at most. */
+#define UP_MAX_PENDING ((size_t)64 << 20)
+
 /* A message as the loop keeps it until the next append job. */
 struct up_msg {
     char *topic;
@@ -108,6 +111,7 @@ struct uplink {
     uint64_t appends_started, appends_done; /* append jobs, for the backfill's pacing */
     struct up_delta append_delta;
     int drop_logged;     /* the bound's drops are logged once per episode */
+    int behind_logged;   /* UP_MAX_PENDING reached */
     int bad_logged;
     mst_timer *commit_timer;
     /* sending: one job at a time */

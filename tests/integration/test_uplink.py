@@ -164,6 +164,17 @@ class Uplink(unittest.TestCase):
         eventually(lambda: self.assertEqual(metric(d, "outbox_messages"), 1))
         self.assertEqual(self.region.os(), [])
         self.assertEqual(d.output().count("does not know this town's token (401)"), 1)
+        health = d.json("/health")[1]
+        mine = [i for i in health["instances"] if i["name"] == "uplink"][0]
+        self.assertEqual(health["status"], "degraded")
+        self.assertIn("does not know this town's token (401)", mine["problem"])
+        # the region's operator adds the token: the kept message goes, the problem clears
+        self.region.tokens["town-token-nobody-0123456789"] = "lhota"
+        self.wait_delivered(1)
+        def healthy():
+            health = d.json("/health")[1]
+            self.assertEqual(health["status"], "ok", health)
+        eventually(healthy)
 
     def test_403_token_of_another_town(self):
         d = self.start_town(token="town-token-hradek-012345678")

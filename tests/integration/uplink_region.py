@@ -103,16 +103,16 @@ class Region:
                         region.batches.append({"malformed": repr(e), "at": time.monotonic()})
                     return self.answer(400, {"error": "line ?: %r" % e})
                 town = m.group(1)
+                if region.hold:
+                    with region.lock:
+                        region.holding += 1
+                    region.hold.wait(30)
                 if region.refuse:
                     r = region.refuse(header, rows)
                     if r:
                         with region.lock:
                             region.batches.append(dict(header, answered=r[0], n=len(rows), at=time.monotonic()))
                         return self.answer(r[0], r[1])
-                if region.hold:
-                    with region.lock:
-                        region.holding += 1
-                    region.hold.wait(30)
                 with region.lock:
                     key = (town, header["epoch"])
                     mark = region.marks.get(key, 0)
