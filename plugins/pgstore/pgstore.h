@@ -103,14 +103,15 @@ struct pgs_job {
     enum pgs_job_kind kind;
     mst_http_request *req; /* NULL for local readings */
     char *town;
-    char *body;            /* as it came (gzip'ed or not); local: NUL-separated messages */
+    char *body;            /* as it came (gzip'ed or not); local: records of u32 topic length,
+                              topic, u32 body length, body */
     size_t len;
     int gzip;
     struct pgs_batch b;
     /* the answer */
     int status;            /* 200, 400, 413, 503 */
     char why[256];
-    int64_t epoch, committed, stored, duplicate, out_of_window;
+    int64_t epoch, committed, stored, duplicate, out_of_window, refused;
     int has_epoch;
 };
 
@@ -133,6 +134,10 @@ struct pgstore {
     int maintain;         /* set on the loop: partitions ahead + retention in the next run */
     int64_t dropped_days; /* partitions dropped by the last maintenance (logged) */
     char maintain_why[256];
+    int writer_down;      /* the last run found PostgreSQL unavailable (writer_why says why) */
+    int writer_up;        /* the last run reached PostgreSQL */
+    char writer_why[256];
+    uint64_t group_started_ns;
 
     /* the loop's */
     struct pgs_job *queue, *queue_tail; /* waiting for the next group */
@@ -140,7 +145,7 @@ struct pgstore {
     struct pgs_job *local;              /* local readings filling */
     int64_t pending_bytes;
     int busy, tick_missed, stopping;
-    int db_up, probe_busy, ever_up;
+    int db_up, probe_busy, probe_ok, ever_up;
     int64_t backoff_ms, retry_after_s;
     char db_why[256];
     mst_timer *commit_timer, *probe_timer, *daily_timer;

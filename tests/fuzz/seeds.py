@@ -3,6 +3,7 @@
 inputs each, from the LoRaWAN 1.0 test vectors (frames, keys, Cayenne LPP,
 GWMP) and the shapes the docs give.  Run it again after changing a seed."""
 import base64
+import gzip
 import json
 import os
 import struct
@@ -282,3 +283,17 @@ write("web_config", "low-contrast", '{"town":{"name":{"cs":"A"}},"colors":{"bran
 write("web_config", "colour", "#1F4E79")
 write("web_config", "tiles", "http://127.0.0.1:8081/{z}/{x}/{y}.png?key={r}")
 write("web_config", "png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+
+# pgstore_batch: a town's batch as docs/plugins/pgstore.md shows it, plain and gzip'ed
+PGS_BATCH = "\n".join([
+    json.dumps({"epoch": 8123456789012345, "first": 1201, "last": 1450, "replay": False}),
+    json.dumps({"o": 1201, "t": "reading", "b": [{"sensor": "0004A30B001C0530", "metric": "temperature",
+                                                  "value": 21.5, "unit": "Cel", "time": 1795384800000,
+                                                  "lat": 49.59, "lon": 17.25, "tags": {"kind": "air"}}]}),
+    json.dumps({"o": 1202, "t": "charging/session", "at": 1795384800123, "b": {"kwh": 3.2}}),
+    json.dumps({"o": 1450, "t": "reading", "b": {"sensor": "b", "metric": "rh", "value": 40,
+                                                "time": "2026-11-21T10:00:00+01:00"}}),
+]) + "\n"
+write("pgstore_batch", "batch", PGS_BATCH)
+write("pgstore_batch", "batch_gzip", gzip.compress(PGS_BATCH.encode(), mtime=0))
+write("pgstore_batch", "bad_line", '{"epoch": 1, "first": 1, "last": 2}\n{"o": 2, "t": "reading", "b": {"sensor": "x"}}\n')
