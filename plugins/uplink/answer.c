@@ -57,8 +57,8 @@ int up_answer_position(const char *body, size_t len, int64_t *epoch, int64_t *co
     }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "epoch");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "committed");
-    if ((!e || cJSON_IsNull(e)) && (!c || cJSON_IsNull(c))) {
-        rc = 0; /* the region has nothing of this town yet */
+    if (!e || cJSON_IsNull(e)) {
+        rc = 0; /* the region has nothing of this town yet (pgstore says {"epoch":null,"committed":0}) */
         goto out;
     }
     if (whole(e, epoch) != 0 || whole(c, committed) != 0) {

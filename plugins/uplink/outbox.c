@@ -79,13 +79,22 @@ static int64_t one_int(sqlite3 *db, const char *sql, int64_t fallback)
     return v;
 }
 
-/* The totals as this connection's transaction sees them. */
+/* The totals as this connection sees them, in one statement: one
+ * snapshot, so the count, the bytes and seq always belong together. */
 void up_outbox_totals(sqlite3 *db, struct up_delta *d)
 {
-    d->messages = one_int(db, "SELECT v FROM meta WHERE k = 'messages'", 0);
-    d->bytes = one_int(db, "SELECT v FROM meta WHERE k = 'bytes'", 0);
-    d->oldest_at_ms = one_int(db, "SELECT at FROM outbox ORDER BY id LIMIT 1", 0);
-    d->seq = one_int(db, "SELECT v FROM meta WHERE k = 'seq'", 0);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT v FROM meta WHERE k = 'messages'), (SELECT v FROM meta WHERE k = 'bytes'),"
+                           " (SELECT at FROM outbox ORDER BY id LIMIT 1), (SELECT v FROM meta WHERE k = 'seq')",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        d->messages = sqlite3_column_int64(st, 0);
+        d->bytes = sqlite3_column_int64(st, 1);
+        d->oldest_at_ms = sqlite3_column_int64(st, 2);
+        d->seq = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
 }
 
 static void failed(sqlite3 *db, struct up_delta *d, const char *what)

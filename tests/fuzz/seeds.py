@@ -227,7 +227,7 @@ write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
 write("uplink_answer", "committed", '{"town": "lhota", "epoch": 8123456789012345, "committed": 1450, '
       '"stored": 250, "duplicate": 0, "out_of_window": 0}')
 write("uplink_answer", "position", '{"epoch": 8123456789012345, "committed": 1200}')
-write("uplink_answer", "position_none", '{"epoch": null, "committed": null}')
+write("uplink_answer", "position_none", '{"epoch": null, "committed": 0}')
 write("uplink_answer", "refused", '{"error": "line 17: value: not a number"}')
 write("uplink_answer", "retry_after", "120")
 write("uplink_answer", "retry_date", "Fri, 27 Nov 2026 21:10:00 GMT")

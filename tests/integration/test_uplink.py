@@ -14,6 +14,7 @@ import time
 import unittest
 
 from harness import MESTYS, OPERATOR, TEST_LUA, Daemon, config, eventually, free_port, main
+from pg import Cluster
 from uplink_region import Region
 
 INJECT = os.path.join(TEST_LUA, "inject.lua")
@@ -264,6 +265,103 @@ class Uplink(unittest.TestCase):
         self.assertIn("from: a day as YYYY-MM-DD is required", p.stderr)
         p = subprocess.run([MESTYS, "region", "backfill"], capture_output=True, text=True, env=env)
         self.assertEqual(p.returncode, 2)
+
+
+def region_config(port, conninfo):
+    return config(port, [{"use": "pgstore", "name": "pg", "config": {
+        "conninfo": conninfo, "commit_ms": 50, "town": "region",
+        "towns": [{"town": "lhota", "token": TOKEN}, {"town": "horka", "token": "town-token-horka-0123456789"}]}}])
+
+
+class RealRegion(unittest.TestCase):
+    """Town daemon (uplink) -> region daemon (pgstore) -> a private
+    PostgreSQL 15 (tests/integration/pg.py), rows compared with psql."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Cluster().start()
+        cls.region = Daemon(region_config(free_port(), cls.pg.conninfo)).start()
+        cls.t0 = (int(time.time()) - 3600) * 1000  # an hour ago: inside the region's window
+        cls.sent = set()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.region.stop()
+        finally:
+            cls.pg.close()
+
+    def town(self, region_port, **extra):
+        url = type("R", (), {"url": "http://127.0.0.1:%d/api/pg" % region_port})
+        return Daemon(town_config(url, free_port(), retry_base_ms=50, retry_cap_ms=300, **extra))
+
+    def publish_rows(self, d, start, n, per_message=10):
+        for k in range(start, start + n, per_message):
+            rows = [{"sensor": "lhota-%d" % (i % 5), "metric": "temperature", "unit": "Cel",
+                     "value": i * 0.25, "time": self.t0 + i * 1000} for i in range(k, k + per_message)]
+            publish(d, rows)
+            self.sent |= {("lhota", r["sensor"], "temperature", r["time"], r["value"]) for r in rows}
+
+    def rows_in_postgres(self):
+        out = self.pg.sql("SELECT s.town, s.name, m.name, (extract(epoch FROM r.t) * 1000)::bigint, r.value "
+                          "FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN metrics m ON m.id = r.metric_id "
+                          "WHERE s.town = 'lhota'")
+        rows = [line.split("|") for line in out.splitlines() if line]
+        return [(t, s, m, int(ms), float(v)) for t, s, m, ms, v in rows]
+
+    def assert_exactly_once(self):
+        def same():
+            rows = self.rows_in_postgres()
+            self.assertEqual(len(rows), len(self.sent))
+        eventually(same, timeout=60, every=0.2)
+        rows = self.rows_in_postgres()
+        self.assertEqual(len(rows), len(set(rows)), "a row twice")
+        self.assertEqual(set(rows) - self.sent, set(), "in PostgreSQL but never sent")
+        self.assertEqual(self.sent - set(rows), set(), "sent but not in PostgreSQL")
+
+    def test_town_to_postgres_exactly_once_through_kill9_of_both_daemons(self):
+        region_port = self.region.port
+        d = self.town(region_port, batch_max_messages=7).start()
+        self.publish_rows(d, 0, 300)
+        self.assert_exactly_once()
+        eventually(lambda: self.assertEqual(metric(d, "outbox_messages"), 0))
+        epoch, last = self.pg.sql("SELECT epoch, last_id FROM deliveries WHERE town = 'lhota'").split("|")
+        self.assertGreaterEqual(int(last), 30)
+        self.assertGreater(metric(d, "batches_sent_total"), 4, "batches of at most 7 messages")
+
+        # the region's daemon dies (kill -9): the town keeps everything and retries
+        self.region.proc.kill()
+        self.region.proc.wait()
+        self.region.log.close()
+        self.publish_rows(d, 300, 200)
+        eventually(lambda: self.assertEqual(metric(d, "outbox_messages"), 20))
+        eventually(lambda: self.assertGreaterEqual(metric(d, "batches_retried_total"), 1))
+        # ... and then the town's too, with all of it in the outbox
+        d.proc.kill()
+        d.proc.wait()
+        d.log.close()
+        self.region.log_path = os.path.join(self.region.dir, "mestysd2.log")
+        self.region.start()
+        again = Daemon(None)
+        again.dir, again.path, again.port = d.dir, d.path, d.port
+        again.log_path = os.path.join(d.dir, "mestysd2.log")
+        again.start()
+        try:
+            self.assert_exactly_once()
+            self.assertEqual(self.pg.sql("SELECT epoch FROM deliveries WHERE town = 'lhota'"), epoch,
+                             "the same outbox, the same epoch")
+        finally:
+            again.stop()
+
+    def test_a_town_with_a_wrong_token_sends_nothing(self):
+        d = self.town(self.region.port, token="town-token-horka-0123456789").start()  # horka's, as lhota
+        try:
+            publish(d, [{"sensor": "x", "metric": "m", "value": 1, "time": self.t0}])
+            eventually(lambda: self.assertGreaterEqual(metric(d, "batches_refused_total", status="403"), 1))
+            self.assertEqual(self.pg.sql("SELECT count(*) FROM sensors WHERE name = 'x'"), "0")
+            self.assertEqual(metric(d, "outbox_messages"), 1)
+        finally:
+            d.stop()
 
 
 if __name__ == "__main__":
