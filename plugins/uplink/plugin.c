@@ -457,6 +457,7 @@ static void uplink_stop(void *state)
 {
     struct uplink *u = state;
     u->stopping = 1;
+    atomic_store(&u->abort_send, 1);
 }
 
 static void uplink_fini(void *state)

@@ -8,6 +8,7 @@
  * once after start, read the oldest rows, gzip them, POST, and act on the
  * answer -- rows leave the outbox only on a 200 naming the committed mark.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* A send in flight when the daemon stops is abandoned at once (its rows
+ * stay in the outbox), instead of holding the shutdown up to timeout_ms. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct uplink *u = arg;
+    return atomic_load(&u->abort_send) ? 1 : 0;
+}
+
 int up_send_init(struct uplink *u, char *why, size_t why_len)
 {
     CURL *c = curl_easy_init();
@@ -66,6 +75,9 @@ int up_send_init(struct uplink *u, char *why, size_t why_len)
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     if (u->ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, u->ca_file);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, u);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     u->curl = c;
@@ -211,10 +223,17 @@ static void act(struct uplink *u, struct up_job *j, const struct up_batch *b, co
             j->outcome = UP_RETRY;
             return;
         }
+        if (j->committed < b->first) {
+            /* a region that forgot what it committed (restored from an old
+             * backup?) must not make the town resend in a tight loop */
+            snprintf(j->why, sizeof j->why, "200 but the committed mark %lld is below the batch's first id %lld",
+                     (long long)j->committed, (long long)b->first);
+            j->outcome = UP_RETRY;
+            return;
+        }
         j->outcome = UP_SENT;
         /* only what this batch carried: a mark beyond it says nothing of rows not sent */
-        if (j->committed >= b->first &&
-            up_outbox_delete(u->db_send, b->first, j->committed < b->last ? j->committed : b->last, &j->delta))
+        if (up_outbox_delete(u->db_send, b->first, j->committed < b->last ? j->committed : b->last, &j->delta))
             snprintf(j->why, sizeof j->why, "delete: %s", sqlite3_errmsg(u->db_send));
         return;
     case 400:

@@ -15,6 +15,7 @@
 #define UPLINK_UPLINK_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +120,7 @@ struct uplink {
     void *curl;          /* CURL *, used only by the one running send job */
     struct up_job job;
     int send_busy, positioned;
+    atomic_int abort_send; /* set by stop(): the worker's transfer gives up */
     int64_t split_max;   /* after a 413: the largest batch to try */
     unsigned attempt;    /* failures in a row, for the backoff */
     mst_timer *retry_timer;

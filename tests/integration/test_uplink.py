@@ -226,6 +226,19 @@ class Uplink(unittest.TestCase):
         values = sorted(b[0]["value"] for b in self.region.bodies())
         self.assertEqual(values, sorted(k / 4 for k in range(40)))
 
+    def test_stop_abandons_a_hanging_send_and_keeps_its_rows(self):
+        self.region.hold = threading.Event()  # the region never answers
+        d = self.start_town(timeout_ms=120000)
+        publish(d, [reading(1)])
+        eventually(lambda: self.assertEqual(self.region.holding, 1))
+        d.stop()  # harness: within 30 s and exit 0, though the send's timeout is 120 s
+        self.region.hold = None
+        self.town = Daemon(None)
+        self.town.dir, self.town.path, self.town.port = d.dir, d.path, d.port
+        self.town.log_path = os.path.join(d.dir, "mestysd2.log")
+        self.town.start()
+        self.wait_delivered(1)
+
     def test_lost_answer_after_commit_is_a_duplicate_not_a_double(self):
         self.region.commit_then_drop = 2
         d = self.start_town(batch_max_messages=4)
