@@ -200,6 +200,20 @@ class PgStore(unittest.TestCase):
         eventually(lambda: self.assertEqual(metric(self.d, "local_dropped_total"), 1))
 
 
+    def test_7_events_kept_once(self):
+        at = self.t0 + 5
+        lines = [json.dumps({"epoch": 55, "first": 1, "last": 2}),
+                 json.dumps({"o": 1, "t": "charging/session", "at": at, "b": {"kwh": 3.25, "station": "CP-1"}}),
+                 json.dumps({"o": 2, "t": "reading", "b": reading("ev", at, 1)})]
+        body = ("\n".join(lines) + "\n").encode()
+        for stored, dup in ((2, 0), (0, 2)):
+            status, _, r = self.post("lhota", body, LHOTA)
+            self.assertEqual((status, r["stored"], r["duplicate"]), (200, stored, dup), r)
+        self.assertEqual(self.pg.sql("SELECT town, topic, body->>'kwh', (extract(epoch FROM at) * 1000)::bigint "
+                                     "FROM events WHERE topic = 'charging/session'"),
+                         "lhota|charging/session|3.25|%d" % at)
+
+
 class Retention(unittest.TestCase):
     def test_old_partition_dropped_at_start(self):
         with Cluster() as pg:
