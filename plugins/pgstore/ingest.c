@@ -76,18 +76,22 @@ static char *split(const char *sub, const char *what)
 }
 
 /* 0 and the token's town, or the request answered 401/403. */
-static const struct pgs_town *authorize(struct pgstore *p, mst_http_request *req, const char *path_town)
+static const struct pgs_town *authorize(struct pgstore *p, mst_http_request *req, const char *path)
 {
+    /* the path is the peer's: logged only if it is a town's name */
+    int named = *path && strlen(path) <= 64 &&
+                strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(path);
+    const char *path_town = named ? path : "(not a town's name)";
     const struct pgs_town *t = token_town(p, req);
     if (!t) {
-        pgs_refuse(p, PGS_R_TOKEN, "a request for town \"%.64s\" from %s without a known town token", path_town,
+        pgs_refuse(p, PGS_R_TOKEN, "a request for town \"%s\" from %s without a known town token", path_town,
                    p->host->http_peer(req));
         p->host->http_set_header(req, "WWW-Authenticate", "Bearer");
         answer_error(p, req, 401, "a known town's bearer token is needed");
         return NULL;
     }
-    if (strcmp(t->town, path_town) != 0) {
-        pgs_refuse(p, PGS_R_TOWN, "town %s's token used for town \"%.64s\" from %s", t->town, path_town,
+    if (strcmp(t->town, path) != 0) {
+        pgs_refuse(p, PGS_R_TOWN, "town %s's token used for town \"%s\" from %s", t->town, path_town,
                    p->host->http_peer(req));
         answer_error(p, req, 403, "this token is another town's");
         return NULL;

@@ -145,7 +145,9 @@ struct pgstore {
     struct pgs_job *local;              /* local readings filling */
     int64_t pending_bytes;
     int busy, tick_missed, stopping;
-    int db_up, probe_busy, probe_ok, ever_up;
+    int db_up;         /* batches are admitted (PostgreSQL up, or the probe says it may be) */
+    int reported_down; /* "unreachable" logged and in /health, "reachable again" not yet */
+    int probe_busy, probe_ok;
     int64_t backoff_ms, retry_after_s;
     char db_why[256];
     mst_timer *commit_timer, *probe_timer, *daily_timer;

@@ -9,6 +9,7 @@
  * towns keep them), a probe with backoff finds it back; both logged once
  * and shown in /health.  Local `reading` messages are stored under `town`.
  */
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,13 +100,18 @@ void pgs_refuse(struct pgstore *p, int reason, const char *fmt, ...)
                  "logged once)", line, reason_names[reason]);
 }
 
-void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
+static void append(struct pgstore *p, struct pgs_job *job)
 {
     if (p->queue_tail)
         p->queue_tail->next = job;
     else
         p->queue = job;
     p->queue_tail = job;
+}
+
+void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
+{
+    append(p, job);
     p->pending_bytes += (int64_t)job->len;
     p->host->metric_set(p->m_pending, (double)p->pending_bytes);
 }
@@ -114,15 +120,18 @@ void pgs_enqueue(struct pgstore *p, struct pgs_job *job)
 
 static void probe_later(struct pgstore *p);
 
+/* Logged once per outage, in both directions: a probe that finds the
+ * server while the writer still cannot use it (a wrong password, a missing
+ * database) only lets the next group try, it reports nothing. */
 static void went_down(struct pgstore *p, const char *why)
 {
-    if (p->db_up || !p->ever_up) {
+    if (!p->reported_down) {
         char problem[400];
         snprintf(problem, sizeof problem, "PostgreSQL unreachable: %s", why);
         p->host->log(p->inst, MST_LOG_ERROR, "%s; batches are answered 503 until it is back", problem);
         if (MST_HOST_HAS(p->host, health_set))
             p->host->health_set(p->inst, problem);
-        p->ever_up = 1; /* logged once: the next message is "back" */
+        p->reported_down = 1;
     }
     p->db_up = 0;
     p->host->metric_set(p->m_db_up, 0);
@@ -130,15 +139,16 @@ static void went_down(struct pgstore *p, const char *why)
     probe_later(p);
 }
 
+/* The writer used PostgreSQL: the outage, if any, is over. */
 static void came_back(struct pgstore *p)
 {
-    if (!p->db_up) {
+    if (p->reported_down) {
         p->host->log(p->inst, MST_LOG_INFO, "PostgreSQL is reachable again");
         if (MST_HOST_HAS(p->host, health_set))
             p->host->health_set(p->inst, NULL);
+        p->reported_down = 0;
     }
     p->db_up = 1;
-    p->ever_up = 1;
     p->backoff_ms = 0;
     p->host->metric_set(p->m_db_up, 1);
 }
@@ -155,9 +165,10 @@ static void probe_done(void *arg, int status)
     p->probe_busy = 0;
     if (status != 0 || p->stopping)
         return;
-    if (p->probe_ok)
-        came_back(p); /* the writer reconnects on its next run */
-    else
+    if (p->probe_ok) {
+        p->db_up = 1;    /* admit batches again; the writer's next run says whether it is back */
+        p->maintain = 1; /* that run comes even with no batch */
+    } else
         probe_later(p);
 }
 
@@ -190,19 +201,29 @@ static void probe_later(struct pgstore *p)
 
 static void flush(struct pgstore *p);
 
+/* PostgreSQL went away during the run: the local messages wait for the
+ * next one, older first, before those that came meanwhile. */
 static void requeue_local(struct pgstore *p, struct pgs_job *j)
 {
     pgs_batch_free(&j->b);
     j->refused = 0;
     j->status = 0;
     j->next = NULL;
-    if (p->local) { /* newer messages came meanwhile: drop the older ones, counted */
-        p->host->metric_add(p->m_local_dropped, 1);
-        pgs_job_free(j);
-        return;
+    p->pending_bytes += (int64_t)j->len;
+    if (p->local) {
+        char *body = realloc(j->body, j->len + p->local->len);
+        if (!body) {
+            p->host->metric_add(p->m_local_dropped, 1);
+            p->pending_bytes -= (int64_t)j->len;
+            pgs_job_free(j);
+            return;
+        }
+        memcpy(body + j->len, p->local->body, p->local->len);
+        j->body = body;
+        j->len += p->local->len;
+        pgs_job_free(p->local);
     }
     p->local = j;
-    p->pending_bytes += (int64_t)j->len;
 }
 
 static void finished(void *arg, int status)
@@ -267,7 +288,7 @@ static void flush(struct pgstore *p)
     if (!p->db_up && !p->queue)
         return; /* the local readings wait for the probe */
     if (p->local && p->db_up) {
-        pgs_enqueue(p, p->local);
+        append(p, p->local); /* its bytes are counted since they came */
         p->local = NULL;
     }
     p->group = p->queue;
@@ -492,8 +513,20 @@ static void pgs_stop(void *state)
 static void pgs_fini(void *state)
 {
     struct pgstore *p = state;
-    /* every worker job is back; local messages not yet committed are lost
-     * as store's are (at most commit_ms of them) */
+    /* every worker job is back: the last local messages are committed
+     * here, as store does, if PostgreSQL is there */
+    if (p->local && p->conn && p->db_up) {
+        p->group = p->local;
+        p->local = NULL;
+        pgs_writer_work(p);
+        if (p->group->status == 200)
+            p->host->log(p->inst, MST_LOG_INFO, "committed the last %" PRId64 " local reading(s)", p->group->stored);
+        else
+            p->host->log(p->inst, MST_LOG_ERROR, "the last local messages could not be committed: %s",
+                         p->writer_why[0] ? p->writer_why : p->group->why);
+        pgs_job_free(p->group);
+        p->group = NULL;
+    }
     if (p->local && p->local->len)
         p->host->log(p->inst, MST_LOG_WARN, "%zu bytes of local messages were not committed", p->local->len);
     pgs_job_free(p->local);

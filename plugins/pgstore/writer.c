@@ -301,6 +301,8 @@ static enum pgs_class collect(struct group *g)
  * same key the later is kept, as store's INSERT OR REPLACE would. */
 static void sort_rows(struct group *g)
 {
+    if (!g->n_rows)
+        return; /* qsort's array may not be NULL, even empty */
     qsort(g->rows, g->n_rows, sizeof *g->rows, row_cmp);
     size_t out = 0;
     for (size_t i = 0; i < g->n_rows; i++) {

@@ -198,6 +198,7 @@ class PgStore(unittest.TestCase):
         self.assertEqual(status, 202, body)
         eventually(lambda: self.assertEqual(self.count("region"), 1), timeout=10)
         eventually(lambda: self.assertEqual(metric(self.d, "local_dropped_total"), 1))
+        eventually(lambda: self.assertEqual(metric(self.d, "pending_bytes"), 0))
 
 
     def test_7_events_kept_once(self):
@@ -214,15 +215,53 @@ class PgStore(unittest.TestCase):
                          "lhota|charging/session|3.25|%d" % at)
 
 
+class NoDatabaseYet(unittest.TestCase):
+    def test_server_up_database_missing_logged_once(self):
+        """PQping says the server is there, the writer cannot use it: one log line, not one per probe."""
+        with Cluster() as pg:
+            info = pg.conninfo.replace("dbname=postgres", "dbname=region")
+            d = Daemon(pgstore_config(free_port(), info)).start()
+            try:
+                def refused():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, _ = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                             headers={"Content-Encoding": "gzip"})
+                    assert status == 503, status
+                eventually(refused, timeout=10)
+                time.sleep(3)  # several probes and writer tries meanwhile
+                self.assertEqual(d.output().count('database "region" does not exist'), 1, d.output())
+                _, h = d.json("/health")
+                self.assertIn('database "region" does not exist', h["instances"][0]["problem"])
+                pg.sql("CREATE DATABASE region")
+
+                def accepted():
+                    req = gzip.compress(batch(3, [(1, reading("a", now_ms(), 1))]))
+                    status, _, body = d.request("POST", "/api/pg/towns/lhota/batches", req, token=LHOTA,
+                                                headers={"Content-Encoding": "gzip"})
+                    assert status == 200, (status, body)
+                eventually(accepted, timeout=40, every=0.3)
+                self.assertEqual(d.output().count("PostgreSQL is reachable again"), 1)
+                self.assertEqual(d.output().count("PostgreSQL unreachable"), 1)
+                self.assertEqual(pg.sql("SELECT count(*) FROM readings", db="region"), "1")
+            finally:
+                d.stop()
+
+
 class Retention(unittest.TestCase):
     def test_old_partition_dropped_at_start(self):
         with Cluster() as pg:
-            d = Daemon(pgstore_config(free_port(), pg.conninfo, retention_days=3)).start()
+            # commit_ms a minute: the local reading is still waiting when the daemon stops
+            d = Daemon(pgstore_config(free_port(), pg.conninfo, retention_days=3, commit_ms=60000)).start()
             try:
                 eventually(lambda: self.assertIn("r_%d" % (now_ms() // DAY + 2), pg.sql(
                     "SELECT string_agg(relname, ' ') FROM pg_class WHERE relname LIKE 'r\\_%'")), timeout=10)
+                status, _, _ = d.request("POST", "/api/inject/publish/reading",
+                                         json.dumps(reading("last", now_ms(), 1)).encode(), token=OPERATOR)
+                self.assertEqual(status, 202)
             finally:
-                d.stop()
+                out = d.stop()
+            self.assertIn("committed the last 1 local reading(s)", out)
+            self.assertEqual(pg.sql("SELECT count(*) FROM readings"), "1")
             old = now_ms() // DAY - 10
             pg.sql("CREATE TABLE \"r_%d\" PARTITION OF readings FOR VALUES FROM ('%s') TO ('%s')" % (
                 old, time.strftime("%Y-%m-%d", time.gmtime(old * 86400)),
