@@ -222,6 +222,15 @@ write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
 write("voting_identity", "voter", 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"voter": "jana"}')
 write("voting_identity", "refused", 'HTTP/1.1 403 Forbidden\r\n\r\n{"error": "unknown login"}')
 write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
+
+# --- the region's answers to uplink (docs/plugins/uplink.md) ---------------
+write("uplink_answer", "committed", '{"town": "lhota", "epoch": 8123456789012345, "committed": 1450, '
+      '"stored": 250, "duplicate": 0, "out_of_window": 0}')
+write("uplink_answer", "position", '{"epoch": 8123456789012345, "committed": 1200}')
+write("uplink_answer", "position_none", '{"epoch": null, "committed": 0}')
+write("uplink_answer", "refused", '{"error": "line 17: value: not a number"}')
+write("uplink_answer", "retry_after", "120")
+write("uplink_answer", "retry_date", "Fri, 27 Nov 2026 21:10:00 GMT")
 # ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
 write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
 write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
