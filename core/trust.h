@@ -65,12 +65,22 @@ struct mst__trust_result {
     int dirfd;                      /* bundle folder, or -1 (flat file) */
     struct mst__manifest *manifest; /* NULL without one */
     char *entry;                    /* real path of the entry file */
+    int lua;                        /* the entry is Lua: its verified text is in bytes */
+    char *bytes;
+    size_t len;
     char *signer;                   /* key name of the signature that counted, or NULL */
     double seconds;                 /* time the check took */
 };
 int mst__trust_check_full(struct mst__trust *t, const char *use, const char *path, int flags,
                           struct mst__trust_result *r);
 void mst__trust_result_free(struct mst__trust_result *r);
+
+/* A file of a verified bundle by its path in the manifest (e.g.
+ * "lua/decode.lua"), read from the bundle folder and hashed: the bytes, or
+ * MST_ENOENT (not listed) / MST_EPERM (not the bytes signed) with why set.
+ * With no manifest (an unsigned or core flat plugin) always MST_ENOENT. */
+int mst__trust_read_listed(const struct mst__manifest *m, int dirfd, const char *rel, char **bytes, size_t *len,
+                           struct mst__buf *why);
 
 /* Installs a newer revocation list (FILE and FILE.minisig, verified with
  * root.pub) as the state copy.  A lower serial is refused ("rollback:
@@ -97,6 +107,8 @@ size_t mst__trust_n_keys(const struct mst__trust *t);
 void mst__trust_key(const struct mst__trust *t, size_t i, struct mst__trust_key_info *out);
 /* The floor for a plugin: 1 with version (NULL = every version) and reason, else 0. */
 int mst__trust_floor(const struct mst__trust *t, const char *name, const char **version, const char **reason);
+size_t mst__trust_n_floors(const struct mst__trust *t);
+const char *mst__trust_floor_name(const struct mst__trust *t, size_t i); /* i < n_floors */
 /* Problems found while opening (a refused rollback, a key without scope),
  * one per line; "" if none. */
 const char *mst__trust_problems(const struct mst__trust *t);
