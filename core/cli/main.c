@@ -141,16 +141,32 @@ static int describe_file(struct mst__loader *loader, const char *path)
     return 0;
 }
 
+/* A version folder that holds a bundle (not any folder named like a
+ * version, as CMakeFiles/3.25.1 of a build tree). */
+static int holds_bundle(const char *path, const char *name)
+{
+    const char *files[] = {"manifest.json", ".so", ".lua"};
+    int found = 0;
+    for (int i = 0; i < 3 && !found; i++) {
+        char *f = i ? mst__xasprintf("%s/%s%s", path, name, files[i]) : mst__path_join(path, files[i]);
+        found = access(f, F_OK) == 0;
+        free(f);
+    }
+    return found;
+}
+
 /* DIR/NAME/VERSION/ bundles: every version folder of NAME. */
 static int describe_bundles(struct mst__loader *loader, const char *name_dir, int *seen)
 {
     DIR *dir = opendir(name_dir);
+    const char *name = strrchr(name_dir, '/') ? strrchr(name_dir, '/') + 1 : name_dir;
     int bad = 0;
     struct dirent *e;
     while (dir && (e = readdir(dir))) {
         char *path = mst__path_join(name_dir, e->d_name);
         struct stat st;
-        if (mst__semver_valid(e->d_name) && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (mst__semver_valid(e->d_name) && stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+            holds_bundle(path, name)) {
             bad |= describe_file(loader, path);
             (*seen)++;
         }

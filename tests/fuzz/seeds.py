@@ -273,3 +273,11 @@ write("web_config", "low-contrast", '{"town":{"name":{"cs":"A"}},"colors":{"bran
 write("web_config", "colour", "#1F4E79")
 write("web_config", "tiles", "http://127.0.0.1:8081/{z}/{x}/{y}.png?key={r}")
 write("web_config", "png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+
+
+# --- a region's revocation list ---------------------------------------------
+write("trust_revocations", "full.json", json.dumps({
+    "format": 1, "serial": 7, "expires": "2027-01-31T00:00:00Z", "revoked_keys": ["5C806B95B941BEC2"],
+    "plugins": {"lora": {"lowest_good_version": "1.2.0", "reason": "corrupts the device registry"},
+                "old": {"lowest_good_version": None, "reason": "gone"}}}))
+write("trust_revocations", "empty.json", '{"format":1,"serial":0,"expires":"2027-01-31T00:00:00Z"}')
