@@ -78,27 +78,31 @@ static int no_more_lines(struct lines *l, struct mst__buf *why)
     return rc == 0 ? 0 : MST_EINVAL;
 }
 
-static int has_prefix(const char *s, size_t n, const char *prefix)
+/* A comment line: prefix, then at most max bytes, which *s, *n are left on. */
+static int comment_line(struct lines *l, const char *prefix, const char *what, size_t max, const char **s, size_t *n,
+                        struct mst__buf *why)
 {
     size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
+    if (need_line(l, s, n, what, why) != 0)
+        return MST_EINVAL;
+    if (*n < k || memcmp(*s, prefix, k) != 0) {
+        mst__buf_printf(why, "line %d: does not start with \"%s\"", l->no, prefix);
+        return MST_EINVAL;
+    }
+    *s += k;
+    *n -= k;
+    if (*n > max) {
+        mst__buf_printf(why, "line %d: the %.*s is longer than %zu bytes", l->no, (int)(k - 2), prefix, max);
+        return MST_EINVAL;
+    }
+    return 0;
 }
 
 static int untrusted_comment(struct lines *l, struct mst__buf *why)
 {
     const char *s;
     size_t n;
-    if (need_line(l, &s, &n, "\"" UNTRUSTED_PREFIX "…\"", why) != 0)
-        return MST_EINVAL;
-    if (!has_prefix(s, n, UNTRUSTED_PREFIX)) {
-        mst__buf_printf(why, "line %d: does not start with \"" UNTRUSTED_PREFIX "\"", l->no);
-        return MST_EINVAL;
-    }
-    if (n > UNTRUSTED_MAX) {
-        mst__buf_printf(why, "line %d: the untrusted comment is longer than %d bytes", l->no, UNTRUSTED_MAX);
-        return MST_EINVAL;
-    }
-    return 0;
+    return comment_line(l, UNTRUSTED_PREFIX, "\"" UNTRUSTED_PREFIX "…\"", UNTRUSTED_MAX, &s, &n, why);
 }
 
 /* Exactly `want` bytes from one line of canonical base64 (the only form
@@ -161,18 +165,9 @@ static int trusted_comment(struct lines *l, struct mst__msig *out, struct mst__b
 {
     const char *s;
     size_t n;
-    if (need_line(l, &s, &n, "\"" TRUSTED_PREFIX "…\"", why) != 0)
+    if (comment_line(l, TRUSTED_PREFIX, "\"" TRUSTED_PREFIX "…\"", MST__MSIG_COMMENT_MAX, &s, &n, why) != 0)
         return MST_EINVAL;
-    if (!has_prefix(s, n, TRUSTED_PREFIX)) {
-        mst__buf_printf(why, "line %d: does not start with \"" TRUSTED_PREFIX "\"", l->no);
-        return MST_EINVAL;
-    }
-    size_t k = strlen(TRUSTED_PREFIX);
-    if (n - k > MST__MSIG_COMMENT_MAX) {
-        mst__buf_printf(why, "line %d: the trusted comment is longer than %d bytes", l->no, MST__MSIG_COMMENT_MAX);
-        return MST_EINVAL;
-    }
-    out->trusted_comment = mst__xstrndup(s + k, n - k);
+    out->trusted_comment = mst__xstrndup(s, n);
     return 0;
 }
 

@@ -50,20 +50,10 @@ static int read_core(const char *file, char **text, cJSON **root)
     return rc;
 }
 
-static const char **string_list(cJSON *arr)
-{
-    const char **out = mst__xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *out);
-    size_t i = 0;
-    cJSON *it;
-    cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) out[i++] = it->valuestring;
-    return out;
-}
-
 int mst__cli_trust_open(const char *config, struct mst__trust **t, char **dir_out)
 {
     /* absolute: the trust folder's files are checked by their real paths */
     char *text = NULL, *rel = mst__dirname(config), *base = realpath(rel, NULL), *dir = NULL, *state = NULL;
-    const char **allow = NULL;
     cJSON *root = NULL;
     int rc = read_core(config, &text, &root);
     *t = NULL;
@@ -79,15 +69,14 @@ int mst__cli_trust_open(const char *config, struct mst__trust **t, char **dir_ou
     /* the defaults are the schema's: read_core filled them in */
     dir = mst__path_join(base, mst__json_string_at(root, "trust.dir"));
     state = mst__path_join(base, mst__json_string_at(root, "node.state_dir"));
-    allow = string_list(mst__json_lookup(root, "trust.allow_unsigned"));
-    const char *require = mst__json_string_at(root, "trust.require");
     static const char *const no_dirs[] = {NULL};
     struct mst__trust_cfg tc = {
         .dir = dir,
-        .require = strcmp(require, "any") == 0 ? MST__TRUST_REQUIRE_ANY : MST__TRUST_REQUIRE_SIGNED,
-        .allow_unsigned = allow,
+        /* no plugin is checked here: the policy for plugins does not matter */
+        .require = MST__TRUST_REQUIRE_SIGNED,
+        .allow_unsigned = NULL,
         .state_dir = state,
-        .own_dirs = no_dirs, /* plugins are not looked at here */
+        .own_dirs = no_dirs,
         .uid = geteuid(),
     };
     struct mst__buf why = {0};
@@ -99,7 +88,6 @@ int mst__cli_trust_open(const char *config, struct mst__trust **t, char **dir_ou
     if (rc == 0 && dir_out)
         *dir_out = dir, dir = NULL;
 out:
-    free(allow);
     free(state);
     free(dir);
     cJSON_Delete(root);

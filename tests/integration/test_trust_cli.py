@@ -13,11 +13,13 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BUILD, MESTYS, main
+from harness import BUILD, MESTYS, SANITIZER_MARKS, main
 
 
 def sh(*args, cwd=None):
     p = subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=60)
+    for mark in SANITIZER_MARKS:
+        assert mark not in p.stderr, p.stderr
     return p.returncode, p.stdout, p.stderr
 
 

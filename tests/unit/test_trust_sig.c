@@ -105,15 +105,6 @@ static int check(const char *sig, const char *key, const void *msg, size_t n, st
     return rc;
 }
 
-static void assert_refused(int rc, int code, struct mst__buf *why, const char *words)
-{
-    assert_int_equal(rc, code);
-    assert_non_null(why->data);
-    if (!strstr(why->data, words))
-        fail_msg("reason \"%s\" does not say \"%s\"", why->data, words);
-    mst__buf_free(why);
-}
-
 /* the text with line `no` (from 1) replaced by `line` (NULL: removed) */
 static char *with_line(const char *text, int no, const char *line)
 {
