@@ -1,99 +1,49 @@
 /* cli/trust.c - `mestys trust status` and `mestys trust update FILE`.
  * The trust folder and the revocation list are read by the daemon's own
- * code (trust.c), from the settings of the config file mestysd runs with,
- * so what this prints is what the daemon decides.  Only the config's core
- * sections are read: no plugin is found, checked or loaded here. */
+ * code (trust.c), from the settings of the config file mestysd runs with
+ * (mst__config_trust_open), so what this prints is what the daemon
+ * decides.  No plugin is found, checked or loaded here. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mestys/error.h>
 
 #include "cli/trust_cli.h"
 #include "config.h"
-#include "diag.h"
-#include "json_path.h"
-#include "jsonpos.h"
-#include "schema.h"
-#include "trust_path.h"
-#include "trust_sig.h"
+#include "loader.h"
+#include "log.h"
 
-/* The core sections of the config, checked against the core schema (which
- * fills in the defaults): 0, or 2 with the problems printed. */
-static int read_core(const char *file, char **text, cJSON **root)
+int mst__cli_trust_open(const char *config, struct mst__trust **t)
 {
-    size_t len, off;
-    struct mst__diag d = {.file = file};
-    *root = NULL;
-    if (!(*text = mst__read_file(file, &len))) {
-        fprintf(stderr, "%s: cannot read the config file: %s\n", file, strerror(errno));
-        return 2;
-    }
-    if (mst__json_strip_comments(*text, len, &off) != 0 || !(*root = cJSON_ParseWithLength(*text, len)) ||
-        !cJSON_IsObject(*root)) {
-        fprintf(stderr, "%s: not a valid config (see `mestys check %s`)\n", file, file);
-        return 2;
-    }
-    struct mst__jsonpos *pos = mst__jsonpos_build(*text, len, *root);
-    d.pos = pos;
-    mst__schema_check(&d, *root, mst__config_schema, "");
-    if (d.errors)
-        fputs(d.text.data, stderr);
-    int rc = d.errors ? 2 : 0;
-    mst__diag_free(&d);
-    mst__jsonpos_free(pos);
-    return rc;
-}
-
-int mst__cli_trust_open(const char *config, struct mst__trust **t, char **dir_out)
-{
-    /* absolute: the trust folder's files are checked by their real paths */
-    char *text = NULL, *rel = mst__dirname(config), *base = realpath(rel, NULL), *dir = NULL, *state = NULL;
-    cJSON *root = NULL;
-    int rc = read_core(config, &text, &root);
-    *t = NULL;
-    if (dir_out)
-        *dir_out = NULL;
-    if (rc != 0)
-        goto out;
-    if (!base) {
-        fprintf(stderr, "%s: %s\n", rel, strerror(errno));
-        rc = 2;
-        goto out;
-    }
-    /* the defaults are the schema's: read_core filled them in */
-    dir = mst__path_join(base, mst__json_string_at(root, "trust.dir"));
-    state = mst__path_join(base, mst__json_string_at(root, "node.state_dir"));
-    static const char *const no_dirs[] = {NULL};
-    struct mst__trust_cfg tc = {
-        .dir = dir,
-        /* no plugin is checked here: the policy for plugins does not matter */
-        .require = MST__TRUST_REQUIRE_SIGNED,
-        .allow_unsigned = NULL,
-        .state_dir = state,
-        .own_dirs = no_dirs,
-        .uid = geteuid(),
-    };
+    struct mst__loader loader;
     struct mst__buf why = {0};
-    if (mst__trust_open(t, &tc, &why) != 0) {
-        fprintf(stderr, "mestys trust: %s\n", why.data ? why.data : "cannot open the trust folder");
-        rc = 1;
+    /* absolute, so the trust folder's files are walked by their real paths
+     * whatever folder this runs in */
+    char *abs = realpath(config, NULL);
+    int rc = 0;
+    *t = NULL;
+    if (!abs) {
+        fprintf(stderr, "%s: cannot read the config file: %s\n", config, strerror(errno));
+        return 2;
     }
+    mst__loader_init(&loader);
+    /* the problems met while opening (a key without a scope…) are the
+     * daemon's warnings; `trust status` prints them as a list of its own */
+    enum mst_log_level was = mst__log_get_level();
+    mst__log_set_level(MST_LOG_ERROR);
+    if (mst__config_trust_open(abs, &loader, t, &why) != 0) {
+        fputs(why.data ? why.data : "the config's trust settings cannot be used\n", stderr);
+        rc = 2;
+    }
+    mst__log_set_level(was);
+    mst__loader_close(&loader);
     mst__buf_free(&why);
-    if (rc == 0 && dir_out)
-        *dir_out = dir, dir = NULL;
-out:
-    free(state);
-    free(dir);
-    cJSON_Delete(root);
-    free(text);
-    free(base);
-    free(rel);
+    free(abs);
     return rc;
 }
 
@@ -115,35 +65,6 @@ static void span(int64_t s, char out[32])
         snprintf(out, 32, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
     else
         snprintf(out, 32, "%lld s", (long long)s);
-}
-
-/* root.pub's key id, read as the daemon reads it (permission walk, strict). */
-static void print_root(const char *trust_dir)
-{
-    char *path = mst__path_join(trust_dir, "root.pub"), *real = realpath(path, NULL);
-    struct mst__buf why = {0};
-    struct stat st;
-    int fd = real ? mst__open_safe(real, geteuid(), &st, &why) : -1;
-    if (fd < 0) {
-        printf("root key        none (%s): a revocation list cannot be verified\n",
-               why.data ? why.data : "no root.pub");
-        goto out;
-    }
-    char *text = mst__xmalloc((size_t)st.st_size + 1);
-    struct mst__mkey k;
-    char id[17];
-    if (pread(fd, text, (size_t)st.st_size, 0) == st.st_size && mst__mkey_parse(text, (size_t)st.st_size, &k, &why) == 0) {
-        mst__key_id_hex(k.id, id);
-        printf("root key        %s (%s)\n", id, path);
-    } else {
-        printf("root key        unusable: %s\n", why.data ? why.data : "cannot read it");
-    }
-    free(text);
-    close(fd);
-out:
-    mst__buf_free(&why);
-    free(real);
-    free(path);
 }
 
 static void print_keys(const struct mst__trust *t)
@@ -215,14 +136,11 @@ static int cmd_status(int argc, char **argv)
     if (!config || at != argc)
         return fprintf(stderr, "usage: mestys trust status [-c CONFIG]\n"), 2;
     struct mst__trust *t;
-    char *dir;
-    int rc = mst__cli_trust_open(config, &t, &dir);
+    int rc = mst__cli_trust_open(config, &t);
     if (rc != 0)
         return rc;
     int64_t now = (int64_t)time(NULL);
     const char *problems = mst__trust_problems(t);
-    printf("trust folder    %s\n", dir);
-    print_root(dir);
     print_keys(t);
     print_list(t, now);
     if (*problems) {
@@ -233,7 +151,6 @@ static int cmd_status(int argc, char **argv)
             p += n + (p[n] == '\n');
         }
     }
-    free(dir);
     mst__trust_close(t);
     return 0;
 }
@@ -246,7 +163,7 @@ static int cmd_update(int argc, char **argv)
         return fprintf(stderr, "usage: mestys trust update FILE [-c CONFIG]   (FILE.minisig beside it)\n"), 2;
     const char *file = argv[at];
     struct mst__trust *t;
-    int rc = mst__cli_trust_open(config, &t, NULL);
+    int rc = mst__cli_trust_open(config, &t);
     if (rc != 0)
         return rc;
     int64_t before = -1, after = -1, expires;

@@ -11,11 +11,9 @@
 /* argv[0] is "status" or "update"; the exit status. */
 int mst__cli_trust(int argc, char **argv);
 
-/* The trust settings of a config file (trust.*, node.state_dir, with the
- * core schema's defaults, relative paths against the config's folder), as
- * mestysd reads them, opened with mst__trust_open; no plugin is loaded.
- * *dir_out (if not NULL) gets the trust folder's path, to free.
- * 0; 2 (a config problem, printed); 1 (the trust folder refused, printed). */
-int mst__cli_trust_open(const char *config, struct mst__trust **t, char **dir_out);
+/* The trust of a config file, as mestysd opens it, no plugin loaded:
+ * 0, or 2 with the problem printed (a config error, an unsafe trust
+ * folder, a revocation list that does not verify). */
+int mst__cli_trust_open(const char *config, struct mst__trust **t);
 
 #endif

@@ -54,8 +54,8 @@ class TrustCli(unittest.TestCase):
         shutil.rmtree(self.dir)
 
     def revlist(self, name, serial, expires="2099-01-31T00:00:00Z", reason="corrupts the device registry",
-                signer="root"):
-        body = {"format": 1, "serial": serial, "expires": expires, "revoked_keys": [],
+                signer="root", revoked=()):
+        body = {"format": 1, "serial": serial, "expires": expires, "revoked_keys": list(revoked),
                 "plugins": {"lora": {"lowest_good_version": "1.2.0", "reason": reason}}}
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
@@ -70,13 +70,13 @@ class TrustCli(unittest.TestCase):
     def test_status_without_a_list(self):
         rc, out, err = self.trust_cmd("status")
         self.assertEqual(rc, 0, err)
-        self.assertIn("trust folder    %s\n" % os.path.realpath(self.trust), out)
-        self.assertIn("root key        %s (" % key_id(os.path.join(self.trust, "root.pub")), out)
         self.assertIn("  vendor         %s  scope {\"names\":[\"lora\",\"vendor-*\"]" %
                       key_id(os.path.join(self.trust, "keys", "vendor.pub")), out)
         self.assertIn("  unscoped       %s  no scope file: covers nothing" %
                       key_id(os.path.join(self.trust, "keys", "unscoped.pub")), out)
         self.assertIn("revocation list no revocation list\n", out)
+        self.assertRegex(out, r"problems:\n  key unscoped \(%s\) has no unscoped.scope file" %
+                         key_id(os.path.join(self.trust, "keys", "unscoped.pub")))
 
     def test_update_rollback_equal_newer_expired(self):
         seven = self.revlist("rev7.json", 7)
@@ -116,8 +116,9 @@ class TrustCli(unittest.TestCase):
         self.assertIn("rev9.json refused: ", err)
         self.assertTrue(filecmp.cmp(seven, self.state_copy, shallow=False))
 
-        # newer: installed
-        eight = self.revlist("rev8.json", 8, reason="fixed in 1.2.0")
+        # newer: installed; it revokes the vendor's key
+        vendor = key_id(os.path.join(self.trust, "keys", "vendor.pub"))
+        eight = self.revlist("rev8.json", 8, reason="fixed in 1.2.0", revoked=[vendor])
         rc, out, err = self.trust_cmd("update", eight)
         self.assertEqual(rc, 0, err)
         self.assertIn("revocation list serial 8 installed (was serial 7)", out)
@@ -126,6 +127,7 @@ class TrustCli(unittest.TestCase):
         rc, out, err = self.trust_cmd("status")
         self.assertIn("revocation list serial 8, expires", out)
         self.assertIn("revoked: fixed in 1.2.0", out)
+        self.assertIn("  vendor         %s REVOKED  scope" % vendor, out)
         # and the older one is now a rollback too
         rc, out, err = self.trust_cmd("update", seven)
         self.assertEqual(rc, 1)
@@ -159,8 +161,19 @@ class TrustCli(unittest.TestCase):
     def test_unsafe_trust_folder_is_refused(self):
         os.chmod(self.trust, 0o775)
         rc, out, err = self.trust_cmd("status")
-        self.assertEqual(rc, 1)
-        self.assertIn("unsafe folder %s: writable by its group (mode 0775)" % os.path.realpath(self.trust), err)
+        self.assertEqual(rc, 2)
+        self.assertIn("error: trust.dir: unsafe folder %s: writable by its group (mode 0775)" %
+                      os.path.realpath(self.trust), err)
+
+    def test_config_named_relative_to_the_current_folder(self):
+        self.revlist("rev3.json", 3)
+        p = subprocess.run([MESTYS, "trust", "update", "rev3.json", "-c", "mestys.json"], capture_output=True,
+                           text=True, cwd=self.dir, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(filecmp.cmp(os.path.join(self.dir, "rev3.json"), self.state_copy, shallow=False))
+        p = subprocess.run([MESTYS, "trust", "status"], capture_output=True, text=True, cwd=self.dir, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("revocation list serial 3, expires 2099-01-31T00:00:00Z", p.stdout)
 
 
 if __name__ == "__main__":
