@@ -1,7 +1,8 @@
 /* cli/main.c - mestys, the command line companion of mestysd:
  *   mestys check FILE        the daemon's own validation, same messages
  *   mestys plugins [-c FILE] [DIR...]  what each plugin is, its trust status, or why it is not one
- *   mestys new-plugin NAME   a new plugin folder from the SDK template */
+ *   mestys new-plugin NAME   a new plugin folder from the SDK template
+ *   mestys trust ...         the trust folder and the revocation list: status, update FILE */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <mestys/number.h>
 
 #include "bundle.h"
+#include "cli/trust_cli.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -38,6 +40,10 @@ static int usage(FILE *f, int rc)
                "                            trust.* defaults: /etc/mestys/trust, only signed bundles)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
                "  mestys config-keys        every key of the core config sections\n"
+               "  mestys trust status [-c CONFIG]   the trust folder's keys and scopes, the revocation list\n"
+               "                       (serial, expiry, plugin floors) as mestysd reads them\n"
+               "  mestys trust update FILE [-c CONFIG]   install a newer revocation list (FILE.minisig beside\n"
+               "                       it, signed by root.pub); an older one is refused (rollback)\n"
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
@@ -408,6 +414,8 @@ int main(int argc, char **argv)
         return cmd_plugin_tool("verify", argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify_only(argc - 1, argv + 1);
+    if (strcmp(cmd, "trust") == 0)
+        return mst__cli_trust(argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;
