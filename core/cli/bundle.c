@@ -19,10 +19,6 @@
 
 #include "loader.h"
 
-#ifndef MESTYS_ARCH
-#define MESTYS_ARCH "unknown" /* CMake defines it (dpkg --print-architecture) */
-#endif
-
 int mst__cli_options(const char *cmd, int argc, char **argv, const char *const *keys, const char **values,
                      const char **pos, int max_pos, int *n_pos)
 {
