@@ -63,7 +63,8 @@ class Bundle(unittest.TestCase):
         self.assertIn("heartbeat 1.0.0 (so, amd64, host \"%s\"), 2 file(s)" % RANGE, out)
         first = os.path.join(self.tmp, "first.json")
         shutil.copy(os.path.join(d, "manifest.json"), first)
-        run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
+        _, out, _ = run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
+        self.assertIn("2 file(s), unchanged", out)
         self.assertEqual(subprocess.run(["cmp", first, os.path.join(d, "manifest.json")]).returncode, 0)
         # the same files made in another order, other modes and mtimes, in another place
         other = os.path.join(self.tmp, "copy", "heartbeat", "1.0.0")
@@ -179,6 +180,10 @@ class Bundle(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn(": signed: ", out)
         self.assertIn("  plugin     heartbeat 1.0.0 (so, amd64, abi 1)", out)
+        # packed again with another range: the signature is for the old bytes, and pack says so
+        _, out, _ = run(MESTYS, "bundle", "pack", d, "--host", ">= 0.1.0, < 0.3.0", check=True)
+        self.assertIn("the signatures there (manifest.json.minisig) are for the old bytes: sign again", out)
+        run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
         # an edited manifest: minisign -V refuses it, and so does verify (its hashes no longer agree)
         m = self.manifest(d).replace(b'"version": "1.0.0"', b'"version": "1.0.1"')
         write(os.path.join(d, "manifest.json"), m)
