@@ -17,7 +17,9 @@
 
 #include <mestys/mestys.h>
 
+#include "config.h"
 #include "loader.h"
+#include "trust.h"
 
 int mst__cli_options(const char *cmd, int argc, char **argv, const char *const *keys, const char **values,
                      const char **pos, int max_pos, int *n_pos)
@@ -309,119 +311,133 @@ static size_t list_signatures(int dirfd, struct mst__buf *out)
     return n;
 }
 
-enum verdict { V_SIGNED, V_UNSIGNED, V_MODIFIED, V_INVALID, V_INCOMPATIBLE };
-static const char *const verdict_names[] = {"signed", "unsigned", "modified", "invalid", "incompatible"};
-
-/* The checks that need no key, in the daemon's order: manifest, folder
- * name and version, host range and arch, every file.  The verdict and a
- * reason sentence. */
-static enum verdict decide(const char *real, int dirfd, struct mst__manifest *m, struct mst__buf *reason)
+/* Options verify and list share: the config whose trust.* settings
+ * decide (as `mestys plugins -c FILE`), else the trust.* defaults. */
+static int open_policy(struct mst__loader *l, const char *config, struct mst__trust **own, const char *cmd)
 {
-    int rc = mst__cli_manifest_read(dirfd, m, reason);
-    if (rc == MST_ENOENT) {
-        mst__buf_puts(reason, "no manifest.json");
-        return V_UNSIGNED;
+    struct mst__buf why = {0};
+    mst__loader_init(l);
+    mst__loader_set_path(l, ".", NULL, 0);
+    *own = NULL;
+    if (config && mst__config_trust_open(config, l, own, &why) != 0) {
+        fprintf(stderr, "%s", why.data ? why.data : "");
+        mst__buf_free(&why);
+        return 2;
     }
-    if (rc < 0)
-        return V_INVALID;
-    char *parent = mst__dirname(real), folder_name[80], folder_version[80];
-    base_name(real, folder_version, sizeof folder_version);
-    base_name(parent, folder_name, sizeof folder_name);
-    free(parent);
-    if (strcmp(m->name, folder_name) != 0 || strcmp(m->version, folder_version) != 0) {
-        mst__buf_printf(reason, "the manifest says %s %s but the folder is %s/%s/", m->name, m->version,
-                        folder_name, folder_version);
-        return V_INVALID;
+    l->trust = *own;
+    if (!mst__loader_trust(l, &why)) {
+        fprintf(stderr, "mestys bundle %s: %s\n", cmd, why.data ? why.data : "cannot open the trust folder");
+        mst__buf_free(&why);
+        return 2;
     }
-    struct mst__buf sub = {0};
-    int in = mst__range_contains(m->host, MST_VERSION_STRING, &sub);
-    if (in != 1 || (strcmp(m->arch, "all") != 0 && strcmp(m->arch, MESTYS_ARCH) != 0)) {
-        if (in == 1)
-            mst__buf_printf(reason, "built for %s, this daemon runs on %s", m->arch, MESTYS_ARCH);
-        else
-            mst__buf_printf(reason, "needs mestys %s: this one is %s", m->host, MST_VERSION_STRING);
-        mst__buf_free(&sub);
-        return V_INCOMPATIBLE;
-    }
-    rc = mst__bundle_check_files(dirfd, m, reason);
-    if (rc < 0)
-        return rc == MST_EPERM ? V_MODIFIED : V_INVALID;
-    struct mst__buf sigs = {0};
-    size_t n = list_signatures(dirfd, &sigs);
-    if (n == 0)
-        mst__buf_puts(reason, "no signature (manifest.json.minisig)");
-    else
-        mst__buf_printf(reason, "every file matches the manifest; signatures not checked here: %s", sigs.data);
-    mst__buf_free(&sigs);
-    return n ? V_SIGNED : V_UNSIGNED;
+    mst__buf_free(&why);
+    return 0;
 }
 
-/* One bundle folder: a line, or several with `detail`; 1 if it would not load. */
-static int report(const char *path, const char *label, int detail)
+static void close_policy(struct mst__loader *l, struct mst__trust *own)
 {
-    char *real = realpath(path, NULL);
-    int dirfd = real ? open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (dirfd < 0) {
-        printf("%s: invalid: %s\n", path, strerror(errno));
+    l->trust = NULL;
+    mst__loader_close(l);
+    mst__trust_close(own);
+}
+
+/* What the manifest says, when it can be read (verified or not). */
+static void print_manifest(const char *real, const struct mst__manifest *verified)
+{
+    struct mst__manifest read = {0};
+    const struct mst__manifest *m = verified;
+    struct mst__buf why = {0}, sigs = {0};
+    int dirfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!m && dirfd >= 0 && mst__cli_manifest_read(dirfd, &read, &why) == 0)
+        m = &read;
+    if (m)
+        printf("  plugin     %s %s (%s, %s, abi %d)\n  host       %s (this mestys: %s on %s)\n"
+               "  files      %zu\n",
+               m->name, m->version, m->kind, m->arch, m->abi, m->host, MST_VERSION_STRING, MESTYS_ARCH,
+               m->n_files);
+    if (dirfd >= 0 && list_signatures(dirfd, &sigs))
+        printf("  signatures %s\n", sigs.data);
+    if (dirfd >= 0)
+        close(dirfd);
+    mst__manifest_free(&read);
+    mst__buf_free(&why);
+    mst__buf_free(&sigs);
+}
+
+/* The daemon's own check (mst__trust_check_full, deciding only): one
+ * line "LABEL: STATUS: reason", more with `detail`.  1 if it would not
+ * load. */
+static int report(struct mst__trust *t, const char *path, const char *label, int detail)
+{
+    struct mst__trust_result r;
+    int rc = mst__trust_check_full(t, NULL, path, MST__TRUST_NO_LOAD, &r);
+    printf("%s: %s: %s\n", label ? label : path, mst__trust_status_name(r.status), r.reason.data);
+    if (detail) {
+        char *real = realpath(path, NULL);
+        if (real)
+            print_manifest(real, r.manifest);
+        if (rc == 0 && r.manifest)
+            printf("  note       the plugin's own name, version and ABI are compared with the manifest "
+                   "when mestysd loads it (that runs its code)\n");
         free(real);
-        return 1;
     }
-    struct mst__manifest m;
-    struct mst__buf reason = {0};
-    enum verdict v = decide(real, dirfd, &m, &reason);
-    printf("%s: %s: %s\n", label ? label : real, verdict_names[v], reason.data);
-    if (detail && m.name) {
-        printf("  plugin     %s %s (%s, %s, abi %d)\n  host       %s (this mestys: %s on %s)\n  files      %zu\n",
-               m.name, m.version, m.kind, m.arch, m.abi, m.host, MST_VERSION_STRING, MESTYS_ARCH, m.n_files);
-    }
-    mst__manifest_free(&m);
-    mst__buf_free(&reason);
-    close(dirfd);
-    free(real);
-    return v == V_SIGNED ? 0 : 1;
+    mst__trust_result_free(&r);
+    return rc == 0 ? 0 : 1;
 }
 
 static int cmd_verify(int argc, char **argv)
 {
-    static const char *const keys[] = {NULL};
-    const char *v[1], *pos[1];
+    static const char *const keys[] = {"config", NULL};
+    const char *v[1] = {0}, *pos[1];
     int n_pos, rc = mst__cli_options("verify", argc, argv, keys, v, pos, 1, &n_pos);
     if (rc || n_pos != 1) {
         if (!rc)
-            fprintf(stderr, "usage: mestys bundle verify PATH\n");
+            fprintf(stderr, "usage: mestys bundle verify PATH [--config FILE]\n");
         return 2;
     }
-    return report(pos[0], NULL, 1);
+    struct mst__loader loader;
+    struct mst__trust *own;
+    rc = open_policy(&loader, v[0], &own, "verify");
+    if (rc == 0)
+        rc = report(mst__loader_trust(&loader, NULL), pos[0], NULL, 1);
+    close_policy(&loader, own);
+    return rc;
 }
 
-/* Every NAME/VERSION/ bundle of one search folder, newest first per name:
- * the newest is the one the daemon would take. */
-static int list_dir(const char *dir)
+/* NAME/VERSION/ bundles of one NAME, in semver order: the highest is the
+ * candidate, the one the daemon takes or refuses (never an older one). */
+static int list_versions(struct mst__trust *t, const char *name_dir, const char *latest)
+{
+    struct dirent **vs = NULL;
+    int nv = scandir(name_dir, &vs, NULL, alphasort), bad = 0;
+    printf("%s/\n", name_dir);
+    for (int j = 0; j < nv; j++) {
+        if (mst__semver_valid(vs[j]->d_name)) {
+            char *p = mst__path_join(name_dir, vs[j]->d_name);
+            int candidate = strcmp(vs[j]->d_name, latest) == 0;
+            char *label = mst__xasprintf("  %s%s", vs[j]->d_name, candidate ? " (candidate)" : "");
+            int r = report(t, p, label, 0);
+            bad |= candidate ? r : 0;
+            free(label);
+            free(p);
+        }
+        free(vs[j]);
+    }
+    free(vs);
+    return bad;
+}
+
+/* Every bundle and flat plugin file of one search folder. */
+static int list_dir(struct mst__trust *t, const char *dir)
 {
     struct dirent **names = NULL;
     int n = scandir(dir, &names, NULL, alphasort), bad = 0;
     for (int i = 0; i < n; i++) {
         char *sub = mst__path_join(dir, names[i]->d_name), *latest = NULL;
-        if (names[i]->d_name[0] != '.' && mst__bundle_latest(sub, &latest) == 0) {
-            printf("%s/\n", sub);
-            struct dirent **vs = NULL;
-            int nv = scandir(sub, &vs, NULL, alphasort);
-            for (int j = 0; j < nv; j++) {
-                if (mst__semver_valid(vs[j]->d_name)) {
-                    char *p = mst__path_join(sub, vs[j]->d_name);
-                    char *label = mst__xasprintf("  %s%s", vs[j]->d_name,
-                                                 strcmp(vs[j]->d_name, latest) == 0 ? " (candidate)" : "");
-                    int r = report(p, label, 0);
-                    bad |= strcmp(vs[j]->d_name, latest) == 0 ? r : 0;
-                    free(label);
-                    free(p);
-                }
-                free(vs[j]);
-            }
-            free(vs);
-        } else if (mst__ends_with(names[i]->d_name, ".so") || mst__ends_with(names[i]->d_name, ".lua")) {
-            printf("%s: unsigned: a flat file, not a bundle\n", sub);
-        }
+        if (names[i]->d_name[0] != '.' && mst__bundle_latest(sub, &latest) == 0)
+            bad |= list_versions(t, sub, latest);
+        else if (mst__ends_with(names[i]->d_name, ".so") || mst__ends_with(names[i]->d_name, ".lua"))
+            bad |= report(t, sub, NULL, 0);
         free(latest);
         free(sub);
         free(names[i]);
@@ -432,23 +448,27 @@ static int list_dir(const char *dir)
 
 static int cmd_list(int argc, char **argv)
 {
+    static const char *const keys[] = {"config", NULL};
+    const char *v[1] = {0}, *pos[64];
+    int n_pos, rc = mst__cli_options("list", argc, argv, keys, v, pos, 64, &n_pos);
+    if (rc)
+        return rc;
     struct mst__loader loader;
-    mst__loader_init(&loader);
-    mst__loader_set_path(&loader, ".", NULL, 0);
-    const char **dirs = argc > 0 ? (const char **)argv : (const char **)loader.dirs;
-    size_t n = argc > 0 ? (size_t)argc : loader.n_dirs;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
+    struct mst__trust *own;
+    rc = open_policy(&loader, v[0], &own, "list");
+    const char *const *dirs = n_pos ? pos : (const char *const *)loader.dirs;
+    size_t n = n_pos ? (size_t)n_pos : loader.n_dirs;
+    for (size_t i = 0; rc != 2 && i < n; i++) {
         struct stat st;
         if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
             fprintf(stderr, "mestys bundle list: %s: %s\n", dirs[i], errno ? strerror(errno) : "not a folder");
-            bad = 1;
+            rc = 1;
             continue;
         }
-        bad |= list_dir(dirs[i]);
+        rc |= list_dir(mst__loader_trust(&loader, NULL), dirs[i]);
     }
-    mst__loader_close(&loader);
-    return bad ? 1 : 0;
+    close_policy(&loader, own);
+    return rc;
 }
 
 int mst__cli_bundle(int argc, char **argv)

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BUILD, MESTYS, main
+from harness import BUILD, MESTYS, config, free_port, main
 
 HEARTBEAT_SO = os.path.join(BUILD, "plugins", "heartbeat.so")
 RANGE = ">= 0.1.0, < 0.2.0"
@@ -49,6 +49,26 @@ class Bundle(unittest.TestCase):
         write(os.path.join(d, "lua", "decode.lua"), "return function(x) return x end\n")
         run(MESTYS, "bundle", "pack", d, "--host", host, check=True)
         return d
+
+    def config(self, **trust):
+        """A town's config whose trust.* settings verify and list decide under."""
+        path = os.path.join(self.tmp, "mestys-%d.json" % len(os.listdir(self.tmp)))
+        with open(path, "w") as f:
+            json.dump(config(free_port(), [], trust=trust), f)
+        return path
+
+    def trust_folder(self, names=("heartbeat",), kinds=("so",)):
+        """A trust folder with one release key (minisign -G -W) whose scope covers names and kinds."""
+        trust = os.path.join(self.tmp, "trust")
+        os.makedirs(os.path.join(trust, "keys"), mode=0o755)
+        os.chmod(trust, 0o755)
+        secret = os.path.join(self.tmp, "secret")
+        os.makedirs(secret)
+        run("minisign", "-G", "-W", "-p", os.path.join(trust, "keys", "release.pub"), "-s",
+            os.path.join(secret, "release.key"), check=True)
+        with open(os.path.join(trust, "keys", "release.scope"), "w") as f:
+            json.dump({"names": list(names), "kinds": list(kinds)}, f)
+        return trust, os.path.join(secret, "release.key")
 
     def manifest(self, d):
         with open(os.path.join(d, "manifest.json"), "rb") as f:
@@ -105,7 +125,7 @@ class Bundle(unittest.TestCase):
                                capture_output=True)
         self.assertNotEqual(check.returncode, 0)
         self.assertIn("heartbeat.so: FAILED", check.stdout)
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", self.config(require="any"))
         self.assertEqual(rc, 1)
         self.assertIn(": modified: heartbeat.so differs from the manifest (SHA-256 mismatch)", out)
 
@@ -164,75 +184,108 @@ class Bundle(unittest.TestCase):
     def test_minisign_signature_then_verify(self):
         d = self.so_bundle()
         run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        trust, key = self.trust_folder()
+        cfg = self.config(dir=trust)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
         self.assertEqual(rc, 1)
-        self.assertIn(": unsigned: no signature (manifest.json.minisig)", out)
-        keys = os.path.join(self.tmp, "keys")
-        os.makedirs(keys)
-        run("minisign", "-G", "-W", "-p", os.path.join(keys, "release.pub"), "-s",
-            os.path.join(keys, "release.key"), check=True)
-        run("minisign", "-S", "-s", os.path.join(keys, "release.key"), "-m", os.path.join(d, "manifest.json"),
-            check=True)
-        rc, out, _ = run("minisign", "-V", "-p", os.path.join(keys, "release.pub"), "-m",
-                         os.path.join(d, "manifest.json"))
+        self.assertIn(': unsigned: unsigned (manifest.json without a signature) and trust.require is "signed"', out)
+        manifest = os.path.join(d, "manifest.json")
+        run("minisign", "-S", "-s", key, "-m", manifest, check=True)
+        pub = os.path.join(trust, "keys", "release.pub")
+        rc, out, _ = run("minisign", "-V", "-p", pub, "-m", manifest)
         self.assertEqual(rc, 0, out)
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        with open(pub) as f:
+            key_id = f.readline().split()[-1].rjust(16, "0")
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
         self.assertEqual(rc, 0, out)
-        self.assertIn(": signed: ", out)
+        self.assertIn(": signed: signed by key release (%s)" % key_id, out)
         self.assertIn("  plugin     heartbeat 1.0.0 (so, amd64, abi 1)", out)
+        self.assertIn("  signatures manifest.json.minisig", out)
+        # an edited manifest: minisign -V refuses it, and so does verify
+        original = self.manifest(d)
+        write(manifest, original.replace(b'"abi": 1', b'"abi": 2'))
+        rc, _, _ = run("minisign", "-V", "-p", pub, "-m", manifest)
+        self.assertNotEqual(rc, 0)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 1)
+        self.assertIn(": invalid: ", out)
+        write(manifest, original)
         # packed again with another range: the signature is for the old bytes, and pack says so
         _, out, _ = run(MESTYS, "bundle", "pack", d, "--host", ">= 0.1.0, < 0.3.0", check=True)
         self.assertIn("the signatures there (manifest.json.minisig) are for the old bytes: sign again", out)
-        run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
-        # an edited manifest: minisign -V refuses it, and so does verify (its hashes no longer agree)
-        m = self.manifest(d).replace(b'"version": "1.0.0"', b'"version": "1.0.1"')
-        write(os.path.join(d, "manifest.json"), m)
-        rc, _, _ = run("minisign", "-V", "-p", os.path.join(keys, "release.pub"), "-m",
-                       os.path.join(d, "manifest.json"))
-        self.assertNotEqual(rc, 0)
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
         self.assertEqual(rc, 1)
-        self.assertIn(": invalid: the manifest says heartbeat 1.0.1 but the folder is heartbeat/1.0.0/", out)
+        self.assertIn(": invalid: ", out)
+        # a bundle no key's scope covers
+        run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
+        self.assertEqual(self.manifest(d), original)
+        with open(os.path.join(trust, "keys", "release.scope"), "w") as f:
+            json.dump({"names": ["lora"], "kinds": ["so"]}, f)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 1)
+        self.assertIn(": invalid: ", out)
 
     def test_verify_says_why(self):
+        cfg = self.config(require="any")
         d = self.so_bundle()
         run(MESTYS, "bundle", "pack", d, "--host", ">= 0.2.0", check=True)
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
         self.assertEqual(rc, 1)
-        self.assertIn(": incompatible: needs mestys >= 0.2.0: this one is 0.1.0", out)
+        self.assertIn(': incompatible: needs mestys ">= 0.2.0", this is 0.1.0', out)
         run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 0, out)
+        self.assertIn(': unsigned: unsigned (manifest.json without a signature), allowed by trust.require "any"', out)
         write(os.path.join(d, "extra.txt"), "x")
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 1)
         self.assertIn(": modified: extra.txt is in the folder but not in the manifest", out)
         os.unlink(os.path.join(d, "extra.txt"))
         os.unlink(os.path.join(d, "doc", "README.md"))
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
         self.assertIn(": modified: doc/README.md is listed in the manifest but missing", out)
         write(os.path.join(d, "manifest.json"), '{"format": 1}')
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
-        self.assertIn(': invalid: key "abi" is missing', out)
-        os.unlink(os.path.join(d, "manifest.json"))
-        rc, out, _ = run(MESTYS, "bundle", "verify", d)
-        self.assertIn(": unsigned: no manifest.json", out)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 1)
+        self.assertIn(": invalid: ", out)
+        self.assertIn('key "abi" is missing', out)
+        # a folder others can write: the daemon's permission walk refuses it
+        run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
+        os.chmod(d, 0o777)
+        rc, out, _ = run(MESTYS, "bundle", "verify", d, "--config", cfg)
+        self.assertEqual(rc, 1)
+        self.assertIn(": invalid: unsafe permissions: ", out)
+        os.chmod(d, 0o755)
 
     def test_list_names_the_candidate(self):
         for v in ("1.0.0", "1.10.0", "1.9.0"):
             d = self.so_bundle(version=v)
             run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
         os.makedirs(os.path.join(self.tmp, "plugins", "heartbeat", "not-a-version"))
-        rc, out, _ = run(MESTYS, "bundle", "list", os.path.join(self.tmp, "plugins"))
+        trust, key = self.trust_folder()
+        run("minisign", "-S", "-s", key, "-m", os.path.join(self.tmp, "plugins", "heartbeat", "1.9.0", "manifest.json"),
+            check=True)
+        rc, out, _ = run(MESTYS, "bundle", "list", os.path.join(self.tmp, "plugins"), "--config",
+                         self.config(dir=trust))
         lines = [l for l in out.splitlines() if l.startswith("  ")]
         self.assertEqual([l.split(":")[0].strip() for l in lines],
                          ["1.0.0", "1.10.0 (candidate)", "1.9.0"])
-        self.assertTrue(all(": unsigned: no signature" in l for l in lines), out)
-        self.assertEqual(rc, 1)  # the candidate would not load: unsigned
+        self.assertIn(": signed: ", lines[2])
+        self.assertIn(": unsigned: ", lines[1])
+        self.assertEqual(rc, 1)  # the candidate would not load, whatever 1.9.0 is: no silent fallback
+        run("minisign", "-S", "-s", key, "-m", os.path.join(self.tmp, "plugins", "heartbeat", "1.10.0",
+                                                          "manifest.json"), check=True)
+        rc, out, _ = run(MESTYS, "bundle", "list", os.path.join(self.tmp, "plugins"), "--config",
+                         self.config(dir=trust))
+        self.assertEqual(rc, 0, out)
 
     # --- deb -------------------------------------------------------------------
 
     def test_deb_control_paths_and_reproducible_bytes(self):
         d = self.so_bundle()
         run(MESTYS, "bundle", "pack", d, "--host", RANGE, check=True)
-        write(os.path.join(d, "manifest.json.minisig"), "not checked by deb\n")
+        trust, key = self.trust_folder()
+        run("minisign", "-S", "-s", key, "-m", os.path.join(d, "manifest.json"), check=True)
         outs = []
         for i in range(2):
             out = os.path.join(self.tmp, "deb%d" % i)
@@ -261,8 +314,9 @@ class Bundle(unittest.TestCase):
         run("dpkg-deb", "-x", outs[0], root, check=True)
         unpacked = os.path.join(root, base)
         self.assertEqual(self.manifest(unpacked), self.manifest(d))
-        rc, out, _ = run(MESTYS, "bundle", "verify", unpacked)
-        self.assertNotIn("modified", out)
+        rc, out, _ = run(MESTYS, "bundle", "verify", unpacked, "--config", self.config(dir=trust))
+        self.assertEqual(rc, 0, out)
+        self.assertIn(": signed: signed by key release", out)
 
     def test_deb_refuses_a_modified_bundle(self):
         d = self.so_bundle()
