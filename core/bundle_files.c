@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <mestys/error.h>
+
+#include "trust_sig.h"
 
 int mst__bundle_is_meta_file(const char *name)
 {
@@ -62,34 +62,6 @@ int mst__bundle_path_valid(const char *path)
             return 1;
         s = slash + 1;
     }
-}
-
-/* SHA-256 of a whole file from offset 0. */
-static int sha256_fd(int fd, uint8_t out[32])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = MST_EIO;
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        goto out;
-    char buf[65536];
-    for (off_t off = 0;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto out;
-        if (n == 0)
-            break;
-        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-            goto out;
-        off += n;
-    }
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32)
-        rc = 0;
-out:
-    EVP_MD_CTX_free(ctx);
-    return rc;
 }
 
 struct scan_entry {
@@ -142,7 +114,7 @@ static int scan_file(struct scan *s, int dfd, const char *name, const char *rel)
         s->cap = s->cap ? s->cap * 2 : 16;
         s->e = mst__xrealloc(s->e, s->cap * sizeof *s->e);
     }
-    int rc = sha256_fd(fd, s->e[s->n].sha);
+    int rc = mst__sha256_fd(fd, s->e[s->n].sha);
     close(fd);
     if (rc < 0) {
         mst__buf_printf(s->why, "%s: cannot be read", rel);

@@ -15,6 +15,8 @@
 
 #include <mestys/error.h>
 
+#include "trust_sig.h"
+
 void mst__manifest_free(struct mst__manifest *m)
 {
     if (!m)
@@ -293,6 +295,8 @@ int mst__manifest_parse(const char *json, size_t n, struct mst__manifest *m, str
         rc = root_read(root, m, why);
     }
     cJSON_Delete(root);
+    if (rc < 0)
+        mst__manifest_free(m); /* nothing half-read is left to the caller */
     return rc;
 }
 
@@ -313,9 +317,7 @@ void mst__manifest_emit(const struct mst__manifest *m, struct mst__buf *out)
     mst__buf_puts(out, "  \"files\": {\n");
     for (size_t i = 0; i < m->n_files; i++) {
         char hex[65];
-        for (int b = 0; b < 32; b++)
-            hex[2 * b] = "0123456789abcdef"[m->sha[i][b] >> 4], hex[2 * b + 1] = "0123456789abcdef"[m->sha[i][b] & 15];
-        hex[64] = '\0';
+        mst__hex(m->sha[i], 32, hex);
         mst__buf_puts(out, "    ");
         mst__buf_json_string(out, m->paths[i]);
         mst__buf_printf(out, ": \"%s\"%s\n", hex, i + 1 < m->n_files ? "," : "");

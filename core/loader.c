@@ -368,6 +368,11 @@ static struct mst__trust *trust_of(struct mst__loader *l, struct mst__buf *why)
     return l->default_trust;
 }
 
+struct mst__trust *mst__loader_trust(struct mst__loader *l, struct mst__buf *why)
+{
+    return trust_of(l, why);
+}
+
 /* The manifest is signed, the struct is what runs: they must agree. */
 static int check_against_manifest(struct mst__module *m, struct mst__buf *why)
 {

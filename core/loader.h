@@ -50,6 +50,11 @@ void mst__loader_close(struct mst__loader *l);
  * failure returns MST_ENOENT and writes where it looked to `why`. */
 int mst__loader_find(struct mst__loader *l, const char *use, const char *version, const char *base_dir,
                      char **path, struct mst__buf *why);
+/* The trust policy modules are opened under: l->trust (the config's),
+ * else trust.* defaults (/etc/mestys/trust, only signed), opened once;
+ * NULL with why when that fails.  `mestys bundle verify|list` decide with
+ * it, so they say what the daemon would. */
+struct mst__trust *mst__loader_trust(struct mst__loader *l, struct mst__buf *why);
 /* Opens (or shares an already open) module: the trust check first (with
  * l->trust, else the default policy), then dlopen or the Lua host, the ABI
  * checks, and the manifest against the plugin's own description.  `use`

@@ -2,7 +2,8 @@
  *   mestys check FILE        the daemon's own validation, same messages
  *   mestys plugins [-c FILE] [DIR...]  what each plugin is, its trust status, or why it is not one
  *   mestys new-plugin NAME   a new plugin folder from the SDK template
- *   mestys trust ...         the trust folder and the revocation list: status, update FILE */
+ *   mestys trust ...         the trust folder and the revocation list: status, update FILE
+ *   mestys bundle ...        signed plugin bundles: pack, verify, list, deb */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "bundle.h"
 #include "cli/trust_cli.h"
+#include "cli/bundle_cli.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -44,6 +46,15 @@ static int usage(FILE *f, int rc)
                "                       (serial, expiry, plugin floors) as mestysd reads them\n"
                "  mestys trust update FILE [-c CONFIG]   install a newer revocation list (FILE.minisig beside\n"
                "                       it, signed by root.pub); an older one is refused (rollback)\n"
+               "  mestys bundle pack DIR --host RANGE [--name NAME] [--version X.Y.Z] [--kind so|lua]\n"
+               "                       [--arch ARCH] [--abi N]   write DIR/manifest.json (DIR is NAME/VERSION/)\n"
+               "  mestys bundle verify PATH [--config FILE]\n"
+               "                       what mestysd would decide about a bundle folder (or file), and why,\n"
+               "                       under FILE's trust settings (default: trust.* defaults)\n"
+               "  mestys bundle list [--config FILE] [DIR...]\n"
+               "                       every bundle in DIR (default: the search path), the candidates\n"
+               "  mestys bundle deb PATH [--out DIR] [--maintainer \"NAME <EMAIL>\"]\n"
+               "                       a Debian package mestys-plugin-NAME of a bundle (dpkg-deb)\n"
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
@@ -416,6 +427,8 @@ int main(int argc, char **argv)
         return cmd_verify_only(argc - 1, argv + 1);
     if (strcmp(cmd, "trust") == 0)
         return mst__cli_trust(argc - 2, argv + 2);
+    if (strcmp(cmd, "bundle") == 0)
+        return mst__cli_bundle(argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;
