@@ -170,7 +170,7 @@ static void key_without_scope_covers_nothing(void **state)
     assert_non_null(strstr(mst__trust_problems(t), "has no release.scope file: it covers nothing"));
     mst__trust_close(t);
     /* a scope with a star in the middle is a config error, naming the file */
-    write_file(trust, "keys/release.scope", "{\"names\":[\"ven*dor\"],\"kinds\":[\"so\"]}");
+    free(write_file(trust, "keys/release.scope", "{\"names\":[\"ven*dor\"],\"kinds\":[\"so\"]}"));
     assert_null(open_trust(trust, NULL, MST_EPERM, &why));
     assert_non_null(strstr(why.data, "release.scope"));
     mst__buf_free(&why);
