@@ -47,10 +47,14 @@ static void usage(FILE *f)
     struct mst__loader loader;
     mst__loader_init(&loader);
     mst__loader_set_path(&loader, ".", NULL, 0);
-    fprintf(f, "  plugins            .so and .lua files, searched in node.plugin_path, then in:\n");
+    fprintf(f, "  plugins            NAME/VERSION/ bundles, .so and .lua files, searched in node.plugin_path,\n"
+               "                     then in (the daemon's own folders: status core):\n");
     for (size_t i = 0; i < loader.n_dirs; i++)
         fprintf(f, "                     %s\n", loader.dirs[i]);
-    fprintf(f, "  Lua modules        %s (require, lua: decoders; also next to the config)\n"
+    fprintf(f, "  trust folder       trust.dir (default /etc/mestys/trust): root.pub, keys/NAME.pub and\n"
+               "                     NAME.scope, revocations.json; the last accepted list is kept in\n"
+               "                     node.state_dir/trust/ (see mestys.json(5), TRUST)\n"
+               "  Lua modules        %s (require, lua: decoders; also next to the config)\n"
                "\n"
                "environment:\n"
                "  MESTYS_PLUGIN_PATH folders (colon-separated) searched before the installed plugins\n"

@@ -17,8 +17,10 @@
 
 #define UNTRUSTED_PREFIX "untrusted comment: "
 #define TRUSTED_PREFIX "trusted comment: "
-/* minisign reads an untrusted comment into COMMENTMAXBYTES (1024, NUL included) */
-#define UNTRUSTED_MAX 1023
+/* The longest comment lines minisign reads, prefix and line end included:
+ * fgets into COMMENTMAXBYTES (1024) and TRUSTEDCOMMENTMAXBYTES (8192). */
+#define UNTRUSTED_LINE_MAX 1023
+#define TRUSTED_LINE_MAX 8191
 
 #define KEY_BYTES 42 /* "Ed" ‖ key id[8] ‖ pk[32] */
 #define SIG_BYTES 74 /* alg[2] ‖ key id[8] ‖ sig[64] */
@@ -27,7 +29,8 @@
 /* A cursor over the file's lines. */
 struct lines {
     const char *p, *end;
-    int no; /* the number of the line last taken, from 1 */
+    int no;     /* the number of the line last taken, from 1 */
+    size_t raw; /* its length in the file, line end included */
 };
 
 /* Takes the next line (without its LF, or its CRLF as minisign's trim()
@@ -41,6 +44,7 @@ static int next_line(struct lines *l, const char **s, size_t *n, struct mst__buf
     const char *stop = nl ? nl : l->end;
     *s = l->p;
     *n = (size_t)(stop - l->p);
+    l->raw = *n + (nl != NULL);
     l->p = nl ? nl + 1 : l->end;
     l->no++;
     if (*n > 0 && (*s)[*n - 1] == '\r')
@@ -78,27 +82,33 @@ static int no_more_lines(struct lines *l, struct mst__buf *why)
     return rc == 0 ? 0 : MST_EINVAL;
 }
 
-static int has_prefix(const char *s, size_t n, const char *prefix)
+/* A comment line: prefix, then the comment, which *s, *n are left on; the
+ * line with its end no longer than line_max, as minisign -V reads it. */
+static int comment_line(struct lines *l, const char *prefix, const char *what, size_t line_max, const char **s,
+                        size_t *n, struct mst__buf *why)
 {
     size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
+    if (need_line(l, s, n, what, why) != 0)
+        return MST_EINVAL;
+    if (*n < k || memcmp(*s, prefix, k) != 0) {
+        mst__buf_printf(why, "line %d: does not start with \"%s\"", l->no, prefix);
+        return MST_EINVAL;
+    }
+    if (l->raw > line_max) {
+        mst__buf_printf(why, "line %d: the %.*s is longer than minisign reads (%zu bytes with the prefix and "
+                        "line end, at most %zu)", l->no, (int)(k - 2), prefix, l->raw, line_max);
+        return MST_EINVAL;
+    }
+    *s += k;
+    *n -= k;
+    return 0;
 }
 
 static int untrusted_comment(struct lines *l, struct mst__buf *why)
 {
     const char *s;
     size_t n;
-    if (need_line(l, &s, &n, "\"" UNTRUSTED_PREFIX "…\"", why) != 0)
-        return MST_EINVAL;
-    if (!has_prefix(s, n, UNTRUSTED_PREFIX)) {
-        mst__buf_printf(why, "line %d: does not start with \"" UNTRUSTED_PREFIX "\"", l->no);
-        return MST_EINVAL;
-    }
-    if (n > UNTRUSTED_MAX) {
-        mst__buf_printf(why, "line %d: the untrusted comment is longer than %d bytes", l->no, UNTRUSTED_MAX);
-        return MST_EINVAL;
-    }
-    return 0;
+    return comment_line(l, UNTRUSTED_PREFIX, "\"" UNTRUSTED_PREFIX "…\"", UNTRUSTED_LINE_MAX, &s, &n, why);
 }
 
 /* Exactly `want` bytes from one line of canonical base64 (the only form
@@ -138,7 +148,7 @@ static void put_alg(struct mst__buf *b, const uint8_t alg[2])
 
 int mst__mkey_parse(const char *text, size_t n, struct mst__mkey *out, struct mst__buf *why)
 {
-    struct lines l = {text, text + n, 0};
+    struct lines l = {.p = text, .end = text + n};
     uint8_t raw[KEY_BYTES];
     memset(out, 0, sizeof *out);
     if (untrusted_comment(&l, why) != 0 || base64_line(&l, raw, sizeof raw, "the public key", why) != 0)
@@ -161,24 +171,15 @@ static int trusted_comment(struct lines *l, struct mst__msig *out, struct mst__b
 {
     const char *s;
     size_t n;
-    if (need_line(l, &s, &n, "\"" TRUSTED_PREFIX "…\"", why) != 0)
+    if (comment_line(l, TRUSTED_PREFIX, "\"" TRUSTED_PREFIX "…\"", TRUSTED_LINE_MAX, &s, &n, why) != 0)
         return MST_EINVAL;
-    if (!has_prefix(s, n, TRUSTED_PREFIX)) {
-        mst__buf_printf(why, "line %d: does not start with \"" TRUSTED_PREFIX "\"", l->no);
-        return MST_EINVAL;
-    }
-    size_t k = strlen(TRUSTED_PREFIX);
-    if (n - k > MST__MSIG_COMMENT_MAX) {
-        mst__buf_printf(why, "line %d: the trusted comment is longer than %d bytes", l->no, MST__MSIG_COMMENT_MAX);
-        return MST_EINVAL;
-    }
-    out->trusted_comment = mst__xstrndup(s + k, n - k);
+    out->trusted_comment = mst__xstrndup(s, n);
     return 0;
 }
 
 int mst__msig_parse(const char *text, size_t n, struct mst__msig *out, struct mst__buf *why)
 {
-    struct lines l = {text, text + n, 0};
+    struct lines l = {.p = text, .end = text + n};
     uint8_t raw[SIG_BYTES];
     memset(out, 0, sizeof *out);
     if (untrusted_comment(&l, why) != 0 || base64_line(&l, raw, sizeof raw, "the signature", why) != 0)

@@ -18,9 +18,11 @@
 
 #include "util.h"
 
-/* The longest trusted comment minisign writes or reads (TRUSTEDCOMMENTMAXBYTES
- * 8192, NUL included). */
-#define MST__MSIG_COMMENT_MAX 8191
+/* The longest trusted comment `minisign -V` reads: it takes the whole line,
+ * prefix and line end included, with fgets into TRUSTEDCOMMENTMAXBYTES
+ * (8192, NUL included), so 8191 - 17 - 1 bytes (one less with CRLF).  An
+ * untrusted comment line is read the same way into 1024 bytes. */
+#define MST__MSIG_COMMENT_MAX 8173
 
 /* A minisign public key. */
 struct mst__mkey {

@@ -2,6 +2,7 @@
  *   mestys check FILE        the daemon's own validation, same messages
  *   mestys plugins [-c FILE] [DIR...]  what each plugin is, its trust status, or why it is not one
  *   mestys new-plugin NAME   a new plugin folder from the SDK template
+ *   mestys trust ...         the trust folder and the revocation list: status, update FILE
  *   mestys bundle ...        signed plugin bundles: pack, verify, list, deb */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <mestys/number.h>
 
 #include "bundle.h"
+#include "cli/trust_cli.h"
 #include "cli/bundle_cli.h"
 #include "config.h"
 #include "loader.h"
@@ -40,6 +42,10 @@ static int usage(FILE *f, int rc)
                "                            trust.* defaults: /etc/mestys/trust, only signed bundles)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
                "  mestys config-keys        every key of the core config sections\n"
+               "  mestys trust status [-c CONFIG]   the trust folder's keys and scopes, the revocation list\n"
+               "                       (serial, expiry, plugin floors) as mestysd reads them\n"
+               "  mestys trust update FILE [-c CONFIG]   install a newer revocation list (FILE.minisig beside\n"
+               "                       it, signed by root.pub); an older one is refused (rollback)\n"
                "  mestys bundle pack DIR --host RANGE [--name NAME] [--version X.Y.Z] [--kind so|lua]\n"
                "                       [--arch ARCH] [--abi N]   write DIR/manifest.json (DIR is NAME/VERSION/)\n"
                "  mestys bundle verify PATH [--config FILE]\n"
@@ -152,16 +158,32 @@ static int describe_file(struct mst__loader *loader, const char *path)
     return 0;
 }
 
+/* A version folder that holds a bundle (not any folder named like a
+ * version, as CMakeFiles/3.25.1 of a build tree). */
+static int holds_bundle(const char *path, const char *name)
+{
+    const char *files[] = {"manifest.json", ".so", ".lua"};
+    int found = 0;
+    for (int i = 0; i < 3 && !found; i++) {
+        char *f = i ? mst__xasprintf("%s/%s%s", path, name, files[i]) : mst__path_join(path, files[i]);
+        found = access(f, F_OK) == 0;
+        free(f);
+    }
+    return found;
+}
+
 /* DIR/NAME/VERSION/ bundles: every version folder of NAME. */
 static int describe_bundles(struct mst__loader *loader, const char *name_dir, int *seen)
 {
     DIR *dir = opendir(name_dir);
+    const char *name = strrchr(name_dir, '/') ? strrchr(name_dir, '/') + 1 : name_dir;
     int bad = 0;
     struct dirent *e;
     while (dir && (e = readdir(dir))) {
         char *path = mst__path_join(name_dir, e->d_name);
         struct stat st;
-        if (mst__semver_valid(e->d_name) && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (mst__semver_valid(e->d_name) && stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+            holds_bundle(path, name)) {
             bad |= describe_file(loader, path);
             (*seen)++;
         }
@@ -403,6 +425,8 @@ int main(int argc, char **argv)
         return cmd_plugin_tool("verify", argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify_only(argc - 1, argv + 1);
+    if (strcmp(cmd, "trust") == 0)
+        return mst__cli_trust(argc - 2, argv + 2);
     if (strcmp(cmd, "bundle") == 0)
         return mst__cli_bundle(argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {

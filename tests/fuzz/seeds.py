@@ -274,6 +274,33 @@ write("web_config", "colour", "#1F4E79")
 write("web_config", "tiles", "http://127.0.0.1:8081/{z}/{x}/{y}.png?key={r}")
 write("web_config", "png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
 
+
+# --- a region's revocation list ---------------------------------------------
+write("trust_revocations", "full.json", json.dumps({
+    "format": 1, "serial": 7, "expires": "2027-01-31T00:00:00Z", "revoked_keys": ["5C806B95B941BEC2"],
+    "plugins": {"lora": {"lowest_good_version": "1.2.0", "reason": "corrupts the device registry"},
+                "old": {"lowest_good_version": None, "reason": "gone"}}}))
+write("trust_revocations", "empty.json", '{"format":1,"serial":0,"expires":"2027-01-31T00:00:00Z"}')
+
+# minisign_parse: a public key and .minisig files, made once by minisign 0.11
+# (`minisign -G -W`, `-S -t 'release lora 1.2.0'` and `-S -l` over
+# '{\n  "name": "lora"\n}\n'); the target holds the same key and manifest
+MINISIGN_KEY = ("untrusted comment: minisign public key D06415ADA77151AD\n"
+                "RWStUXGnrRVk0EN3A0+YR3Oea7HvkSvinTARYHfgjGKuhTp7ejpT7SxY\n")
+MINISIG_ED = ("untrusted comment: signature from minisign secret key\n"
+              "RUStUXGnrRVk0EZ1+VTlDHu0OJovinfZaUfwMWGhbpuNkRCOegiBLjFybvHhaJ7btXkL9Mo+GXX8laxEQjcy0LdgFiyD36CV/g4=\n"
+              "trusted comment: release lora 1.2.0\n"
+              "+stERwwdE6qEptXgGSoUwPJgYwaqM3DYY2cmQxxVSskQaGVZQ9CHeYf3unlGhGt/BkYHDSB9Y8nsVbRNbL8JBg==\n")
+MINISIG_ED_LEGACY = ("untrusted comment: signature from minisign secret key\n"
+                     "RWStUXGnrRVk0F7hc9NZ4785MEyxg+0GJ4MPQqP8J+CUEtZhjDV5SkaSLbVoK6+jm1BIYVzm6sTSvtgbvrhCT84fu280Q8eJjQ4=\n"
+                     "trusted comment: timestamp:1795813426\tfile:manifest.json\n"
+                     "Jmi7K4j/GhXYf92b6zsP97AktMHv2o3My5n6Wwv4njO935cvRgYo95mK8/vsBSP+OPHyiTL7H/L330/AOGg0DQ==\n")
+write("minisign_parse", "key", MINISIGN_KEY)
+write("minisign_parse", "prehashed", MINISIG_ED)
+write("minisign_parse", "legacy", MINISIG_ED_LEGACY)
+write("minisign_parse", "crlf", MINISIG_ED.replace("\n", "\r\n"))
+write("minisign_parse", "tampered_comment", MINISIG_ED.replace("release lora 1.2.0", "release lora 9.9.9"))
+write("minisign_parse", "key_id", "D06415ADA77151AD\n")
 # manifest_parse: a bundle's manifest.json as `mestys bundle pack` writes it (docs/sdk.md), and near misses
 MANIFEST = {"abi": 1, "arch": "amd64", "files": {
     "doc/README.md": "2af20e5fcd2770d18f59dfee4d948fc4e2a3058e5869bf306126b019b78af5a0",

@@ -6,7 +6,9 @@
 # prefix it was installed to.
 set -euo pipefail
 : "${MESTYS_BUILD_DIR:?run through ctest}" "${MESTYS_SOURCE_DIR:?}" "${MESTYS_TEST_LUA_DIR:?}"
-work=$(mktemp -d /tmp/mestys-vendor-XXXXXX)
+# not under /tmp: plugins load only from folders nobody else can write (the trust check's permission walk)
+mkdir -p "$MESTYS_BUILD_DIR/it-tmp"
+work=$(mktemp -d "$MESTYS_BUILD_DIR/it-tmp/mestys-vendor-XXXXXX")
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
@@ -63,8 +65,11 @@ make -C "$work/parking-make" CFLAGS="-O2 -g $san" parking.so check >/dev/null ||
 [ -f "$work/parking-make/parking.so" ] || fail "no parking.so from the pkg-config build"
 echo "ok - vendor plugin and its mock-host test build with pkg-config mestys / mestys-mock alone"
 
-# 3. mestys plugins describes it
-"$prefix/bin/mestys" plugins "$work/parking/build" > "$work/describe.txt" || fail "mestys plugins"
+# 3. mestys plugins describes it: unsigned, so only under a config allowing unsigned plugins
+echo '{ "trust": { "require": "any" } }' > "$work/any.json"
+"$prefix/bin/mestys" plugins "$work/parking/build" > "$work/refused.txt" && fail "an unsigned vendor .so is loadable by default"
+grep -q "trust      unsigned" "$work/refused.txt" || fail "mestys plugins output: $(cat "$work/refused.txt")"
+"$prefix/bin/mestys" plugins -c "$work/any.json" "$work/parking/build" > "$work/describe.txt" || fail "mestys plugins"
 grep -q "name       parking 1.2.0 (shared object, plugin ABI 1)" "$work/describe.txt" || fail "mestys plugins output: $(cat "$work/describe.txt")"
 grep -q "lots\[\].capacity" "$work/describe.txt" || fail "mestys plugins shows no nested keys: $(cat "$work/describe.txt")"
 echo "ok - mestys plugins describes the vendor plugin"
@@ -81,7 +86,8 @@ cat > "$work/town/mestys.json" <<JSON
     { "use": "$MESTYS_TEST_LUA_DIR/inject.lua" },
     { "use": "heartbeat" }
   ],
-  "tokens": [ { "token": "vendor-test-operator-token", "role": "operator" } ]
+  "tokens": [ { "token": "vendor-test-operator-token", "role": "operator" } ],
+  "trust": { "require": "any" }
 }
 JSON
 "$prefix/bin/mestysd" -c "$work/town/mestys.json" > "$work/town/log" 2>&1 &

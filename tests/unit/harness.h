@@ -55,6 +55,17 @@ static inline void remove_tmpdir(char *dir)
     free(dir);
 }
 
+/* A refusal: rc is code and the reason in why says `words`; why is freed
+ * for the next call. */
+static inline void assert_refused(int rc, int code, struct mst__buf *why, const char *words)
+{
+    assert_int_equal(rc, code);
+    assert_non_null(why->data);
+    if (!strstr(why->data, words))
+        fail_msg("reason \"%s\" does not say \"%s\"", why->data, words);
+    mst__buf_free(why);
+}
+
 /* Runs the loop until *flag becomes true or ms pass; returns *flag. */
 static inline int run_until(uv_loop_t *loop, const int *flag, uint64_t ms)
 {

@@ -43,15 +43,6 @@ static char *made(const char *rel, const char *text, mode_t mode)
     return path;
 }
 
-static void assert_refused(int rc, int code, struct mst__buf *why, const char *words)
-{
-    assert_int_equal(rc, code);
-    assert_non_null(why->data);
-    if (!strstr(why->data, words))
-        fail_msg("reason \"%s\" does not say \"%s\"", why->data, words);
-    mst__buf_free(why);
-}
-
 static void good_path_passes_and_opens(void **state)
 {
     struct mst__buf why = {0};

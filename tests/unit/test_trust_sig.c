@@ -105,15 +105,6 @@ static int check(const char *sig, const char *key, const void *msg, size_t n, st
     return rc;
 }
 
-static void assert_refused(int rc, int code, struct mst__buf *why, const char *words)
-{
-    assert_int_equal(rc, code);
-    assert_non_null(why->data);
-    if (!strstr(why->data, words))
-        fail_msg("reason \"%s\" does not say \"%s\"", why->data, words);
-    mst__buf_free(why);
-}
-
 /* the text with line `no` (from 1) replaced by `line` (NULL: removed) */
 static char *with_line(const char *text, int no, const char *line)
 {
@@ -475,6 +466,8 @@ static void missing_lines_are_refused(void **state)
                    "line 2: the signature is 56 base64 characters");
 }
 
+/* as long as minisign -V reads them (fgets into 8192 and 1024 bytes, the
+ * line end included), and no longer */
 static void overlong_comments_are_refused(void **state)
 {
     struct fixture *f = *state;
@@ -485,18 +478,45 @@ static void overlong_comments_are_refused(void **state)
         mst__buf_puts(&tc, "x");
     char *at_max = with_line(f->sig_text, 3, tc.data);
     assert_int_equal(mst__msig_parse(at_max, strlen(at_max), &s, &why), 0);
-    assert_int_equal(strlen(s.trusted_comment), MST__MSIG_COMMENT_MAX);
+    assert_int_equal(strlen(s.trusted_comment), 8173);
     mst__msig_free(&s);
+    /* minisign reads it too: the global signature is what fails there */
+    free(write_file(f->dir, "long.minisig", at_max));
+    char *cmd = mst__xasprintf("cd '%s' && minisign -V -p k.pub -m manifest.json -x long.minisig 2>&1", f->dir);
+    FILE *p = popen(cmd, "r");
+    char said[256] = "";
+    assert_non_null(p);
+    assert_non_null(fgets(said, sizeof said, p));
+    pclose(p);
+    assert_string_equal(said, "Comment signature verification failed\n");
+    /* the same with CRLF is one byte too long for minisign, and for us */
+    char *crlf = replaced(at_max, "\n", "\r\n");
+    assert_refused(mst__msig_parse(crlf, strlen(crlf), &s, &why), MST_EINVAL, &why,
+                   "line 3: the trusted comment is longer than minisign reads (8192 bytes with the prefix and line "
+                   "end, at most 8191)");
     mst__buf_puts(&tc, "x");
     char *over = with_line(f->sig_text, 3, tc.data);
     assert_refused(mst__msig_parse(over, strlen(over), &s, &why), MST_EINVAL, &why,
-                   "line 3: the trusted comment is longer than 8191 bytes");
-    char *untrusted = mst__xasprintf("untrusted comment: %s", tc.data);
+                   "line 3: the trusted comment is longer than minisign reads");
+    free(write_file(f->dir, "long.minisig", over));
+    assert_false(minisign_accepts(f, over, "manifest.json"));
+    /* an untrusted comment line: 1023 bytes with its LF */
+    char *untrusted = mst__xasprintf("untrusted comment: %1003d", 7);
+    char *ok = with_line(f->sig_text, 1, untrusted);
+    assert_int_equal(check(ok, f->key_text, f->msg, f->msg_len, &why), 0);
+    assert_true(minisign_accepts(f, ok, "manifest.json"));
+    free(untrusted);
+    untrusted = mst__xasprintf("untrusted comment: %1004d", 7);
     char *bad = with_line(f->sig_text, 1, untrusted);
-    assert_refused(mst__msig_parse(bad, strlen(bad), &s, &why), MST_EINVAL, &why, "line 1: the untrusted comment is longer");
+    assert_refused(mst__msig_parse(bad, strlen(bad), &s, &why), MST_EINVAL, &why,
+                   "line 1: the untrusted comment is longer than minisign reads (1024 bytes");
+    assert_false(minisign_accepts(f, bad, "manifest.json"));
     free(bad);
+    free(ok);
     free(untrusted);
     free(over);
+    free(crlf);
+    free(cmd);
     free(at_max);
     mst__buf_free(&tc);
 }
