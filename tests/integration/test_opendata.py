@@ -1,5 +1,10 @@
 """The opendata plugin: datasets over HTTP from the real store, checked with
-clients nobody here wrote (curl, Python's csv module, ajv and jsonld)."""
+clients nobody here wrote (curl, Python's csv module, ajv and jsonld).
+
+The same tests run twice, the unchanged opendata plugin asking store/query of
+each backend: the town's `store`, and a region's `pgstore` on a private
+PostgreSQL cluster (tests/integration/pg.py), where a sensor is named
+"<town>/<name>" (docs/plugins/pgstore-query.md)."""
 import csv
 import datetime
 import gzip
@@ -16,6 +21,7 @@ import unittest
 import urllib.parse
 
 from harness import MESTYS, OPERATOR, SOURCE, TEST_LUA, Daemon, config, eventually, free_port, main
+from pg import Cluster
 
 INJECT = os.path.join(TEST_LUA, "inject.lua")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,7 +47,29 @@ def dataset(id, source, **extra):
     return d
 
 
-def opendata_config(**extra):
+class Backend:
+    """What serves store/query: "store", or "pgstore" on a cluster of its own
+    (its readings kept under the town TOWN, so its sensors are TOWN/<name>)."""
+    TOWN = "testov"
+
+    def __init__(self, name):
+        self.name = name
+        self.pg = Cluster().start() if name == "pgstore" else None
+
+    def entry(self, **cfg):
+        if self.pg:
+            cfg = dict(cfg, conninfo=self.pg.conninfo, town=self.TOWN)
+        return {"use": self.name, "config": cfg}
+
+    def sensor(self, name):
+        return self.TOWN + "/" + name if self.pg else name
+
+    def close(self):
+        if self.pg:
+            self.pg.close()
+
+
+def opendata_config(S=str, **extra):
     c = {
         "base_url": BASE,
         "catalog": {
@@ -52,7 +80,7 @@ def opendata_config(**extra):
             "contact": {"name": {"cs": "Obecní úřad"}, "email": "podatelna@testtown.example"},
         },
         "datasets": [
-            dataset("ovzdusi", {"sensors": ["lhota-1", "lhota-2"], "metrics": ["temperature", "humidity"]},
+            dataset("ovzdusi", {"sensors": [S("lhota-1"), S("lhota-2")], "metrics": ["temperature", "humidity"]},
                     terms={"author_work": "https://creativecommons.org/licenses/by/4.0/",
                            "author": {"cs": "Obec Testov"}}),
             dataset("nabijeni", {"topic": "charging/session"}, fields=["station", "kwh"],
@@ -103,14 +131,19 @@ def local(url):
 
 
 class OpenData(unittest.TestCase):
+    backend = "store"
+
     @classmethod
     def setUpClass(cls):
         port = free_port()
+        cls.be = Backend(cls.backend)
+        S = cls.be.sensor
         cls.d = Daemon(config(port, [
-            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+            cls.be.entry(commit_ms=50, topics=["charging/#"]),
             {"use": INJECT},
-            {"use": "opendata", "config": opendata_config()},
-            {"use": "opendata", "name": "limited", "config": opendata_config(rate_limit={"per_second": 0.5, "burst": 3})},
+            {"use": "opendata", "config": opendata_config(S)},
+            {"use": "opendata", "name": "limited", "config": opendata_config(S, rate_limit={"per_second": 0.5,
+                                                                                           "burst": 3})},
         ])).start()
         batch = []
         for m in range(30):
@@ -134,6 +167,10 @@ class OpenData(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.stop()
+        cls.be.close()
+
+    def S(self, name):
+        return self.be.sensor(name)
 
     def walk(self, first, fmt="json"):
         """Follows next links from first; returns the rows of every page."""
@@ -170,8 +207,8 @@ class OpenData(unittest.TestCase):
     def test_json_only_the_datasets_sensors_and_metrics(self):
         rows, _ = self.walk("/api/opendata/datasets/ovzdusi/data.json?limit=500")
         self.assertEqual(len(rows), 90)
-        self.assertEqual({r["sensor"] for r in rows}, {"lhota-1", "lhota-2"})
-        r = next(r for r in rows if r["sensor"] == "lhota-2" and r["time"] == "%sT10:05:00.000Z" % DAY)
+        self.assertEqual({r["sensor"] for r in rows}, {self.S("lhota-1"), self.S("lhota-2")})
+        r = next(r for r in rows if r["sensor"] == self.S("lhota-2") and r["time"] == "%sT10:05:00.000Z" % DAY)
         self.assertEqual((r["metric"], r["value"], r["unit"], r["lat"], r["lon"]),
                          ("temperature", 1.75, "Cel", 50.08, 14.42))
 
@@ -188,7 +225,7 @@ class OpenData(unittest.TestCase):
             t = datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00"))
             self.assertIsNotNone(t.utcoffset(), "times carry their offset")
             self.assertEqual(t.date(), YESTERDAY)
-        one = next(r for r in rows if r["sensor"] == "lhota-1" and r["metric"] == "temperature"
+        one = next(r for r in rows if r["sensor"] == self.S("lhota-1") and r["metric"] == "temperature"
                    and r["time"].endswith("T10:02:00.000Z"))
         self.assertEqual(float(one["value"]), 10.5)
 
@@ -207,14 +244,15 @@ class OpenData(unittest.TestCase):
         eventually(quoted, timeout=10)
 
     def test_geojson(self):
-        status, body = self.d.json("/api/opendata/datasets/ovzdusi/data.geojson?sensor=lhota-2&limit=500")
+        status, body = self.d.json("/api/opendata/datasets/ovzdusi/data.geojson?sensor=%s&limit=500"
+                                    % self.S("lhota-2"))
         self.assertEqual(status, 200)
         self.assertEqual(body["type"], "FeatureCollection")
         self.assertEqual(len(body["features"]), 30)
         f = body["features"][0]
         self.assertEqual(f["geometry"], {"type": "Point", "coordinates": [14.42, 50.08]})
         self.assertNotIn("lat", f["properties"])
-        self.assertEqual(f["properties"]["sensor"], "lhota-2")
+        self.assertEqual(f["properties"]["sensor"], self.S("lhota-2"))
 
     def test_accept_header_picks_the_format(self):
         status, h, body = curl(self.d, "/api/opendata/datasets/ovzdusi/data?limit=2", "-H", "Accept: text/csv")
@@ -241,23 +279,23 @@ class OpenData(unittest.TestCase):
             self.assertNotIn(b"04A2B3C4D5", body)
         status, body = self.d.json("/api/opendata/datasets/teploty/data.json?limit=500")
         self.assertEqual(set(body["data"][0]), {"time", "sensor", "value"})
-        self.assertIn("lhota-3", {r["sensor"] for r in body["data"]})
+        self.assertIn(self.S("lhota-3"), {r["sensor"] for r in body["data"]})
 
     def test_dataset_by_tags(self):
         status, body = self.d.json("/api/opendata/datasets/husova/data.json")
         self.assertEqual(status, 200, body)
-        self.assertEqual([(r["sensor"], r["metric"], r["value"]) for r in body["data"]], [("husova-7", "noise", 55.5)])
+        self.assertEqual([(r["sensor"], r["metric"], r["value"]) for r in body["data"]], [(self.S("husova-7"), "noise", 55.5)])
 
     # --- filters and paging -----------------------------------------------
 
     def test_filters(self):
-        q = urllib.parse.urlencode({"sensor": "lhota-1", "metric": "temperature", "from": DAY + "T10:10:00+00:00",
+        q = urllib.parse.urlencode({"sensor": self.S("lhota-1"), "metric": "temperature", "from": DAY + "T10:10:00+00:00",
                                     "to": DAY + "T11:13:00+01:00", "limit": 500})
         status, body = self.d.json("/api/opendata/datasets/ovzdusi/data.json?" + q)
         self.assertEqual(status, 200, body)
         self.assertEqual([r["time"][11:16] for r in body["data"]], ["10:10", "10:11", "10:12"])
         status, body = self.d.json("/api/opendata/datasets/ovzdusi/data.json?bbox=14.0,49.9,15.0,50.2&limit=500")
-        self.assertEqual({r["sensor"] for r in body["data"]}, {"lhota-2"})
+        self.assertEqual({r["sensor"] for r in body["data"]}, {self.S("lhota-2")})
 
     def test_paging_while_readings_arrive(self):
         before, _ = self.walk("/api/opendata/datasets/teploty/data.json?limit=500")
@@ -310,7 +348,8 @@ class OpenData(unittest.TestCase):
         self.assertIn("from 1 to 500", self.error(base + "limit=501", 400))
         self.assertIn("from 1 to 500", self.error(base + "limit=0", 400))
         self.assertIn("unknown parameter \"form\"", self.error(base + "form=2026-11-21", 400))
-        self.assertIn("sensor \"lhota-3\" is not in this dataset", self.error(base + "sensor=lhota-3", 400))
+        self.assertIn("sensor \"%s\" is not in this dataset" % self.S("lhota-3"),
+                      self.error(base + "sensor=" + self.S("lhota-3"), 400))
         self.assertIn("cursor", self.error(base + "cursor=../../etc", 400))
         self.assertIn("cursor", self.error(base + "cursor=99.x", 400))
         self.assertIn("comes from messages", self.error("/api/opendata/datasets/nabijeni/data?sensor=a", 400))
@@ -577,6 +616,11 @@ class Check(unittest.TestCase):
             self.assertIn(words, out, change)
 
 
+class OpenDataOnPgstore(OpenData):
+    """Every test of OpenData, the readings in a region's PostgreSQL."""
+    backend = "pgstore"
+
+
 def iso_ago(seconds):
     t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
@@ -584,16 +628,19 @@ def iso_ago(seconds):
 
 class SensorList(unittest.TestCase):
     """GET datasets/<id>/sensors: each sensor's newest values, public fields only, offline by the server's clock."""
+    backend = "store"
 
     @classmethod
     def setUpClass(cls):
+        cls.be = Backend(cls.backend)
+        S = cls.be.sensor
         cls.d = Daemon(config(free_port(), [
-            {"use": "store", "config": {"commit_ms": 50, "topics": ["charging/#"]}},
+            cls.be.entry(commit_ms=50, topics=["charging/#"]),
             {"use": INJECT},
             {"use": "opendata", "config": opendata_config(datasets=[
                 dataset("ovzdusi", {"metrics": ["temperature", "humidity"]}, offline_after_ms=3600000),
-                dataset("bez-mist", {"sensors": ["s-1", "s-2"]}, fields=["time", "sensor", "metric", "value"]),
-                dataset("anonymni", {"sensors": ["s-1"]}, fields=["time", "value"]),
+                dataset("bez-mist", {"sensors": [S("s-1"), S("s-2")]}, fields=["time", "sensor", "metric", "value"]),
+                dataset("anonymni", {"sensors": [S("s-1")]}, fields=["time", "value"]),
                 dataset("nabijeni", {"topic": "charging/session"}, fields=["kwh"]),
             ])},
         ])).start()
@@ -618,6 +665,7 @@ class SensorList(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.stop()
+        cls.be.close()
 
     def test_newest_values_and_offline(self):
         status, body = self.d.json("/api/opendata/datasets/ovzdusi/sensors")
@@ -626,9 +674,10 @@ class SensorList(unittest.TestCase):
         self.assertEqual(body["offline_after_ms"], 3600000)
         now = datetime.datetime.fromisoformat(body["time"].replace("Z", "+00:00"))
         self.assertLess(abs((now - datetime.datetime.now(datetime.timezone.utc)).total_seconds()), 60)
+        S = self.be.sensor
         by_id = {s["sensor"]: s for s in body["sensors"]}
-        self.assertEqual(set(by_id), {"s-1", "s-2"}, "s-3 has no metric of the dataset")
-        s1, s2 = by_id["s-1"], by_id["s-2"]
+        self.assertEqual(set(by_id), {S("s-1"), S("s-2")}, "s-3 has no metric of the dataset")
+        s1, s2 = by_id[S("s-1")], by_id[S("s-2")]
         self.assertEqual(set(s1), {"sensor", "lat", "lon", "time", "metrics", "offline"}, "no tags, nothing else")
         self.assertEqual((s1["lat"], s1["lon"], s1["offline"]), (49.59, 17.25, False))
         self.assertEqual(sorted((m["metric"], m["value"], m["unit"]) for m in s1["metrics"]),
@@ -642,7 +691,7 @@ class SensorList(unittest.TestCase):
         status, body = self.d.json("/api/opendata/datasets/bez-mist/sensors")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["offline_after_ms"], 7200000, "the default: two hours")
-        by_id = {s["sensor"]: s for s in body["sensors"]}
+        by_id = {s["sensor"][len(self.be.sensor("")):]: s for s in body["sensors"]}
         self.assertEqual(set(by_id["s-1"]), {"sensor", "time", "metrics", "offline"}, "lat and lon are not public")
         self.assertEqual(set(by_id["s-1"]["metrics"][0]), {"metric", "value", "time"}, "unit is not public")
         self.assertFalse(by_id["s-1"]["offline"])
@@ -683,6 +732,11 @@ class SensorList(unittest.TestCase):
         p = subprocess.run([MESTYS, "check", d.path], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
         self.assertIn("offline_after_ms", p.stdout + p.stderr)
+
+
+class SensorListOnPgstore(SensorList):
+    """Every test of SensorList, the readings in a region's PostgreSQL."""
+    backend = "pgstore"
 
 
 if __name__ == "__main__":
