@@ -205,7 +205,9 @@ static int pack_meta(const char *real, int dirfd, const char **v, struct mst__ma
     if (strcmp(meta->kind, "so") == 0) {
         char *so = mst__xasprintf("%s.so", meta->name);
         arch = elf_arch(dirfd, so);
-        int bad = (v[3] && arch && strcmp(v[3], arch) != 0) || (!arch && !v[3]);
+        /* the ELF header cannot tell armel from armhf: --arch may say which */
+        int arm_abi = arch && strcmp(arch, "armhf") == 0 && v[3] && strcmp(v[3], "armel") == 0;
+        int bad = (v[3] && arch && strcmp(v[3], arch) != 0 && !arm_abi) || (!arch && !v[3]);
         if (bad && arch)
             fprintf(stderr, "mestys bundle pack: --arch %s, but %s is built for %s\n", v[3], so, arch);
         else if (bad)
