@@ -18,7 +18,7 @@ san=${MESTYS_SANITIZE_FLAGS:-}
 cmake --install "$MESTYS_BUILD_DIR" --prefix "$installed" >/dev/null
 for f in bin/mestysd bin/mestys include/mestys/plugin.h include/mestys/host.h include/mestys/mock.h \
          lib/pkgconfig/mestys.pc lib/pkgconfig/mestys-mock.pc lib/cmake/mestys/mestys-config.cmake \
-         lib/libmestys-mock.a lib/mestys/plugins/heartbeat.so share/mestys/template/plugin.c \
+         lib/libmestys-mock.a lib/mestys/plugins/heartbeat/1.0.0/heartbeat.so share/mestys/template/plugin.c \
          share/doc/mestys/sdk.md share/doc/mestys/lua.md share/doc/mestys/bus.md share/doc/mestys/http.md \
          share/doc/mestys/config.md share/doc/mestys/examples/vendor-plugin/parking.c \
          share/doc/mestys/examples/vendor-plugin/Makefile; do
