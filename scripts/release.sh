@@ -7,23 +7,28 @@
 # bundle there with the independent tools: `minisign -V` with the public key
 # and `sha256sum -c` from the manifest.
 #
-#   scripts/release.sh --key release.key [--key new-release.key] [--out DIR] [--build DIR]
+#   scripts/release.sh --key release.key [--key new-release.key] [--out DIR] [--build DIR] [--prebuilt]
 #
 # --key   a minisign secret key (repeat it during a key rotation: the first
 #         signs manifest.json.minisig, the others manifest.json.<name>.minisig);
 #         its public key is recreated with `minisign -R` for the check.
-# --out   where the .debs and the unpacked staging tree go (default release/).
-# --build the release build folder (default build-release/).
+# --out   where the .debs and the unpacked staging tree go (default
+#         build-package/out/).
+# --build the release build folder (default build-package/; build-release/
+#         is scripts/test.sh --release's).
+# --prebuilt  package the --build folder as it is configured and built (its
+#         own prefix): what tests/integration/test_apt_channel.sh does.
 # Publishing the .debs is the region's `reprepro includedeb` (docs/region.md).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-out=$src/release build=$src/build-release keys=()
+out=$src/build-package/out build=$src/build-package keys=() prebuilt=0
 while [ $# -gt 0 ]; do
   case $1 in
     --key) keys+=("$(realpath "$2")"); shift 2 ;;
     --out) out=$(realpath -m "$2"); shift 2 ;;
     --build) build=$(realpath -m "$2"); shift 2 ;;
-    *) echo "usage: $0 --key SECRET_KEY [--key SECRET_KEY...] [--out DIR] [--build DIR]" >&2; exit 2 ;;
+    --prebuilt) prebuilt=1; shift ;;
+    *) echo "usage: $0 --key SECRET_KEY [--key SECRET_KEY...] [--out DIR] [--build DIR] [--prebuilt]" >&2; exit 2 ;;
   esac
 done
 [ ${#keys[@]} -gt 0 ] || { echo "release.sh: a release is signed: give --key (minisign secret key)" >&2; exit 2; }
@@ -34,14 +39,19 @@ done
 
 # 1. build: prefix /usr, so the unit's ExecStart and the daemon's own folders
 #    are the package's; no tests or benchmarks in a release build
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-  -DMESTYS_TESTS=OFF -DMESTYS_BENCH=OFF -DMESTYS_WERROR=ON >/dev/null
-cmake --build "$build" -j"${JOBS:-2}"
+if [ $prebuilt = 0 ]; then
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+    -DMESTYS_TESTS=OFF -DMESTYS_BENCH=OFF -DMESTYS_WERROR=ON >/dev/null
+  cmake --build "$build" -j"${JOBS:-2}"
+fi
+[ -f "$build/CPackConfig.cmake" ] || { echo "release.sh: $build is not a configured build folder" >&2; exit 2; }
 
 # 2. package: CPack installs into its staging folder, packs and signs the
 #    bundles there (cpack_bundles.cmake), then builds the .debs
 mkdir -p "$out"
-(IFS=:; MESTYS_RELEASE_KEYS="${keys[*]}" cpack --config "$build/CPackConfig.cmake" -B "$out/cpack")
+rm -f "$out"/cpack/*.deb
+(IFS=:; MESTYS_RELEASE_KEYS="${keys[*]}" cpack --config "$build/CPackConfig.cmake" -B "$out/cpack" >"$out/cpack.log" 2>&1) \
+  || { cat "$out/cpack.log" >&2; echo "release.sh: cpack failed" >&2; exit 1; }
 debs=("$out"/cpack/*.deb)
 [ -e "${debs[0]}" ] || { echo "release.sh: cpack made no .deb" >&2; exit 1; }
 

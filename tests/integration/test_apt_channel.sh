@@ -24,7 +24,7 @@ set -euo pipefail
 fail() { echo "FAIL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || fail "test_apt_channel.sh needs root (dpkg --root, apt-get install into a temporary root); \
 run it as root (CI does), or leave it out locally with: ctest -E apt_channel"
-for tool in minisign reprepro gpg gpgconf apt-get dpkg-deb cpack curl; do
+for tool in minisign reprepro gpg gpgconf apt-get dpkg-deb cpack curl cc python3; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/deps.sh installs it)"
 done
 
@@ -58,7 +58,7 @@ minisign -G -W -p "$work/keys/release.pub" -s "$work/keys/release.key" >/dev/nul
 minisign -G -W -p "$work/keys/root.pub" -s "$work/keys/root.key" >/dev/null
 gpg --batch -q --passphrase '' --quick-gen-key 'mestys test region <region@mestys.invalid>' ed25519 sign 1d 2>/dev/null
 gpg --batch -q --passphrase '' --quick-gen-key 'somebody else <other@mestys.invalid>' ed25519 sign 1d 2>/dev/null
-fprs=($(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/{print $10}'))
+fprs=($(gpg --with-colons --list-secret-keys 2>/dev/null | awk -F: '/^fpr/{print $10}'))
 [ ${#fprs[@]} = 2 ] || fail "expected two gpg keys, got ${#fprs[@]}"
 region=${fprs[0]} other=${fprs[1]}
 gpg --export "$region" > "$work/keys/region.gpg"
@@ -93,14 +93,16 @@ dpkg-deb -c "$deb_new" | grep -q '\./usr/lib/mestys/plugins/aptdemo/1\.1\.0/mani
 ok "aptdemo 1.0.0 and 1.1.0 packed, signed (minisign -V agrees) and made .debs"
 
 # --- 3. the mestys package from CPack, its shipped bundles signed with the
-#     same release key (what scripts/release.sh does)
-MESTYS_RELEASE_KEYS=$work/keys/release.key cpack --config "$MESTYS_BUILD_DIR/CPackConfig.cmake" \
-  -B "$work/cpack" > "$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack"; }
-deb_mestys=$(ls "$work"/cpack/mestys_*.deb) || fail "cpack made no mestys_*.deb: $(ls "$work/cpack")"
-ls "$work"/cpack/mestys-dev_*.deb >/dev/null || fail "cpack made no mestys-dev_*.deb"
+#     same release key: scripts/release.sh on this build (--prebuilt), which
+#     also checks every bundle in the .debs with minisign -V and sha256sum -c
+bash "$MESTYS_SOURCE_DIR/scripts/release.sh" --prebuilt --build "$MESTYS_BUILD_DIR" --out "$work/release" \
+  --key "$work/keys/release.key" > "$work/release.log" 2>&1 || { cat "$work/release.log"; fail "release.sh"; }
+deb_mestys=$(ls "$work"/release/cpack/mestys_*.deb) || fail "release.sh made no mestys_*.deb"
+ls "$work"/release/cpack/mestys-dev_*.deb >/dev/null || fail "release.sh made no mestys-dev_*.deb"
 dpkg-deb -c "$deb_mestys" | grep -q '/usr/lib/mestys/plugins/heartbeat/1\.0\.0/manifest\.json\.minisig$' \
   || fail "the mestys package has no signed heartbeat bundle"
-ok "cpack: mestys and mestys-dev, the shipped plugins as signed bundles"
+grep -q "shipped bundles signed and checked" "$work/release.log" || fail "release.sh: $(cat "$work/release.log")"
+ok "release.sh: mestys and mestys-dev from CPack, the shipped plugins signed bundles (minisign -V, sha256sum -c)"
 
 # --- 4. the region's repository: current releases in `stable`, the one before
 #     in `previous` (reprepro keeps one version per suite; a rollback needs the
