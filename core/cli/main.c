@@ -1,7 +1,8 @@
 /* cli/main.c - mestys, the command line companion of mestysd:
  *   mestys check FILE        the daemon's own validation, same messages
  *   mestys plugins [DIR...]  what each plugin file is, or why it is not one
- *   mestys new-plugin NAME   a new plugin folder from the SDK template */
+ *   mestys new-plugin NAME   a new plugin folder from the SDK template
+ *   mestys bundle ...        signed plugin bundles: pack, verify, list, deb */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <mestys/mestys.h>
 #include <mestys/number.h>
 
+#include "cli/bundle_cli.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -34,6 +36,12 @@ static int usage(FILE *f, int rc)
                "  mestys plugins [DIR...]   describe the plugins in DIR (default: the search path)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
                "  mestys config-keys        every key of the core config sections\n"
+               "  mestys bundle pack DIR --host RANGE [--name NAME] [--version X.Y.Z] [--kind so|lua]\n"
+               "                       [--arch ARCH] [--abi N]   write DIR/manifest.json (DIR is NAME/VERSION/)\n"
+               "  mestys bundle verify PATH    what mestysd would decide about a bundle folder, and why\n"
+               "  mestys bundle list [DIR...]  every bundle in DIR (default: the search path), the candidates\n"
+               "  mestys bundle deb PATH [--out DIR] [--maintainer \"NAME <EMAIL>\"]\n"
+               "                       a Debian package mestys-plugin-NAME of a bundle (dpkg-deb)\n"
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
@@ -333,6 +341,8 @@ int main(int argc, char **argv)
         return cmd_plugin_tool("verify", argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify_only(argc - 1, argv + 1);
+    if (strcmp(cmd, "bundle") == 0)
+        return mst__cli_bundle(argc - 2, argv + 2);
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;
