@@ -84,12 +84,14 @@ for v in 1.0.0 1.1.0; do
   "$mestys" bundle pack "$b" --host ">= 0.1.0, < 0.2.0" >/dev/null || fail "mestys bundle pack $b"
   minisign -S -s "$work/keys/release.key" -m "$b/manifest.json" >/dev/null
   minisign -V -q -p "$work/keys/release.pub" -m "$b/manifest.json" || fail "minisign -V of $v"
-  (cd "$work/debs" && "$mestys" bundle deb "$b" >/dev/null) || fail "mestys bundle deb $b"
+  "$mestys" bundle deb "$b" --out "$work/debs" >/dev/null || fail "mestys bundle deb $b"
 done
 deb_old=$(ls "$work"/debs/mestys-plugin-aptdemo_1.0.0*.deb) || fail "no .deb for 1.0.0 in $(ls "$work/debs")"
 deb_new=$(ls "$work"/debs/mestys-plugin-aptdemo_1.1.0*.deb) || fail "no .deb for 1.1.0"
-dpkg-deb -c "$deb_new" | grep -q '\./usr/lib/mestys/plugins/aptdemo/1\.1\.0/manifest\.json\.minisig$' \
-  || fail "the .deb has no signature in its bundle folder: $(dpkg-deb -c "$deb_new")"
+# (listings to files: grep -q closing a pipe early kills dpkg-deb's tar)
+dpkg-deb -c "$deb_new" > "$work/aptdemo.list"
+grep -q '\./usr/lib/mestys/plugins/aptdemo/1\.1\.0/manifest\.json\.minisig$' "$work/aptdemo.list" \
+  || fail "the .deb has no signature in its bundle folder: $(cat "$work/aptdemo.list")"
 ok "aptdemo 1.0.0 and 1.1.0 packed, signed (minisign -V agrees) and made .debs"
 
 # --- 3. the mestys package from CPack, its shipped bundles signed with the
@@ -99,7 +101,8 @@ bash "$MESTYS_SOURCE_DIR/scripts/release.sh" --prebuilt --build "$MESTYS_BUILD_D
   --key "$work/keys/release.key" > "$work/release.log" 2>&1 || { cat "$work/release.log"; fail "release.sh"; }
 deb_mestys=$(ls "$work"/release/cpack/mestys_*.deb) || fail "release.sh made no mestys_*.deb"
 ls "$work"/release/cpack/mestys-dev_*.deb >/dev/null || fail "release.sh made no mestys-dev_*.deb"
-dpkg-deb -c "$deb_mestys" | grep -q '/usr/lib/mestys/plugins/heartbeat/1\.0\.0/manifest\.json\.minisig$' \
+dpkg-deb -c "$deb_mestys" > "$work/mestys.list"
+grep -q '/usr/lib/mestys/plugins/heartbeat/1\.0\.0/manifest\.json\.minisig$' "$work/mestys.list" \
   || fail "the mestys package has no signed heartbeat bundle"
 grep -q "shipped bundles signed and checked" "$work/release.log" || fail "release.sh: $(cat "$work/release.log")"
 ok "release.sh: mestys and mestys-dev from CPack, the shipped plugins signed bundles (minisign -V, sha256sum -c)"
