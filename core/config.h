@@ -10,6 +10,7 @@
 #include "diag.h"
 #include "loader.h"
 #include "role.h"
+#include "trust.h"
 
 struct mst__instance_conf {
     const char *use;
@@ -20,6 +21,10 @@ struct mst__instance_conf {
     struct mst__module *module; /* NULL when an optional plugin could not load */
     int64_t lua_instructions;
     int64_t lua_memory_mb;
+    const char *version;        /* a pinned bundle version, or NULL */
+    int trust_refused;          /* the trust check refused it (optional: skipped) */
+    enum mst__trust_status trust;
+    char *trust_reason;         /* why, when refused */
 };
 
 struct mst__peer {
@@ -54,6 +59,9 @@ struct mst__config {
     int64_t bus_queue_depth;
     int64_t bus_request_timeout_ms;
     int64_t bus_max_message;
+
+    char *trust_dir; /* trust.dir, resolved */
+    struct mst__trust *trust;
 
     struct mst__instance_conf *instances;
     size_t n_instances;
