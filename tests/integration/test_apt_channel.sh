@@ -176,13 +176,13 @@ ok "apt-get update + install into the town's root: mestys, aptdemo 1.1.0 (sha256
 #     (outside its own folders: verified against the trust folder, `signed`),
 #     and the installed daemon (its own folder)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-run_town() { # run_town DAEMON NAME PLUGIN_PATH_JSON: starts it, prints /health
-  local daemon=$1 name=$2 path=$3 port
+run_town() { # run_town DAEMON NAME PLUGIN_PATH_JSON [TRUST_DIR]: starts it, prints /health
+  local daemon=$1 name=$2 path=$3 tdir=${4:-$trust} port
   port=$(free_port)
   mkdir -p "$work/$name"
   cat > "$work/$name/mestys.json" <<EOF
 { "node": { "name": "$name", "plugin_path": $path, "http": { "listen": "127.0.0.1:$port" } },
-  "trust": { "dir": "$trust", "require": "signed" },
+  "trust": { "dir": "$tdir", "require": "signed" },
   "plugins": [ { "use": "aptdemo" }, { "use": "heartbeat" } ] }
 EOF
   "$daemon" -c "$work/$name/mestys.json" > "$work/$name/log" 2>&1 &
@@ -207,6 +207,16 @@ h=$(run_town "$mestysd" channel-build "[\"$R/usr/lib/mestys/plugins\"]") || fail
 read -r ver st why <<< "$(echo "$h" | inst aptdemo)"
 [ "$ver $st" = "1.1.0 signed" ] || fail "build daemon: aptdemo is $ver $st ($why); /health: $h"
 ok "the build's daemon loads the town's aptdemo 1.1.0: signed"
+
+# the same files with a trust folder that does not hold the region's key
+mkdir -p "$work/trust-stranger/keys"
+cp "$work/keys/root.pub" "$work/trust-stranger/root.pub"
+if h=$(run_town "$mestysd" channel-stranger "[\"$R/usr/lib/mestys/plugins\"]" "$work/trust-stranger" 2>/dev/null); then
+  fail "a town without the region's key loaded aptdemo: $h"
+fi
+grep -q 'aptdemo.*not in the trust folder' "$work/channel-stranger/log" \
+  || fail "no reason naming the unknown key: $(cat "$work/channel-stranger/log")"
+ok "a town whose trust folder lacks the region's key refuses the same bundle (unknown key)"
 
 h=$(run_town "$R/usr/bin/mestysd" channel-installed "[]") || fail "the installed daemon did not start"
 read -r ver st why <<< "$(echo "$h" | inst aptdemo)"
