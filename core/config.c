@@ -349,8 +349,15 @@ static int open_trust(struct mst__config *cfg, struct mst__loader *loader, struc
     if (rc != 0)
         mst__diag_error(d, trust ? cJSON_GetObjectItemCaseSensitive(trust, "dir") : cfg->root, MST__AT_VALUE,
                         "trust.dir", "%s", why.data);
-    else if (mst__trust_problems(cfg->trust)[0])
-        mst__log_warn("trust: %s", mst__trust_problems(cfg->trust));
+    else /* a refused rollback, a key without scope: said at every load, one line each */
+        for (const char *p = mst__trust_problems(cfg->trust), *nl; *p; p = nl + 1) {
+            nl = strchr(p, '\n');
+            if (!nl) {
+                mst__log_warn("trust: %s", p);
+                break;
+            }
+            mst__log_warn("trust: %.*s", (int)(nl - p), p);
+        }
     mst__buf_free(&why);
     free(allow);
     return rc;
@@ -473,6 +480,41 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
         free(path);
         i++;
     }
+}
+
+int mst__config_trust_open(const char *file, struct mst__loader *loader, struct mst__trust **out,
+                           struct mst__buf *why)
+{
+    struct mst__config *cfg = mst__xcalloc(1, sizeof *cfg);
+    struct mst__diag d = {0};
+    int rc = MST_EIO;
+    *out = NULL;
+    cfg->file = mst__xstrdup(file);
+    cfg->dir = mst__dirname(file);
+    d.file = cfg->file;
+    cfg->text = mst__read_file(file, &cfg->len);
+    if (!cfg->text) {
+        mst__buf_printf(why, "%s: cannot read the config file: %s\n", file, strerror(errno));
+        goto out;
+    }
+    rc = parse_text(cfg, &d);
+    if (rc == 0 && mst__schema_check(&d, cfg->root, mst__config_schema, "") != 0)
+        rc = MST_ECONFIG;
+    if (rc == 0) {
+        const char *state_dir = get_str(cJSON_GetObjectItemCaseSensitive(cfg->root, "node"), "state_dir");
+        cfg->state_dir = mst__path_join(cfg->dir, state_dir ? state_dir : "state");
+        rc = open_trust(cfg, loader, &d) == 0 && !d.errors ? 0 : MST_ECONFIG;
+    }
+    if (d.text.len)
+        mst__buf_append(why, d.text.data, d.text.len);
+    if (rc == 0)
+        *out = cfg->trust, cfg->trust = NULL;
+out:
+    d.pos = NULL;
+    d.file = NULL;
+    mst__diag_free(&d);
+    mst__config_free(cfg);
+    return rc;
 }
 
 int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *d,

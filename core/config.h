@@ -75,6 +75,11 @@ struct mst__config {
 int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *diag,
                      struct mst__config **out);
 void mst__config_free(struct mst__config *cfg);
+/* Only the trust settings of `file` (trust.*, node.state_dir), opened
+ * without loading any plugin: for `mestys plugins -c`, `mestys trust`.
+ * 0, or MST_ECONFIG / MST_EIO with the diagnostics in why. */
+int mst__config_trust_open(const char *file, struct mst__loader *loader, struct mst__trust **out,
+                           struct mst__buf *why);
 
 /* The core's own part of the schema (node, bus, plugins, tokens). */
 extern const struct mst_config_key mst__config_schema[];

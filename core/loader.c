@@ -1,6 +1,7 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,7 +324,12 @@ static int open_so(struct mst__module *m, struct mst__buf *why)
     m->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
         const char *e = dlerror();
-        mst__buf_puts(why, e ? e : "dlopen failed");
+        size_t n = strlen(fd_path);
+        /* dlerror names the fd's path: say the file's real one instead */
+        if (e && strncmp(e, fd_path, n) == 0)
+            mst__buf_printf(why, "%s%s", m->path, e + n);
+        else
+            mst__buf_puts(why, e ? e : "dlopen failed");
         return e && strstr(e, "undefined symbol") ? MST_EPLUGIN : MST_ENOTPLUGIN;
     }
     const struct mst_plugin *p = dlsym(m->dl, MST_PLUGIN_SYMBOL);
@@ -394,6 +400,11 @@ int mst__module_open_as(struct mst__loader *l, const char *use, const char *path
 {
     struct mst__trust *t = trust_of(l, why);
     struct mst__trust_result r;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (is_folder(path) && !mst__semver_valid(base)) { /* only NAME/VERSION is a bundle */
+        mst__buf_printf(why, "cannot read %s: %s", path, strerror(EISDIR));
+        return MST_EIO;
+    }
     if (!t) {
         if (st)
             *st = MST__TRUST_INVALID;
@@ -411,6 +422,12 @@ int mst__module_open_as(struct mst__loader *l, const char *use, const char *path
     }
     struct mst__module *m = find_open(l, r.entry);
     if (m) {
+        /* what this check found is what the instance shows now */
+        struct mst__buf reason = m->verified.reason;
+        m->verified.reason = r.reason;
+        r.reason = reason;
+        m->verified.status = r.status;
+        m->verified.seconds = r.seconds;
         m->refs++;
         mst__trust_result_free(&r);
         *out = m;
@@ -439,8 +456,6 @@ int mst__module_open_as(struct mst__loader *l, const char *use, const char *path
         mst__module_release(m);
         return rc;
     }
-    if (m->verified.status == MST__TRUST_UNSIGNED)
-        mst__log_warn("plugin %s loads unsigned: %s", m->path, m->verified.reason.data);
     mst__list_push(&l->modules, &m->link);
     *out = m;
     return 0;
