@@ -31,8 +31,9 @@ struct mst__manifest {
 
 /* Reads a manifest strictly: every key present once with its type, no
  * other key, a valid name, semver version, kind, host range, arch, and
- * file paths; refuses with a sentence in why (MST_EINVAL).  m is zeroed
- * first and needs mst__manifest_free either way. */
+ * file paths; refuses with a sentence in why (MST_EINVAL), leaving m
+ * zeroed (mst__manifest_free on it is harmless); on success free m with
+ * mst__manifest_free. */
 int mst__manifest_parse(const char *json, size_t n, struct mst__manifest *m, struct mst__buf *why);
 void mst__manifest_free(struct mst__manifest *m);
 /* Hashes every regular file under dir (but manifest.json and its

@@ -295,6 +295,8 @@ int mst__manifest_parse(const char *json, size_t n, struct mst__manifest *m, str
         rc = root_read(root, m, why);
     }
     cJSON_Delete(root);
+    if (rc < 0)
+        mst__manifest_free(m); /* nothing half-read is left to the caller */
     return rc;
 }
 

@@ -19,10 +19,6 @@
 
 #include "loader.h"
 
-#ifndef MESTYS_ARCH
-#define MESTYS_ARCH "unknown" /* CMake defines it (dpkg --print-architecture) */
-#endif
-
 int mst__cli_options(const char *cmd, int argc, char **argv, const char *const *keys, const char **values,
                      const char **pos, int max_pos, int *n_pos)
 {
@@ -226,6 +222,38 @@ static int pack_meta(const char *real, int dirfd, const char **v, struct mst__ma
     return 0;
 }
 
+static size_t list_signatures(int dirfd, struct mst__buf *out);
+
+/* Puts the new manifest text in place (unless the bytes are the same) and
+ * says what it holds, and whether signatures there are now stale. */
+static int pack_replace(const char *real, int dirfd, const struct mst__buf *text)
+{
+    char *path = mst__path_join(real, MST__MANIFEST_NAME);
+    size_t old_len = 0;
+    char *old = mst__read_file(path, &old_len);
+    int same = old && old_len == text->len && memcmp(old, text->data, old_len) == 0, rc = 0;
+    struct mst__buf why = {0}, sigs = {0};
+    if (!same && write_manifest(real, text, &why) != 0) {
+        fprintf(stderr, "mestys bundle pack: %s\n", why.data);
+        rc = 1;
+    } else {
+        struct mst__manifest m;
+        mst__cli_manifest_read(dirfd, &m, &why);
+        printf("%s: %s %s (%s, %s, host \"%s\"), %zu file(s)%s\n", path, m.name, m.version, m.kind, m.arch,
+               m.host, m.n_files, same ? ", unchanged" : "");
+        if (list_signatures(dirfd, &sigs) && !same)
+            printf("the signatures there (%s) are for the old bytes: sign again\n", sigs.data);
+        if (!same || !sigs.len)
+            printf("sign it: minisign -S -s KEY.key -m %s\n", path);
+        mst__manifest_free(&m);
+    }
+    mst__buf_free(&why);
+    mst__buf_free(&sigs);
+    free(old);
+    free(path);
+    return rc;
+}
+
 static int cmd_pack(int argc, char **argv)
 {
     static const char *const keys[] = {"name", "version", "kind", "arch", "host", "abi", NULL};
@@ -252,25 +280,8 @@ static int cmd_pack(int argc, char **argv)
         fprintf(stderr, "mestys bundle pack: %s: %s\n", real, why.data);
         rc = 1;
     }
-    if (rc == 0) {
-        struct mst__manifest old;
-        struct mst__buf ignored = {0};
-        int had = mst__cli_manifest_read(dirfd, &old, &ignored) == 0;
-        mst__manifest_free(&old);
-        mst__buf_free(&ignored);
-        if (write_manifest(real, &text, &why) != 0) {
-            fprintf(stderr, "mestys bundle pack: %s\n", why.data);
-            rc = 1;
-        } else {
-            struct mst__manifest m;
-            mst__cli_manifest_read(dirfd, &m, &why);
-            printf("%s/manifest.json: %s %s (%s, %s, host \"%s\"), %zu file(s)%s\n"
-                   "sign it: minisign -S -s KEY.key -m %s/manifest.json\n",
-                   real, m.name, m.version, m.kind, m.arch, m.host, m.n_files,
-                   had ? "; signatures made before no longer count if the bytes changed" : "", real);
-            mst__manifest_free(&m);
-        }
-    }
+    if (rc == 0)
+        rc = pack_replace(real, dirfd, &text);
     mst__buf_free(&text);
     mst__buf_free(&why);
     close(dirfd);

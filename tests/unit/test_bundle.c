@@ -225,6 +225,8 @@ static void manifest_refusals(void **state)
                            "\"name\":\"x\",\"version\":\"1.0.0\"}";
     assert_int_equal(mst__manifest_parse(no_files, strlen(no_files), &m, &why), MST_EINVAL);
     assert_non_null(strstr(why.data, "1 to 4096 files"));
+    assert_null(m.name); /* nothing half-read is left behind */
+    assert_int_equal(m.n_files, 0);
     mst__buf_free(&why);
 }
 
