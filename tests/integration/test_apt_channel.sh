@@ -43,7 +43,7 @@ trap cleanup EXIT
 mestys=$MESTYS_BUILD_DIR/mestys
 mestysd=$MESTYS_BUILD_DIR/mestysd
 passed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
+ok() { echo "ok - $* (${SECONDS}s)"; passed=$((passed + 1)); }
 
 # what must not change on this machine
 state_sum() {
