@@ -47,6 +47,11 @@ static void health(void *arg, mst_http_request *req)
             mst__buf_json_string(&b, inst->error);
         }
         mst__trust_report_instance(inst, &b);
+        if (inst->problem && inst->state_kind == MST__INST_RUNNING) {
+            degraded = 1;
+            mst__buf_puts(&b, ",\"problem\":");
+            mst__buf_json_string(&b, inst->problem);
+        }
         mst__buf_puts(&b, "}");
     }
     mst__buf_puts(&b, "]");

@@ -185,6 +185,13 @@ static int h_http_static(mst_instance *inst, const char *prefix, const char *dir
     return rc;
 }
 
+static int h_health_set(mst_instance *inst, const char *problem)
+{
+    free(inst->problem);
+    inst->problem = problem && *problem ? mst__xstrdup(problem) : NULL;
+    return 0;
+}
+
 static int h_ws_endpoint(mst_instance *inst, const char *path, const char *subprotocol,
                          enum mst_role role, const struct mst_ws_handlers *handlers, void *arg)
 {
@@ -318,4 +325,5 @@ const struct mst_host mst__host = {
     .ws_endpoint_limits = h_ws_endpoint_limits,
     .http_role = mst__http_role,
     .http_static = h_http_static,
+    .health_set = h_health_set,
 };

@@ -20,6 +20,7 @@ static const struct {
     {"accept-encoding", WSI_TOKEN_HTTP_ACCEPT_ENCODING},
     {"accept-language", WSI_TOKEN_HTTP_ACCEPT_LANGUAGE},
     {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+    {"content-encoding", WSI_TOKEN_HTTP_CONTENT_ENCODING},
     {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
     {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
     {"host", WSI_TOKEN_HOST},

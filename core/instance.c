@@ -157,6 +157,7 @@ static void instance_free(struct mst_instance *inst)
     free(inst->state_dir);
     free(inst->source);
     free(inst->error);
+    free(inst->problem);
     free(inst->name);
     free(inst);
 }

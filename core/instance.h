@@ -40,6 +40,7 @@ struct mst_instance {
     int64_t lua_instructions;
     int64_t lua_memory_mb;
     char *error;
+    char *problem; /* host->health_set: shown in /health while running, NULL if none */
     struct mst__list timers;
     struct mst__list udp_sockets;
     struct mst__list scripts;

@@ -356,6 +356,16 @@ static int l_warn(lua_State *L) { return log_at(L, MST_LOG_WARN, 1); }
 static int l_info(lua_State *L) { return log_at(L, MST_LOG_INFO, 1); }
 static int l_debug(lua_State *L) { return log_at(L, MST_LOG_DEBUG, 1); }
 
+/* mestys.health(problem): what is wrong while the plugin keeps running,
+ * shown in /health; nil (or "") clears it. */
+static int l_health(lua_State *L)
+{
+    struct mst__lua_vm *vm = vm_checked(L);
+    const char *problem = luaL_optstring(L, 1, NULL);
+    mst__host.health_set(vm->inst, problem);
+    return 0;
+}
+
 static int l_now_ms(lua_State *L)
 {
     struct mst__lua_vm *vm = vm_checked(L);
@@ -560,7 +570,8 @@ int mst__lua_open_api(lua_State *L)
         {"request", l_request}, {"serve", l_serve},         {"timer", l_timer},
         {"every", l_every},     {"log", l_log},             {"error", l_error},
         {"warn", l_warn},       {"info", l_info},           {"debug", l_debug},
-        {"now_ms", l_now_ms},   {"route", l_route},         {NULL, NULL},
+        {"now_ms", l_now_ms},   {"route", l_route},         {"health", l_health},
+        {NULL, NULL},
     };
     static const luaL_Reg kv[] = {
         {"get", l_kv_get}, {"set", l_kv_set}, {"delete", l_kv_delete}, {NULL, NULL}};

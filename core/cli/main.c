@@ -52,6 +52,8 @@ static int usage(FILE *f, int rc)
                "  mestys verify voting --audit FILE [--head HEX] [--pb FILE] [--result FILE] [--receipt TEXT]\n"
                "                       a published budget checked from its published files (`mestys verify\n"
                "                       ARGS` alone when one plugin has a verify tool)\n"
+               "  mestys region backfill --from DAY [--to DAY] [--url URL] [--token TOKEN]\n"
+               "                       refill the uplink's outbox from the town's store (mestys-uplink-backfill)\n"
                "  mestys version, mestys --version\n"
                "  mestys help, mestys --help\n"
                "exit status: 0 done, 1 failed, 2 a config error or a wrong command line\n"
@@ -402,6 +404,11 @@ int main(int argc, char **argv)
         return cmd_verify_only(argc - 1, argv + 1);
     if (strcmp(cmd, "bundle") == 0)
         return mst__cli_bundle(argc - 2, argv + 2);
+    /* `mestys region backfill ARGS` is the uplink's tool (mestys-uplink-backfill) */
+    if (strcmp(cmd, "region") == 0 && argc >= 3 && strcmp(argv[2], "backfill") == 0) {
+        argv[2] = "uplink";
+        return cmd_plugin_tool("backfill", argc - 2, argv + 2);
+    }
     if (strcmp(cmd, "config-keys") == 0) {
         print_keys(mst__config_schema, 0, NULL);
         return 0;

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mestys/dcat.h>
+
 #include "opendata.h"
 
-#define CONTEXT "https://ofn.gov.cz/rozhraní-katalogů-otevřených-dat/2021-01-11/kontexty/rozhraní-katalogů-otevřených-dat.jsonld"
 #define FILE_TYPE "http://publications.europa.eu/resource/authority/file-type/"
 #define MEDIA_TYPE "http://www.iana.org/assignments/media-types/"
 
@@ -52,23 +53,6 @@ static void add_text(cJSON *to, const char *name, const char *cs, const char *en
     cJSON *t = cJSON_AddObjectToObject(to, name);
     cJSON_AddStringToObject(t, "cs", cs);
     cJSON_AddStringToObject(t, "en", en);
-}
-
-static cJSON *contact_point(const cJSON *c)
-{
-    if (!c || (!od_get(c, "name") && !od_get(c, "email")))
-        return NULL;
-    cJSON *k = cJSON_CreateObject();
-    cJSON_AddStringToObject(k, "typ", "Organizace");
-    add_copy(k, "jméno", od_get(c, "name"));
-    const cJSON *email = od_get(c, "email");
-    if (cJSON_IsString(email)) {
-        char buf[320];
-        snprintf(buf, sizeof buf, "%s%s", strncmp(email->valuestring, "mailto:", 7) ? "mailto:" : "",
-                 email->valuestring);
-        cJSON_AddStringToObject(k, "e-mail", buf);
-    }
-    return k;
 }
 
 static cJSON *terms_of_use(const cJSON *t)
@@ -147,7 +131,7 @@ static char *dataset_record(const struct opendata *od, const struct od_dataset *
 {
     const cJSON *c = ds->conf, *cat = od_get(od->conf, "catalog");
     cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "@context", CONTEXT);
+    cJSON_AddStringToObject(r, "@context", MST_DCAT_CONTEXT);
     add_url(r, "iri", od_url(od, "/catalog/datasets/%s", ds->id));
     cJSON_AddStringToObject(r, "typ", "Datová sada");
     static const char *const map[][2] = {
@@ -157,7 +141,7 @@ static char *dataset_record(const struct opendata *od, const struct od_dataset *
     };
     add_copies(r, c, map, sizeof map / sizeof map[0]);
     add_copy(r, "poskytovatel", od_get(c, "publisher") ? od_get(c, "publisher") : od_get(cat, "publisher"));
-    cJSON *contact = contact_point(od_get(c, "contact") ? od_get(c, "contact") : od_get(cat, "contact"));
+    cJSON *contact = mst_dcat_contact_point(od_get(c, "contact") ? od_get(c, "contact") : od_get(cat, "contact"));
     if (contact)
         cJSON_AddItemToObject(r, "kontaktní_bod", contact);
     if (od_get(c, "documentation"))
@@ -174,13 +158,13 @@ static char *catalog_record(const struct opendata *od)
 {
     const cJSON *cat = od_get(od->conf, "catalog");
     cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "@context", CONTEXT);
+    cJSON_AddStringToObject(r, "@context", MST_DCAT_CONTEXT);
     add_url(r, "iri", od_url(od, "/catalog"));
     cJSON_AddStringToObject(r, "typ", "Katalog");
     add_copy(r, "název", od_get(cat, "title"));
     add_copy(r, "popis", od_get(cat, "description"));
     add_copy(r, "poskytovatel", od_get(cat, "publisher"));
-    cJSON *contact = contact_point(od_get(cat, "contact"));
+    cJSON *contact = mst_dcat_contact_point(od_get(cat, "contact"));
     if (contact)
         cJSON_AddItemToObject(r, "kontaktní_bod", contact);
     add_copy(r, "domovská_stránka", od_get(cat, "homepage"));

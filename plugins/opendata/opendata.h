@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <mestys/dcat.h>
 #include <mestys/mestys.h>
 #include <mestys/number.h>
 #include <mestys/time.h>
@@ -43,8 +44,7 @@ extern const char *const od_reading_fields[OD_N_READING_FIELDS];
  * fills in an empty object for an optional section that was left out). */
 static inline const cJSON *od_get(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsObject(v) && !v->child ? NULL : v;
+    return mst_dcat_get(o, key);
 }
 
 struct od_dataset {

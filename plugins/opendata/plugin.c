@@ -10,22 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <mestys/dcat.h>
 #include <mestys/pages.h>
 
 #include "opendata.h"
-
-#define TEXT_FIELDS(what)                                                                                \
-    {.key = "cs", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED, .description = what " in Czech"},    \
-        {.key = "en", .type = MST_CFG_STRING, .description = what " in English"}, { 0 }
-
-static const struct mst_config_key title_keys[] = {TEXT_FIELDS("the title")};
-static const struct mst_config_key description_keys[] = {TEXT_FIELDS("the description")};
-/* optional sections: cs is required by the check only when the section is there */
-static const struct mst_config_key name_keys[] = {
-    {.key = "cs", .type = MST_CFG_STRING, .description = "the name in Czech"},
-    {.key = "en", .type = MST_CFG_STRING, .description = "the name in English"},
-    {0},
-};
 
 static const struct mst_config_key keyword_keys[] = {
     {.key = "cs", .type = MST_CFG_STRING_LIST, .flags = MST_CFG_REQUIRED, .description = "keywords in Czech"},
@@ -33,34 +21,16 @@ static const struct mst_config_key keyword_keys[] = {
     {0},
 };
 
-static const struct mst_config_key contact_keys[] = {
-    {.key = "name", .type = MST_CFG_OBJECT, .fields = name_keys, .description = "who answers ({\"cs\", \"en\"})"},
-    {.key = "email", .type = MST_CFG_STRING, .description = "their e-mail address"},
-    {0},
-};
-
-static const struct mst_config_key catalog_keys[] = {
-    {.key = "title", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = title_keys,
-     .description = "the catalogue's title ({\"cs\", \"en\"})"},
-    {.key = "description", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = description_keys,
-     .description = "what the catalogue holds ({\"cs\", \"en\"})"},
-    {.key = "publisher", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
-     .description = "the town's IRI in the register of public authorities (rpp-opendata.egon.gov.cz)"},
-    {.key = "homepage", .type = MST_CFG_STRING, .description = "the town's web site (https://)"},
-    {.key = "contact", .type = MST_CFG_OBJECT, .fields = contact_keys, .description = "who answers questions"},
-    {0},
-};
-
 static const struct mst_config_key terms_keys[] = {
     {.key = "author_work", .type = MST_CFG_STRING,
      .default_json = "\"https://data.gov.cz/podmínky-užití/neobsahuje-autorská-díla/\"",
      .description = "copyright of the content: a licence IRI (e.g. CC BY 4.0) or 'contains no authored works'"},
-    {.key = "author", .type = MST_CFG_OBJECT, .fields = name_keys,
+    {.key = "author", .type = MST_CFG_OBJECT, .fields = mst_dcat_name_keys,
      .description = "the author, when author_work is a licence"},
     {.key = "database_work", .type = MST_CFG_STRING,
      .default_json = "\"https://data.gov.cz/podmínky-užití/není-autorskoprávně-chráněnou-databází/\"",
      .description = "copyright of the database as a work"},
-    {.key = "database_author", .type = MST_CFG_OBJECT, .fields = name_keys,
+    {.key = "database_author", .type = MST_CFG_OBJECT, .fields = mst_dcat_name_keys,
      .description = "the database's author, when database_work is a licence"},
     {.key = "special_rights", .type = MST_CFG_STRING,
      .default_json = "\"https://data.gov.cz/podmínky-užití/není-chráněna-zvláštním-právem-pořizovatele-databáze/\"",
@@ -86,9 +56,9 @@ static const struct mst_config_key source_keys[] = {
 static const struct mst_config_key dataset_keys[] = {
     {.key = "id", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
      .description = "the dataset's name in URLs: a-z, 0-9, '-', '_'"},
-    {.key = "title", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = title_keys,
+    {.key = "title", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = mst_dcat_title_keys,
      .description = "{\"cs\", \"en\"}"},
-    {.key = "description", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = description_keys,
+    {.key = "description", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = mst_dcat_description_keys,
      .description = "{\"cs\", \"en\"}"},
     {.key = "keywords", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = keyword_keys,
      .description = "{\"cs\": [...], \"en\": [...]}"},
@@ -99,7 +69,7 @@ static const struct mst_config_key dataset_keys[] = {
     {.key = "ruian", .type = MST_CFG_STRING_LIST, .flags = MST_CFG_REQUIRED,
      .description = "RÚIAN territory IRIs (https://linked.cuzk.cz/resource/ruian/...)"},
     {.key = "publisher", .type = MST_CFG_STRING, .description = "overrides catalog.publisher"},
-    {.key = "contact", .type = MST_CFG_OBJECT, .fields = contact_keys, .description = "overrides catalog.contact"},
+    {.key = "contact", .type = MST_CFG_OBJECT, .fields = mst_dcat_contact_keys, .description = "overrides catalog.contact"},
     {.key = "documentation", .type = MST_CFG_STRING,
      .description = "a page about the dataset (default: its metadata URL)"},
     {.key = "terms", .type = MST_CFG_OBJECT, .fields = terms_keys,
@@ -125,7 +95,7 @@ static const struct mst_config_key rate_keys[] = {
 static const struct mst_config_key config[] = {
     {.key = "base_url", .type = MST_CFG_STRING, .flags = MST_CFG_REQUIRED,
      .description = "the public https:// URL of /api/<instance>/ (catalogue IRIs and links are built from it)"},
-    {.key = "catalog", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = catalog_keys,
+    {.key = "catalog", .type = MST_CFG_OBJECT, .flags = MST_CFG_REQUIRED, .fields = mst_dcat_catalog_keys,
      .description = "the local catalogue (LKOD) record"},
     {.key = "datasets", .type = MST_CFG_ARRAY, .flags = MST_CFG_REQUIRED, .fields = dataset_keys,
      .description = "the datasets"},

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <zlib.h>
+
+#include <mestys/http_cache.h>
 
 #include "opendata.h"
 
@@ -78,60 +79,15 @@ static int takes_gzip(const char *accept)
     return 0;
 }
 
-static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 void od_http_date(int64_t unix_s, char out[40])
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if it is not one. */
-static int64_t parse_http_date(const char *s)
-{
-    char wd[4], mon[4];
-    int d, y, h, mi, sec;
-    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7)
-        return -1;
-    for (unsigned m = 0; m < 12; m++)
-        if (strcmp(mon, months[m]) == 0)
-            return mst_days_from_civil(y, m + 1, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-    return -1;
-}
-
-/* If-None-Match: a list of entity tags (weak ones compare weakly) or "*". */
-static int etag_listed(const char *header, const char *etag)
-{
-    size_t el = strlen(etag);
-    for (const char *p = header; *p;) {
-        p += strspn(p, " \t,");
-        if (*p == '*')
-            return 1;
-        if (strncmp(p, "W/", 2) == 0)
-            p += 2;
-        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' ' || p[el] == '\t'))
-            return 1;
-        p += strcspn(p, ",");
-    }
-    return 0;
+    mst_http_date(unix_s, out);
 }
 
 static int not_modified(mst_http_request *req, const struct mst_host *host, const char *etag, int64_t modified_s)
 {
-    const char *inm = host->http_header(req, "if-none-match");
-    if (inm)
-        return etag_listed(inm, etag); /* If-Modified-Since is then ignored */
-    const char *ims = host->http_header(req, "if-modified-since");
-    if (ims && modified_s > 0) {
-        int64_t since = parse_http_date(ims);
-        return since >= 0 && modified_s <= since;
-    }
-    return 0;
+    return mst_http_not_modified(host->http_header(req, "if-none-match"), host->http_header(req, "if-modified-since"),
+                                 etag, modified_s);
 }
 
 void od_respond_answer(struct opendata *od, mst_http_request *req, const struct od_answer *a)

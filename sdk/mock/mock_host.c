@@ -70,6 +70,7 @@ struct mst_mock {
     struct mst__routes routes;
     struct mst__static_mounts mounts;
     struct mst__buf last_headers; /* of the last mst_mock_http answer */
+    char *problem; /* what health_set said last, NULL if cleared */
     struct mock_pub pubs[MAX_ITEMS];
     struct mst_timer timers[MAX_ITEMS];
     struct mst_metric metrics[MAX_ITEMS];
@@ -382,6 +383,13 @@ static int h_udp_port(mst_udp *u) { (void)u; return -1; }
 static const char *h_http_peer(mst_http_request *r) { (void)r; return "127.0.0.1"; }
 static enum mst_role h_http_role(mst_http_request *r) { return r->role; }
 
+static int h_health_set(mst_instance *inst, const char *problem)
+{
+    free(M(inst)->problem);
+    M(inst)->problem = problem && *problem ? mst__xstrdup(problem) : NULL;
+    return 0;
+}
+
 static int h_script_open(mst_instance *i, const char *p, mst_script **o) { (void)i, (void)p, (void)o; return MST_ENOTSUP; }
 static int h_script_call(mst_script *s, const char *f, const char *j, size_t l, char **r)
 {
@@ -413,6 +421,7 @@ static const struct mst_host mock_host = {
     .ws_data = h_ws_data, .ws_set_data = h_ws_set_data, .ws_endpoint_limits = h_ws_endpoint_limits,
     .http_role = h_http_role,
     .http_static = h_http_static,
+    .health_set = h_health_set,
 };
 
 /* --- the test-facing API ------------------------------------------------------ */
@@ -628,6 +637,11 @@ int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum
     return 0;
 }
 
+const char *mst_mock_health_problem(struct mst_mock *m)
+{
+    return m->problem;
+}
+
 const char *mst_mock_http_header(struct mst_mock *m, const char *name)
 {
     for (size_t off = 0; off < m->last_headers.len;) {
@@ -677,6 +691,7 @@ void mst_mock_free(struct mst_mock *m)
     mst__routes_clear(&m->routes);
     mst__static_mounts_free(&m->mounts);
     mst__buf_free(&m->last_headers);
+    free(m->problem);
     cJSON_Delete(m->config);
     remove_tree(m->state_dir);
     free(m);

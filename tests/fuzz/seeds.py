@@ -3,6 +3,7 @@
 inputs each, from the LoRaWAN 1.0 test vectors (frames, keys, Cayenne LPP,
 GWMP) and the shapes the docs give.  Run it again after changing a seed."""
 import base64
+import gzip
 import json
 import os
 import struct
@@ -221,6 +222,15 @@ write("voting_register", "unclosed", "voter,name\nv1,\"open\n")
 write("voting_identity", "voter", 'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"voter": "jana"}')
 write("voting_identity", "refused", 'HTTP/1.1 403 Forbidden\r\n\r\n{"error": "unknown login"}')
 write("voting_identity", "not_http", "SSH-2.0-OpenSSH_9.2\r\n")
+
+# --- the region's answers to uplink (docs/plugins/uplink.md) ---------------
+write("uplink_answer", "committed", '{"town": "lhota", "epoch": 8123456789012345, "committed": 1450, '
+      '"stored": 250, "duplicate": 0, "out_of_window": 0}')
+write("uplink_answer", "position", '{"epoch": 8123456789012345, "committed": 1200}')
+write("uplink_answer", "position_none", '{"epoch": null, "committed": 0}')
+write("uplink_answer", "refused", '{"error": "line 17: value: not a number"}')
+write("uplink_answer", "retry_after", "120")
+write("uplink_answer", "retry_date", "Fri, 27 Nov 2026 21:10:00 GMT")
 # ws_subprotocol: a Sec-WebSocket-Protocol header, then the server's subprotocols, one a line
 write("ws_subprotocol", "ocpp", "ocpp1.6\nhttp\nocpp1.6")
 write("ws_subprotocol", "choice", "ocpp2.0.1, ocpp1.6\nhttp\nocpp1.6\nocpp2.0.1")
@@ -291,3 +301,39 @@ write("version_range", "issue", ">= 0.4.0, < 0.6.0\n0.4.0\n0.6.0-rc1\n0.6.0\n0.5
 write("version_range", "pgxn", ">= 1.2.0, != 1.5.0, < 2.0.0\n1.5.0\n1.0.0-alpha.1\n1.0.0-alpha.beta\n1.0.0+b\n")
 write("version_range", "any", "0\n0.0.0\n99999999999999999999.0.0\n1.0.0-x-y-z.--\n")
 write("version_range", "bare", "1.2.0\n1.10.0\n1.2.0-rc.1\n")
+# pgstore_batch: a town's batch as docs/plugins/pgstore.md shows it, plain and gzip'ed
+PGS_BATCH = "\n".join([
+    json.dumps({"epoch": 8123456789012345, "first": 1201, "last": 1450, "replay": False}),
+    json.dumps({"o": 1201, "t": "reading", "b": [{"sensor": "0004A30B001C0530", "metric": "temperature",
+                                                  "value": 21.5, "unit": "Cel", "time": 1795384800000,
+                                                  "lat": 49.59, "lon": 17.25, "tags": {"kind": "air"}}]}),
+    json.dumps({"o": 1202, "t": "charging/session", "at": 1795384800123, "b": {"kwh": 3.2}}),
+    json.dumps({"o": 1450, "t": "reading", "b": {"sensor": "b", "metric": "rh", "value": 40,
+                                                "time": "2026-11-21T10:00:00+01:00"}}),
+]) + "\n"
+write("pgstore_batch", "batch", PGS_BATCH)
+write("pgstore_batch", "batch_gzip", gzip.compress(PGS_BATCH.encode(), mtime=0))
+write("pgstore_batch", "bad_line", '{"epoch": 1, "first": 1, "last": 2}\n{"o": 2, "t": "reading", "b": {"sensor": "x"}}\n')
+
+# regcat_record: what a town's LKOD answers the region with (docs/plugins/regcat.md)
+RC_CONTEXT = ("https://ofn.gov.cz/rozhraní-katalogů-otevřených-dat/2021-01-11/kontexty/"
+              "rozhraní-katalogů-otevřených-dat.jsonld")
+RC_RECORD = {"@context": RC_CONTEXT, "iri": "https://data.dolni-lhota.cz/api/opendata/catalog/datasets/teplota",
+             "typ": "Datová sada", "název": {"cs": "Teplota", "en": "Temperature"}, "popis": {"cs": "Čidla."},
+             "poskytovatel": "https://rpp-opendata.egon.gov.cz/odrpp/zdroj/orgán-veřejné-moci/00299308",
+             "téma": ["http://publications.europa.eu/resource/authority/data-theme/ENVI"],
+             "periodicita_aktualizace": "http://publications.europa.eu/resource/authority/frequency/CONT",
+             "klíčové_slovo": {"cs": ["teplota"], "en": "temperature"},
+             "prvek_rúian": ["https://linked.cuzk.cz/resource/ruian/obec/500496"],
+             "distribuce": [{"iri": "https://data.dolni-lhota.cz/api/opendata/catalog/datasets/teplota/distributions/csv",
+                             "typ": "Distribuce"}]}
+write("regcat_record", "record", json.dumps(RC_RECORD, ensure_ascii=False))
+write("regcat_record", "record_typ_list", json.dumps(dict(RC_RECORD, typ=["Datová sada", "Dataset"]),
+                                                     ensure_ascii=False))
+write("regcat_record", "no_theme", json.dumps({k: v for k, v in RC_RECORD.items() if k != "téma"},
+                                              ensure_ascii=False))
+write("regcat_record", "katalog", json.dumps({
+    "@context": RC_CONTEXT, "iri": "https://data.dolni-lhota.cz/api/opendata/catalog", "typ": "Katalog",
+    "název": {"cs": "Otevřená data"}, "popis": {"cs": "Data obce."},
+    "poskytovatel": "https://rpp-opendata.egon.gov.cz/odrpp/zdroj/orgán-veřejné-moci/00299308",
+    "datová_sada": [RC_RECORD["iri"]]}, ensure_ascii=False))

@@ -73,6 +73,7 @@ class Daemon:
         self.write(cfg, text)
         self.proc = None
         self.log_path = os.path.join(self.dir, "mestysd.log")
+        self.tls = None  # an ssl.SSLContext: the daemon speaks HTTPS (node.http.tls_cert)
 
     def write(self, cfg, text=None):
         with open(self.path, "w") as f:
@@ -107,13 +108,14 @@ class Daemon:
             return f.read()
 
     def request(self, method, path, body=None, token=None, headers=None):
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=body, method=method)
+        req = urllib.request.Request("%s://127.0.0.1:%d%s" % ("https" if self.tls else "http", self.port, path),
+                                     data=body, method=method)
         if token:
             req.add_header("Authorization", "Bearer " + token)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=10, context=self.tls) as resp:
                 return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
         except urllib.error.HTTPError as e:
             return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()

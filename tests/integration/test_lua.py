@@ -1,5 +1,6 @@
 """Lua plugins in the real daemon against a real HTTP client: a script
-near its memory cap handed a request bigger than what it has left."""
+near its memory cap handed a request bigger than what it has left; a
+script's /health problem."""
 import json
 import os
 import unittest
@@ -31,6 +32,21 @@ class LuaSandbox(unittest.TestCase):
         finally:
             d.stop()
         self.assertIn("stopped: it tried to use more than its memory cap", d.output())
+
+
+    def test_health_problem_set_and_cleared(self):
+        d = Daemon(config(free_port(), [{"use": os.path.join(TEST_LUA, "sick.lua")}])).start()
+        try:
+            status, h = d.json("/health")
+            self.assertEqual((status, h["status"]), (200, "degraded"))
+            self.assertEqual(h["instances"][0]["problem"], "the feed answers 500")
+            self.assertEqual(h["instances"][0]["state"], "running")
+            self.assertEqual(d.request("POST", "/api/sick/well", b"")[0], 204)
+            status, h = d.json("/health")
+            self.assertEqual(h["status"], "ok")
+            self.assertNotIn("problem", h["instances"][0])
+        finally:
+            d.stop()
 
 
 if __name__ == "__main__":

@@ -353,10 +353,40 @@ static void http_static_mounts_as_in_the_daemon(void **state)
     mst_mock_free(m);
 }
 
+/* health_set under the mock: the last problem is kept, NULL or "" clears it */
+static int problem_init(mst_instance *inst, const struct mst_host *host, void **state)
+{
+    *state = NULL;
+    if (!MST_HOST_HAS(host, health_set))
+        return -1;
+    host->health_set(inst, "first");
+    return host->health_set(inst, "PostgreSQL unreachable");
+}
+
+static void health_set_is_kept_and_cleared(void **state)
+{
+    (void)state;
+    static const struct mst_plugin sick = {
+        .abi_version = 1, .struct_size = sizeof(struct mst_plugin), .name = "sick", .version = "0.0.1",
+        .init = problem_init};
+    struct mst_mock *m = mst_mock_new(&sick, NULL);
+    assert_non_null(m);
+    assert_null(mst_mock_health_problem(m));
+    assert_int_equal(mst_mock_init(m), 0);
+    assert_string_equal(mst_mock_health_problem(m), "PostgreSQL unreachable");
+    mst_mock_host(m)->health_set(mst_mock_instance(m), "");
+    assert_null(mst_mock_health_problem(m));
+    mst_mock_host(m)->health_set(mst_mock_instance(m), "again");
+    mst_mock_host(m)->health_set(mst_mock_instance(m), NULL);
+    assert_null(mst_mock_health_problem(m));
+    mst_mock_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(heartbeat_publishes_on_its_interval),
+        cmocka_unit_test(health_set_is_kept_and_cleared),
         cmocka_unit_test(defaults_come_from_the_schema),
         cmocka_unit_test(http_routes_answer_as_the_daemon),
         cmocka_unit_test(http_static_mounts_as_in_the_daemon),

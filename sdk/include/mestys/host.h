@@ -300,6 +300,13 @@ struct mst_host {
     int (*http_static)(mst_instance *inst, const char *prefix, const char *dir,
                        const struct mst_http_static_opts *opts);
 
+    /* What is wrong with the instance while it keeps running (e.g. "PostgreSQL
+     * unreachable: connection refused"), shown in /health as the instance's
+     * "problem" with the node "degraded"; NULL (or "") clears it.  The text is
+     * copied.  Call it when the state changes, not per message: it is a state,
+     * not a log line. */
+    int (*health_set)(mst_instance *inst, const char *problem);
+
     void *reserved[10];
 };
 

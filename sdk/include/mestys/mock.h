@@ -77,6 +77,9 @@ int mst_mock_http(struct mst_mock *m, const char *method, const char *path, enum
 /* A header of the last mst_mock_http answer (e.g. "Allow" after a 405, or
  * one the route set); NULL if absent.  Valid until the next call. */
 const char *mst_mock_http_header(struct mst_mock *m, const char *name);
+/* What the plugin last gave host->health_set (its /health "problem"); NULL
+ * if it never did or cleared it. */
+const char *mst_mock_health_problem(struct mst_mock *m);
 
 /* Current value of a metric the plugin registered (by the name it gave). */
 double mst_mock_metric(struct mst_mock *m, const char *name);
