@@ -24,6 +24,9 @@
 #include "trust_path.h"
 #include "trust_sig.h"
 
+#ifndef MESTYS_SHIPPED_PLUGINS
+#define MESTYS_SHIPPED_PLUGINS ""
+#endif
 #ifndef MESTYS_ARCH
 #define MESTYS_ARCH "amd64"
 #endif
@@ -429,10 +432,29 @@ static int refuse(struct check *c, enum mst__trust_status st, const char *fmt, .
     return MST_ETRUST;
 }
 
-/* A plugin is core when the search folder it was found in is one of the
- * daemon's own: NAME.so's folder, or NAME/VERSION's grandparent. */
-static int in_own_dir(const struct mst__trust *t, const char *real, int bundle)
+/* The plugins built with this daemon (CMake's list, comma-separated). */
+static int shipped(const char *name)
 {
+    const char *list = MESTYS_SHIPPED_PLUGINS;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
+/* A plugin is core when it is one the daemon was built with and the search
+ * folder it was found in is one of the daemon's own: NAME.so's folder, or
+ * NAME/VERSION's grandparent.  A vendor's package that dpkg put into the
+ * same folder is not core: its signature is checked as anywhere else. */
+static int in_own_dir(const struct mst__trust *t, const char *name, const char *real, int bundle)
+{
+    if (!shipped(name))
+        return 0;
     char *dir = mst__dirname(real);
     if (bundle) {
         char *up = mst__dirname(dir);
@@ -749,7 +771,7 @@ int mst__trust_check_full(struct mst__trust *t, const char *use, const char *pat
     c.bundle = S_ISDIR(st.st_mode);
     c.use = use ? use : (own_use = use_of(c.real, c.bundle));
     c.kind = mst__ends_with(c.real, ".lua") ? KIND_LUA : KIND_SO;
-    c.core = in_own_dir(t, c.real, c.bundle);
+    c.core = in_own_dir(t, c.use, c.real, c.bundle);
     struct mst__buf why = {0};
     if (mst__path_safe(c.real, t->uid, &why) != 0)
         rc = refuse(&c, MST__TRUST_INVALID, "unsafe permissions: %s", why.data);

@@ -12,6 +12,7 @@
  */
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -220,12 +220,19 @@ ok "a town whose trust folder lacks the region's key refuses the same bundle (un
 
 h=$(run_town "$R/usr/bin/mestysd" channel-installed "[]") || fail "the installed daemon did not start"
 read -r ver st why <<< "$(echo "$h" | inst aptdemo)"
-# /usr/lib/mestys/plugins is the installed daemon's own folder: what dpkg put
-# there is `core` (hashes and floors checked, not the signature; docs/region.md)
-[ "$ver $st" = "1.1.0 core" ] || fail "installed daemon: aptdemo is $ver $st ($why); /health: $h"
+# /usr/lib/mestys/plugins is the installed daemon's own folder, but only the
+# plugins built with the daemon are `core` there: a vendor's package that
+# dpkg put beside them is checked against the trust folder like any other
+[ "$ver $st" = "1.1.0 signed" ] || fail "installed daemon: aptdemo is $ver $st ($why); /health: $h"
 read -r hver hst hwhy <<< "$(echo "$h" | inst heartbeat)"
 [ "$hver $hst" = "1.0.0 core" ] || fail "installed daemon: heartbeat is $hver $hst ($hwhy)"
-ok "the installed daemon loads aptdemo 1.1.0 and its heartbeat bundle from its own folder: core"
+ok "the installed daemon loads aptdemo 1.1.0 from its own folder as signed, its heartbeat bundle as core"
+if h=$(run_town "$R/usr/bin/mestysd" channel-installed-stranger "[]" "$work/trust-stranger" 2>/dev/null); then
+  fail "the installed daemon loaded aptdemo from its own folder without the region's key: $h"
+fi
+grep -q 'aptdemo.*not in the trust folder' "$work/channel-installed-stranger/log" \
+  || fail "installed daemon, stranger trust: $(cat "$work/channel-installed-stranger/log")"
+ok "the installed daemon refuses aptdemo in its own folder when its trust folder lacks the region's key"
 
 # --- 7. rollback: the old version from `previous`, into its own folder
 apt_in "$R" install -y --allow-downgrades mestys-plugin-aptdemo=1.0.0-1 > "$work/rollback.log" 2>&1 \

@@ -93,8 +93,7 @@ cat > "$work/town/mestys.json" <<JSON
     { "use": "$MESTYS_TEST_LUA_DIR/inject.lua" },
     { "use": "heartbeat" }
   ],
-  "tokens": [ { "token": "vendor-test-operator-token", "role": "operator" } ],
-  "trust": { "require": "any" }
+  "tokens": [ { "token": "vendor-test-operator-token", "role": "operator" } ]
 }
 JSON
 "$prefix/bin/mestys" plugins -c "$work/town/mestys.json" "$bundle" > "$work/describe.txt" || fail "mestys plugins: $(cat "$work/describe.txt")"
