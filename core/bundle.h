@@ -84,6 +84,11 @@ int mst__range_contains(const char *range, const char *version, struct mst__buf 
  * a device, a FIFO, a bad name, too deep or too many); MST_EIO when a file
  * cannot be read.  dirfd stays open and its offset is not used. */
 int mst__bundle_check_files(int dirfd, const struct mst__manifest *m, struct mst__buf *why);
+/* The same, except that the file `unhashed` (a relative path, or NULL) need
+ * only be there and listed: the daemon hashes the entry file from the very
+ * fd it loads, so hashing it here too would read it twice at every start. */
+int mst__bundle_check_files_but(int dirfd, const struct mst__manifest *m, const char *unhashed,
+                                struct mst__buf *why);
 /* What the folder dirfd holds: files' paths (sorted) and SHA-256 in
  * out->n_files, paths, sha (the rest of out untouched); the same refusals
  * as mst__bundle_check_files but MST_EPERM. */

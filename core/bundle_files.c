@@ -73,6 +73,7 @@ struct scan {
     struct scan_entry *e;
     size_t n, cap;
     struct mst__buf *why;
+    const char *unhashed; /* listed, not hashed here (NULL: hash all) */
 };
 
 static const char *file_type_name(mode_t mode)
@@ -93,6 +94,15 @@ static int scan_file(struct scan *s, int dfd, const char *name, const char *rel)
     if (s->n == MST__BUNDLE_MAX_FILES) {
         mst__buf_printf(s->why, "the bundle holds more than %d files", MST__BUNDLE_MAX_FILES);
         return MST_EINVAL;
+    }
+    if (s->unhashed && strcmp(rel, s->unhashed) == 0) {
+        if (s->n == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 16;
+            s->e = mst__xrealloc(s->e, s->cap * sizeof *s->e);
+        }
+        memset(s->e[s->n].sha, 0, 32);
+        s->e[s->n++].path = mst__xstrdup(rel);
+        return 0;
     }
     /* O_NONBLOCK: a file swapped for a FIFO after fstatat must not hang us */
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -193,9 +203,9 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const struct scan_entry *)a)->path, ((const struct scan_entry *)b)->path);
 }
 
-int mst__bundle_scan(int dirfd, struct mst__manifest *out, struct mst__buf *why)
+static int scan(int dirfd, const char *unhashed, struct mst__manifest *out, struct mst__buf *why)
 {
-    struct scan s = {.why = why};
+    struct scan s = {.why = why, .unhashed = unhashed};
     int rc = scan_dir(&s, dirfd, "", 0);
     if (rc < 0) {
         for (size_t i = 0; i < s.n; i++)
@@ -229,10 +239,21 @@ static void finding(struct mst__buf *why, int *count, const char *fmt, const cha
     (*count)++;
 }
 
+int mst__bundle_scan(int dirfd, struct mst__manifest *out, struct mst__buf *why)
+{
+    return scan(dirfd, NULL, out, why);
+}
+
 int mst__bundle_check_files(int dirfd, const struct mst__manifest *m, struct mst__buf *why)
 {
+    return mst__bundle_check_files_but(dirfd, m, NULL, why);
+}
+
+int mst__bundle_check_files_but(int dirfd, const struct mst__manifest *m, const char *unhashed,
+                                struct mst__buf *why)
+{
     struct mst__manifest disk = {0};
-    int rc = mst__bundle_scan(dirfd, &disk, why);
+    int rc = scan(dirfd, unhashed, &disk, why);
     if (rc < 0)
         return rc;
     int found = 0;
@@ -244,7 +265,7 @@ int mst__bundle_check_files(int dirfd, const struct mst__manifest *m, struct mst
         } else if (c > 0) {
             finding(why, &found, "%s is in the folder but not in the manifest", disk.paths[j++]);
         } else {
-            if (memcmp(m->sha[i], disk.sha[j], 32) != 0)
+            if ((!unhashed || strcmp(m->paths[i], unhashed) != 0) && memcmp(m->sha[i], disk.sha[j], 32) != 0)
                 finding(why, &found, "%s differs from the manifest (SHA-256 mismatch)", m->paths[i]);
             i++, j++;
         }

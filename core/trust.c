@@ -667,7 +667,7 @@ static int open_entry(struct check *c, const char *entry, const struct mst__mani
         rc = refuse(c, MST__TRUST_INVALID, "cannot read %s: %s", r->entry, strerror(errno));
     const uint8_t *want = m && rc == 0 ? listed_sha(m, entry) : NULL;
     if (m && rc == 0 && (!want || memcmp(want, sha, 32) != 0))
-        rc = refuse(c, MST__TRUST_MODIFIED, "%s is not the file the manifest lists", entry);
+        rc = refuse(c, MST__TRUST_MODIFIED, "%s differs from the manifest (SHA-256 mismatch)", entry);
     mst__buf_free(&why);
     return rc;
 }
@@ -705,13 +705,12 @@ static int check_signed_bundle(struct check *c)
         rc = verify_signatures(c, r->manifest, sigs, n_sigs);
     if (rc == 0)
         rc = check_manifest(c, r->manifest);
-    if (rc == 0 && mst__bundle_check_files(r->dirfd, r->manifest, &why) != 0)
+    char *entry = mst__xasprintf("%s.%s", r->manifest->name, c->kind == KIND_LUA ? "lua" : "so");
+    if (rc == 0 && mst__bundle_check_files_but(r->dirfd, r->manifest, entry, &why) != 0)
         rc = refuse(c, MST__TRUST_MODIFIED, "%s", why.data);
-    if (rc == 0) {
-        char *entry = mst__xasprintf("%s.%s", r->manifest->name, c->kind == KIND_LUA ? "lua" : "so");
+    if (rc == 0)
         rc = open_entry(c, entry, r->manifest);
-        free(entry);
-    }
+    free(entry);
 out:
     for (size_t i = 0; i < n_sigs; i++)
         free(sigs[i]);
