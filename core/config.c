@@ -342,6 +342,7 @@ static int open_trust(struct mst__config *cfg, struct mst__loader *loader, struc
         .allow_unsigned = allow,
         .state_dir = cfg->state_dir,
         .own_dirs = (const char *const *)loader->own_dirs,
+        .build_dirs = (const char *const *)loader->build_dirs,
         .uid = geteuid(),
     };
     struct mst__buf why = {0};

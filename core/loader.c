@@ -62,26 +62,42 @@ static void add_dir(struct mst__loader *l, char *dir)
     l->dirs[l->n_dirs++] = dir;
 }
 
-/* The daemon's own folders: what is found there has status `core`. */
-static void add_own(struct mst__loader *l, const char *dir)
+static void list_add(char ***list, const char *s)
+{
+    size_t n = 0;
+    while (*list && (*list)[n])
+        n++;
+    *list = mst__xrealloc(*list, (n + 2) * sizeof **list);
+    (*list)[n] = mst__xstrdup(s);
+    (*list)[n + 1] = NULL;
+}
+
+static void list_free(char ***list)
+{
+    for (size_t i = 0; *list && (*list)[i]; i++)
+        free((*list)[i]);
+    free(*list);
+    *list = NULL;
+}
+
+/* The daemon's own folders: the plugins built with it are `core` there;
+ * in the build tree's folder (build) whatever is there is. */
+static void add_own(struct mst__loader *l, const char *dir, int build)
 {
     char real[PATH_MAX];
     if (!realpath(dir, real))
         return;
-    size_t n = 0;
-    while (l->own_dirs && l->own_dirs[n])
-        n++;
-    l->own_dirs = mst__xrealloc(l->own_dirs, (n + 2) * sizeof *l->own_dirs);
-    l->own_dirs[n] = mst__xstrdup(real);
-    l->own_dirs[n + 1] = NULL;
+    list_add(&l->own_dirs, real);
+    if (build)
+        list_add(&l->build_dirs, real);
 }
 
 /* Directories the daemon guesses are searched only if they exist; they are
  * its own (the build tree's, the install tree's). */
-static void add_dir_if_there(struct mst__loader *l, char *dir)
+static void add_dir_if_there(struct mst__loader *l, char *dir, int build)
 {
     if (access(dir, X_OK) == 0) {
-        add_own(l, dir);
+        add_own(l, dir, build);
         add_dir(l, dir);
     } else
         free(dir);
@@ -89,10 +105,8 @@ static void add_dir_if_there(struct mst__loader *l, char *dir)
 
 static void free_own(struct mst__loader *l)
 {
-    for (size_t i = 0; l->own_dirs && l->own_dirs[i]; i++)
-        free(l->own_dirs[i]);
-    free(l->own_dirs);
-    l->own_dirs = NULL;
+    list_free(&l->own_dirs);
+    list_free(&l->build_dirs);
 }
 
 static char *exe_dir(void)
@@ -150,11 +164,11 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
     char *ed = exe_dir();
     if (ed) {
         /* the build tree: build/mestysd next to build/plugins and build/lua */
-        add_dir_if_there(l, mst__path_join(ed, "plugins"));
+        add_dir_if_there(l, mst__path_join(ed, "plugins"), 1);
         char *lua = mst__path_join(ed, "lua");
         /* an installed tree: <prefix>/bin/mestysd and <prefix>/lib/mestys/plugins */
         char *prefix = mst__path_join(ed, "..");
-        add_dir_if_there(l, mst__path_join(prefix, MESTYS_PLUGIN_RELDIR));
+        add_dir_if_there(l, mst__path_join(prefix, MESTYS_PLUGIN_RELDIR), 0);
         char *installed_lua = mst__path_join(prefix, MESTYS_LUA_RELDIR);
         if (is_dir(lua))
             l->lua_dir = lua, lua = NULL;
@@ -166,10 +180,10 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
         free(prefix);
         free(ed);
     }
-    add_dir_if_there(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
+    add_dir_if_there(l, mst__xstrdup(MESTYS_PLUGIN_DIR), 0);
     if (!l->lua_dir)
         l->lua_dir = mst__xstrdup(MESTYS_LUA_DIR);
-    add_own(l, l->lua_dir);
+    add_own(l, l->lua_dir, 0);
     if (!l->own_dirs)
         l->own_dirs = mst__xcalloc(1, sizeof *l->own_dirs);
     if (!l->www_dir)
@@ -361,6 +375,7 @@ static struct mst__trust *trust_of(struct mst__loader *l, struct mst__buf *why)
         struct mst__trust_cfg cfg = {.dir = "/etc/mestys/trust",
                                      .require = MST__TRUST_REQUIRE_SIGNED,
                                      .own_dirs = (const char *const *)l->own_dirs,
+                                     .build_dirs = (const char *const *)l->build_dirs,
                                      .uid = geteuid()};
         if (mst__trust_open(&l->default_trust, &cfg, why) != 0)
             return NULL;

@@ -33,6 +33,8 @@ struct mst__loader {
     char *lua_dir; /* the SDK's Lua modules (lua/) */
     char *www_dir; /* the plugins' pages: a relative http_static folder is looked up here */
     char **own_dirs;            /* the daemon's own plugin folders (real paths, NULL-terminated): core */
+    char **build_dirs;          /* of those, the build tree's plugins/ (NULL-terminated): all it holds was
+                                   built with this daemon, while an installed folder may hold vendors' packages */
     struct mst__trust *trust;   /* the policy modules are opened under (the config's) */
     struct mst__trust *default_trust; /* trust.* defaults, when nobody set one */
 };

@@ -52,6 +52,7 @@ struct mst__trust {
     enum mst__trust_require require;
     char **allow_unsigned;
     char **own_dirs;
+    char **build_dirs;
     char *state_dir; /* <node.state_dir>/trust, or NULL */
     uid_t uid;
     int have_root;
@@ -357,6 +358,7 @@ int mst__trust_open(struct mst__trust **out, const struct mst__trust_cfg *cfg, s
     t->require = cfg->require;
     t->allow_unsigned = copy_list(cfg->allow_unsigned);
     t->own_dirs = copy_list(cfg->own_dirs);
+    t->build_dirs = copy_list(cfg->build_dirs);
     t->state_dir = cfg->state_dir ? mst__path_join(cfg->state_dir, "trust") : NULL;
     t->uid = cfg->uid;
     *out = NULL;
@@ -397,6 +399,7 @@ void mst__trust_close(struct mst__trust *t)
     mst__buf_free(&t->problems);
     free_list(t->allow_unsigned);
     free_list(t->own_dirs);
+    free_list(t->build_dirs);
     free(t->state_dir);
     free(t->dir);
     free(t);
@@ -447,23 +450,28 @@ static int shipped(const char *name)
     return 0;
 }
 
-/* A plugin is core when it is one the daemon was built with and the search
- * folder it was found in is one of the daemon's own: NAME.so's folder, or
- * NAME/VERSION's grandparent.  A vendor's package that dpkg put into the
- * same folder is not core: its signature is checked as anywhere else. */
+static int listed(char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* A plugin is core when the search folder it was found in (NAME.so's
+ * folder, or NAME/VERSION's grandparent) is the build tree's, or is one of
+ * the daemon's own installed folders and the plugin is one the daemon was
+ * built with.  A vendor's package that dpkg put into the installed folder
+ * is not core: its signature is checked as anywhere else. */
 static int in_own_dir(const struct mst__trust *t, const char *name, const char *real, int bundle)
 {
-    if (!shipped(name))
-        return 0;
     char *dir = mst__dirname(real);
     if (bundle) {
         char *up = mst__dirname(dir);
         free(dir);
         dir = up;
     }
-    int own = 0;
-    for (size_t i = 0; t->own_dirs[i] && !own; i++)
-        own = strcmp(t->own_dirs[i], dir) == 0;
+    int own = listed(t->build_dirs, dir) || (shipped(name) && listed(t->own_dirs, dir));
     free(dir);
     return own;
 }

@@ -32,6 +32,7 @@ struct mst__trust_cfg {
     const char *const *allow_unsigned; /* Lua plugin names loaded unsigned; NULL-terminated or NULL */
     const char *state_dir;             /* node.state_dir: keeps the last accepted list; NULL: none */
     const char *const *own_dirs;       /* the daemon's own plugin folders (real paths); NULL-terminated */
+    const char *const *build_dirs;     /* of those, the build tree's: anything there is core; NULL-terminated or NULL */
     uid_t uid;                         /* who besides root may own what is loaded (the daemon's euid) */
 };
 
