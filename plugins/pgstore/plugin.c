@@ -348,6 +348,7 @@ static void keep_local(struct pgstore *p, const char *topic, const char *body, s
     memcpy(j->body + j->len + 8 + tl, body, len);
     j->len += need;
     p->pending_bytes += (int64_t)need;
+    p->host->metric_set(p->m_pending, (double)p->pending_bytes);
 }
 
 static void on_message(void *arg, const char *topic, const char *body, size_t len)

@@ -258,6 +258,8 @@ class Retention(unittest.TestCase):
                 status, _, _ = d.request("POST", "/api/inject/publish/reading",
                                          json.dumps(reading("last", now_ms(), 1)).encode(), token=OPERATOR)
                 self.assertEqual(status, 202)
+                # the bus delivers after the 202: stop only once pgstore holds it
+                eventually(lambda: self.assertGreater(metric(d, "pending_bytes"), 0), timeout=10)
             finally:
                 out = d.stop()
             self.assertIn("committed the last 1 local reading(s)", out)
