@@ -192,6 +192,10 @@ class Uplink(unittest.TestCase):
             publish(d, [reading(k * 60 + i, tags={"pad": pad}) for i in range(60)])
         eventually(lambda: self.assertGreater(metric(d, "messages_dropped_total"), 0))
         eventually(lambda: self.assertEqual(metric(d, "outbox_messages") + metric(d, "messages_dropped_total"), 30))
+        # the two figures come from two /metrics reads: let the last append
+        # settle (commit_ms) and read them again, the same way both times
+        time.sleep(1)
+        eventually(lambda: self.assertEqual(metric(d, "outbox_messages") + metric(d, "messages_dropped_total"), 30))
         self.assertLessEqual(metric(d, "outbox_bytes"), 1 << 20)
         out = d.output()
         self.assertEqual(out.count("over max_outbox_mb"), 1, out)
