@@ -1,12 +1,14 @@
 /* admin.c - the routes the core owns: /, /health, /metrics, /api/admin/... */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mestys/mestys.h>
 
 #include "daemon.h"
 #include "http_static.h"
 #include "log.h"
+#include "trust_report.h"
 #include "util.h"
 
 #ifndef MESTYS_DOC_DIR
@@ -44,6 +46,7 @@ static void health(void *arg, mst_http_request *req)
             mst__buf_puts(&b, ",\"error\":");
             mst__buf_json_string(&b, inst->error);
         }
+        mst__trust_report_instance(inst, &b);
         if (inst->problem && inst->state_kind == MST__INST_RUNNING) {
             degraded = 1;
             mst__buf_puts(&b, ",\"problem\":");
@@ -51,7 +54,9 @@ static void health(void *arg, mst_http_request *req)
         }
         mst__buf_puts(&b, "}");
     }
-    mst__buf_printf(&b, "],\"status\":\"%s\"}\n", degraded ? "degraded" : "ok");
+    mst__buf_puts(&b, "]");
+    degraded |= mst__trust_report_node(d, &b, (int64_t)time(NULL));
+    mst__buf_printf(&b, ",\"status\":\"%s\"}\n", degraded ? "degraded" : "ok");
     mst__http_set_header(req, "Cache-Control", "no-store");
     mst__http_respond(req, 200, "application/json", b.data, b.len);
     mst__buf_free(&b);
@@ -105,6 +110,7 @@ static void metrics(void *arg, mst_http_request *req)
 {
     struct mst__daemon *d = arg;
     struct mst__buf b = {0};
+    mst__trust_report_metrics(d, (int64_t)time(NULL));
     mst__metrics_render(&d->metrics, &b);
     mst__http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     mst__buf_free(&b);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http_listen.h"
 #include "json_path.h"
@@ -104,6 +105,20 @@ static const struct mst_config_key plugin_keys[] = {
      .description = "the plugin's own settings, checked against its schema"},
     {.key = "lua", .type = MST_CFG_OBJECT, .fields = lua_override_keys,
      .description = "limits for this Lua instance (default: node.lua)"},
+    {.key = "version", .type = MST_CFG_STRING,
+     .description = "load this version of the plugin's bundle (NAME/VERSION/), not the highest there is"},
+    {0},
+};
+
+static const struct mst_config_key trust_keys[] = {
+    {.key = "dir", .type = MST_CFG_STRING, .default_json = "\"/etc/mestys/trust\"",
+     .description = "the trust folder: root.pub, keys/NAME.pub with NAME.scope, revocations.json "
+                    "(relative to the config file)"},
+    {.key = "require", .type = MST_CFG_STRING, .default_json = "\"signed\"", .choices = "signed|any",
+     .description = "plugins outside the daemon's own folders: only signed bundles (signed), or unsigned "
+                    "ones too, with a warning (any)"},
+    {.key = "allow_unsigned", .type = MST_CFG_STRING_LIST, .default_json = "[]",
+     .description = "Lua plugins (by name) loaded unsigned while require is \"signed\"; never a .so"},
     {0},
 };
 
@@ -123,6 +138,8 @@ const struct mst_config_key mst__config_schema[] = {
      .description = "plugin instances, started in this order"},
     {.key = "tokens", .type = MST_CFG_ARRAY, .fields = token_keys, .default_json = "[]",
      .description = "API bearer tokens and their roles"},
+    {.key = "trust", .type = MST_CFG_OBJECT, .fields = trust_keys,
+     .description = "which plugins may load: signatures, keys, revocation"},
     {0},
 };
 
@@ -304,6 +321,48 @@ static void read_core_sections(struct mst__config *cfg, struct mst__diag *d)
     }
 }
 
+/* trust.*: the folder, the policy, and the list's state copy.  A trust
+ * folder that cannot be trusted stops the start (nothing would be checked
+ * against what it says). */
+static int open_trust(struct mst__config *cfg, struct mst__loader *loader, struct mst__diag *d)
+{
+    cJSON *trust = cJSON_GetObjectItemCaseSensitive(cfg->root, "trust");
+    const char *dir = get_str(trust, "dir"), *req = get_str(trust, "require");
+    size_t n = 0;
+    const char **allow = string_list(cJSON_GetObjectItemCaseSensitive(trust, "allow_unsigned"), &n);
+    cfg->trust_dir = mst__path_join(cfg->dir, dir ? dir : "/etc/mestys/trust");
+    for (size_t i = 0; i < n; i++)
+        if (mst__ends_with(allow[i], ".so"))
+            mst__diag_error(d, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(trust, "allow_unsigned"), (int)i),
+                            MST__AT_VALUE, "trust.allow_unsigned",
+                            "\"%s\" is a .so: only Lua plugins may be loaded unsigned", allow[i]);
+    struct mst__trust_cfg tc = {
+        .dir = cfg->trust_dir,
+        .require = req && strcmp(req, "any") == 0 ? MST__TRUST_REQUIRE_ANY : MST__TRUST_REQUIRE_SIGNED,
+        .allow_unsigned = allow,
+        .state_dir = cfg->state_dir,
+        .own_dirs = (const char *const *)loader->own_dirs,
+        .uid = geteuid(),
+    };
+    struct mst__buf why = {0};
+    int rc = mst__trust_open(&cfg->trust, &tc, &why);
+    if (rc != 0)
+        mst__diag_error(d, trust ? cJSON_GetObjectItemCaseSensitive(trust, "dir") : cfg->root, MST__AT_VALUE,
+                        "trust.dir", "%s", why.data);
+    else /* a refused rollback, a key without scope: said at every load, one line each */
+        for (const char *p = mst__trust_problems(cfg->trust), *nl; *p; p = nl + 1) {
+            nl = strchr(p, '\n');
+            if (!nl) {
+                mst__log_warn("trust: %s", p);
+                break;
+            }
+            mst__log_warn("trust: %.*s", (int)(nl - p), p);
+        }
+    mst__buf_free(&why);
+    free(allow);
+    return rc;
+}
+
 struct script_dirs {
     const char *lua_dir, *config_dir;
 };
@@ -314,6 +373,20 @@ static int check_script(void *arg, const char *name, char *why, size_t why_len)
     return mst__script_check(sd->lua_dir, sd->config_dir, name, why, why_len);
 }
 
+/* trust.allow_unsigned may name Lua plugins only: a .so runs native code
+ * in the daemon, and is never loaded unsigned on a name's say-so. */
+static void check_allow_unsigned(struct mst__config *cfg, struct mst__diag *d, const struct mst__instance_conf *ic)
+{
+    cJSON *list = mst__json_lookup(cfg->root, "trust.allow_unsigned"), *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (cJSON_IsString(it) && ic->module->kind == MST__MODULE_SO &&
+            strcmp(it->valuestring, ic->module->plugin->name) == 0)
+            mst__diag_error(d, it, MST__AT_VALUE, "trust.allow_unsigned",
+                            "\"%s\" is a .so plugin: only Lua plugins may be loaded unsigned", it->valuestring);
+    }
+}
+
 static void resolve_plugin(struct mst__config *cfg, struct mst__loader *loader, struct mst__diag *d,
                            struct mst__instance_conf *ic, const char *path)
 {
@@ -321,9 +394,16 @@ static void resolve_plugin(struct mst__config *cfg, struct mst__loader *loader, 
     char *file = NULL;
     struct mst__buf why = {0};
     char *upath = mst__xasprintf("%s.use", path);
-    int rc = mst__loader_find(loader, ic->use, cfg->dir, &file, &why);
+    int rc = mst__loader_find(loader, ic->use, ic->version, cfg->dir, &file, &why);
     if (rc == 0)
-        rc = mst__module_open(loader, file, &ic->module, &why);
+        rc = mst__module_open_as(loader, mst__valid_name(ic->use) ? ic->use : NULL, file, &ic->module,
+                                 &ic->trust, &why);
+    if (rc == MST_ETRUST) {
+        ic->trust_refused = 1;
+        ic->trust_reason = mst__xstrdup(why.data);
+    }
+    if (rc == 0)
+        check_allow_unsigned(cfg, d, ic);
     if (rc != 0) {
         if (ic->required)
             mst__diag_error(d, use, MST__AT_VALUE, upath, "cannot load plugin \"%s\": %s%s%s", ic->use,
@@ -366,6 +446,7 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
         cJSON *req = cJSON_GetObjectItemCaseSensitive(e, "required");
         ic->required = !cJSON_IsFalse(req);
         ic->config = cJSON_GetObjectItemCaseSensitive(e, "config");
+        ic->version = get_str(e, "version");
         cJSON *lua = cJSON_GetObjectItemCaseSensitive(e, "lua");
         ic->lua_instructions = get_int(lua, "instructions");
         ic->lua_memory_mb = get_int(lua, "memory_mb");
@@ -399,6 +480,41 @@ static void read_instances(struct mst__config *cfg, struct mst__loader *loader, 
         free(path);
         i++;
     }
+}
+
+int mst__config_trust_open(const char *file, struct mst__loader *loader, struct mst__trust **out,
+                           struct mst__buf *why)
+{
+    struct mst__config *cfg = mst__xcalloc(1, sizeof *cfg);
+    struct mst__diag d = {0};
+    int rc = MST_EIO;
+    *out = NULL;
+    cfg->file = mst__xstrdup(file);
+    cfg->dir = mst__dirname(file);
+    d.file = cfg->file;
+    cfg->text = mst__read_file(file, &cfg->len);
+    if (!cfg->text) {
+        mst__buf_printf(why, "%s: cannot read the config file: %s\n", file, strerror(errno));
+        goto out;
+    }
+    rc = parse_text(cfg, &d);
+    if (rc == 0 && mst__schema_check(&d, cfg->root, mst__config_schema, "") != 0)
+        rc = MST_ECONFIG;
+    if (rc == 0) {
+        const char *state_dir = get_str(cJSON_GetObjectItemCaseSensitive(cfg->root, "node"), "state_dir");
+        cfg->state_dir = mst__path_join(cfg->dir, state_dir ? state_dir : "state");
+        rc = open_trust(cfg, loader, &d) == 0 && !d.errors ? 0 : MST_ECONFIG;
+    }
+    if (d.text.len)
+        mst__buf_append(why, d.text.data, d.text.len);
+    if (rc == 0)
+        *out = cfg->trust, cfg->trust = NULL;
+out:
+    d.pos = NULL;
+    d.file = NULL;
+    mst__diag_free(&d);
+    mst__config_free(cfg);
+    return rc;
 }
 
 int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *d,
@@ -435,7 +551,12 @@ int mst__config_load(const char *file, struct mst__loader *loader, struct mst__d
     struct script_dirs sd = {loader->lua_dir, cfg->dir};
     d->check_script = check_script;
     d->script_arg = &sd;
-    read_instances(cfg, loader, d);
+    /* the plugins are checked under this config's trust settings */
+    if (open_trust(cfg, loader, d) == 0) {
+        loader->trust = cfg->trust;
+        read_instances(cfg, loader, d);
+        loader->trust = NULL;
+    }
     d->check_script = NULL;
     d->script_arg = NULL;
     if (d->errors) {
@@ -452,8 +573,12 @@ void mst__config_free(struct mst__config *cfg)
 {
     if (!cfg)
         return;
-    for (size_t i = 0; i < cfg->n_instances; i++)
+    for (size_t i = 0; i < cfg->n_instances; i++) {
         mst__module_release(cfg->instances[i].module);
+        free(cfg->instances[i].trust_reason);
+    }
+    mst__trust_close(cfg->trust);
+    free(cfg->trust_dir);
     free(cfg->instances);
     free(cfg->tokens);
     free(cfg->bus_peers);

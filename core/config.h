@@ -10,6 +10,7 @@
 #include "diag.h"
 #include "loader.h"
 #include "role.h"
+#include "trust.h"
 
 struct mst__instance_conf {
     const char *use;
@@ -20,6 +21,10 @@ struct mst__instance_conf {
     struct mst__module *module; /* NULL when an optional plugin could not load */
     int64_t lua_instructions;
     int64_t lua_memory_mb;
+    const char *version;        /* a pinned bundle version, or NULL */
+    int trust_refused;          /* the trust check refused it (optional: skipped) */
+    enum mst__trust_status trust;
+    char *trust_reason;         /* why, when refused */
 };
 
 struct mst__peer {
@@ -55,6 +60,9 @@ struct mst__config {
     int64_t bus_request_timeout_ms;
     int64_t bus_max_message;
 
+    char *trust_dir; /* trust.dir, resolved */
+    struct mst__trust *trust;
+
     struct mst__instance_conf *instances;
     size_t n_instances;
     struct mst__token *tokens;
@@ -67,6 +75,11 @@ struct mst__config {
 int mst__config_load(const char *file, struct mst__loader *loader, struct mst__diag *diag,
                      struct mst__config **out);
 void mst__config_free(struct mst__config *cfg);
+/* Only the trust settings of `file` (trust.*, node.state_dir), opened
+ * without loading any plugin: for `mestys plugins -c`, `mestys trust`.
+ * 0, or MST_ECONFIG / MST_EIO with the diagnostics in why. */
+int mst__config_trust_open(const char *file, struct mst__loader *loader, struct mst__trust **out,
+                           struct mst__buf *why);
 
 /* The core's own part of the schema (node, bus, plugins, tokens). */
 extern const struct mst_config_key mst__config_schema[];

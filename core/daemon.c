@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "statelock.h"
+#include "trust_report.h"
 #include "util.h"
 
 struct mst_instance *mst__daemon_find(struct mst__daemon *d, const char *name)
@@ -82,6 +83,8 @@ static int bring_up(struct mst__daemon *d, const struct mst__config *cfg)
             continue;
         struct mst_instance *inst = mst__instance_new(d, ic);
         mst__list_push(&d->instances, &inst->link);
+        if (ic->module->verified.status == MST__TRUST_UNSIGNED) /* once per instance started */
+            mst__log(MST_LOG_WARN, inst->source, "loads unsigned: %s", ic->module->verified.reason.data);
         if (mst__instance_init(inst) != 0 && inst->required)
             return MST_EPLUGIN;
     }
@@ -230,6 +233,7 @@ int mst__daemon_start(struct mst__daemon *d)
     if (rc == 0)
         rc = start_ready(d);
     start_signals(d);
+    mst__trust_report_loaded(d);
     if (rc == 0)
         mst__log_info("node %s ready: %zu plugin instance(s), config %s", d->cfg->node_name,
                       d->cfg->n_instances, d->config_file);
@@ -398,6 +402,7 @@ int mst__daemon_reload(struct mst__daemon *d, struct mst__buf *why)
     next->node_name = node_name->valuestring;
     apply_node_settings(d);
     mst__config_free(prev);
+    mst__trust_report_loaded(d);
     mst__metric_add(d->reloads_ok, 1);
     mst__log_info("reloaded %s: %zu plugin instance(s)", d->config_file, next->n_instances);
     return 0;

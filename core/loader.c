@@ -1,14 +1,19 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "lua_host.h"
 #include "topic.h"
+#include "trust.h"
 
 #ifndef MESTYS_PLUGIN_DIR
 #define MESTYS_PLUGIN_DIR "/usr/local/lib/mestys/plugins"
@@ -57,13 +62,37 @@ static void add_dir(struct mst__loader *l, char *dir)
     l->dirs[l->n_dirs++] = dir;
 }
 
-/* Directories the daemon guesses are searched only if they exist. */
+/* The daemon's own folders: what is found there has status `core`. */
+static void add_own(struct mst__loader *l, const char *dir)
+{
+    char real[PATH_MAX];
+    if (!realpath(dir, real))
+        return;
+    size_t n = 0;
+    while (l->own_dirs && l->own_dirs[n])
+        n++;
+    l->own_dirs = mst__xrealloc(l->own_dirs, (n + 2) * sizeof *l->own_dirs);
+    l->own_dirs[n] = mst__xstrdup(real);
+    l->own_dirs[n + 1] = NULL;
+}
+
+/* Directories the daemon guesses are searched only if they exist; they are
+ * its own (the build tree's, the install tree's). */
 static void add_dir_if_there(struct mst__loader *l, char *dir)
 {
-    if (access(dir, X_OK) == 0)
+    if (access(dir, X_OK) == 0) {
+        add_own(l, dir);
         add_dir(l, dir);
-    else
+    } else
         free(dir);
+}
+
+static void free_own(struct mst__loader *l)
+{
+    for (size_t i = 0; l->own_dirs && l->own_dirs[i]; i++)
+        free(l->own_dirs[i]);
+    free(l->own_dirs);
+    l->own_dirs = NULL;
 }
 
 static char *exe_dir(void)
@@ -103,6 +132,7 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
     free(l->dirs);
     free(l->lua_dir);
     free(l->www_dir);
+    free_own(l);
     l->dirs = NULL;
     l->n_dirs = 0;
     l->lua_dir = NULL;
@@ -139,6 +169,9 @@ void mst__loader_set_path(struct mst__loader *l, const char *base_dir, const cha
     add_dir_if_there(l, mst__xstrdup(MESTYS_PLUGIN_DIR));
     if (!l->lua_dir)
         l->lua_dir = mst__xstrdup(MESTYS_LUA_DIR);
+    add_own(l, l->lua_dir);
+    if (!l->own_dirs)
+        l->own_dirs = mst__xcalloc(1, sizeof *l->own_dirs);
     if (!l->www_dir)
         l->www_dir = mst__xstrdup(MESTYS_WWW_DIR);
 }
@@ -157,6 +190,8 @@ void mst__loader_close(struct mst__loader *l)
     free(l->dirs);
     free(l->lua_dir);
     free(l->www_dir);
+    free_own(l);
+    mst__trust_close(l->default_trust);
     memset(l, 0, sizeof *l);
     mst__list_init(&l->modules);
 }
@@ -166,8 +201,35 @@ static int readable(const char *p)
     return access(p, R_OK) == 0;
 }
 
-int mst__loader_find(struct mst__loader *l, const char *use, const char *base_dir, char **path,
-                     struct mst__buf *why)
+static int is_folder(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* DIR/NAME/VERSION: the pinned version, else the highest there is. */
+static char *find_bundle(const char *dir, const char *use, const char *version)
+{
+    char *name_dir = mst__path_join(dir, use), *found = NULL, *latest = NULL;
+    if (!is_folder(name_dir))
+        goto out;
+    if (version) {
+        char *p = mst__path_join(name_dir, version);
+        if (is_folder(p))
+            found = p;
+        else
+            free(p);
+    } else if (mst__bundle_latest(name_dir, &latest) == 0 && latest) {
+        found = mst__path_join(name_dir, latest);
+    }
+out:
+    free(latest);
+    free(name_dir);
+    return found;
+}
+
+int mst__loader_find(struct mst__loader *l, const char *use, const char *version, const char *base_dir,
+                     char **path, struct mst__buf *why)
 {
     if (strchr(use, '/') || mst__ends_with(use, ".so") || mst__ends_with(use, ".lua")) {
         char *p = mst__path_join(base_dir, use);
@@ -185,7 +247,11 @@ int mst__loader_find(struct mst__loader *l, const char *use, const char *base_di
     }
     static const char *const suffixes[] = {".so", ".lua"};
     for (size_t i = 0; i < l->n_dirs; i++) {
-        for (size_t s = 0; s < 2; s++) {
+        /* a bundle first; once one is found there is no falling back to an
+         * older version or a flat file if it fails its check */
+        if ((*path = find_bundle(l->dirs[i], use, version)))
+            return 0;
+        for (size_t s = 0; s < 2 && !version; s++) {
             char *name = mst__xasprintf("%s%s", use, suffixes[s]);
             char *p = mst__path_join(l->dirs[i], name);
             free(name);
@@ -196,7 +262,10 @@ int mst__loader_find(struct mst__loader *l, const char *use, const char *base_di
             free(p);
         }
     }
-    mst__buf_printf(why, "no plugin \"%s\" (.so or .lua) in:", use);
+    if (version)
+        mst__buf_printf(why, "no bundle %s/%s/ in:", use, version);
+    else
+        mst__buf_printf(why, "no plugin \"%s\" (%s/VERSION/, .so or .lua) in:", use, use);
     for (size_t i = 0; i < l->n_dirs; i++)
         mst__buf_printf(why, " %s", l->dirs[i]);
     return MST_ENOENT;
@@ -250,10 +319,17 @@ static int open_so(struct mst__module *m, struct mst__buf *why)
 {
     /* RTLD_NOW: a plugin with an unresolved symbol fails here, at load,
      * instead of crashing the daemon the first time it calls it. */
-    m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
+    char fd_path[32];
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", m->verified.fd);
+    m->dl = dlopen(fd_path, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
         const char *e = dlerror();
-        mst__buf_puts(why, e ? e : "dlopen failed");
+        size_t n = strlen(fd_path);
+        /* dlerror names the fd's path: say the file's real one instead */
+        if (e && strncmp(e, fd_path, n) == 0)
+            mst__buf_printf(why, "%s%s", m->path, e + n);
+        else
+            mst__buf_puts(why, e ? e : "dlopen failed");
         return e && strstr(e, "undefined symbol") ? MST_EPLUGIN : MST_ENOTPLUGIN;
     }
     const struct mst_plugin *p = dlsym(m->dl, MST_PLUGIN_SYMBOL);
@@ -275,35 +351,106 @@ static int open_so(struct mst__module *m, struct mst__buf *why)
     return mst__plugin_validate(p, why);
 }
 
-int mst__module_open(struct mst__loader *l, const char *path, struct mst__module **out,
-                     struct mst__buf *why)
+/* The trust policy modules are opened under: the config's, or the
+ * defaults (trust.dir /etc/mestys/trust, require "signed"). */
+static struct mst__trust *trust_of(struct mst__loader *l, struct mst__buf *why)
 {
-    char real[PATH_MAX];
-    if (!realpath(path, real)) {
-        mst__buf_printf(why, "cannot open %s", path);
-        return MST_ENOENT;
+    if (l->trust)
+        return l->trust;
+    if (!l->default_trust) {
+        struct mst__trust_cfg cfg = {.dir = "/etc/mestys/trust",
+                                     .require = MST__TRUST_REQUIRE_SIGNED,
+                                     .own_dirs = (const char *const *)l->own_dirs,
+                                     .uid = geteuid()};
+        if (mst__trust_open(&l->default_trust, &cfg, why) != 0)
+            return NULL;
     }
-    struct mst__list *pos, *tmp;
-    mst__list_foreach_safe(pos, tmp, &l->modules)
-    {
+    return l->default_trust;
+}
+
+/* The manifest is signed, the struct is what runs: they must agree. */
+static int check_against_manifest(struct mst__module *m, struct mst__buf *why)
+{
+    const struct mst__manifest *mf = m->verified.manifest;
+    const struct mst_plugin *p = m->plugin;
+    if (!mf)
+        return 0;
+    if (strcmp(mf->name, p->name) != 0 || strcmp(mf->version, p->version) != 0 ||
+        (m->kind == MST__MODULE_SO && (unsigned)mf->abi != p->abi_version)) {
+        mst__buf_printf(why, "the manifest says %s %s (ABI %d), the plugin itself %s %s (ABI %u)", mf->name,
+                        mf->version, mf->abi, p->name, p->version, p->abi_version);
+        return MST_ETRUST;
+    }
+    return 0;
+}
+
+static struct mst__module *find_open(struct mst__loader *l, const char *real)
+{
+    struct mst__list *pos;
+    for (pos = l->modules.next; pos != &l->modules; pos = pos->next) {
         struct mst__module *m = mst__container_of(pos, struct mst__module, link);
-        if (strcmp(m->path, real) == 0) {
-            m->refs++;
-            *out = m;
-            return 0;
-        }
+        if (strcmp(m->path, real) == 0)
+            return m;
     }
-    struct mst__module *m = mst__xcalloc(1, sizeof *m);
-    m->path = mst__xstrdup(real);
+    return NULL;
+}
+
+int mst__module_open_as(struct mst__loader *l, const char *use, const char *path, struct mst__module **out,
+                        enum mst__trust_status *st, struct mst__buf *why)
+{
+    struct mst__trust *t = trust_of(l, why);
+    struct mst__trust_result r;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (is_folder(path) && !mst__semver_valid(base)) { /* only NAME/VERSION is a bundle */
+        mst__buf_printf(why, "cannot read %s: %s", path, strerror(EISDIR));
+        return MST_EIO;
+    }
+    if (!t) {
+        if (st)
+            *st = MST__TRUST_INVALID;
+        return MST_ETRUST;
+    }
+    /* checked again even when already open: a reload may bring a new
+     * revocation list or policy, and must refuse what it refuses */
+    int rc = mst__trust_check_full(t, use, path, 0, &r);
+    if (st)
+        *st = r.status;
+    if (rc != 0) {
+        mst__buf_puts(why, r.reason.data);
+        mst__trust_result_free(&r);
+        return rc;
+    }
+    struct mst__module *m = find_open(l, r.entry);
+    if (m) {
+        /* what this check found is what the instance shows now */
+        struct mst__buf reason = m->verified.reason;
+        m->verified.reason = r.reason;
+        r.reason = reason;
+        m->verified.status = r.status;
+        m->verified.seconds = r.seconds;
+        m->refs++;
+        mst__trust_result_free(&r);
+        *out = m;
+        return 0;
+    }
+    m = mst__xcalloc(1, sizeof *m);
+    m->path = mst__xstrdup(r.entry);
     m->refs = 1;
+    m->verified = r;
     mst__list_init(&m->link);
-    int rc;
-    if (mst__ends_with(real, ".lua")) {
+    if (r.lua) {
         m->kind = MST__MODULE_LUA;
         rc = mst__lua_module_load(m, l->lua_dir, why);
     } else {
         m->kind = MST__MODULE_SO;
         rc = open_so(m, why);
+    }
+    if (rc == 0)
+        rc = check_against_manifest(m, why);
+    if (rc == MST_EABI || rc == MST_ETRUST) {
+        m->verified.status = MST__TRUST_INCOMPATIBLE;
+        if (st)
+            *st = MST__TRUST_INCOMPATIBLE;
     }
     if (rc != 0) {
         mst__module_release(m);
@@ -312,6 +459,12 @@ int mst__module_open(struct mst__loader *l, const char *path, struct mst__module
     mst__list_push(&l->modules, &m->link);
     *out = m;
     return 0;
+}
+
+int mst__module_open(struct mst__loader *l, const char *path, struct mst__module **out,
+                     struct mst__buf *why)
+{
+    return mst__module_open_as(l, NULL, path, out, NULL, why);
 }
 
 void mst__module_ref(struct mst__module *m)
@@ -328,6 +481,7 @@ void mst__module_release(struct mst__module *m)
         mst__lua_module_free(m);
     if (m->dl)
         dlclose(m->dl);
+    mst__trust_result_free(&m->verified); /* the fd after dlclose, never before */
     free(m->path);
     free(m);
 }

@@ -211,10 +211,18 @@ static int read_description(lua_State *L)
     return 0;
 }
 
+/* The text run is the text the trust check read and hashed (never the
+ * file again by its path); a bundle's modules come from its manifest. */
+static void use_bundle(struct mst__lua_vm *vm, const struct mst__module *m)
+{
+    vm->manifest = m->verified.manifest;
+    vm->bundle_fd = m->verified.dirfd;
+}
+
 static int describe(struct mst__lua_vm *vm, struct mst__module *m, struct lua_module *lm, struct mst__buf *why)
 {
     lua_State *L = vm->L;
-    if (mst__lua_vm_loadfile(vm, m->path) != 0) {
+    if (mst__lua_vm_loadbuffer(vm, m->verified.bytes, m->verified.len, m->path) != 0) {
         mst__buf_printf(why, "%s", lua_tostring(L, -1));
         return MST_ENOTPLUGIN;
     }
@@ -257,6 +265,7 @@ int mst__lua_module_load(struct mst__module *m, const char *lua_dir, struct mst_
         return MST_ENOMEM;
     }
     vm.source = "lua-loader";
+    use_bundle(&vm, m);
     int rc = describe(&vm, m, lm, why);
     mst__lua_vm_close(&vm);
     if (rc == 0)
@@ -351,7 +360,8 @@ static int run_file(lua_State *L)
     lua_pushstring(L, "mestys");
     lua_call(L, 1, 1);
     lua_setglobal(L, "mestys");
-    if (mst__lua_vm_loadfile(&li->vm, li->inst->module->path) != 0)
+    const struct mst__module *m = li->inst->module;
+    if (mst__lua_vm_loadbuffer(&li->vm, m->verified.bytes, m->verified.len, m->path) != 0)
         return lua_error(L);
     lua_call(L, 0, 1);
     if (!lua_istable(L, -1))
@@ -374,6 +384,7 @@ static int lp_init(mst_instance *inst, const struct mst_host *host, void **state
     }
     li->vm.inst = inst;
     li->vm.source = inst->source;
+    use_bundle(&li->vm, inst->module);
     metric(inst, "instructions", &li->vm.instr_hits);
     metric(inst, "memory", &li->vm.mem_hits);
     li->vm.errors = inst->errors;

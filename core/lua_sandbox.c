@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "lua_vm.h"
+#include "trust.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -204,6 +205,47 @@ static char *module_file(const char *dir, const char *name)
     return NULL;
 }
 
+/* The loaded chunk (on top, above mestys.loaded) run and recorded. */
+static int finish_require(lua_State *L, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+}
+
+/* A verified bundle's module: lua/A/B.lua (or A/B.lua) as its manifest
+ * lists it, hashed as read.  0 with the chunk pushed, MST_ENOENT if not
+ * listed, else the error message pushed. */
+static int require_listed(lua_State *L, struct mst__lua_vm *vm, const char *name)
+{
+    char *rel = mst__xasprintf("lua/%s.lua", name);
+    for (char *c = rel + 4; *c && strcmp(c, ".lua") != 0; c++)
+        if (*c == '.')
+            *c = '/';
+    struct mst__buf why = {0};
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mst__trust_read_listed(vm->manifest, vm->bundle_fd, rel, &text, &len, &why);
+    if (rc == MST_ENOENT)
+        rc = mst__trust_read_listed(vm->manifest, vm->bundle_fd, rel + 4, &text, &len, &why);
+    if (rc == 0) {
+        char *path = mst__path_join(vm->plugin_dir, rel);
+        rc = mst__lua_vm_loadbuffer(vm, text, len, path);
+        free(path);
+    } else if (rc != MST_ENOENT)
+        lua_pushfstring(L, "require: module \"%s\": %s", name, why.data);
+    free(text);
+    free(rel);
+    mst__buf_free(&why);
+    return rc;
+}
+
 /* require(name): modules from the plugin's own folder or the SDK's lua/
  * folder, as text, in the sandbox; nothing else.  A symlink that leads out
  * of the folder is refused like a path that climbs out of it. */
@@ -224,7 +266,12 @@ static int safe_require(lua_State *L)
         lua_setfield(L, -3, name);
         return 1;
     }
-    const char *dirs[] = {vm->plugin_dir, vm->lua_dir};
+    if (vm->manifest) {
+        int rc = require_listed(L, vm, name);
+        if (rc != MST_ENOENT)
+            return rc == 0 ? finish_require(L, name) : lua_error(L);
+    }
+    const char *dirs[] = {vm->manifest ? NULL : vm->plugin_dir, vm->lua_dir};
     for (int i = 0; i < 2; i++) {
         char *path = dirs[i] ? module_file(dirs[i], name) : NULL;
         if (!path)
@@ -236,17 +283,10 @@ static int safe_require(lua_State *L)
             return luaL_error(L, "require: module \"%s\" leads out of its folder (a symbolic link?)", name);
         if (rc != 0)
             return lua_error(L);
-        lua_pushstring(L, name);
-        lua_call(L, 1, 1);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushboolean(L, 1);
-        }
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -3, name);
-        return 1;
+        return finish_require(L, name);
     }
-    return luaL_error(L, "module \"%s\" not found in the plugin's folder or the mestys lua/ folder", name);
+    return luaL_error(L, "module \"%s\" not found in the plugin's %s or the mestys lua/ folder", name,
+                      vm->manifest ? "manifest" : "folder");
 }
 
 static void build_env(lua_State *L)
@@ -343,6 +383,15 @@ void mst__lua_vm_close(struct mst__lua_vm *vm)
     free(vm->lua_dir);
 }
 
+int mst__lua_vm_loadbuffer(struct mst__lua_vm *vm, const char *text, size_t len, const char *path)
+{
+    char *chunk = mst__xasprintf("@%s", path);
+    /* mode "t": a precompiled chunk is refused here, whatever its name */
+    int rc = luaL_loadbufferx(vm->L, text, len, chunk, "t");
+    free(chunk);
+    return rc == LUA_OK ? 0 : MST_EPLUGIN;
+}
+
 int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path)
 {
     size_t len;
@@ -352,12 +401,9 @@ int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path)
         lua_pushfstring(vm->L, "cannot read %s: %s", path, strerror(err));
         return mst__errno_code(err);
     }
-    char *chunk = mst__xasprintf("@%s", path);
-    /* mode "t": a precompiled chunk is refused here, whatever its name */
-    int rc = luaL_loadbufferx(vm->L, text, len, chunk, "t");
-    free(chunk);
+    int rc = mst__lua_vm_loadbuffer(vm, text, len, path);
     free(text);
-    return rc == LUA_OK ? 0 : MST_EPLUGIN;
+    return rc;
 }
 
 int mst__lua_vm_run(struct mst__lua_vm *vm, lua_CFunction fn, void *arg, int nresults, const char *what)

@@ -29,6 +29,10 @@ struct mst__lua_vm {
     void *kv;              /* sqlite3 * of the kv store, opened lazily */
     void *kv_get, *kv_set, *kv_del;
     const char *source;    /* for the log */
+    /* a verified bundle: require() reads the plugin's own modules only
+     * from the files its manifest lists, hashed as they are read */
+    const struct mst__manifest *manifest;
+    int bundle_fd;
 };
 
 /* 0 or MST_ENOMEM. */
@@ -42,6 +46,8 @@ int mst__lua_path_inside(const char *dir, const char *path);
 
 /* Loads a file as text (never bytecode) with the sandbox environment. */
 int mst__lua_vm_loadfile(struct mst__lua_vm *vm, const char *path);
+/* The same for text already read (and verified); `path` names the chunk. */
+int mst__lua_vm_loadbuffer(struct mst__lua_vm *vm, const char *text, size_t len, const char *path);
 /* lua_pcall under a fresh instruction budget.  On error the message is on
  * the stack; the kind of failure is counted and, for budget and memory,
  * returned as MST_ETIMEDOUT / MST_ENOMEM, else MST_EPLUGIN. */

@@ -1,7 +1,8 @@
 /* cli/main.c - mestys, the command line companion of mestysd:
  *   mestys check FILE        the daemon's own validation, same messages
- *   mestys plugins [DIR...]  what each plugin file is, or why it is not one
- *   mestys new-plugin NAME   a new plugin folder from the SDK template */
+ *   mestys plugins [-c FILE] [DIR...]  what each plugin is, its trust status, or why it is not one
+ *   mestys new-plugin NAME   a new plugin folder from the SDK template
+ *   mestys bundle ...        signed plugin bundles: pack, verify, list, deb */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <mestys/mestys.h>
 #include <mestys/number.h>
 
+#include "bundle.h"
+#include "cli/bundle_cli.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -31,9 +34,18 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage:\n"
                "  mestys check FILE         validate a config exactly as mestysd does\n"
-               "  mestys plugins [DIR...]   describe the plugins in DIR (default: the search path)\n"
+               "  mestys plugins [-c FILE] [DIR...]\n"
+               "                            describe the plugins in DIR (default: the search path) and\n"
+               "                            their trust status, under FILE's trust settings (default:\n"
+               "                            trust.* defaults: /etc/mestys/trust, only signed bundles)\n"
                "  mestys new-plugin NAME    create ./NAME from the plugin template\n"
                "  mestys config-keys        every key of the core config sections\n"
+               "  mestys bundle pack DIR --host RANGE [--name NAME] [--version X.Y.Z] [--kind so|lua]\n"
+               "                       [--arch ARCH] [--abi N]   write DIR/manifest.json (DIR is NAME/VERSION/)\n"
+               "  mestys bundle verify PATH    what mestysd would decide about a bundle folder, and why\n"
+               "  mestys bundle list [DIR...]  every bundle in DIR (default: the search path), the candidates\n"
+               "  mestys bundle deb PATH [--out DIR] [--maintainer \"NAME <EMAIL>\"]\n"
+               "                       a Debian package mestys-plugin-NAME of a bundle (dpkg-deb)\n"
                "  mestys simulate lora [--to HOST:PORT] [--gateways N] [--devices N] [--otaa N]\n"
                "                       [--rate UPLINKS/S] [--seconds S | --count N] [--batch N] [--progress]\n"
                "                       [--devices-json FILE] [--gateways-json FILE]   gateways sending real uplinks\n"
@@ -112,15 +124,18 @@ static int describe_file(struct mst__loader *loader, const char *path)
 {
     struct mst__module *m = NULL;
     struct mst__buf why = {0};
-    int rc = mst__module_open(loader, path, &m, &why);
+    enum mst__trust_status st = MST__TRUST_INVALID;
+    int rc = mst__module_open_as(loader, NULL, path, &m, &st, &why);
     if (rc != 0) {
-        printf("%s: not loadable: %s (%s)\n", path, why.data ? why.data : "", mst_strerror(rc));
+        printf("%s: not loadable: %s (%s)\n  trust      %s\n", path, why.data ? why.data : "", mst_strerror(rc),
+               mst__trust_status_name(st));
         mst__buf_free(&why);
         return 1;
     }
     const struct mst_plugin *p = m->plugin;
     printf("%s\n  name       %s %s (%s, plugin ABI %u)\n", path, p->name, p->version,
            m->kind == MST__MODULE_LUA ? "Lua" : "shared object", p->abi_version);
+    printf("  trust      %s: %s\n", mst__trust_status_name(m->verified.status), m->verified.reason.data);
     if (p->description)
         printf("  about      %s\n", p->description);
     print_list("publishes", p->publishes);
@@ -136,11 +151,67 @@ static int describe_file(struct mst__loader *loader, const char *path)
     return 0;
 }
 
+/* DIR/NAME/VERSION/ bundles: every version folder of NAME. */
+static int describe_bundles(struct mst__loader *loader, const char *name_dir, int *seen)
+{
+    DIR *dir = opendir(name_dir);
+    int bad = 0;
+    struct dirent *e;
+    while (dir && (e = readdir(dir))) {
+        char *path = mst__path_join(name_dir, e->d_name);
+        struct stat st;
+        if (mst__semver_valid(e->d_name) && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            bad |= describe_file(loader, path);
+            (*seen)++;
+        }
+        free(path);
+    }
+    if (dir)
+        closedir(dir);
+    return bad;
+}
+
+static int describe_dir(struct mst__loader *loader, const char *path, int *seen)
+{
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int bad = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        char *p = mst__path_join(path, e->d_name);
+        struct stat st;
+        if (mst__ends_with(e->d_name, ".so") || mst__ends_with(e->d_name, ".lua")) {
+            bad |= describe_file(loader, p);
+            (*seen)++;
+        } else if (e->d_name[0] != '.' && mst__valid_name(e->d_name) && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            bad |= describe_bundles(loader, p, seen);
+        free(p);
+    }
+    closedir(dir);
+    return bad;
+}
+
 static int cmd_plugins(int argc, char **argv)
 {
     struct mst__loader loader;
+    struct mst__trust *trust = NULL;
     mst__loader_init(&loader);
     mst__loader_set_path(&loader, ".", NULL, 0);
+    if (argc >= 2 && strcmp(argv[0], "-c") == 0) {
+        struct mst__buf why = {0};
+        int rc = mst__config_trust_open(argv[1], &loader, &trust, &why);
+        if (rc != 0) {
+            fprintf(stderr, "%s", why.data ? why.data : "");
+            mst__buf_free(&why);
+            mst__loader_close(&loader);
+            return 2;
+        }
+        mst__buf_free(&why);
+        loader.trust = trust;
+        argc -= 2;
+        argv += 2;
+    }
     const char **dirs = argc > 0 ? (const char **)argv : (const char **)loader.dirs;
     size_t n = argc > 0 ? (size_t)argc : loader.n_dirs;
     int bad = 0, seen = 0;
@@ -151,28 +222,24 @@ static int cmd_plugins(int argc, char **argv)
             seen++;
             continue;
         }
-        DIR *dir = opendir(dirs[i]);
-        if (!dir) {
-            if (argc > 0) {
-                fprintf(stderr, "%s: %s\n", dirs[i], strerror(errno));
-                bad = 1;
-            }
+        if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) && mst__semver_valid(strrchr(dirs[i], '/') ?
+                                                                                 strrchr(dirs[i], '/') + 1 : dirs[i])) {
+            bad |= describe_file(&loader, dirs[i]); /* a bundle folder NAME/VERSION */
+            seen++;
             continue;
         }
-        struct dirent *e;
-        while ((e = readdir(dir))) {
-            if (!mst__ends_with(e->d_name, ".so") && !mst__ends_with(e->d_name, ".lua"))
-                continue;
-            char *path = mst__path_join(dirs[i], e->d_name);
-            bad |= describe_file(&loader, path);
-            seen++;
-            free(path);
-        }
-        closedir(dir);
+        int r = describe_dir(&loader, dirs[i], &seen);
+        if (r < 0 && argc > 0) {
+            fprintf(stderr, "%s: %s\n", dirs[i], strerror(errno));
+            bad = 1;
+        } else if (r > 0)
+            bad = 1;
     }
     if (!seen)
         printf("no plugin files (.so, .lua) found\n");
+    loader.trust = NULL;
     mst__loader_close(&loader);
+    mst__trust_close(trust);
     return bad ? 1 : 0;
 }
 
@@ -335,6 +402,8 @@ int main(int argc, char **argv)
         return cmd_plugin_tool("verify", argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify_only(argc - 1, argv + 1);
+    if (strcmp(cmd, "bundle") == 0)
+        return mst__cli_bundle(argc - 2, argv + 2);
     /* `mestys region backfill ARGS` is the uplink's tool (mestys-uplink-backfill) */
     if (strcmp(cmd, "region") == 0 && argc >= 3 && strcmp(argv[2], "backfill") == 0) {
         argv[2] = "uplink";

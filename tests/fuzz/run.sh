@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
-all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query pgstore_query pgstore_batch uplink_answer charging_tariff charging_booking charging_station ws_subprotocol charging_rpc charging_site voting_pb voting_ballot voting_register voting_identity http_static_path web_config regcat_record)
+all=(lora_gwmp lora_uplink lora_cayenne lora_csv config time opendata lua_json store_query pgstore_query pgstore_batch uplink_answer charging_tariff charging_booking charging_station ws_subprotocol charging_rpc charging_site voting_pb voting_ballot voting_register voting_identity http_static_path web_config manifest_parse version_range regcat_record)
 # voting_pb's seeds also come from the shared reference elections, read at fuzz time
 pabulib=${MESTYS_PABULIB_DIR:-$here/../shared/reference/pabulib}
 targets=("$@")

@@ -296,6 +296,23 @@ write("web_config", "colour", "#1F4E79")
 write("web_config", "tiles", "http://127.0.0.1:8081/{z}/{x}/{y}.png?key={r}")
 write("web_config", "png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
 
+# manifest_parse: a bundle's manifest.json as `mestys bundle pack` writes it (docs/sdk.md), and near misses
+MANIFEST = {"abi": 1, "arch": "amd64", "files": {
+    "doc/README.md": "2af20e5fcd2770d18f59dfee4d948fc4e2a3058e5869bf306126b019b78af5a0",
+    "lora.so": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"},
+    "format": 1, "host": ">= 0.1.0, < 0.2.0", "kind": "so", "name": "lora", "version": "1.2.0"}
+write("manifest_parse", "so", json.dumps(MANIFEST, indent=2, sort_keys=True) + "\n")
+write("manifest_parse", "lua", json.dumps(dict(MANIFEST, arch="all", kind="lua", name="parking",
+      version="0.3.0-rc.1+b7", host="0", files={"parking.lua": MANIFEST["files"]["lora.so"],
+      "lua/parking/decode.lua": MANIFEST["files"]["doc/README.md"]}), sort_keys=True))
+write("manifest_parse", "dotdot", json.dumps(dict(MANIFEST, files={"../lora.so": MANIFEST["files"]["lora.so"]})))
+write("manifest_parse", "extra_key", json.dumps(dict(MANIFEST, signed_by="x")))
+
+# version_range: a range, then versions one a line
+write("version_range", "issue", ">= 0.4.0, < 0.6.0\n0.4.0\n0.6.0-rc1\n0.6.0\n0.5.99\n")
+write("version_range", "pgxn", ">= 1.2.0, != 1.5.0, < 2.0.0\n1.5.0\n1.0.0-alpha.1\n1.0.0-alpha.beta\n1.0.0+b\n")
+write("version_range", "any", "0\n0.0.0\n99999999999999999999.0.0\n1.0.0-x-y-z.--\n")
+write("version_range", "bare", "1.2.0\n1.10.0\n1.2.0-rc.1\n")
 # pgstore_batch: a town's batch as docs/plugins/pgstore.md shows it, plain and gzip'ed
 PGS_BATCH = "\n".join([
     json.dumps({"epoch": 8123456789012345, "first": 1201, "last": 1450, "replay": False}),

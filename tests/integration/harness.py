@@ -22,6 +22,20 @@ ADMIN = "admin-token-0123456789"
 OPERATOR = "operator-token-0123456789"
 PUBLIC = "public-token-0123456789"
 
+# Plugins load only from folders nobody but root (or the daemon's user) can
+# write, every folder above included (the trust check's permission walk):
+# /tmp is world-writable, so the tests' temporary folders live in the
+# build tree instead.
+TMP = os.path.join(BUILD, "it-tmp")
+os.makedirs(TMP, mode=0o755, exist_ok=True)
+tempfile.tempdir = TMP
+
+# The test plugins (tests/plugins, tests/lua, scripts written by a test)
+# are unsigned and outside the daemon's own folders: every config the tests
+# write says so explicitly.  The daemon's default stays "signed"
+# (test_trust.py checks it).
+TEST_TRUST = {"require": "any"}
+
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
 
@@ -31,7 +45,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config(port, plugins, **extra):
+def config(port, plugins, trust=TEST_TRUST, **extra):
     cfg = {
         "node": {"name": "testtown", "state_dir": "state", "log_level": "info",
                  "http": {"listen": "127.0.0.1:%d" % port, "body_limit": 65536}},
@@ -40,6 +54,8 @@ def config(port, plugins, **extra):
                    {"name": "clerk", "token": OPERATOR, "role": "operator"},
                    {"name": "kiosk", "token": PUBLIC, "role": "public"}],
     }
+    if trust is not None:
+        cfg["trust"] = trust
     for key, value in extra.items():
         cfg[key] = value
     return cfg

@@ -31,7 +31,8 @@ BAD = """{
     { "use": "testplug", "config": { "label": 5 } },
     { "use": "testplug", "config": { "label": "b" } },
     { "use": "lorawan-ns" }
-  ]
+  ],
+  "trust": { "require": "any" }
 }
 """
 
@@ -51,7 +52,7 @@ class Cli(unittest.TestCase):
             path + ':5:5: error: plugins[1].name: duplicate instance name "testplug" (also plugins[0]); give each instance its own "name"',
         ])
         self.assertTrue(errors[3].startswith(
-            path + ':6:14: error: plugins[2].use: cannot load plugin "lorawan-ns": no plugin "lorawan-ns" (.so or .lua) in: ' + TEST_PLUGINS))
+            path + ':6:14: error: plugins[2].use: cannot load plugin "lorawan-ns": no plugin "lorawan-ns" (lorawan-ns/VERSION/, .so or .lua) in: ' + TEST_PLUGINS))
         self.assertEqual(len(errors), 4)
         self.assertIn("4 error(s)", out)
         self.assertIn("4 error(s)", err2)
@@ -73,7 +74,8 @@ class Cli(unittest.TestCase):
         self.assertNotIn("e+", out)
 
     def test_check_compiles_lora_decoders(self):
-        d = tempfile.mkdtemp(prefix="mestys-dec-")
+        # no plugin loads from here: a short path, so Lua's chunk names are not shortened with "..."
+        d = tempfile.mkdtemp(prefix="mestys-dec-", dir="/tmp")
         os.mkdir(os.path.join(d, "decoders"))
         with open(os.path.join(d, "decoders", "broken.lua"), "w") as f:
             f.write("function decodeUplink(input)\n  return { data = { x = 1 }\nend\n")
@@ -152,8 +154,21 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 0, err)
 
     def test_plugins_describes_and_refuses(self):
+        # by default (trust.* defaults) an unsigned .so outside the daemon's folders is refused, dlopen never runs
         rc, out, err = run(MESTYS, "plugins", TEST_PLUGINS)
+        self.assertEqual(rc, 1)
+        self.assertIn(TEST_PLUGINS + "/testplug.so: not loadable: unsigned (a single file, no bundle) and "
+                      "trust.require is \"signed\"", out)
+        self.assertIn("  trust      unsigned\n", out)
+        self.assertNotIn("undefined symbol", out)
+        # under a config that allows unsigned plugins they are described, with their status
+        d = tempfile.mkdtemp()
+        cfg = os.path.join(d, "mestys.json")
+        with open(cfg, "w") as f:
+            json.dump(config(free_port(), []), f)
+        rc, out, err = run(MESTYS, "plugins", "-c", cfg, TEST_PLUGINS)
         self.assertEqual(rc, 1)  # some files here are not loadable, on purpose
+        self.assertIn("  trust      unsigned: unsigned (a single file, no bundle), allowed by trust.require \"any\"", out)
         self.assertIn("name       testplug 0.0.1 (shared object, plugin ABI 1)", out)
         self.assertIn("publishes  test/out, test/echo-events/#", out)
         self.assertRegex(out, r"label\s+a string\s+required  - a label")
@@ -166,8 +181,10 @@ class Cli(unittest.TestCase):
 
     def test_plugins_describes_lua(self):
         lua = os.path.join(SOURCE, "examples", "town", "lua", "noticeboard.lua")
-        rc, out, err = run(MESTYS, "plugins", lua)
+        town = os.path.join(SOURCE, "examples", "town", "mestys.json")
+        rc, out, err = run(MESTYS, "plugins", "-c", town, lua)  # the town names it in trust.allow_unsigned
         self.assertEqual(rc, 0, out + err)
+        self.assertIn("trust      unsigned: unsigned (a single file, no bundle), allowed by trust.allow_unsigned", out)
         self.assertIn("name       noticeboard 1.0.0 (Lua, plugin ABI 1)", out)
         self.assertRegex(out, r"max_notices\s+an integer\s+default 100")
 

@@ -93,7 +93,7 @@ static void unknown_key_lists_valid_keys(void **state)
     expect_error("{\n  \"node\": {\n    \"htpp\": {}\n  }\n}\n",
                  "3:5: error: node.htpp: unknown key \"htpp\"; valid keys: name, state_dir, "
                  "log_level, plugin_path, http, lua");
-    expect_error("{ \"nodes\": {} }", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens");
+    expect_error("{ \"nodes\": {} }", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens, trust");
 }
 
 static void wrong_type(void **state)
@@ -132,7 +132,7 @@ static void unknown_plugin(void **state)
     char *out = load("{\"plugins\": [{\"use\": \"lorra\"}]}", &rc, NULL);
     assert_int_equal(rc, MST_ECONFIG);
     char *want = mst__xasprintf("%s/mestys.json:1:22: error: plugins[0].use: cannot load plugin \"lorra\": "
-                                "no plugin \"lorra\" (.so or .lua) in: %s", dir, env_or_fail("MESTYS_TEST_PLUGIN_DIR"));
+                                "no plugin \"lorra\" (lorra/VERSION/, .so or .lua) in: %s", dir, env_or_fail("MESTYS_TEST_PLUGIN_DIR"));
     if (!strstr(out, want))
         fail_msg("expected\n  %s\ngot\n%s", want, out);
     free(want);
@@ -194,13 +194,13 @@ static void duplicate_key_and_bad_values(void **state)
 static void control_bytes_keep_positions(void **state)
 {
     (void)state;
-    expect_error("{\x01\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens");
+    expect_error("{\x01\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens, trust");
     expect_error("{\"node\": {\"http\": {\"listen\":\x1f\x02 8080}}}",
                  "1:32: error: node.http.listen: expected a string, got a number");
     expect_error("{\"bus\": {\"queue_depth\": 1\x01, \"nodes\": 2}}",
                  "1:29: error: bus.nodes: unknown key \"nodes\"; valid keys: listen, peers, queue_depth, "
                  "request_timeout_ms, max_message");
-    expect_error("\xEF\xBB\xBF{\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens");
+    expect_error("\xEF\xBB\xBF{\"nodes\": {}}", "1:3: error: nodes: unknown key \"nodes\"; valid keys: node, bus, plugins, tokens, trust");
     /* a string cJSON closes at a quote the walk must not pair differently */
     expect_error("{\"node\":\x01\"\\\"{[\", \"x\": {\x03}}", "1:10: error: node: expected an object, got a string");
 }

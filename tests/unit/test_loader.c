@@ -4,6 +4,7 @@
 #include "loader.h"
 
 static struct mst__loader loader;
+static struct mst__trust *any_trust;
 
 static int open_plugin(const char *file, struct mst__module **m, char **why_out)
 {
@@ -93,11 +94,11 @@ static void search_path_finds_so_and_lua(void **state)
     struct mst__buf why = {0};
     setenv("MESTYS_PLUGIN_PATH", env_or_fail("MESTYS_TEST_PLUGIN_DIR"), 1);
     mst__loader_set_path(&loader, ".", NULL, 0);
-    assert_int_equal(mst__loader_find(&loader, "testplug", ".", &path, &why), 0);
+    assert_int_equal(mst__loader_find(&loader, "testplug", NULL, ".", &path, &why), 0);
     assert_true(mst__ends_with(path, "/testplug.so"));
     free(path);
     path = NULL;
-    assert_int_equal(mst__loader_find(&loader, "nope", ".", &path, &why), MST_ENOENT);
+    assert_int_equal(mst__loader_find(&loader, "nope", NULL, ".", &path, &why), MST_ENOENT);
     assert_non_null(strstr(why.data, "no plugin \"nope\""));
     mst__buf_free(&why);
     char *lua = mst__path_join(env_or_fail("MESTYS_TEST_LUA_DIR"), "echo.lua");
@@ -112,10 +113,39 @@ static void search_path_finds_so_and_lua(void **state)
     mst__buf_free(&why);
 }
 
+/* Without a policy of its own the loader uses trust.*'s defaults: an
+ * unsigned .so outside the daemon's folders is refused before dlopen. */
+static void default_policy_refuses_unsigned(void **state)
+{
+    (void)state;
+    struct mst__loader plain;
+    mst__loader_init(&plain);
+    char *path = mst__path_join(env_or_fail("MESTYS_TEST_PLUGIN_DIR"), "testplug.so");
+    struct mst__module *m = NULL;
+    struct mst__buf why = {0};
+    enum mst__trust_status st = MST__TRUST_SIGNED;
+    assert_int_equal(mst__module_open_as(&plain, NULL, path, &m, &st, &why), MST_ETRUST);
+    assert_null(m);
+    assert_int_equal(st, MST__TRUST_UNSIGNED);
+    assert_non_null(strstr(why.data, "trust.require is \"signed\""));
+    mst__buf_free(&why);
+    free(path);
+    mst__loader_close(&plain);
+}
+
+/* The test plugins are outside the daemon's own folders: they are opened
+ * under trust.require "any", as the integration tests' configs say. */
 static int setup(void **state)
 {
     (void)state;
     mst__loader_init(&loader);
+    struct mst__trust_cfg cfg = {.dir = "/nonexistent/mestys-trust", .require = MST__TRUST_REQUIRE_ANY,
+                                 .uid = geteuid()};
+    struct mst__buf why = {0};
+    if (mst__trust_open(&any_trust, &cfg, &why) != 0)
+        fail_msg("trust: %s", why.data);
+    mst__buf_free(&why);
+    loader.trust = any_trust;
     return 0;
 }
 
@@ -123,6 +153,7 @@ static int teardown(void **state)
 {
     (void)state;
     mst__loader_close(&loader);
+    mst__trust_close(any_trust);
     return 0;
 }
 
@@ -136,6 +167,7 @@ int main(void)
         cmocka_unit_test(not_a_plugin),
         cmocka_unit_test(init_failure_is_the_daemons_business),
         cmocka_unit_test(search_path_finds_so_and_lua),
+        cmocka_unit_test(default_policy_refuses_unsigned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,7 +54,10 @@ static int setup(void **state)
         "  {\"use\": \"%s/echo.lua\", \"config\": {\"prefix\": \"echo:\"}},\n"
         "  {\"use\": \"%s/loop.lua\"}, {\"use\": \"%s/bomb.lua\"}, {\"use\": \"%s/forbidden.lua\"},\n"
         "  {\"use\": \"%s/hog.lua\", \"lua\": {\"instructions\": 10000000}}\n"
-        " ]}\n", lua, lua, lua, lua, lua);
+        " ],\n"
+        /* the test scripts are unsigned: named, as a town names its own */
+        " \"trust\": {\"allow_unsigned\": [\"echo\", \"loop\", \"bomb\", \"forbidden\", \"hog\"]}}\n",
+        lua, lua, lua, lua, lua);
     char *path = write_file(dir, "mestys.json", text);
     free(text);
     struct mst__diag diag = {0};

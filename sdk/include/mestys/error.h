@@ -32,7 +32,8 @@
     XX(EPLUGIN, 16, "the plugin reported an error")                           \
     XX(EDB, 17, "database error")                                             \
     XX(EADDRINUSE, 18, "address already in use")                              \
-    XX(EPERM, 19, "permission denied by the operating system")
+    XX(EPERM, 19, "permission denied by the operating system")               \
+    XX(ETRUST, 20, "refused by the trust policy (signature, files or revocation)")
 
 enum mst_errno {
     MST_OK = 0,
