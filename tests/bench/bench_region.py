@@ -74,7 +74,7 @@ def town_name(k):
 
 
 def region_daemon(pg_conninfo, towns):
-    cfg = config(free_port(), [{"use": "pgstore", "name": "pg", "config": {
+    cfg = config(free_port(), trust=None, plugins=[{"use": "pgstore", "name": "pg", "config": {
         "conninfo": pg_conninfo, "town": "region",
         "towns": [{"town": town_name(k), "token": token(k)} for k in range(towns)]}}])
     cfg["node"]["http"]["body_limit"] = 4 << 20
@@ -87,7 +87,7 @@ def town_daemon(region_port, towns):
     uplinks = [{"use": "uplink", "name": "up%02d" % k, "config": {
         "region_url": "http://127.0.0.1:%d/api/pg" % region_port, "town": town_name(k), "token": token(k),
         "retry_base_ms": 500, "retry_cap_ms": 2000}} for k in range(towns)]
-    cfg = config(free_port(), uplinks + [{"use": os.path.join(SOURCE, "tests", "lua", "inject.lua")}])
+    cfg = config(free_port(), trust=None, plugins=uplinks + [{"use": os.path.join(SOURCE, "tests", "lua", "inject.lua")}])
     cfg["node"]["http"]["body_limit"] = 1 << 20
     cfg["node"]["log_level"] = "warn"
     return Daemon(cfg)
