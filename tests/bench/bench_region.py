@@ -6,8 +6,11 @@ run's limit, all on one private cluster (tests/integration/pg.py):
       pgstore sorts a group) into pgstore's own schema, through `readings`
       and straight into the day partition `r_<day>`; rows/s;
   (b) pgstore's writer: the same number of rows posted as town batches
-      (gzip NDJSON, docs/plugins/pgstore.md) by TOWNS parallel simulated
-      towns, one batch on the wire per town as uplink does; rows/s counted
+      (gzip NDJSON, docs/plugins/pgstore.md) by 8 and by 32 parallel
+      simulated towns, one batch on the wire per town as uplink does
+      (pgstore writes one group per commit_ms tick, so the towns in
+      parallel bound a group's rows; how many commits, and how long the
+      writer was busy, is printed from the region's /metrics); rows/s counted
       as committed (every batch answered 200, then count(*) in PostgreSQL),
       and % of (a) (target 80 %);
   (c) end to end: 50 uplink instances in ONE town daemon (50 simulated
@@ -25,6 +28,7 @@ run's limit, all on one private cluster (tests/integration/pg.py):
 Environment: BENCH_REGION_ROWS (N, default 200000), BENCH_REGION_RUNS
 (repeats of (a) and (b), medians printed; default 3), BENCH_REGION_BACKLOG_S
 (default 60; 600 is the issue's ten minutes, ~500k messages),
+BENCH_REGION_WRITER_TOWNS (towns in parallel in (b), default "8,32"),
 BENCH_REGION_LAG_S (seconds of the 830/s case, default 20).  A benchmark, not
 a test: nothing is asserted about time; a lost or doubled row stops it."""
 import datetime
@@ -56,7 +60,9 @@ RUNS = int(os.environ.get("BENCH_REGION_RUNS", "3"))
 BACKLOG_S = int(os.environ.get("BENCH_REGION_BACKLOG_S", "60"))
 LAG_S = int(os.environ.get("BENCH_REGION_LAG_S", "20"))
 TOWNS = 50              # simulated towns of (c) and (d): uplink instances
-WRITER_TOWNS = 8        # parallel towns of (b): 4 uv worker threads, 2 cores; more only queue
+# parallel towns of (b): each has one batch on the wire, and pgstore writes one group per commit_ms tick,
+# so the towns in parallel bound the rows of a group
+WRITER_TOWNS = [int(n) for n in os.environ.get("BENCH_REGION_WRITER_TOWNS", "8,32").split(",")]
 SENSORS = 1000          # per town
 BATCH = 2000            # messages per batch: uplink's batch_max_messages default
 PER_MESSAGE = 50        # readings per published message in (c)'s throughput case (a gateway's burst)
@@ -74,7 +80,7 @@ def town_name(k):
 
 
 def region_daemon(pg_conninfo, towns):
-    cfg = config(free_port(), trust=None, plugins=[{"use": "pgstore", "name": "pg", "config": {
+    cfg = config(free_port(), plugins=[{"use": "pgstore", "name": "pg", "config": {
         "conninfo": pg_conninfo, "town": "region",
         "towns": [{"town": town_name(k), "token": token(k)} for k in range(towns)]}}])
     cfg["node"]["http"]["body_limit"] = 4 << 20
@@ -87,7 +93,7 @@ def town_daemon(region_port, towns):
     uplinks = [{"use": "uplink", "name": "up%02d" % k, "config": {
         "region_url": "http://127.0.0.1:%d/api/pg" % region_port, "town": town_name(k), "token": token(k),
         "retry_base_ms": 500, "retry_cap_ms": 2000}} for k in range(towns)]
-    cfg = config(free_port(), trust=None, plugins=uplinks + [{"use": os.path.join(SOURCE, "tests", "lua", "inject.lua")}])
+    cfg = config(free_port(), plugins=uplinks + [{"use": os.path.join(SOURCE, "tests", "lua", "inject.lua")}])
     cfg["node"]["http"]["body_limit"] = 1 << 20
     cfg["node"]["log_level"] = "warn"
     return Daemon(cfg)
@@ -183,27 +189,42 @@ def post_all(port, k, bodies, errors):
     conn.close()
 
 
-def writer(pg, region, rows):
+def commit_stats(region):
+    """(commits, seconds in groups) so far, from the region's /metrics."""
+    commits = seconds = 0.0
+    for line in region.get("/metrics")[2].decode().splitlines():
+        if line.startswith("mestys_pgstore_commits_total{"):
+            commits = float(line.split()[-1])
+        elif line.startswith("mestys_pgstore_commit_seconds_sum{"):
+            seconds = float(line.split()[-1])
+    return commits, seconds
+
+
+def writer(pg, region, rows, towns):
     rates = []
+    groups = []
     for _ in range(RUNS):
         pg.sql("TRUNCATE readings, latest, hourly", db="region")
-        per_town = batches_of(rows, WRITER_TOWNS, random.randrange(1, 1 << 52))
+        per_town = batches_of(rows, towns, random.randrange(1, 1 << 52))
         errors = []
         threads = [threading.Thread(target=post_all, args=(region.port, k, per_town[k], errors))
-                   for k in range(WRITER_TOWNS)]
+                   for k in range(towns)]
+        before = commit_stats(region)
         started = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        after = commit_stats(region)
+        groups.append((after[0] - before[0], after[1] - before[1], elapsed))
         if errors:
             raise SystemExit("a batch was refused: %s" % errors[0])
         count = int(pg.sql("SELECT count(*) FROM readings", db="region"))
         if count != len(rows):
             raise SystemExit("(b) %d rows committed, %d sent" % (count, len(rows)))
         rates.append(len(rows) / elapsed)
-    return statistics.median(rates)
+    return statistics.median(rates), groups
 
 
 # ----------------------------------------------------------- (c), (d) e2e
@@ -355,18 +376,22 @@ def main():
         conninfo = pg.create_database("region")
         print("PostgreSQL: %s" % pg_settings(pg), flush=True)
         region = region_daemon(conninfo, TOWNS).start()  # makes the schema and the partitions
-        rows = rows_of(ROWS, WRITER_TOWNS)
+        rows = rows_of(ROWS, WRITER_TOWNS[0])
 
         lim = limit(pg, rows, tmp)
         best = lim["readings"]
         print("(a) limit: psql \\copy, CSV sorted by key          (median of %d, load %s)" % (RUNS, loadavg()))
         for target, rate in lim.items():
             print("      into %-24s %9.0f rows/s" % (target, rate))
-        rate = writer(pg, region, rows)
-        print("(b) pgstore writer: %d towns posting batches of %d     (median of %d, load %s)"
-              % (WRITER_TOWNS, BATCH, RUNS, loadavg()))
-        print("      committed                     %9.0f rows/s  (%3.0f%% of (a) into readings; target 80%%)"
-              % (rate, 100 * rate / best), flush=True)
+        for towns in WRITER_TOWNS:
+            rate, groups = writer(pg, region, rows if towns == WRITER_TOWNS[0] else rows_of(ROWS, towns), towns)
+            print("(b) pgstore writer: %d towns posting batches of %d     (median of %d, load %s)"
+                  % (towns, BATCH, RUNS, loadavg()))
+            print("      committed                     %9.0f rows/s  (%3.0f%% of (a) into readings; target 80%%)"
+                  % (rate, 100 * rate / best))
+            for commits, seconds, elapsed in groups:
+                print("      run: %.1f s, %d commits of %.0f rows, writer busy %.1f s (%.0f%% of the run)"
+                      % (elapsed, commits, len(rows) / max(commits, 1), seconds, 100 * seconds / elapsed), flush=True)
 
         town = town_daemon(region.port, TOWNS).start()
         per_town = max(PER_MESSAGE, ROWS // TOWNS)
