@@ -29,6 +29,11 @@ Environment: BENCH_REGION_ROWS (N, default 200000), BENCH_REGION_RUNS
 (repeats of (a) and (b), medians printed; default 3), BENCH_REGION_BACKLOG_S
 (default 60; 600 is the issue's ten minutes, ~500k messages),
 BENCH_REGION_WRITER_TOWNS (towns in parallel in (b), default "8,32"),
+BENCH_REGION_TOWN_THREADS (UV_THREADPOOL_SIZE of the town daemon, default
+64: each uplink's send holds a libuv worker thread until the region
+commits, so 50 uplinks in one daemon on libuv's default 4 threads have at
+most 4 batches in flight, where 50 real towns, each its own daemon, have
+50; 4 shows what one daemon with 50 uplinks does),
 BENCH_REGION_LAG_S (seconds of the 830/s case, default 20).  A benchmark, not
 a test: nothing is asserted about time; a lost or doubled row stops it."""
 import datetime
@@ -66,6 +71,7 @@ WRITER_TOWNS = [int(n) for n in os.environ.get("BENCH_REGION_WRITER_TOWNS", "8,3
 SENSORS = 1000          # per town
 BATCH = 2000            # messages per batch: uplink's batch_max_messages default
 PER_MESSAGE = 50        # readings per published message in (c)'s throughput case (a gateway's burst)
+TOWN_THREADS = int(os.environ.get("BENCH_REGION_TOWN_THREADS", "64"))
 REALISTIC = 830         # readings/s: 50 towns x 1,000 sensors x one a minute
 DAY = int(time.time()) // 86400 - 1  # yesterday: its partition exists from the start
 T0_MS = DAY * 86400000
@@ -393,10 +399,13 @@ def main():
                 print("      run: %.1f s, %d commits of %.0f rows, writer busy %.1f s (%.0f%% of the run)"
                       % (elapsed, commits, len(rows) / max(commits, 1), seconds, 100 * seconds / elapsed), flush=True)
 
+        os.environ["UV_THREADPOOL_SIZE"] = str(TOWN_THREADS)  # the town's only: the region restarts without it
         town = town_daemon(region.port, TOWNS).start()
+        del os.environ["UV_THREADPOOL_SIZE"]
         per_town = max(PER_MESSAGE, ROWS // TOWNS)
         rate, published = end_to_end(pg, town, per_town, 0)
-        print("(c) end to end: 1 town daemon, %d uplinks -> region -> PostgreSQL   (load %s)" % (TOWNS, loadavg()))
+        print("(c) end to end: 1 town daemon (UV_THREADPOOL_SIZE=%d), %d uplinks -> region -> PostgreSQL   (load %s)"
+              % (TOWN_THREADS, TOWNS, loadavg()))
         print("      committed                     %9.0f rows/s  (%3.0f%% of (a); target 50%%); %d rows, "
               "published in %.1f s in messages of %d" % (rate, 100 * rate / best, TOWNS * per_town, published,
                                                           PER_MESSAGE), flush=True)
