@@ -6,7 +6,9 @@ them a PostgreSQL backend is killed (kill -9) in the middle of the writer's
 COPY, the region's daemon is killed (kill -9) with batches on the wire, and
 the town's daemon is killed (kill -9) with its outboxes full.  At the end the
 rows in PostgreSQL equal the rows sent, compared in SQL in both directions
-(EXCEPT each way, and the counts).
+(EXCEPT each way, and the counts).  A second test stops the region's daemon
+(SIGTERM) for several seconds while the towns publish: their outboxes grow,
+then drain once it is back, every row once.
 
 MESTYS_REGION_READINGS sets the readings per town (default below: what
 runs in about three minutes on the 2-core CI machine)."""
