@@ -429,7 +429,8 @@ def main():
             if d and d.proc and d.proc.poll() is None:
                 d.stop()
         pg.close()
-        subprocess.run(["rm", "-rf", tmp])
+        for path in [tmp] + [d.dir for d in (town, region) if d]:
+            subprocess.run(["rm", "-rf", path])
 
 
 if __name__ == "__main__":
