@@ -6,7 +6,9 @@ them a PostgreSQL backend is killed (kill -9) in the middle of the writer's
 COPY, the region's daemon is killed (kill -9) with batches on the wire, and
 the town's daemon is killed (kill -9) with its outboxes full.  At the end the
 rows in PostgreSQL equal the rows sent, compared in SQL in both directions
-(EXCEPT each way, and the counts).
+(EXCEPT each way, and the counts).  A second test stops the region's daemon
+(SIGTERM) for several seconds while the towns publish: their outboxes grow,
+then drain once it is back, every row once.
 
 MESTYS_REGION_READINGS sets the readings per town (default below: what
 runs in about three minutes on the 2-core CI machine)."""
@@ -144,6 +146,53 @@ class Region(unittest.TestCase):
         self.assertEqual(marks, "%d|%d" % (TOWNS, TOWNS), "one epoch per town: the outboxes survived kill -9")
         print("\n%d readings from %d towns exactly once through three kill -9 in %.1f s"
               % (TOWNS * PER_TOWN, TOWNS, elapsed))
+
+    def test_region_down_for_a_while(self):
+        """The region's daemon stopped (SIGTERM, not killed) while the towns
+        keep publishing: their outboxes grow, nothing is lost or doubled
+        once it is back.  Its own metric, so it is independent of the
+        kill -9 test's rows."""
+        per_town, metric = 6000, "humidity"
+
+        def publish(start, stop):
+            for k in range(start, stop, PER_MESSAGE):
+                rows = ",".join('{"sensor":"s%d","metric":"%s","unit":"%%","value":%s,"time":%d}'
+                                % (i % SENSORS, metric, repr(i * 0.5), self.t0 + i * 1000)
+                                for i in range(k, min(stop, k + PER_MESSAGE)))
+                status, _, text = self.town.request("POST", "/api/inject/publish/reading",
+                                                    ("[" + rows + "]").encode(), token=OPERATOR)
+                self.assertEqual(status, 202, text)
+
+        eventually(lambda: self.assertEqual(self.outbox_total(), 0), timeout=60)
+        self.region.stop()
+        down = time.monotonic()
+        publish(0, per_town // 2)
+        half = TOWNS * len(range(0, per_town // 2, PER_MESSAGE))
+        eventually(lambda: self.assertGreaterEqual(self.outbox_total(), half), timeout=60)
+        first = self.outbox_total()
+        publish(per_town // 2, per_town)
+        full = TOWNS * len(range(0, per_town, PER_MESSAGE))
+        eventually(lambda: self.assertGreaterEqual(self.outbox_total(), full), timeout=60)
+        self.assertGreater(self.outbox_total(), first, "the outboxes grew while the region was down")
+        time.sleep(max(0.0, 5 - (time.monotonic() - down)))  # down for several seconds: the towns retried
+        retried = sum(float(line.split()[-1]) for line in self.town.get("/metrics")[2].decode().splitlines()
+                      if line.startswith("mestys_uplink_batches_retried_total{"))
+        self.assertGreater(retried, 0, "the towns tried the stopped region")
+
+        self.restart(self.region)
+        eventually(lambda: self.assertEqual(self.outbox_total(), 0), timeout=120, every=0.2)
+
+        expected = ("SELECT 'town' || lpad(k::text, 2, '0') AS town, 's' || (i %% %d) AS sensor, "
+                    "%d + i * 1000::bigint AS ms, i * 0.5::float8 AS value "
+                    "FROM generate_series(0, %d) k, generate_series(0, %d) i" % (SENSORS, self.t0, TOWNS - 1, per_town - 1))
+        actual = ("SELECT s.town, s.name, (extract(epoch FROM r.t) * 1000)::bigint, r.value "
+                  "FROM readings r JOIN sensors s ON s.id = r.sensor_id JOIN metrics m ON m.id = r.metric_id "
+                  "WHERE s.town LIKE 'town%%' AND m.name = '%s'" % metric)
+        self.assertEqual(self.pg.sql("SELECT count(*) FROM (%s EXCEPT %s) x" % (expected, actual)), "0",
+                         "sent but not stored")
+        self.assertEqual(self.pg.sql("SELECT count(*) FROM (%s EXCEPT %s) x" % (actual, expected)), "0",
+                         "stored but never sent")
+        self.assertEqual(self.pg.sql("SELECT count(*) FROM (%s) x" % actual), str(TOWNS * per_town), "a row twice")
 
 
 if __name__ == "__main__":
