@@ -17,6 +17,7 @@
 
 #include "bundle.h"
 #include "trust_path.h"
+#include "trust_sig.h"
 
 #define LIST_MAX (4u << 20) /* a list of a few thousand entries is far below this */
 
@@ -36,16 +37,6 @@ void mst__revlist_free(struct mst__revlist *l)
     memset(l, 0, sizeof *l);
 }
 
-static int key_id_ok(const char *s)
-{
-    if (strlen(s) != 16)
-        return 0;
-    for (const char *c = s; *c; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'F')))
-            return 0;
-    return 1;
-}
-
 static int parse_keys(const cJSON *keys, struct mst__revlist *l, struct mst__buf *why)
 {
     if (!keys)
@@ -58,12 +49,16 @@ static int parse_keys(const cJSON *keys, struct mst__revlist *l, struct mst__buf
     const cJSON *k;
     cJSON_ArrayForEach(k, keys)
     {
-        if (!cJSON_IsString(k) || !key_id_ok(k->valuestring)) {
-            mst__buf_puts(why, "\"revoked_keys\" holds something that is not a key id (16 upper-case hex digits, "
+        /* minisign prints an id without its leading zeros: held as 16 digits */
+        uint8_t id[8];
+        char hex[17];
+        if (!cJSON_IsString(k) || mst__key_id_parse(k->valuestring, id) != 0) {
+            mst__buf_puts(why, "\"revoked_keys\" holds something that is not a key id (up to 16 hex digits, "
                                "as minisign prints it)");
             return MST_EINVAL;
         }
-        l->revoked[l->n_revoked++] = mst__xstrdup(k->valuestring);
+        mst__key_id_hex(id, hex);
+        l->revoked[l->n_revoked++] = mst__xstrdup(hex);
     }
     return 0;
 }

@@ -73,8 +73,19 @@ static void list_grammar(void **state)
     refuses("{\"format\":1,\"serial\":1.5,\"expires\":\"2027-01-31T00:00:00Z\"}", "\"serial\" must be");
     refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00+01:00\"}", "\"expires\" must be");
     refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-02-30T00:00:00Z\"}", "\"expires\" must be");
-    refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00Z\",\"revoked_keys\":[\"5c806b95b941bec2\"]}",
+    refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00Z\",\"revoked_keys\":[\"5C806B95B941BEC2F\"]}",
             "not a key id");
+    refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00Z\",\"revoked_keys\":[\"5C80-B95\"]}",
+            "not a key id");
+    /* minisign prints "%lX": an id with leading zeros comes shorter, and
+     * either case is the same id */
+    const char *short_id = "{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00Z\","
+                           "\"revoked_keys\":[\"6B95B941BEC2\",\"5c806b95b941bec2\"]}";
+    struct mst__revlist k;
+    assert_int_equal(mst__revlist_parse(short_id, strlen(short_id), &k, &why), 0);
+    assert_true(mst__revlist_key_revoked(&k, "00006B95B941BEC2"));
+    assert_true(mst__revlist_key_revoked(&k, "5C806B95B941BEC2"));
+    mst__revlist_free(&k);
     refuses("{\"format\":1,\"serial\":1,\"expires\":\"2027-01-31T00:00:00Z\",\"plugins\":{\"lora\":"
             "{\"lowest_good_version\":\"1.2\",\"reason\":\"x\"}}}",
             "lowest_good_version must be a version");
