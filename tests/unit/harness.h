@@ -57,6 +57,22 @@ static inline void remove_tmpdir(char *dir)
 
 /* A refusal: rc is code and the reason in why says `words`; why is freed
  * for the next call. */
+/* Runs a shell command (a printf format), its output thrown away: the
+ * tests that make keys and signatures with the real minisign. */
+static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int sh(const char *fmt, ...)
+{
+    struct mst__buf cmd = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    mst__buf_vprintf(&cmd, fmt, ap);
+    va_end(ap);
+    mst__buf_puts(&cmd, " >/dev/null 2>&1");
+    int rc = system(cmd.data);
+    mst__buf_free(&cmd);
+    return rc;
+}
+
 static inline void assert_refused(int rc, int code, struct mst__buf *why, const char *words)
 {
     assert_int_equal(rc, code);

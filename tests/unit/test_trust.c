@@ -13,20 +13,6 @@
 
 static char *base; /* a folder nobody else can write, as the permission walk wants */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    struct mst__buf cmd = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    mst__buf_vprintf(&cmd, fmt, ap);
-    va_end(ap);
-    mst__buf_puts(&cmd, " >/dev/null 2>&1");
-    int rc = system(cmd.data);
-    mst__buf_free(&cmd);
-    return rc;
-}
-
 static void parses(const char *json, int64_t serial)
 {
     struct mst__revlist l;

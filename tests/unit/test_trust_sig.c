@@ -21,20 +21,6 @@ struct fixture {
     char *sig2_text; /* prehashed, by the second key */
 };
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    struct mst__buf cmd = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    mst__buf_vprintf(&cmd, fmt, ap);
-    va_end(ap);
-    mst__buf_puts(&cmd, " >/dev/null 2>&1");
-    int rc = system(cmd.data);
-    mst__buf_free(&cmd);
-    return rc;
-}
-
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char *path = mst__path_join(dir, name);
