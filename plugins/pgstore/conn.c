@@ -39,8 +39,11 @@ PGconn *pgs_connect(const char *conninfo, char *why, size_t why_len)
     params(conninfo, values);
     PGconn *c = PQconnectdbParams(keys, values, 1);
     if (c && PQstatus(c) == CONNECTION_OK) {
-        /* a stuck lock must not hold the region's only writer for ever */
-        if (pgs_exec(c, "SET statement_timeout = '30s'", why, why_len) == PGS_OK)
+        /* a stuck lock must not hold the region's only writer for ever;
+         * and a 200 means committed: an asynchronous commit (a server set to
+         * synchronous_commit=off) is lost when PostgreSQL restarts after a
+         * backend crashes, after the towns have deleted what it held */
+        if (pgs_exec(c, "SET statement_timeout = '30s'; SET synchronous_commit = on", why, why_len) == PGS_OK)
             return c;
     } else
         copy_message(why, why_len, c ? PQerrorMessage(c) : "out of memory");

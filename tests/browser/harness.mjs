@@ -114,6 +114,9 @@ async function startOnce(port, plugins, node, extra) {
       http: { listen: `127.0.0.1:${port}`, body_limit: 65536 },
     }, node),
     plugins,
+    // the fixtures are unsigned test plugins: allowed here, as in
+    // tests/integration/harness.py, never by the daemon's default
+    trust: { require: 'any' },
     tokens: [{ name: 'it', token: ADMIN, role: 'admin' },
       { name: 'clerk', token: OPERATOR, role: 'operator' },
       { name: 'kiosk', token: PUBLIC, role: 'public' }],
