@@ -161,7 +161,7 @@ static enum pgs_class mark_of(struct group *g, size_t i, int64_t *mark)
     char epoch[24];
     snprintf(epoch, sizeof epoch, "%" PRId64, j->b.epoch);
     const char *v[] = {j->town, epoch};
-    PGresult *r;
+    PGresult *r = NULL;
     enum pgs_class k = params(g, "INSERT INTO deliveries (town, epoch, last_id) VALUES ($1, $2, 0) "
                                  "ON CONFLICT DO NOTHING", 2, v, NULL);
     if (k == PGS_OK)
@@ -188,7 +188,7 @@ static enum pgs_class sensor_id(struct group *g, const char *town, const struct 
         snprintf(lat, sizeof lat, "%.17g", x->lat);
         snprintf(lon, sizeof lon, "%.17g", x->lon);
         const char *v[] = {town, x->sensor, x->has_location ? lat : NULL, x->has_location ? lon : NULL, x->tags};
-        PGresult *r;
+        PGresult *r = NULL;
         /* a sensor's position and tags: the newest that came with one */
         k = params(g,
                    "INSERT INTO sensors (town, name, lat, lon, tags) VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}')) "
@@ -219,7 +219,7 @@ static enum pgs_class metric_id(struct group *g, const struct pgs_reading *x, in
     enum pgs_class k = PGS_OK;
     if ((*id = pgs_ids_get(&p->metrics, key.d)) == 0) {
         const char *v[] = {x->metric, x->unit};
-        PGresult *r;
+        PGresult *r = NULL;
         k = params(g, "INSERT INTO metrics (name, unit) VALUES ($1, $2) ON CONFLICT (name, unit) "
                       "DO UPDATE SET name = EXCLUDED.name RETURNING id", 2, v, &r);
         if (k == PGS_OK) {
