@@ -91,7 +91,9 @@ static int tiles(struct web_problem *p, const cJSON *json, struct web_conf *c)
     c->tiles_attribution = str_at(json, "tiles", "attribution", NULL);
     c->tiles_attribution_url = str_at(json, "tiles", "attribution_url", NULL);
     const cJSON *z = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(json, "tiles"), "max_zoom");
-    c->max_zoom = cJSON_IsNumber(z) ? (int64_t)z->valuedouble : 19;
+    /* the schema keeps it in 1..22 in the daemon; a config read alone (the
+     * fuzz target) may hold any double, and converting one out of range is UB */
+    c->max_zoom = cJSON_IsNumber(z) && z->valuedouble >= 1 && z->valuedouble <= 22 ? (int64_t)z->valuedouble : 19;
     if (!c->tiles_url || strcmp(c->tiles_url, OSM_TILES) == 0) {
         /* OpenStreetMap's own server: its attribution, unless the town wrote one */
         c->tiles_url = OSM_TILES;
